@@ -1,0 +1,129 @@
+//! Request and response bodies of the HTTP API, shared by the daemon and the client.
+
+use crate::event::SessionEvent;
+use crate::kinds::{AccessMode, AgentKind, BackendKind};
+use crate::name::SessionName;
+use crate::session::Session;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// Longest initial prompt accepted, in bytes.
+pub const MAX_PROMPT_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSessionRequest {
+    /// Absolute path of a git repository (or a folder inside one).
+    pub repo_path: String,
+    /// The agent's first prompt.
+    pub prompt: String,
+    /// Generated when absent.
+    #[serde(default)]
+    pub name: Option<SessionName>,
+    #[serde(default)]
+    pub backend: Option<BackendKind>,
+    #[serde(default)]
+    pub agent: Option<AgentKind>,
+    #[serde(default)]
+    pub access_mode: Option<AccessMode>,
+    /// The ref the session's branch starts from; the repository's HEAD when absent.
+    #[serde(default)]
+    pub base: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ListView {
+    /// Sessions that are not archived.
+    #[default]
+    Active,
+    Archived,
+    All,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub view: ListView,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SessionList {
+    pub sessions: Vec<Session>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WorktreeInfo {
+    pub exists: bool,
+    /// Bytes on disk under the worktree, `.git` file included.
+    pub disk_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SessionDetail {
+    pub session: Session,
+    pub worktree: WorktreeInfo,
+    /// The session's events, oldest first (the latest 100).
+    pub events: Vec<SessionEvent>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteQuery {
+    /// Delete even if the worktree has uncommitted changes (they are lost).
+    #[serde(default)]
+    pub force: bool,
+    /// Also delete the session's branch (kept by default).
+    #[serde(default)]
+    pub delete_branch: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetAccessModeRequest {
+    pub mode: AccessMode,
+}
+
+/// A backend resource carrying clauderon's labels that no recorded session owns.
+/// Reported, never deleted automatically.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrphanResource {
+    pub backend: BackendKind,
+    pub handle: String,
+    pub detail: String,
+}
+
+/// What the daemon changed or found when it compared its records with the backends.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReconcileReport {
+    /// `name: old -> new (why)` for every status fixed.
+    pub fixed: Vec<String>,
+    pub orphans: Vec<OrphanResource>,
+    /// Backends that could not be asked, with the reason.
+    pub unreachable: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+    /// Backends this daemon can create sessions on.
+    pub backends: Vec<BackendKind>,
+    pub reconcile: ReconcileReport,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VersionInfo {
+    pub version: String,
+    pub api: u32,
+}
+
+/// Every error the API returns has this shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable machine-readable code: `not-found`, `conflict`, `invalid`, `unavailable`, …
+    pub error: String,
+    /// One sentence for a human, saying what to do next where there is something to do.
+    pub message: String,
+}

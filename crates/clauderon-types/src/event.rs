@@ -1,0 +1,33 @@
+//! Typed session events: published on the in-process bus, appended to the
+//! store, streamed on `/ws/events`.
+
+use crate::kinds::{AccessMode, AgentKind, BackendKind};
+use crate::lifecycle::SessionStatus;
+use crate::name::SessionName;
+use crate::session::SessionId;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum EventKind {
+    Created { backend: BackendKind, agent: AgentKind, access_mode: AccessMode },
+    StatusChanged { from: SessionStatus, to: SessionStatus },
+    Failed { from: SessionStatus, message: String },
+    AccessModeChanged { from: AccessMode, to: AccessMode },
+    Archived,
+    Unarchived,
+    Deleted,
+}
+
+/// One event about one session. `seq` is the store's order; it only grows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SessionEvent {
+    pub seq: i64,
+    pub session_id: SessionId,
+    pub session_name: SessionName,
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}

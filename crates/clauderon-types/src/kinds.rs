@@ -1,0 +1,119 @@
+//! The small closed sets a session is made of: backend, agent, access mode.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} `{given}`: expected one of {expected}")]
+pub struct ParseKindError {
+    pub what: &'static str,
+    pub given: String,
+    pub expected: String,
+}
+
+macro_rules! kind_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal, { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ParseKindError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(ParseKindError {
+                        what: $what,
+                        given: s.to_string(),
+                        expected: [$($text),+].join(", "),
+                    }),
+                }
+            }
+        }
+    };
+}
+
+kind_enum!(
+    /// Where a session runs.
+    BackendKind, "backend", {
+        Zellij => "zellij",
+        Docker => "docker",
+        Kubernetes => "kubernetes",
+        Sprites => "sprites",
+        AppleContainer => "apple-container",
+        /// The in-process backend of the test kit. The shipped daemon never registers it.
+        Fake => "fake",
+    }
+);
+
+kind_enum!(
+    /// Which coding agent a session runs.
+    AgentKind, "agent", {
+        Claude => "claude",
+        Codex => "codex",
+        Gemini => "gemini",
+    }
+);
+
+kind_enum!(
+    /// What a session may do with the credentials it never sees.
+    AccessMode, "access mode", {
+        ReadOnly => "read-only",
+        ReadWrite => "read-write",
+    }
+);
+
+impl Default for AgentKind {
+    fn default() -> Self {
+        AgentKind::Claude
+    }
+}
+
+impl Default for AccessMode {
+    /// Read-only is the safe default: a session asks for writes explicitly.
+    fn default() -> Self {
+        AccessMode::ReadOnly
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_text_and_json() {
+        for k in BackendKind::ALL {
+            assert_eq!(k.as_str().parse::<BackendKind>().ok(), Some(*k));
+            let json = serde_json::to_string(k).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+        }
+        assert_eq!("read-write".parse::<AccessMode>().ok(), Some(AccessMode::ReadWrite));
+    }
+
+    #[test]
+    fn unknown_kind_lists_choices() {
+        let err = "podman".parse::<BackendKind>().err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("unknown backend `podman`: expected one of zellij, docker, kubernetes, sprites, apple-container, fake")
+        );
+    }
+}

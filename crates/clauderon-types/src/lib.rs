@@ -1,0 +1,20 @@
+//! clauderon's domain types. Everything here is plain data and pure functions:
+//! no IO, no clocks except where a caller passes one in.
+
+pub mod api;
+pub mod event;
+pub mod kinds;
+pub mod layout;
+pub mod lifecycle;
+pub mod name;
+pub mod session;
+
+pub use event::{EventKind, SessionEvent};
+pub use kinds::{AccessMode, AgentKind, BackendKind, ParseKindError};
+pub use layout::DataLayout;
+pub use lifecycle::{Effect, IllegalTransition, Lifecycle, SessionStatus, Transition};
+pub use name::{InvalidName, SessionName};
+pub use session::{Session, SessionId};
+
+/// The version of clauderon, shared by the daemon and its clients.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
