@@ -113,7 +113,9 @@ mod tests {
         let err = "podman".parse::<BackendKind>().err().map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
-            Some("unknown backend `podman`: expected one of zellij, docker, kubernetes, sprites, apple-container, fake")
+            Some(
+                "unknown backend `podman`: expected one of zellij, docker, kubernetes, sprites, apple-container, fake"
+            )
         );
     }
 }

@@ -168,7 +168,9 @@ impl Lifecycle {
             Transition::AgentWorking if self.status.is_active() => to_status(S::Running),
             Transition::AgentIdle if self.status.is_active() => to_status(S::Idle),
             Transition::AgentWaiting if self.status.is_active() => to_status(S::WaitingForInput),
-            Transition::Stopped if self.status.is_active() || self.status == S::Stopped => to_status(S::Stopped),
+            Transition::Stopped if self.status.is_active() || self.status == S::Stopped => {
+                to_status(S::Stopped)
+            }
             Transition::Fail(message) => match self.status {
                 S::Deleted => Err(illegal()),
                 from => Ok((
@@ -190,10 +192,9 @@ impl Lifecycle {
                     Effect::RemoveWorktree,
                 ],
             )),
-            Transition::Deleted if self.status == S::Deleting => Ok((
-                Lifecycle { status: S::Deleted, ..self },
-                vec![Effect::Emit(EventKind::Deleted)],
-            )),
+            Transition::Deleted if self.status == S::Deleting => {
+                Ok((Lifecycle { status: S::Deleted, ..self }, vec![Effect::Emit(EventKind::Deleted)]))
+            }
             _ => Err(illegal()),
         }
     }
@@ -208,8 +209,8 @@ impl Default for Lifecycle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
     use SessionStatus as S;
+    use proptest::prelude::*;
 
     fn at(status: S) -> Lifecycle {
         Lifecycle { status, archived: false }
@@ -240,7 +241,10 @@ mod tests {
     #[test]
     fn illegal_transitions_are_errors_with_a_readable_message() {
         let err = next(at(S::Creating), Transition::AgentIdle).err();
-        assert_eq!(err.map(|e| e.to_string()).as_deref(), Some("cannot mark idle a session that is creating"));
+        assert_eq!(
+            err.map(|e| e.to_string()).as_deref(),
+            Some("cannot mark idle a session that is creating")
+        );
         assert!(next(at(S::Creating), Transition::BeginDelete).is_err());
         assert!(next(at(S::Deleted), Transition::Started).is_err());
         assert!(next(at(S::Deleted), Transition::Fail("x".into())).is_err());
