@@ -1,0 +1,117 @@
+//! The seam between the session manager and the places sessions run.
+//!
+//! A backend knows how to create, start, stop and delete the resource that
+//! runs a session (a container, a zellij session, a pod…), how to report its
+//! status, and how to reach it. It knows nothing about the store, worktrees
+//! or the lifecycle: the session manager owns those.
+//!
+//! Every implementation must pass [`contract`]'s suite, generated for it with
+//! [`backend_contract_tests!`].
+
+pub mod contract;
+
+use async_trait::async_trait;
+use clauderon_types::{AgentKind, BackendKind, SessionId, SessionName};
+use std::path::PathBuf;
+
+/// What a backend needs to know to run one session.
+#[derive(Debug, Clone)]
+pub struct SessionSpec {
+    pub session_id: SessionId,
+    pub name: SessionName,
+    /// The session's worktree: the process's working directory.
+    pub worktree: PathBuf,
+    /// The user's repository, for backends that mount its git metadata.
+    pub repo: PathBuf,
+    pub agent: AgentKind,
+    /// A command to run instead of the agent (`--command`), as one shell string.
+    pub command: Option<String>,
+    pub prompt: String,
+}
+
+/// The backend's own name for a session's resource: a container id, a zellij
+/// session name, a pod name…
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BackendHandle(pub String);
+
+impl BackendHandle {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What the backend sees of a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendStatus {
+    Running,
+    Stopped,
+    /// The backend has no such resource (deleted, or never existed).
+    Missing,
+}
+
+/// A resource carrying clauderon's marks, as found by [`SessionBackend::list`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendResource {
+    pub handle: BackendHandle,
+    /// The session the resource says it belongs to (a container label, a name prefix…).
+    pub session_id: Option<SessionId>,
+    pub status: BackendStatus,
+    pub detail: String,
+}
+
+/// How a terminal reaches the session's main process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachTarget {
+    /// Run this program on the host to attach (`zellij attach NAME`, `docker attach ID`).
+    Command { program: String, args: Vec<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    /// The backend cannot be used here at all; the message says what to install or start.
+    #[error("{backend} backend is unavailable: {reason}")]
+    Unavailable { backend: BackendKind, reason: String },
+    #[error("{backend} has no resource `{handle}`")]
+    NotFound { backend: BackendKind, handle: String },
+    /// The backend refused or failed an operation.
+    #[error("{backend}: {message}")]
+    Failed { backend: BackendKind, message: String },
+}
+
+impl BackendError {
+    /// Worth trying again later (the engine was down, a timeout…).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, BackendError::Unavailable { .. })
+    }
+}
+
+/// A place where sessions run.
+#[async_trait]
+pub trait SessionBackend: Send + Sync + 'static {
+    fn kind(&self) -> BackendKind;
+
+    /// Is the backend usable right now? `Err(Unavailable)` says what to do.
+    async fn check(&self) -> Result<(), BackendError>;
+
+    /// Create the session's resource, not yet started.
+    async fn create(&self, spec: &SessionSpec) -> Result<BackendHandle, BackendError>;
+
+    async fn start(&self, handle: &BackendHandle) -> Result<(), BackendError>;
+
+    /// Stop the process, keeping the resource. Stopping a stopped resource is fine.
+    async fn stop(&self, handle: &BackendHandle) -> Result<(), BackendError>;
+
+    /// Remove the resource. Deleting a missing resource is fine (idempotent).
+    async fn delete(&self, handle: &BackendHandle) -> Result<(), BackendError>;
+
+    /// `Missing` (not an error) when the resource does not exist.
+    async fn status(&self, handle: &BackendHandle) -> Result<BackendStatus, BackendError>;
+
+    async fn attach_target(&self, handle: &BackendHandle) -> Result<AttachTarget, BackendError>;
+
+    /// The last `tail` lines of the session's output.
+    async fn logs(&self, handle: &BackendHandle, tail: usize) -> Result<String, BackendError>;
+
+    /// Every resource carrying clauderon's marks, whether a session owns it or not.
+    async fn list(&self) -> Result<Vec<BackendResource>, BackendError>;
+}

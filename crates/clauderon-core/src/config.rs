@@ -1,0 +1,346 @@
+//! Configuration, layered: built-in defaults < config file < environment < flags.
+//!
+//! Raw settings (all optional, as written by a user) are parsed once into a
+//! validated [`Config`]; the rest of the code never re-validates.
+
+use crate::error::CoreError;
+use clauderon_types::{AccessMode, AgentKind, BackendKind, DataLayout};
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:3030";
+const MIN_TOKEN_LEN: usize = 16;
+
+/// A commented example, printed by `clauderon config example`. Its values are the defaults.
+pub const EXAMPLE_CONFIG: &str = r#"# clauderon configuration: <data dir>/config.toml (data dir: $CLAUDERON_HOME or ~/.clauderon).
+# Precedence: built-in defaults < this file < environment variables < command-line flags.
+
+[daemon]
+# Address of the HTTP API and web UI. Env: CLAUDERON_BIND. Flag: clauderon daemon --bind.
+# Any address that is not loopback requires an API token (below); the daemon refuses to start without one.
+bind = "127.0.0.1:3030"
+# File holding the API token that non-loopback clients must send as `Authorization: Bearer <token>`.
+# The file must be mode 0600. Env CLAUDERON_API_TOKEN overrides it.
+# api_token_file = "/home/me/.clauderon/secrets/api-token"
+# Log filter (tracing EnvFilter syntax). Env: CLAUDERON_LOG.
+log = "info"
+
+[sessions]
+# Defaults for `clauderon create` when a flag is not given.
+# backend = "docker"        # zellij | docker | kubernetes | sprites | apple-container
+agent = "claude"            # claude | codex | gemini
+access_mode = "read-only"   # read-only | read-write
+"#;
+
+/// The API token. Its `Debug` and `Display` never show the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiToken(String);
+
+impl ApiToken {
+    pub fn parse(value: &str, from: &str) -> Result<Self, CoreError> {
+        let value = value.trim();
+        if value.len() < MIN_TOKEN_LEN {
+            return Err(CoreError::Config(format!(
+                "the API token from {from} is shorter than {MIN_TOKEN_LEN} characters: use a long random one, e.g. `openssl rand -hex 32`"
+            )));
+        }
+        Ok(ApiToken(value.to_string()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonSettings {
+    pub bind: SocketAddr,
+    pub api_token: Option<ApiToken>,
+    pub log_filter: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionDefaults {
+    /// `None`: the daemon picks the only available backend, or asks.
+    pub backend: Option<BackendKind>,
+    pub agent: AgentKind,
+    pub access_mode: AccessMode,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub daemon: DaemonSettings,
+    pub sessions: SessionDefaults,
+    /// The config file that was read, if any.
+    pub file: Option<PathBuf>,
+}
+
+/// The environment layer, read once from the process (or given by a test).
+#[derive(Debug, Clone, Default)]
+pub struct EnvLayer {
+    pub bind: Option<String>,
+    pub api_token: Option<String>,
+    pub log: Option<String>,
+}
+
+impl EnvLayer {
+    pub fn from_process() -> Self {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        EnvLayer { bind: var("CLAUDERON_BIND"), api_token: var("CLAUDERON_API_TOKEN"), log: var("CLAUDERON_LOG") }
+    }
+}
+
+/// The flags layer.
+#[derive(Debug, Clone, Default)]
+pub struct FlagLayer {
+    pub bind: Option<SocketAddr>,
+    pub log: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    daemon: RawDaemon,
+    #[serde(default)]
+    sessions: RawSessions,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDaemon {
+    bind: Option<String>,
+    api_token_file: Option<PathBuf>,
+    log: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSessions {
+    backend: Option<String>,
+    agent: Option<String>,
+    access_mode: Option<String>,
+}
+
+fn parse_bind(value: &str, from: &str) -> Result<SocketAddr, CoreError> {
+    value.parse().map_err(|_| {
+        CoreError::Config(format!("{from}: `{value}` is not an address:port such as {DEFAULT_BIND}"))
+    })
+}
+
+fn parse_kind<T: std::str::FromStr<Err = clauderon_types::ParseKindError>>(
+    value: &str,
+    from: &str,
+) -> Result<T, CoreError> {
+    value.parse().map_err(|e: clauderon_types::ParseKindError| CoreError::Config(format!("{from}: {e}")))
+}
+
+fn read_token_file(path: &Path) -> Result<ApiToken, CoreError> {
+    let from = format!("daemon.api_token_file ({})", path.display());
+    let meta = std::fs::metadata(path).map_err(|e| CoreError::Config(format!("{from}: {e}")))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(CoreError::Config(format!(
+            "{from} is readable by other users: run `chmod 600 {}`",
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| CoreError::Config(format!("{from}: {e}")))?;
+    ApiToken::parse(&text, &from)
+}
+
+impl Config {
+    /// Load with this process's environment and no flags.
+    pub fn load(layout: &DataLayout) -> Result<Config, CoreError> {
+        Config::load_layers(layout, &EnvLayer::from_process(), &FlagLayer::default())
+    }
+
+    pub fn load_layers(layout: &DataLayout, env: &EnvLayer, flags: &FlagLayer) -> Result<Config, CoreError> {
+        let path = layout.config_file();
+        let (raw, file) = match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let raw: RawConfig = toml::from_str(&text)
+                    .map_err(|e| CoreError::Config(format!("{}: {}", path.display(), e.message())))?;
+                (raw, Some(path))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (RawConfig::default(), None),
+            Err(e) => return Err(CoreError::Config(format!("{}: {e}", path.display()))),
+        };
+        Config::from_raw(raw, file, env, flags)
+    }
+
+    /// Parse a config file's text (for `config example` checks and tests).
+    pub fn from_toml(text: &str) -> Result<Config, CoreError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| CoreError::Config(e.message().to_string()))?;
+        Config::from_raw(raw, None, &EnvLayer::default(), &FlagLayer::default())
+    }
+
+    fn from_raw(raw: RawConfig, file: Option<PathBuf>, env: &EnvLayer, flags: &FlagLayer) -> Result<Config, CoreError> {
+        let mut bind = parse_bind(DEFAULT_BIND, "default")?;
+        if let Some(b) = &raw.daemon.bind {
+            bind = parse_bind(b, "daemon.bind")?;
+        }
+        if let Some(b) = &env.bind {
+            bind = parse_bind(b, "CLAUDERON_BIND")?;
+        }
+        if let Some(b) = flags.bind {
+            bind = b;
+        }
+
+        let api_token = match (&env.api_token, &raw.daemon.api_token_file) {
+            (Some(t), _) => Some(ApiToken::parse(t, "CLAUDERON_API_TOKEN")?),
+            (None, Some(path)) => Some(read_token_file(path)?),
+            (None, None) => None,
+        };
+
+        let log_filter = flags
+            .log
+            .clone()
+            .or_else(|| env.log.clone())
+            .or(raw.daemon.log)
+            .unwrap_or_else(|| "info".to_string());
+
+        let sessions = SessionDefaults {
+            backend: raw.sessions.backend.as_deref().map(|v| parse_kind(v, "sessions.backend")).transpose()?,
+            agent: raw.sessions.agent.as_deref().map(|v| parse_kind(v, "sessions.agent")).transpose()?.unwrap_or_default(),
+            access_mode: raw
+                .sessions
+                .access_mode
+                .as_deref()
+                .map(|v| parse_kind(v, "sessions.access_mode"))
+                .transpose()?
+                .unwrap_or_default(),
+        };
+        Ok(Config { daemon: DaemonSettings { bind, api_token, log_filter }, sessions, file })
+    }
+
+    /// The checks that only matter when this config starts a daemon.
+    pub fn validate_for_daemon(&self) -> Result<(), CoreError> {
+        if !self.daemon.bind.ip().is_loopback() && self.daemon.api_token.is_none() {
+            return Err(CoreError::Config(format!(
+                "refusing to listen on {} without an API token: anyone on the network could run agents. \
+                 Set CLAUDERON_API_TOKEN or daemon.api_token_file (a 0600 file), or bind to 127.0.0.1",
+                self.daemon.bind
+            )));
+        }
+        Ok(())
+    }
+
+    /// The effective settings as TOML, secrets shown as `***`.
+    pub fn to_toml_string(&self) -> String {
+        let mut out = String::new();
+        if let Some(file) = &self.file {
+            out.push_str(&format!("# read from {}\n", file.display()));
+        } else {
+            out.push_str("# no config file: built-in defaults, environment and flags\n");
+        }
+        out.push_str("[daemon]\n");
+        out.push_str(&format!("bind = \"{}\"\n", self.daemon.bind));
+        if self.daemon.api_token.is_some() {
+            out.push_str("api_token = \"***\"\n");
+        }
+        out.push_str(&format!("log = {:?}\n\n[sessions]\n", self.daemon.log_filter));
+        if let Some(b) = self.sessions.backend {
+            out.push_str(&format!("backend = \"{b}\"\n"));
+        }
+        out.push_str(&format!("agent = \"{}\"\naccess_mode = \"{}\"\n", self.sessions.agent, self.sessions.access_mode));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn layout_with(text: Option<&str>) -> (tempfile::TempDir, DataLayout) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let layout = DataLayout::new(dir.path());
+        if let Some(text) = text {
+            std::fs::write(layout.config_file(), text).unwrap_or_else(|e| panic!("{e}"));
+        }
+        (dir, layout)
+    }
+
+    fn load(layout: &DataLayout, env: EnvLayer, flags: FlagLayer) -> Result<Config, CoreError> {
+        Config::load_layers(layout, &env, &flags)
+    }
+
+    #[test]
+    fn example_config_parses_to_the_defaults() {
+        let example = Config::from_toml(EXAMPLE_CONFIG).unwrap_or_else(|e| panic!("{e}"));
+        let (_d, layout) = layout_with(None);
+        let defaults = load(&layout, EnvLayer::default(), FlagLayer::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(example.daemon, defaults.daemon);
+        assert_eq!(example.sessions, defaults.sessions);
+        assert_eq!(defaults.daemon.bind.to_string(), DEFAULT_BIND);
+    }
+
+    #[test]
+    fn layers_win_in_order_defaults_file_env_flags() {
+        let (_d, layout) = layout_with(Some("[daemon]\nbind = \"127.0.0.1:4001\"\nlog = \"warn\"\n"));
+        let file = load(&layout, EnvLayer::default(), FlagLayer::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(file.daemon.bind.port(), 4001);
+        assert_eq!(file.daemon.log_filter, "warn");
+
+        let env = EnvLayer { bind: Some("127.0.0.1:4002".into()), log: Some("debug".into()), ..Default::default() };
+        let with_env = load(&layout, env.clone(), FlagLayer::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(with_env.daemon.bind.port(), 4002);
+        assert_eq!(with_env.daemon.log_filter, "debug");
+
+        let flags = FlagLayer { bind: "127.0.0.1:4003".parse().ok(), log: Some("trace".into()) };
+        let with_flags = load(&layout, env, flags).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(with_flags.daemon.bind.port(), 4003);
+        assert_eq!(with_flags.daemon.log_filter, "trace");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_clear_errors() {
+        let (_d, layout) = layout_with(Some("[daemon]\nbnd = \"x\"\n"));
+        let err = load(&layout, EnvLayer::default(), FlagLayer::default()).err().map(|e| e.to_string());
+        assert!(err.as_deref().unwrap_or("").contains("unknown field `bnd`"), "{err:?}");
+
+        let (_d, layout) = layout_with(Some("[sessions]\nagent = \"gpt\"\n"));
+        let err = load(&layout, EnvLayer::default(), FlagLayer::default()).err().map(|e| e.to_string());
+        assert!(err.as_deref().unwrap_or("").contains("expected one of claude, codex, gemini"), "{err:?}");
+    }
+
+    #[test]
+    fn non_loopback_bind_needs_a_token() {
+        let (_d, layout) = layout_with(None);
+        let env = EnvLayer { bind: Some("0.0.0.0:3030".into()), ..Default::default() };
+        let cfg = load(&layout, env.clone(), FlagLayer::default()).unwrap_or_else(|e| panic!("{e}"));
+        let err = cfg.validate_for_daemon().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("without an API token"), "{err}");
+
+        let env = EnvLayer { api_token: Some("0123456789abcdef0123".into()), ..env };
+        let cfg = load(&layout, env, FlagLayer::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(cfg.validate_for_daemon().is_ok());
+        assert!(!format!("{cfg:?}").contains("0123456789abcdef"));
+        assert!(!cfg.to_toml_string().contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn token_file_must_be_private() {
+        let (dir, layout) = layout_with(None);
+        let token = dir.path().join("token");
+        let mut f = std::fs::File::create(&token).unwrap_or_else(|e| panic!("{e}"));
+        f.write_all(b"0123456789abcdef0123\n").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(layout.config_file(), format!("[daemon]\napi_token_file = {:?}\n", token))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = load(&layout, EnvLayer::default(), FlagLayer::default()).err().map(|e| e.to_string());
+        assert!(err.as_deref().unwrap_or("").contains("chmod 600"), "{err:?}");
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap_or_else(|e| panic!("{e}"));
+        let cfg = load(&layout, EnvLayer::default(), FlagLayer::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.daemon.api_token.map(|t| t.expose().to_string()).as_deref(), Some("0123456789abcdef0123"));
+    }
+}

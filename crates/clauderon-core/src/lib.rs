@@ -1,0 +1,16 @@
+//! The orchestrator: session manager, event bus, reconcile, worktrees,
+//! configuration and the data dir lock.
+
+pub mod bus;
+pub mod config;
+pub mod error;
+pub mod lock;
+pub mod manager;
+mod reconcile;
+pub mod worktree;
+
+pub use bus::EventBus;
+pub use config::Config;
+pub use error::CoreError;
+pub use lock::DaemonLock;
+pub use manager::{ManagerParts, SessionManager};

@@ -1,0 +1,181 @@
+//! Git worktrees for sessions, through the `git` command line.
+//!
+//! Each function checks before it changes anything, and `add` undoes its own
+//! partial work on failure, so a refused create leaves nothing behind.
+
+use crate::error::CoreError;
+use std::path::{Path, PathBuf};
+use tokio::process::Command;
+
+/// The prefix of every branch clauderon creates.
+pub const BRANCH_PREFIX: &str = "clauderon/";
+
+pub fn branch_for(name: &str) -> String {
+    format!("{BRANCH_PREFIX}{name}")
+}
+
+async fn git(dir: &Path, args: &[&str]) -> Result<String, CoreError> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("LC_ALL", "C")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                CoreError::Unavailable("git is not installed: install it (e.g. `apt-get install git`)".into())
+            } else {
+                CoreError::Internal(format!("running git: {e}"))
+            }
+        })?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+    } else {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("failed").trim();
+        Err(CoreError::Git(format!("git {} in {}: {first}", args.join(" "), dir.display())))
+    }
+}
+
+/// The top level of the repository containing `path`, or a clear error.
+pub async fn repo_toplevel(path: &Path) -> Result<PathBuf, CoreError> {
+    if !path.is_absolute() {
+        return Err(CoreError::Invalid(format!(
+            "repository path `{}` is not absolute: pass a full path (the CLI resolves relative ones for you)",
+            path.display()
+        )));
+    }
+    match tokio::fs::metadata(path).await {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(CoreError::Invalid(format!("`{}` is a file, not a directory", path.display()))),
+        Err(_) => return Err(CoreError::Invalid(format!("repository path `{}` does not exist", path.display()))),
+    }
+    let top = git(path, &["rev-parse", "--show-toplevel"]).await.map_err(|_| {
+        CoreError::Invalid(format!(
+            "`{}` is not inside a git repository: run `git init` there, or pass --repo with a repository",
+            path.display()
+        ))
+    })?;
+    let bare = git(path, &["rev-parse", "--is-bare-repository"]).await?;
+    if bare == "true" || top.is_empty() {
+        return Err(CoreError::Invalid(format!("`{}` is a bare repository: pass a checkout", path.display())));
+    }
+    Ok(PathBuf::from(top))
+}
+
+/// Resolve a ref to a commit id, or say it does not exist.
+pub async fn resolve_commit(repo: &Path, reference: &str) -> Result<String, CoreError> {
+    if reference.starts_with('-') || reference.contains("..") || reference.chars().any(char::is_whitespace) {
+        return Err(CoreError::Invalid(format!("`{reference}` is not a valid git ref")));
+    }
+    git(repo, &["rev-parse", "--verify", "--quiet", &format!("{reference}^{{commit}}")]).await.map_err(|_| {
+        if reference == "HEAD" {
+            CoreError::Invalid(format!(
+                "repository `{}` has no commits yet: make a first commit, then create the session",
+                repo.display()
+            ))
+        } else {
+            CoreError::Invalid(format!("`{reference}` is not a commit, branch or tag in `{}`", repo.display()))
+        }
+    })
+}
+
+/// Tracked files with changes (staged or not). Untracked files do not count.
+pub async fn has_tracked_changes(dir: &Path) -> Result<bool, CoreError> {
+    Ok(!git(dir, &["status", "--porcelain", "--untracked-files=no"]).await?.is_empty())
+}
+
+/// Any change at all, untracked files included: work that a delete would lose.
+pub async fn has_uncommitted_work(dir: &Path) -> Result<bool, CoreError> {
+    Ok(!git(dir, &["status", "--porcelain", "--untracked-files=all"]).await?.is_empty())
+}
+
+pub async fn branch_exists(repo: &Path, branch: &str) -> Result<bool, CoreError> {
+    Ok(git(repo, &["rev-parse", "--verify", "--quiet", &format!("refs/heads/{branch}")]).await.is_ok())
+}
+
+/// Create `branch` at `commit` and check it out at `path`. On failure nothing is left.
+pub async fn add(repo: &Path, path: &Path, branch: &str, commit: &str) -> Result<(), CoreError> {
+    if branch_exists(repo, branch).await? {
+        return Err(CoreError::Conflict(format!(
+            "branch `{branch}` already exists in `{}`: pick another session name, or delete the branch with `git branch -D {branch}`",
+            repo.display()
+        )));
+    }
+    if tokio::fs::try_exists(path).await.unwrap_or(true) {
+        return Err(CoreError::Conflict(format!(
+            "worktree folder `{}` already exists: remove it, or pick another session name",
+            path.display()
+        )));
+    }
+    if let Some(parent) = path.parent() {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| CoreError::Internal(format!("creating {}: {e}", parent.display())))?;
+    }
+    let path_str = path.to_string_lossy();
+    if let Err(e) = git(repo, &["worktree", "add", "--quiet", "-b", branch, &path_str, commit]).await {
+        // git may have created the branch or folder before failing; the branch did not
+        // exist before (checked above), so removing it undoes only our own work.
+        let _ = tokio::fs::remove_dir_all(path).await;
+        let _ = git(repo, &["worktree", "prune"]).await;
+        if branch_exists(repo, branch).await.unwrap_or(false) {
+            let _ = git(repo, &["branch", "-D", branch]).await;
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Remove the worktree and prune git's metadata for it. A worktree folder that
+/// is already gone is fine. `force` also discards uncommitted work.
+pub async fn remove(repo: &Path, path: &Path, force: bool) -> Result<(), CoreError> {
+    if tokio::fs::try_exists(path).await.unwrap_or(false) {
+        let path_str = path.to_string_lossy();
+        let mut args = vec!["worktree", "remove"];
+        if force {
+            args.push("--force");
+        }
+        args.push(&path_str);
+        if let Err(e) = git(repo, &args).await {
+            if !force {
+                return Err(e);
+            }
+            // A forced delete must not be stopped by a half-broken worktree.
+            tokio::fs::remove_dir_all(path)
+                .await
+                .map_err(|io| CoreError::Internal(format!("{e}; removing the folder failed too: {io}")))?;
+        }
+    }
+    if tokio::fs::try_exists(repo).await.unwrap_or(false) {
+        git(repo, &["worktree", "prune"]).await?;
+    }
+    Ok(())
+}
+
+pub async fn delete_branch(repo: &Path, branch: &str) -> Result<(), CoreError> {
+    if branch_exists(repo, branch).await? {
+        git(repo, &["branch", "-D", branch]).await?;
+    }
+    Ok(())
+}
+
+/// Bytes on disk under `path` (apparent sizes of files, symlinks not followed).
+pub fn disk_usage(path: &Path) -> Option<u64> {
+    if !path.exists() {
+        return None;
+    }
+    Some(
+        walkdir::WalkDir::new(path)
+            .follow_links(false)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter_map(|e| e.metadata().ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum(),
+    )
+}

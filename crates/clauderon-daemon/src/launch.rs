@@ -1,0 +1,150 @@
+//! Start a whole daemon: data dir, lock, store, manager, reconcile, the TCP
+//! listener and the Unix socket; and stop it gracefully.
+
+use crate::security::Guard;
+use crate::state::AppState;
+use clauderon_backend::SessionBackend;
+use clauderon_core::{Config, CoreError, DaemonLock, ManagerParts, SessionManager};
+use clauderon_store::Store;
+use clauderon_types::DataLayout;
+use clauderon_types::api::ReconcileReport;
+use std::net::SocketAddr;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("{0}")]
+    Config(String),
+    /// Another daemon holds the data dir.
+    #[error("{0}")]
+    Locked(String),
+    #[error("cannot listen on {addr}: {reason}")]
+    Bind { addr: String, reason: String },
+    #[error("data dir {path}: {reason}")]
+    DataDir { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Core(CoreError),
+}
+
+impl From<CoreError> for DaemonError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Config(m) => DaemonError::Config(m),
+            CoreError::Conflict(m) => DaemonError::Locked(m),
+            other => DaemonError::Core(other),
+        }
+    }
+}
+
+pub struct LaunchOptions {
+    pub layout: DataLayout,
+    pub config: Config,
+    pub backends: Vec<Arc<dyn SessionBackend>>,
+}
+
+/// A running daemon. Dropping it does not stop it: call [`RunningDaemon::stop`].
+pub struct RunningDaemon {
+    pub http_addr: SocketAddr,
+    pub socket: PathBuf,
+    pub reconcile: ReconcileReport,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<Result<(), DaemonError>>,
+}
+
+impl RunningDaemon {
+    /// Ask for a graceful shutdown: listeners close, in-flight requests finish.
+    pub fn shutdown(&self) {
+        let _ = self.shutdown.send(true);
+    }
+
+    /// Wait until the daemon has stopped, its store closed and its lock released.
+    pub async fn wait(self) -> Result<(), DaemonError> {
+        self.task.await.map_err(|e| DaemonError::Core(CoreError::Internal(format!("daemon task: {e}"))))?
+    }
+
+    pub async fn stop(self) -> Result<(), DaemonError> {
+        self.shutdown();
+        self.wait().await
+    }
+}
+
+fn private_dir(path: &Path) -> Result<(), DaemonError> {
+    let err = |reason: String| DaemonError::DataDir { path: path.to_path_buf(), reason };
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path).map_err(|e| err(e.to_string()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(|e| err(e.to_string()))
+}
+
+fn bind_error(addr: impl ToString, e: std::io::Error) -> DaemonError {
+    let reason = if e.kind() == std::io::ErrorKind::AddrInUse {
+        "the address is in use (another clauderon daemon with another data dir, or another program): \
+         pick another with `clauderon daemon --bind 127.0.0.1:PORT`"
+            .to_string()
+    } else {
+        e.to_string()
+    };
+    DaemonError::Bind { addr: addr.to_string(), reason }
+}
+
+pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
+    opts.config.validate_for_daemon()?;
+    let layout = opts.layout;
+    private_dir(layout.root())?;
+    private_dir(&layout.secrets())?;
+    private_dir(&layout.worktrees())?;
+    let lock = DaemonLock::acquire(&layout.lock_file())?;
+
+    let db = layout.database();
+    let store = tokio::task::spawn_blocking(move || Store::open(&db))
+        .await
+        .map_err(|e| DaemonError::Core(CoreError::Internal(format!("store task: {e}"))))?
+        .map_err(|e| DaemonError::Core(CoreError::Internal(format!("opening the store: {e}"))))?;
+
+    let manager = SessionManager::new(ManagerParts {
+        store: Arc::new(store),
+        backends: opts.backends,
+        layout: layout.clone(),
+        defaults: opts.config.sessions.clone(),
+    });
+    let reconcile = manager.reconcile().await?;
+
+    let tcp = TcpListener::bind(opts.config.daemon.bind).await.map_err(|e| bind_error(opts.config.daemon.bind, e))?;
+    let http_addr = tcp.local_addr().map_err(|e| bind_error(opts.config.daemon.bind, e))?;
+    let socket = layout.socket();
+    // We hold the lock, so a socket file left here is from a daemon that died.
+    let _ = std::fs::remove_file(&socket);
+    let unix = UnixListener::bind(&socket).map_err(|e| bind_error(socket.display(), e))?;
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| bind_error(socket.display(), e))?;
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let state = AppState { manager: manager.clone(), shutdown: shutdown_rx.clone() };
+    let tcp_app = crate::router(state.clone(), Guard::Tcp { token: opts.config.daemon.api_token.clone() });
+    let unix_app = crate::router(state, Guard::Socket);
+
+    let signal = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let tcp_server = axum::serve(tcp, tcp_app).with_graceful_shutdown(signal(shutdown_rx.clone()));
+    let unix_server = axum::serve(unix, unix_app).with_graceful_shutdown(signal(shutdown_rx));
+    let socket_path = socket.clone();
+    tracing::info!(%http_addr, socket = %socket.display(), data_dir = %layout.root().display(), "clauderon daemon listening");
+
+    let task = tokio::spawn(async move {
+        let (a, b) = tokio::join!(tcp_server.into_future(), unix_server.into_future());
+        if let Err(e) = a.and(b) {
+            tracing::error!(error = %e, "server error");
+        }
+        let _ = std::fs::remove_file(&socket_path);
+        let closed = manager.close().await;
+        drop(lock);
+        tracing::info!("clauderon daemon stopped");
+        closed.map_err(DaemonError::from)
+    });
+
+    Ok(RunningDaemon { http_addr, socket, reconcile, shutdown: shutdown_tx, task })
+}

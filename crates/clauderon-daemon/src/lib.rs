@@ -1,0 +1,45 @@
+//! The daemon's HTTP side: [`router`] builds the app, [`launch`] starts a
+//! whole daemon (lock, store, manager, reconcile, listeners) and returns a
+//! handle that shuts it down gracefully.
+
+pub mod error;
+pub mod launch;
+pub mod openapi;
+pub mod routes;
+pub mod security;
+pub mod state;
+pub mod ws;
+
+pub use launch::{DaemonError, LaunchOptions, RunningDaemon, launch};
+pub use security::Guard;
+pub use state::AppState;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use routes::{sessions, system};
+
+/// Largest request body accepted.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The whole API for one listener, with that listener's security rules.
+pub fn router(state: AppState, guard: Guard) -> Router {
+    Router::new()
+        .route("/api/health", get(system::health))
+        .route("/api/version", get(system::version))
+        .route("/api/openapi.json", get(system::openapi))
+        .route("/api/sessions", get(sessions::list).post(sessions::create))
+        .route("/api/sessions/{name}", get(sessions::show).delete(sessions::delete))
+        .route("/api/sessions/{name}/archive", post(sessions::archive))
+        .route("/api/sessions/{name}/unarchive", post(sessions::unarchive))
+        .route("/api/sessions/{name}/access-mode", put(sessions::set_access_mode))
+        .route("/ws/events", get(ws::events))
+        .fallback(|| async {
+            error::ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such API route: /api/openapi.json lists them")
+        })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(guard, security::enforce))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,23 @@
+//! The API described as OpenAPI, served at `/api/openapi.json`.
+
+use crate::routes::{sessions, system};
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "clauderon", description = "Sessions of AI coding agents that never hold a real credential."),
+    paths(
+        system::health,
+        system::version,
+        sessions::list,
+        sessions::create,
+        sessions::show,
+        sessions::delete,
+        sessions::archive,
+        sessions::unarchive,
+        sessions::set_access_mode,
+    ),
+    components(schemas(clauderon_types::SessionEvent, clauderon_types::EventKind)),
+    tags((name = "sessions"), (name = "system"))
+)]
+pub struct ApiDoc;

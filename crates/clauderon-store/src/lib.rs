@@ -1,0 +1,274 @@
+//! clauderon's SQLite store: the sessions table, the append-only
+//! `session_events` table beside it, versioned migrations applied at open.
+//!
+//! The API is synchronous; async callers wrap calls in `spawn_blocking`.
+
+mod migrations;
+mod rows;
+
+pub use migrations::{MIGRATIONS, latest as latest_schema};
+
+use chrono::{DateTime, Utc};
+use clauderon_types::api::ListView;
+use clauderon_types::{EventKind, Session, SessionEvent, SessionId, SessionName};
+use rows::{EVENT_COLUMNS, EventRow, SESSION_COLUMNS, SessionRow, event_tag, time_text};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// The database is from a newer clauderon.
+    #[error("{0}")]
+    Incompatible(String),
+    /// A stored value does not parse: the database was edited by hand or damaged.
+    #[error("the database holds a bad value: {what}")]
+    Corrupt { what: String },
+    #[error("database file {path}: {reason}")]
+    Io { path: String, reason: String },
+    #[error("sqlite: {0}")]
+    Sqlite(String),
+}
+
+impl StoreError {
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Conflict(_))
+    }
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, StoreError::NotFound(_))
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sqlite(e.to_string())
+    }
+}
+
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+fn append_event(
+    tx: &Transaction<'_>,
+    id: SessionId,
+    name: &SessionName,
+    kind: &EventKind,
+    at: DateTime<Utc>,
+) -> Result<SessionEvent, StoreError> {
+    let payload = serde_json::to_string(kind).map_err(|e| StoreError::Sqlite(format!("encoding event: {e}")))?;
+    tx.prepare_cached(
+        "INSERT INTO session_events (session_id, session_name, at, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![id.to_string(), name.as_str(), time_text(at), event_tag(kind), payload])?;
+    Ok(SessionEvent { seq: tx.last_insert_rowid(), session_id: id, session_name: name.clone(), at, kind: kind.clone() })
+}
+
+fn insert_row(tx: &Transaction<'_>, s: &Session) -> Result<(), StoreError> {
+    tx.prepare_cached(&format!(
+        "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+    ))?
+    .execute(params![
+        s.id.to_string(),
+        s.name.as_str(),
+        s.repo_path.to_string_lossy(),
+        s.branch,
+        s.base_commit,
+        s.worktree_path.to_string_lossy(),
+        s.backend.as_str(),
+        s.agent.as_str(),
+        s.access_mode.as_str(),
+        s.prompt,
+        s.status.as_str(),
+        s.archived,
+        s.backend_handle,
+        s.error,
+        time_text(s.created_at),
+        time_text(s.updated_at),
+    ])
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict(format!("a session named `{}` already exists", s.name))
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(())
+}
+
+impl Store {
+    /// Open (creating it 0600 if new) and migrate the database at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| StoreError::Io { path: path.display().to_string(), reason: e.to_string() })?;
+        let conn = Connection::open(path)?;
+        Store::setup(conn)
+    }
+
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Store::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Store, StoreError> {
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.set_prepared_statement_cache_capacity(32);
+        migrations::apply(&mut conn)?;
+        Ok(Store { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written (transactions roll back).
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        migrations::current(&self.conn())
+    }
+
+    /// Insert a new session and its first event, in one transaction.
+    pub fn insert_session(&self, s: &Session, event: &EventKind, at: DateTime<Utc>) -> Result<SessionEvent, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        insert_row(&tx, s)?;
+        let e = append_event(&tx, s.id, &s.name, event, at)?;
+        tx.commit()?;
+        Ok(e)
+    }
+
+    /// Insert many sessions (each with a `created` event) in one transaction.
+    pub fn insert_many(&self, sessions: &[Session], at: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for s in sessions {
+            insert_row(&tx, s)?;
+            let created = EventKind::Created { backend: s.backend, agent: s.agent, access_mode: s.access_mode };
+            append_event(&tx, s.id, &s.name, &created, at)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Write every mutable field of the session and append `events`, in one transaction.
+    pub fn update_session(
+        &self,
+        s: &Session,
+        events: &[EventKind],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<SessionEvent>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let changed = tx
+            .prepare_cached(
+                "UPDATE sessions SET status = ?2, archived = ?3, access_mode = ?4, backend_handle = ?5, error = ?6, \
+                 updated_at = ?7 WHERE id = ?1",
+            )?
+            .execute(params![
+                s.id.to_string(),
+                s.status.as_str(),
+                s.archived,
+                s.access_mode.as_str(),
+                s.backend_handle,
+                s.error,
+                time_text(s.updated_at),
+            ])?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("session `{}`", s.name)));
+        }
+        let out = events.iter().map(|k| append_event(&tx, s.id, &s.name, k, at)).collect::<Result<Vec<_>, _>>()?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Delete the session's row and append its last event. Its events stay.
+    pub fn remove_session(&self, id: SessionId, event: &EventKind, at: DateTime<Utc>) -> Result<SessionEvent, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let name: Option<String> = tx
+            .prepare_cached("SELECT name FROM sessions WHERE id = ?1")?
+            .query_row([id.to_string()], |r| r.get(0))
+            .optional()?;
+        let name = name.ok_or_else(|| StoreError::NotFound(format!("session {id}")))?;
+        let name = SessionName::parse(&name).map_err(|e| StoreError::Corrupt { what: e.to_string() })?;
+        tx.prepare_cached("DELETE FROM sessions WHERE id = ?1")?.execute([id.to_string()])?;
+        let e = append_event(&tx, id, &name, event, at)?;
+        tx.commit()?;
+        Ok(e)
+    }
+
+    fn one(&self, filter: &str, key: &str) -> Result<Option<Session>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE {filter} = ?1"))?;
+        let row = stmt.query_row([key], SessionRow::read).optional()?;
+        row.map(SessionRow::into_session).transpose()
+    }
+
+    pub fn get(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
+        self.one("id", &id.to_string())
+    }
+
+    pub fn get_by_name(&self, name: &SessionName) -> Result<Option<Session>, StoreError> {
+        self.one("name", name.as_str())
+    }
+
+    /// Sessions in creation order.
+    pub fn list(&self, view: ListView) -> Result<Vec<Session>, StoreError> {
+        let filter = match view {
+            ListView::Active => "WHERE archived = 0",
+            ListView::Archived => "WHERE archived = 1",
+            ListView::All => "",
+        };
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached(&format!("SELECT {SESSION_COLUMNS} FROM sessions {filter} ORDER BY created_at, name"))?;
+        let rows = stmt.query_map([], SessionRow::read)?;
+        rows.map(|r| r.map_err(StoreError::from).and_then(SessionRow::into_session)).collect()
+    }
+
+    pub fn count(&self) -> Result<u64, StoreError> {
+        Ok(self.conn().query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// The session's latest `limit` events, oldest first.
+    pub fn events_for(&self, id: SessionId, limit: usize) -> Result<Vec<SessionEvent>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM (SELECT * FROM session_events WHERE session_id = ?1 ORDER BY seq DESC LIMIT ?2) \
+             ORDER BY seq"
+        ))?;
+        let rows = stmt.query_map(params![id.to_string(), limit as i64], EventRow::read)?;
+        rows.map(|r| r.map_err(StoreError::from).and_then(EventRow::into_event)).collect()
+    }
+
+    /// Events after `seq`, in order, at most `limit`.
+    pub fn events_since(&self, seq: i64, limit: usize) -> Result<Vec<SessionEvent>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM session_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
+        let rows = stmt.query_map(params![seq, limit as i64], EventRow::read)?;
+        rows.map(|r| r.map_err(StoreError::from).and_then(EventRow::into_event)).collect()
+    }
+
+    /// Checkpoint the WAL into the database file and close the connection.
+    pub fn close(self) -> Result<(), StoreError> {
+        let conn = self.conn.into_inner().unwrap_or_else(|p| p.into_inner());
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        conn.close().map_err(|(_, e)| StoreError::from(e))
+    }
+}

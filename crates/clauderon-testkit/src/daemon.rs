@@ -1,0 +1,77 @@
+//! A whole daemon, in-process, on port 0 with a temp data dir and the fake backend.
+
+use crate::FakeBackend;
+use clauderon_backend::SessionBackend;
+use clauderon_core::Config;
+use clauderon_daemon::{LaunchOptions, RunningDaemon, launch};
+use clauderon_types::DataLayout;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+pub struct TestDaemon {
+    pub data: tempfile::TempDir,
+    pub fake: Arc<FakeBackend>,
+    running: Option<RunningDaemon>,
+}
+
+/// Defaults, with port 0 so tests run side by side.
+pub fn test_config() -> Config {
+    let mut config = Config::from_toml("").unwrap_or_else(|e| panic!("default config: {e}"));
+    config.daemon.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+    config
+}
+
+impl TestDaemon {
+    pub async fn start() -> Self {
+        let data = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let mut d = TestDaemon { data, fake: FakeBackend::new(), running: None };
+        d.boot().await;
+        d
+    }
+
+    pub fn layout(&self) -> DataLayout {
+        DataLayout::new(self.data.path())
+    }
+
+    async fn boot(&mut self) {
+        let backend: Arc<dyn SessionBackend> = self.fake.clone();
+        let running = launch(LaunchOptions { layout: self.layout(), config: test_config(), backends: vec![backend] })
+            .await
+            .unwrap_or_else(|e| panic!("launching the test daemon: {e}"));
+        self.running = Some(running);
+    }
+
+    fn running(&self) -> &RunningDaemon {
+        self.running.as_ref().unwrap_or_else(|| panic!("test daemon is stopped"))
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        self.running().http_addr
+    }
+
+    pub fn socket(&self) -> &Path {
+        &self.running().socket
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.http_addr())
+    }
+
+    pub fn reconcile(&self) -> &clauderon_types::api::ReconcileReport {
+        &self.running().reconcile
+    }
+
+    /// Stop gracefully (store closed, lock released).
+    pub async fn stop(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.unwrap_or_else(|e| panic!("stopping the test daemon: {e}"));
+        }
+    }
+
+    /// Stop and start again on the same data dir and the same fake backend.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.boot().await;
+    }
+}

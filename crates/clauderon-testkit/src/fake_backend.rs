@@ -1,0 +1,150 @@
+//! An in-process backend that keeps its "resources" in memory.
+//!
+//! It is a fake, used where no real backend is wanted: the manager's and the
+//! API's tests, and the CLI end-to-end tests until real backends land. It must
+//! pass the same contract suite as the real ones. One instance outlives a
+//! daemon restart when a test keeps it, just as containers outlive a daemon.
+
+use async_trait::async_trait;
+use clauderon_backend::{
+    AttachTarget, BackendError, BackendHandle, BackendResource, BackendStatus, SessionBackend, SessionSpec,
+};
+use clauderon_types::{BackendKind, SessionId};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+#[derive(Debug, Clone)]
+struct Resource {
+    session_id: SessionId,
+    running: bool,
+    log: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct FakeBackend {
+    resources: Mutex<BTreeMap<String, Resource>>,
+    next: AtomicU64,
+    /// When set, `create` fails with this message (to test undo paths).
+    fail_create: Mutex<Option<String>>,
+}
+
+const KIND: BackendKind = BackendKind::Fake;
+
+fn not_found(h: &BackendHandle) -> BackendError {
+    BackendError::NotFound { backend: KIND, handle: h.0.clone() }
+}
+
+impl FakeBackend {
+    pub fn new() -> Arc<Self> {
+        Arc::new(FakeBackend::default())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Resource>> {
+        self.resources.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Make the next creates fail (or succeed again with `None`).
+    pub fn fail_creates(&self, message: Option<&str>) {
+        *self.fail_create.lock().unwrap_or_else(|p| p.into_inner()) = message.map(str::to_string);
+    }
+
+    /// Simulate the process ending on its own (or a resource made by hand).
+    pub fn set_running(&self, handle: &str, running: bool) {
+        if let Some(r) = self.lock().get_mut(handle) {
+            r.running = running;
+        }
+    }
+
+    /// Simulate a resource vanishing behind clauderon's back.
+    pub fn remove_behind_our_back(&self, handle: &str) {
+        self.lock().remove(handle);
+    }
+
+    /// Add a resource no session owns, as reconcile should find.
+    pub fn add_stray(&self, handle: &str) {
+        self.lock().insert(handle.into(), Resource { session_id: SessionId::new(), running: true, log: Vec::new() });
+    }
+
+    pub fn handles(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+}
+
+#[async_trait]
+impl SessionBackend for FakeBackend {
+    fn kind(&self) -> BackendKind {
+        KIND
+    }
+
+    async fn check(&self) -> Result<(), BackendError> {
+        Ok(())
+    }
+
+    async fn create(&self, spec: &SessionSpec) -> Result<BackendHandle, BackendError> {
+        if let Some(message) = self.fail_create.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Err(BackendError::Failed { backend: KIND, message });
+        }
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let handle = format!("fake-{}-{n}", spec.name);
+        // The fake does not run the command; its log records it, so `logs` shows the command text.
+        let log = vec![format!("fake: created for {} running {:?}", spec.name, spec.command)];
+        self.lock().insert(handle.clone(), Resource { session_id: spec.session_id, running: false, log });
+        Ok(BackendHandle(handle))
+    }
+
+    async fn start(&self, h: &BackendHandle) -> Result<(), BackendError> {
+        let mut map = self.lock();
+        let r = map.get_mut(&h.0).ok_or_else(|| not_found(h))?;
+        r.running = true;
+        r.log.push("fake: started".into());
+        Ok(())
+    }
+
+    async fn stop(&self, h: &BackendHandle) -> Result<(), BackendError> {
+        let mut map = self.lock();
+        let r = map.get_mut(&h.0).ok_or_else(|| not_found(h))?;
+        r.running = false;
+        Ok(())
+    }
+
+    async fn delete(&self, h: &BackendHandle) -> Result<(), BackendError> {
+        self.lock().remove(&h.0);
+        Ok(())
+    }
+
+    async fn status(&self, h: &BackendHandle) -> Result<BackendStatus, BackendError> {
+        Ok(match self.lock().get(&h.0) {
+            Some(r) if r.running => BackendStatus::Running,
+            Some(_) => BackendStatus::Stopped,
+            None => BackendStatus::Missing,
+        })
+    }
+
+    async fn attach_target(&self, h: &BackendHandle) -> Result<AttachTarget, BackendError> {
+        if !self.lock().contains_key(&h.0) {
+            return Err(not_found(h));
+        }
+        Ok(AttachTarget::Command { program: "true".into(), args: vec![h.0.clone()] })
+    }
+
+    async fn logs(&self, h: &BackendHandle, tail: usize) -> Result<String, BackendError> {
+        let map = self.lock();
+        let r = map.get(&h.0).ok_or_else(|| not_found(h))?;
+        let start = r.log.len().saturating_sub(tail);
+        Ok(r.log[start..].join("\n"))
+    }
+
+    async fn list(&self) -> Result<Vec<BackendResource>, BackendError> {
+        Ok(self
+            .lock()
+            .iter()
+            .map(|(h, r)| BackendResource {
+                handle: BackendHandle(h.clone()),
+                session_id: Some(r.session_id),
+                status: if r.running { BackendStatus::Running } else { BackendStatus::Stopped },
+                detail: format!("fake resource {h}"),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,9 @@
+//! Test fixtures shared by every crate's tests. Never shipped.
+
+pub mod daemon;
+pub mod fake_backend;
+pub mod git;
+
+pub use daemon::TestDaemon;
+pub use fake_backend::FakeBackend;
+pub use git::TestRepo;
