@@ -164,7 +164,7 @@ pub async fn sessions_are_independent(b: &dyn SessionBackend) -> Result<(), Stri
 /// `$make` (an async fn returning `Arc<dyn SessionBackend>`) builds.
 #[macro_export]
 macro_rules! backend_contract_tests {
-    ($make:path) => {
+    ($make:ident) => {
         $crate::backend_contract_tests!(@cases $make;
             check_reports_usable,
             created_session_starts_and_runs,
@@ -177,7 +177,7 @@ macro_rules! backend_contract_tests {
             sessions_are_independent,
         );
     };
-    (@cases $make:path; $($case:ident),+ $(,)?) => {
+    (@cases $make:ident; $($case:ident),+ $(,)?) => {
         mod backend_contract {
             $(
                 #[tokio::test]

@@ -12,9 +12,9 @@ pub const SESSION_COLUMNS: &str = "id, name, repo_path, branch, base_commit, wor
 
 pub const EVENT_COLUMNS: &str = "seq, session_id, session_name, at, payload";
 
-/// Fixed-width RFC 3339 (microseconds, `Z`) so text order is time order.
+/// Fixed-width RFC 3339 (nanoseconds, `Z`) so text order is time order.
 pub fn time_text(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
 fn corrupt(what: impl Into<String>) -> StoreError {

@@ -1,0 +1,11 @@
+//! The fake backend passes the same contract suite the real backends must pass.
+
+use clauderon_backend::SessionBackend;
+use clauderon_testkit::FakeBackend;
+use std::sync::Arc;
+
+async fn make() -> Arc<dyn SessionBackend> {
+    FakeBackend::new()
+}
+
+clauderon_backend::backend_contract_tests!(make);
