@@ -75,3 +75,16 @@ impl TestDaemon {
         self.boot().await;
     }
 }
+
+/// A session manager over an in-memory store and the given fake backend, for
+/// router tests that need no sockets. Worktrees go under `data`.
+pub fn manager(data: &Path, fake: Arc<FakeBackend>) -> clauderon_core::SessionManager {
+    let store = clauderon_store::Store::open_in_memory().unwrap_or_else(|e| panic!("store: {e}"));
+    let backend: Arc<dyn SessionBackend> = fake;
+    clauderon_core::SessionManager::new(clauderon_core::ManagerParts {
+        store: Arc::new(store),
+        backends: vec![backend],
+        layout: DataLayout::new(data),
+        defaults: test_config().sessions,
+    })
+}

@@ -3,6 +3,7 @@
 pub mod daemon;
 pub mod fake_backend;
 pub mod git;
+pub mod http;
 
 pub use daemon::TestDaemon;
 pub use fake_backend::FakeBackend;
