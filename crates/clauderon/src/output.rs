@@ -73,7 +73,7 @@ impl Style {
                 Cell::new(s.repo_path.display()),
             ]);
         }
-        trim_lines(&t.to_string())
+        finish(t)
     }
 
     pub fn session_detail(&self, d: &SessionDetail, now: chrono::DateTime<chrono::Utc>) -> String {
@@ -107,7 +107,7 @@ impl Style {
             let cell = if self.color { Cell::new(error).fg(Color::Red) } else { Cell::new(error) };
             t.add_row(vec![Cell::new("error:"), cell]);
         }
-        let mut out = trim_lines(&t.to_string());
+        let mut out = finish(t);
         if !d.events.is_empty() {
             out.push_str("\n\nevents:\n");
             for e in &d.events {
@@ -132,8 +132,12 @@ fn describe_event(v: &serde_json::Value) -> String {
     }
 }
 
-fn trim_lines(s: &str) -> String {
-    s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
+/// Columns flush left with two spaces between them, no trailing blanks.
+fn finish(mut t: Table) -> String {
+    for column in t.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    t.to_string().lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
 }
 
 fn short_commit(c: &str) -> &str {

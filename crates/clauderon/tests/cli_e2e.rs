@@ -1,0 +1,146 @@
+//! The real `clauderon` binary against a daemon in a temp data dir. The daemon
+//! runs in this test process with the test kit's fake backend, because no real
+//! backend exists yet; the CLI reaches it through the Unix socket (and HTTP),
+//! exactly as it would reach `clauderon daemon`.
+
+use clauderon_testkit::{TestDaemon, TestRepo};
+use std::process::Output;
+
+fn clauderon(d: &TestDaemon, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_clauderon"))
+        .args(args)
+        .env("CLAUDERON_HOME", d.data.path())
+        .env_remove("CLAUDERON_URL")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("running clauderon")
+}
+
+/// Run off the async threads: the daemon serving the CLI lives on them.
+async fn run(d: &TestDaemon, args: &[&str]) -> (bool, String, String) {
+    let out = tokio::task::block_in_place(|| clauderon(d, args));
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+async fn ok(d: &TestDaemon, args: &[&str]) -> String {
+    let (success, stdout, stderr) = run(d, args).await;
+    assert!(success, "clauderon {args:?} failed: {stderr}");
+    stdout
+}
+
+fn list_json(stdout: &str) -> Vec<serde_json::Value> {
+    serde_json::from_str::<Vec<serde_json::Value>>(stdout).expect("list --json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_lifecycle_through_the_cli() {
+    let mut d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    let repo_path = repo.path().to_string_lossy().to_string();
+
+    let out = ok(&d, &["create", "--repo", &repo_path, "--prompt", "fix the login bug", "--name", "login-fix"]).await;
+    assert!(out.contains("created login-fix"), "{out}");
+    let worktree = d.data.path().join("worktrees/login-fix");
+    assert!(worktree.join("README.md").exists(), "no worktree");
+    assert!(repo.branches().unwrap().contains(&"clauderon/login-fix".to_string()));
+
+    let table = ok(&d, &["list"]).await;
+    let row = table.lines().find(|l| l.starts_with("login-fix")).unwrap_or_else(|| panic!("not listed:\n{table}"));
+    assert!(row.contains("running") && row.contains("fake") && row.contains("read-only"), "{row}");
+
+    let shown = ok(&d, &["show", "login-fix"]).await;
+    assert!(shown.contains("worktree disk:") && shown.contains("B"), "{shown}");
+    assert!(shown.contains("creating -> running"), "{shown}");
+
+    // Survives a daemon restart.
+    d.restart().await;
+    let sessions = list_json(&ok(&d, &["list", "--json"]).await);
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0]["name"], "login-fix");
+    assert_eq!(sessions[0]["status"], "running");
+
+    ok(&d, &["set-access-mode", "login-fix", "read-write"]).await;
+    assert_eq!(list_json(&ok(&d, &["list", "--json"]).await)[0]["access_mode"], "read-write");
+
+    ok(&d, &["archive", "login-fix"]).await;
+    assert!(list_json(&ok(&d, &["list", "--json"]).await).is_empty());
+    assert_eq!(list_json(&ok(&d, &["list", "--archived", "--json"]).await).len(), 1);
+    ok(&d, &["unarchive", "login-fix"]).await;
+    assert_eq!(list_json(&ok(&d, &["list", "--json"]).await).len(), 1);
+
+    std::fs::write(worktree.join("wip.txt"), "unsaved").unwrap();
+    let (success, _, stderr) = run(&d, &["delete", "login-fix"]).await;
+    assert!(!success);
+    assert!(stderr.starts_with("error: ") && stderr.contains("--force"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "errors are one line: {stderr}");
+
+    let out = ok(&d, &["delete", "login-fix", "--force"]).await;
+    assert!(out.contains("branch clauderon/login-fix is kept"), "{out}");
+    assert!(!worktree.exists());
+    assert!(list_json(&ok(&d, &["list", "--all", "--json"]).await).is_empty());
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_are_one_clear_line_and_non_zero() {
+    let mut d = TestDaemon::start().await;
+    let not_repo = tempfile::tempdir().unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["show".into(), "nobody".into()], "no session named `nobody`"),
+        (vec!["show".into(), "../etc".into()], "only letters, digits and dashes"),
+        (vec!["create".into(), "--repo".into(), not_repo.path().to_string_lossy().into(), "--prompt".into(), "x".into()],
+            "not inside a git repository"),
+        (vec!["create".into(), "--repo".into(), "/definitely/missing".into(), "--prompt".into(), "x".into()], "does not exist"),
+        (vec!["create".into(), "--repo".into(), ".".into(), "--prompt".into(), "x".into(), "--name".into(), "bad name".into()],
+            "only letters, digits and dashes"),
+        (vec!["archive".into(), "ghost".into()], "no session named `ghost`"),
+    ];
+    for (args, want) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (success, _, stderr) = run(&d, &args).await;
+        assert!(!success, "{args:?} succeeded");
+        assert!(stderr.contains(want), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().filter(|l| l.starts_with("error:")).count(), 1, "{args:?}: {stderr}");
+    }
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reaches_the_daemon_over_http_too() {
+    let mut d = TestDaemon::start().await;
+    let url = d.base_url();
+    let out = ok(&d, &["--url", &url, "list", "--json"]).await;
+    assert_eq!(list_json(&out).len(), 0);
+    let out = ok(&d, &["--url", &url, "version"]).await;
+    assert!(out.contains("API v1"), "{out}");
+    d.stop().await;
+}
+
+#[test]
+fn without_a_daemon_it_says_how_to_start_one() {
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clauderon"))
+        .args(["list"])
+        .env("CLAUDERON_HOME", home.path())
+        .env_remove("CLAUDERON_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not running") && stderr.contains("start it with `clauderon daemon`"), "{stderr}");
+}
+
+#[test]
+fn completions_and_config_example_work_offline() {
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_clauderon")).args(args).env("CLAUDERON_HOME", home.path()).output().unwrap()
+    };
+    let bash = run(&["completions", "bash"]);
+    assert!(bash.status.success());
+    assert!(String::from_utf8_lossy(&bash.stdout).contains("set-access-mode"));
+    let example = run(&["config", "example"]);
+    assert!(clauderon_core::Config::from_toml(&String::from_utf8_lossy(&example.stdout)).is_ok());
+    let path = run(&["config", "path"]);
+    assert_eq!(String::from_utf8_lossy(&path.stdout).trim(), home.path().join("config.toml").to_string_lossy());
+}
