@@ -26,7 +26,8 @@ impl Fixture {
     pub fn new(label: &str) -> Result<Self, String> {
         let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
         let id = SessionId::new();
-        let name = SessionName::parse(&format!("contract-{label}-{}", id.short())).map_err(|e| e.to_string())?;
+        let name =
+            SessionName::parse(&format!("contract-{label}-{}", id.short())).map_err(|e| e.to_string())?;
         let marker = format!("contract-marker-{}", id.short());
         let spec = SessionSpec {
             session_id: id,

@@ -25,7 +25,10 @@ const SLOW_REQUEST_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 pub enum Endpoint {
     Unix(PathBuf),
     /// `host:port`, and the API token to send, if any.
-    Http { authority: String, token: Option<String> },
+    Http {
+        authority: String,
+        token: Option<String>,
+    },
 }
 
 impl fmt::Debug for Endpoint {
@@ -104,7 +107,9 @@ impl Client {
     /// `CLAUDERON_URL` (+ `CLAUDERON_API_TOKEN`) when set, else the socket in `layout`.
     pub fn from_env(layout: &DataLayout) -> Result<Self, ClientError> {
         match std::env::var("CLAUDERON_URL").ok().filter(|u| !u.is_empty()) {
-            Some(url) => Ok(Client::new(Endpoint::from_url(&url, std::env::var("CLAUDERON_API_TOKEN").ok())?)),
+            Some(url) => {
+                Ok(Client::new(Endpoint::from_url(&url, std::env::var("CLAUDERON_API_TOKEN").ok())?))
+            }
             None => Ok(Client::new(Endpoint::Unix(layout.socket()))),
         }
     }
@@ -156,9 +161,15 @@ impl Client {
                 .await
                 .map_err(|e| ClientError::Protocol(e.to_string()))?;
             tokio::spawn(conn);
-            let resp = sender.send_request(request).await.map_err(|e| ClientError::Protocol(e.to_string()))?;
+            let resp =
+                sender.send_request(request).await.map_err(|e| ClientError::Protocol(e.to_string()))?;
             let status = resp.status().as_u16();
-            let bytes = resp.into_body().collect().await.map_err(|e| ClientError::Protocol(e.to_string()))?.to_bytes();
+            let bytes = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| ClientError::Protocol(e.to_string()))?
+                .to_bytes();
             Ok((status, bytes))
         };
         tokio::time::timeout(timeout, exchange).await.map_err(|_| ClientError::Timeout(timeout))?
@@ -177,7 +188,8 @@ impl Client {
             .map_err(|e| ClientError::Usage(format!("encoding the request: {e}")))?;
         let (status, bytes) = self.send_raw(method, path, body, timeout).await?;
         if (200..300).contains(&status) {
-            serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(format!("{e} (status {status})")))
+            serde_json::from_slice(&bytes)
+                .map_err(|e| ClientError::Protocol(format!("{e} (status {status})")))
         } else {
             let body = serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_else(|_| ErrorBody {
                 error: "http".into(),
@@ -225,11 +237,18 @@ impl Client {
     }
 
     pub async fn archive(&self, name: &str) -> Result<Session, ClientError> {
-        self.call("POST", &format!("/api/sessions/{}/archive", segment(name)?), None::<&()>, REQUEST_TIMEOUT).await
+        self.call("POST", &format!("/api/sessions/{}/archive", segment(name)?), None::<&()>, REQUEST_TIMEOUT)
+            .await
     }
 
     pub async fn unarchive(&self, name: &str) -> Result<Session, ClientError> {
-        self.call("POST", &format!("/api/sessions/{}/unarchive", segment(name)?), None::<&()>, REQUEST_TIMEOUT).await
+        self.call(
+            "POST",
+            &format!("/api/sessions/{}/unarchive", segment(name)?),
+            None::<&()>,
+            REQUEST_TIMEOUT,
+        )
+        .await
     }
 
     pub async fn set_access_mode(&self, name: &str, mode: AccessMode) -> Result<Session, ClientError> {
@@ -254,7 +273,10 @@ mod tests {
     #[test]
     fn urls_and_debug() {
         let e = Endpoint::from_url("http://127.0.0.1:3030/", Some("secret-token-value".into())).unwrap();
-        assert_eq!(e, Endpoint::Http { authority: "127.0.0.1:3030".into(), token: Some("secret-token-value".into()) });
+        assert_eq!(
+            e,
+            Endpoint::Http { authority: "127.0.0.1:3030".into(), token: Some("secret-token-value".into()) }
+        );
         assert!(!format!("{e:?}").contains("secret"));
         assert!(Endpoint::from_url("https://x", None).is_err());
         assert!(Endpoint::from_url("http://x/api", None).is_err());

@@ -95,7 +95,11 @@ pub struct EnvLayer {
 impl EnvLayer {
     pub fn from_process() -> Self {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        EnvLayer { bind: var("CLAUDERON_BIND"), api_token: var("CLAUDERON_API_TOKEN"), log: var("CLAUDERON_LOG") }
+        EnvLayer {
+            bind: var("CLAUDERON_BIND"),
+            api_token: var("CLAUDERON_API_TOKEN"),
+            log: var("CLAUDERON_LOG"),
+        }
     }
 }
 
@@ -183,7 +187,12 @@ impl Config {
         Config::from_raw(raw, None, &EnvLayer::default(), &FlagLayer::default())
     }
 
-    fn from_raw(raw: RawConfig, file: Option<PathBuf>, env: &EnvLayer, flags: &FlagLayer) -> Result<Config, CoreError> {
+    fn from_raw(
+        raw: RawConfig,
+        file: Option<PathBuf>,
+        env: &EnvLayer,
+        flags: &FlagLayer,
+    ) -> Result<Config, CoreError> {
         let mut bind = parse_bind(DEFAULT_BIND, "default")?;
         if let Some(b) = &raw.daemon.bind {
             bind = parse_bind(b, "daemon.bind")?;
@@ -209,8 +218,19 @@ impl Config {
             .unwrap_or_else(|| "info".to_string());
 
         let sessions = SessionDefaults {
-            backend: raw.sessions.backend.as_deref().map(|v| parse_kind(v, "sessions.backend")).transpose()?,
-            agent: raw.sessions.agent.as_deref().map(|v| parse_kind(v, "sessions.agent")).transpose()?.unwrap_or_default(),
+            backend: raw
+                .sessions
+                .backend
+                .as_deref()
+                .map(|v| parse_kind(v, "sessions.backend"))
+                .transpose()?,
+            agent: raw
+                .sessions
+                .agent
+                .as_deref()
+                .map(|v| parse_kind(v, "sessions.agent"))
+                .transpose()?
+                .unwrap_or_default(),
             access_mode: raw
                 .sessions
                 .access_mode
@@ -251,7 +271,10 @@ impl Config {
         if let Some(b) = self.sessions.backend {
             out.push_str(&format!("backend = \"{b}\"\n"));
         }
-        out.push_str(&format!("agent = \"{}\"\naccess_mode = \"{}\"\n", self.sessions.agent, self.sessions.access_mode));
+        out.push_str(&format!(
+            "agent = \"{}\"\naccess_mode = \"{}\"\n",
+            self.sessions.agent, self.sessions.access_mode
+        ));
         out
     }
 }
@@ -278,7 +301,8 @@ mod tests {
     fn example_config_parses_to_the_defaults() {
         let example = Config::from_toml(EXAMPLE_CONFIG).unwrap_or_else(|e| panic!("{e}"));
         let (_d, layout) = layout_with(None);
-        let defaults = load(&layout, EnvLayer::default(), FlagLayer::default()).unwrap_or_else(|e| panic!("{e}"));
+        let defaults =
+            load(&layout, EnvLayer::default(), FlagLayer::default()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(example.daemon, defaults.daemon);
         assert_eq!(example.sessions, defaults.sessions);
         assert_eq!(defaults.daemon.bind.to_string(), DEFAULT_BIND);
@@ -291,7 +315,8 @@ mod tests {
         assert_eq!(file.daemon.bind.port(), 4001);
         assert_eq!(file.daemon.log_filter, "warn");
 
-        let env = EnvLayer { bind: Some("127.0.0.1:4002".into()), log: Some("debug".into()), ..Default::default() };
+        let env =
+            EnvLayer { bind: Some("127.0.0.1:4002".into()), log: Some("debug".into()), ..Default::default() };
         let with_env = load(&layout, env.clone(), FlagLayer::default()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(with_env.daemon.bind.port(), 4002);
         assert_eq!(with_env.daemon.log_filter, "debug");
@@ -334,13 +359,18 @@ mod tests {
         let token = dir.path().join("token");
         let mut f = std::fs::File::create(&token).unwrap_or_else(|e| panic!("{e}"));
         f.write_all(b"0123456789abcdef0123\n").unwrap_or_else(|e| panic!("{e}"));
-        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644))
+            .unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(layout.config_file(), format!("[daemon]\napi_token_file = {:?}\n", token))
             .unwrap_or_else(|e| panic!("{e}"));
         let err = load(&layout, EnvLayer::default(), FlagLayer::default()).err().map(|e| e.to_string());
         assert!(err.as_deref().unwrap_or("").contains("chmod 600"), "{err:?}");
-        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600))
+            .unwrap_or_else(|e| panic!("{e}"));
         let cfg = load(&layout, EnvLayer::default(), FlagLayer::default()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(cfg.daemon.api_token.map(|t| t.expose().to_string()).as_deref(), Some("0123456789abcdef0123"));
+        assert_eq!(
+            cfg.daemon.api_token.map(|t| t.expose().to_string()).as_deref(),
+            Some("0123456789abcdef0123")
+        );
     }
 }

@@ -31,7 +31,8 @@ impl DaemonLock {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
                 let holder = holder.trim();
-                let who = if holder.is_empty() { "another process".to_string() } else { format!("pid {holder}") };
+                let who =
+                    if holder.is_empty() { "another process".to_string() } else { format!("pid {holder}") };
                 return Err(CoreError::Conflict(format!(
                     "another clauderon daemon ({who}) is already using {}: stop it first, or set CLAUDERON_HOME to use another data dir",
                     path.parent().unwrap_or(path).display()

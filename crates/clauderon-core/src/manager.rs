@@ -12,7 +12,8 @@ use chrono::Utc;
 use clauderon_backend::{BackendHandle, SessionBackend, SessionSpec};
 use clauderon_store::Store;
 use clauderon_types::api::{
-    CreateSessionRequest, DeleteQuery, ListView, ReconcileReport, SessionDetail, WorktreeInfo, MAX_PROMPT_BYTES,
+    CreateSessionRequest, DeleteQuery, ListView, MAX_PROMPT_BYTES, ReconcileReport, SessionDetail,
+    WorktreeInfo,
 };
 use clauderon_types::{
     AccessMode, BackendKind, DataLayout, Effect, EventKind, Session, SessionEvent, SessionId, SessionName,
@@ -125,7 +126,11 @@ impl SessionManager {
         let disk_bytes = tokio::task::spawn_blocking(move || worktree::disk_usage(&path))
             .await
             .map_err(|e| CoreError::Internal(format!("disk usage task: {e}")))?;
-        Ok(SessionDetail { session, worktree: WorktreeInfo { exists: disk_bytes.is_some(), disk_bytes }, events })
+        Ok(SessionDetail {
+            session,
+            worktree: WorktreeInfo { exists: disk_bytes.is_some(), disk_bytes },
+            events,
+        })
     }
 
     pub async fn events_since(&self, seq: i64, limit: usize) -> Result<Vec<SessionEvent>, CoreError> {
@@ -138,7 +143,10 @@ impl SessionManager {
             CoreError::Unavailable(if available.is_empty() {
                 format!("the {kind} backend is not available: this daemon has no session backend yet")
             } else {
-                format!("the {kind} backend is not available in this daemon; available: {}", available.join(", "))
+                format!(
+                    "the {kind} backend is not available in this daemon; available: {}",
+                    available.join(", ")
+                )
             })
         })
     }
@@ -166,7 +174,11 @@ impl SessionManager {
     }
 
     fn reserve(&self, name: &SessionName) -> Result<Reservation<'_>, CoreError> {
-        let mut set = self.inner.reserved.lock().map_err(|_| CoreError::Internal("reservation lock poisoned".into()))?;
+        let mut set = self
+            .inner
+            .reserved
+            .lock()
+            .map_err(|_| CoreError::Internal("reservation lock poisoned".into()))?;
         if !set.insert(name.clone()) {
             return Err(CoreError::Conflict(format!("a session named `{name}` is being created right now")));
         }
@@ -185,7 +197,8 @@ impl SessionManager {
     }
 
     fn session_lock(&self, id: SessionId) -> Result<Arc<tokio::sync::Mutex<()>>, CoreError> {
-        let mut locks = self.inner.locks.lock().map_err(|_| CoreError::Internal("session locks poisoned".into()))?;
+        let mut locks =
+            self.inner.locks.lock().map_err(|_| CoreError::Internal("session locks poisoned".into()))?;
         Ok(locks.entry(id).or_default().clone())
     }
 
@@ -207,7 +220,8 @@ impl SessionManager {
         if let Transition::Fail(message) = &t {
             session.error = Some(message.clone());
         }
-        let (events, work): (Vec<_>, Vec<_>) = effects.into_iter().partition(|e| matches!(e, Effect::Emit(_)));
+        let (events, work): (Vec<_>, Vec<_>) =
+            effects.into_iter().partition(|e| matches!(e, Effect::Emit(_)));
         let kinds = events
             .into_iter()
             .filter_map(|e| match e {
@@ -281,7 +295,8 @@ impl SessionManager {
             created_at: now,
             updated_at: now,
         };
-        let created = EventKind::Created { backend: kind, agent: session.agent, access_mode: session.access_mode };
+        let created =
+            EventKind::Created { backend: kind, agent: session.agent, access_mode: session.access_mode };
         let row = session.clone();
         let inserted = self.store(move |s| s.insert_session(&row, &created, now)).await;
         match inserted {
@@ -328,17 +343,19 @@ impl SessionManager {
 
     /// Take back everything a failed create made, keeping the events that tell the story.
     async fn undo_create(&self, backend: &Arc<dyn SessionBackend>, session: &mut Session, cause: &CoreError) {
-        if let Some(handle) = &session.backend_handle {
-            if let Err(e) = backend.delete(&BackendHandle(handle.clone())).await {
-                tracing::warn!(session = %session.name, error = %e, "could not delete the backend resource of a failed create");
-            }
+        if let Some(handle) = &session.backend_handle
+            && let Err(e) = backend.delete(&BackendHandle(handle.clone())).await
+        {
+            tracing::warn!(session = %session.name, error = %e, "could not delete the backend resource of a failed create");
         }
         let _ = self.transition(session, Transition::Fail(cause.to_string())).await;
         self.discard_worktree(session).await;
         let id = session.id;
         match self.store(move |s| s.remove_session(id, &EventKind::Deleted, Utc::now())).await {
             Ok(event) => self.inner.bus.publish([event]),
-            Err(e) => tracing::error!(session = %session.name, error = %e, "could not remove the failed session's row"),
+            Err(e) => {
+                tracing::error!(session = %session.name, error = %e, "could not remove the failed session's row")
+            }
         }
     }
 
@@ -438,10 +455,10 @@ impl SessionManager {
                 Ok(s)
             })
             .await;
-        if let Ok(s) = &result {
-            if let Ok(mut locks) = self.inner.locks.lock() {
-                locks.remove(&s.id);
-            }
+        if let Ok(s) = &result
+            && let Ok(mut locks) = self.inner.locks.lock()
+        {
+            locks.remove(&s.id);
         }
         result
     }
@@ -484,8 +501,9 @@ impl SessionManager {
 
     /// Close the store cleanly (WAL checkpointed). Call after the last request finished.
     pub async fn close(self) -> Result<(), CoreError> {
-        let inner = Arc::try_unwrap(self.inner)
-            .map_err(|_| CoreError::Internal("the session manager is still in use; cannot close the store".into()))?;
+        let inner = Arc::try_unwrap(self.inner).map_err(|_| {
+            CoreError::Internal("the session manager is still in use; cannot close the store".into())
+        })?;
         let store = Arc::try_unwrap(inner.store)
             .map_err(|_| CoreError::Internal("the store is still in use; cannot close it".into()))?;
         tokio::task::spawn_blocking(move || store.close())

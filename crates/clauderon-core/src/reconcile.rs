@@ -12,16 +12,20 @@ use std::collections::HashSet;
 pub(crate) fn decide(session: &Session, seen: Option<BackendStatus>) -> Option<Transition> {
     use SessionStatus as S;
     match (session.status, seen) {
-        (S::Creating, _) => Some(Transition::Fail("the daemon stopped while the session was being created".into())),
+        (S::Creating, _) => {
+            Some(Transition::Fail("the daemon stopped while the session was being created".into()))
+        }
         (S::Deleting, _) => Some(Transition::Fail(format!(
             "the daemon stopped while deleting this session: run `clauderon delete {}` again",
             session.name
         ))),
-        (s, Some(BackendStatus::Missing)) if s.is_active() || s == S::Stopped => Some(Transition::Fail(format!(
-            "its {} resource `{}` no longer exists",
-            session.backend,
-            session.backend_handle.as_deref().unwrap_or("?")
-        ))),
+        (s, Some(BackendStatus::Missing)) if s.is_active() || s == S::Stopped => {
+            Some(Transition::Fail(format!(
+                "its {} resource `{}` no longer exists",
+                session.backend,
+                session.backend_handle.as_deref().unwrap_or("?")
+            )))
+        }
         (s, Some(BackendStatus::Stopped)) if s.is_active() => Some(Transition::Stopped),
         (S::Stopped, Some(BackendStatus::Running)) => Some(Transition::Started),
         _ => None,
@@ -39,7 +43,11 @@ pub(crate) async fn run(manager: &SessionManager) -> Result<ReconcileReport, Cor
                 for r in resources {
                     if !r.session_id.is_some_and(|id| known.contains(&id)) {
                         tracing::warn!(backend = %kind, handle = r.handle.as_str(), "resource without a session (left alone)");
-                        report.orphans.push(OrphanResource { backend: *kind, handle: r.handle.0, detail: r.detail });
+                        report.orphans.push(OrphanResource {
+                            backend: *kind,
+                            handle: r.handle.0,
+                            detail: r.detail,
+                        });
                     }
                 }
             }

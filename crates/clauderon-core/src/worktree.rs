@@ -51,7 +51,9 @@ pub async fn repo_toplevel(path: &Path) -> Result<PathBuf, CoreError> {
     match tokio::fs::metadata(path).await {
         Ok(m) if m.is_dir() => {}
         Ok(_) => return Err(CoreError::Invalid(format!("`{}` is a file, not a directory", path.display()))),
-        Err(_) => return Err(CoreError::Invalid(format!("repository path `{}` does not exist", path.display()))),
+        Err(_) => {
+            return Err(CoreError::Invalid(format!("repository path `{}` does not exist", path.display())));
+        }
     }
     let top = git(path, &["rev-parse", "--show-toplevel"]).await.map_err(|_| {
         CoreError::Invalid(format!(
@@ -61,7 +63,10 @@ pub async fn repo_toplevel(path: &Path) -> Result<PathBuf, CoreError> {
     })?;
     let bare = git(path, &["rev-parse", "--is-bare-repository"]).await?;
     if bare == "true" || top.is_empty() {
-        return Err(CoreError::Invalid(format!("`{}` is a bare repository: pass a checkout", path.display())));
+        return Err(CoreError::Invalid(format!(
+            "`{}` is a bare repository: pass a checkout",
+            path.display()
+        )));
     }
     Ok(PathBuf::from(top))
 }
@@ -78,7 +83,10 @@ pub async fn resolve_commit(repo: &Path, reference: &str) -> Result<String, Core
                 repo.display()
             ))
         } else {
-            CoreError::Invalid(format!("`{reference}` is not a commit, branch or tag in `{}`", repo.display()))
+            CoreError::Invalid(format!(
+                "`{reference}` is not a commit, branch or tag in `{}`",
+                repo.display()
+            ))
         }
     })
 }

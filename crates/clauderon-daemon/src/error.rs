@@ -35,7 +35,9 @@ impl From<CoreError> for ApiError {
             CoreError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not-found", m.clone()),
             CoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m.clone()),
             CoreError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "invalid", m.clone()),
-            CoreError::Unavailable(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m.clone()),
+            CoreError::Unavailable(m) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m.clone())
+            }
             CoreError::Git(_) | CoreError::Backend(_) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, "failed", e.to_string())
             }
@@ -57,7 +59,8 @@ impl From<JsonRejection> for ApiError {
         if status == StatusCode::PAYLOAD_TOO_LARGE {
             return ApiError::new(status, "too-large", "request body is too large (the limit is 1 MiB)");
         }
-        let code = if status == StatusCode::UNSUPPORTED_MEDIA_TYPE { "unsupported-media-type" } else { "invalid" };
+        let code =
+            if status == StatusCode::UNSUPPORTED_MEDIA_TYPE { "unsupported-media-type" } else { "invalid" };
         ApiError::new(status, code, format!("invalid JSON body: {}", r.body_text()))
     }
 }

@@ -112,7 +112,9 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
     });
     let reconcile = manager.reconcile().await?;
 
-    let tcp = TcpListener::bind(opts.config.daemon.bind).await.map_err(|e| bind_error(opts.config.daemon.bind, e))?;
+    let tcp = TcpListener::bind(opts.config.daemon.bind)
+        .await
+        .map_err(|e| bind_error(opts.config.daemon.bind, e))?;
     let http_addr = tcp.local_addr().map_err(|e| bind_error(opts.config.daemon.bind, e))?;
     let socket = layout.socket();
     // We hold the lock, so a socket file left here is from a daemon that died.

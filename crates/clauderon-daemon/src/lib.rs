@@ -36,7 +36,11 @@ pub fn router(state: AppState, guard: Guard) -> Router {
         .route("/api/sessions/{name}/access-mode", put(sessions::set_access_mode))
         .route("/ws/events", get(ws::events))
         .fallback(|| async {
-            error::ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such API route: /api/openapi.json lists them")
+            error::ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "no such API route: /api/openapi.json lists them",
+            )
         })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(guard, security::enforce))

@@ -59,7 +59,7 @@ fn origin_host(origin: &str) -> Option<&str> {
     Some(rest.split('/').next().unwrap_or(rest))
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: axum::http::HeaderName) -> Option<&'a str> {
+fn header(headers: &HeaderMap, name: axum::http::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -89,7 +89,8 @@ impl Guard {
                 }
             }
             Some(token) => {
-                let given = header(headers, AUTHORIZATION).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+                let given =
+                    header(headers, AUTHORIZATION).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
                 if !bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
                     return Err(ApiError::unauthorized(
                         "missing or wrong API token: send `Authorization: Bearer <token>` (CLAUDERON_API_TOKEN for the CLI)",
@@ -126,10 +127,27 @@ mod tests {
 
     #[test]
     fn loopback_hosts() {
-        for ok in ["localhost", "localhost:3030", "127.0.0.1:3030", "127.1.2.3", "[::1]:3030", "app.localhost:1", "LOCALHOST."] {
+        for ok in [
+            "localhost",
+            "localhost:3030",
+            "127.0.0.1:3030",
+            "127.1.2.3",
+            "[::1]:3030",
+            "app.localhost:1",
+            "LOCALHOST.",
+        ] {
             assert!(is_loopback_host(ok), "{ok}");
         }
-        for bad in ["evil.com", "evil.com:3030", "127.0.0.1.evil.com", "localhost.evil.com", "[::2]:1", "10.0.0.1", "", "[::1"] {
+        for bad in [
+            "evil.com",
+            "evil.com:3030",
+            "127.0.0.1.evil.com",
+            "localhost.evil.com",
+            "[::2]:1",
+            "10.0.0.1",
+            "",
+            "[::1",
+        ] {
             assert!(!is_loopback_host(bad), "{bad}");
         }
     }

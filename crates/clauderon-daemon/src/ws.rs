@@ -66,10 +66,10 @@ async fn stream(state: AppState, mut socket: WebSocket, since: Option<i64>) {
     let mut rx = state.manager.bus().subscribe();
     let mut shutdown = state.shutdown.clone();
     let mut last: Option<i64> = since;
-    if let Some(seq) = last.as_mut() {
-        if !replay(&state, &mut socket, seq).await {
-            return;
-        }
+    if let Some(seq) = last.as_mut()
+        && !replay(&state, &mut socket, seq).await
+    {
+        return;
     }
     loop {
         tokio::select! {
@@ -85,10 +85,10 @@ async fn stream(state: AppState, mut socket: WebSocket, since: Option<i64>) {
                 }
                 Err(RecvError::Lagged(missed)) => {
                     tracing::debug!(missed, "event subscriber lagged; catching up from the store");
-                    if let Some(seq) = last.as_mut() {
-                        if !replay(&state, &mut socket, seq).await {
-                            return;
-                        }
+                    if let Some(seq) = last.as_mut()
+                        && !replay(&state, &mut socket, seq).await
+                    {
+                        return;
                     }
                 }
                 Err(RecvError::Closed) => break,

@@ -1,6 +1,8 @@
 //! A whole daemon on port 0 and a Unix socket in a temp data dir, with the
 //! test kit's fake backend (no real backend exists yet).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
 use clauderon_core::Config;
 use clauderon_daemon::{DaemonError, LaunchOptions, launch};
 use clauderon_testkit::http::{Request, tcp, unix};
@@ -32,7 +34,8 @@ async fn serves_the_same_api_on_tcp_and_the_socket() {
     assert_eq!((over_tcp.status, over_socket.status), (200, 200));
     assert_eq!(over_tcp.json()["backends"], json!(["fake"]));
     assert_eq!(over_tcp.json(), over_socket.json());
-    let mode = std::fs::metadata(d.socket()).map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
+    let mode =
+        std::fs::metadata(d.socket()).map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
     assert_eq!(mode.ok().map(|m| m & 0o777), Some(0o600));
     // A forged Host over TCP is refused; the socket does not care about Host.
     let forged = tcp(d.http_addr(), Request::new("GET", "/api/health").header("host", "evil.example")).await;
@@ -136,7 +139,9 @@ async fn websocket_streams_events_live_and_replays_after_a_cursor() {
     assert_eq!(replayed["seq"], seen[1]["seq"]);
 
     // Stopping the daemon closes open streams instead of hanging on them.
-    tokio::time::timeout(Duration::from_secs(10), d.stop()).await.expect("shutdown hung on an open websocket");
+    tokio::time::timeout(Duration::from_secs(10), d.stop())
+        .await
+        .expect("shutdown hung on an open websocket");
 }
 
 #[tokio::test]
@@ -144,7 +149,8 @@ async fn websocket_from_a_foreign_origin_is_refused() {
     let mut d = TestDaemon::start().await;
     let mut request = format!("ws://{}/ws/events", d.http_addr()).into_client_request().unwrap();
     request.headers_mut().insert("origin", "https://attacker.example".parse().unwrap());
-    let err = tokio_tungstenite::connect_async(request).await.err().map(|e| e.to_string()).unwrap_or_default();
+    let err =
+        tokio_tungstenite::connect_async(request).await.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("403"), "{err}");
     d.stop().await;
 }

@@ -2,6 +2,8 @@
 //! manager, real git worktrees, an in-memory SQLite store and the test kit's
 //! fake backend (no real backend exists yet).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -33,7 +35,8 @@ async fn send(app: &Router, req: Request<Body>) -> (StatusCode, Value) {
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| json!({"raw": String::from_utf8_lossy(&bytes)}));
+    let body =
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| json!({"raw": String::from_utf8_lossy(&bytes)}));
     (status, body)
 }
 
@@ -55,7 +58,8 @@ impl Fixture {
     }
 
     async fn create(&self, name: &str) -> Value {
-        let (status, body) = send(&self.app, json_req("POST", "/api/sessions", &self.create_body(name))).await;
+        let (status, body) =
+            send(&self.app, json_req("POST", "/api/sessions", &self.create_body(name))).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body
     }
@@ -70,7 +74,9 @@ impl Fixture {
     async fn assert_nothing_written(&self) {
         assert!(self.names("all").await.is_empty(), "a session was recorded");
         let worktrees = self.data.path().join("worktrees");
-        let left: Vec<_> = std::fs::read_dir(&worktrees).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+        let left: Vec<_> = std::fs::read_dir(&worktrees)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
         assert!(left.is_empty(), "worktree folders left behind: {left:?}");
         assert!(self.repo.worktrees().unwrap().is_empty());
         assert_eq!(self.repo.branches().unwrap(), ["main"], "a branch was left behind");
@@ -96,7 +102,8 @@ async fn create_makes_worktree_branch_and_running_session() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(detail["worktree"]["exists"], true);
     assert!(detail["worktree"]["disk_bytes"].as_u64().unwrap() > 0);
-    let kinds: Vec<_> = detail["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let kinds: Vec<_> =
+        detail["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["created", "status-changed"]);
 }
 
@@ -117,40 +124,125 @@ async fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
     let repo = f.repo.path().to_string_lossy().to_string();
     let not_repo = tempfile::tempdir().unwrap();
     let cases: Vec<(&str, Request<Body>, StatusCode, &str)> = vec![
-        ("invalid name", json_req("POST", "/api/sessions", &json!({"repo_path": repo, "prompt": "x", "name": "a b"})),
-            StatusCode::UNPROCESSABLE_ENTITY, "only letters, digits and dashes"),
-        ("traversal name", json_req("POST", "/api/sessions", &json!({"repo_path": repo, "prompt": "x", "name": "../../etc"})),
-            StatusCode::UNPROCESSABLE_ENTITY, "only letters, digits and dashes"),
-        ("non-repo path", json_req("POST", "/api/sessions", &json!({"repo_path": not_repo.path(), "prompt": "x"})),
-            StatusCode::BAD_REQUEST, "not inside a git repository"),
-        ("missing path", json_req("POST", "/api/sessions", &json!({"repo_path": "/no/such/dir", "prompt": "x"})),
-            StatusCode::BAD_REQUEST, "does not exist"),
-        ("relative path", json_req("POST", "/api/sessions", &json!({"repo_path": "some/dir", "prompt": "x"})),
-            StatusCode::BAD_REQUEST, "not absolute"),
-        ("bad base", json_req("POST", "/api/sessions", &json!({"repo_path": repo, "prompt": "x", "base": "nope"})),
-            StatusCode::BAD_REQUEST, "is not a commit"),
-        ("option-like base", json_req("POST", "/api/sessions", &json!({"repo_path": repo, "prompt": "x", "base": "--help"})),
-            StatusCode::BAD_REQUEST, "not a valid git ref"),
-        ("unknown backend", json_req("POST", "/api/sessions", &json!({"repo_path": repo, "prompt": "x", "backend": "docker"})),
-            StatusCode::SERVICE_UNAVAILABLE, "docker backend is not available"),
-        ("unknown field", json_req("POST", "/api/sessions", &json!({"repo_path": repo, "prompt": "x", "nmae": "y"})),
-            StatusCode::UNPROCESSABLE_ENTITY, "unknown field `nmae`"),
-        ("missing prompt", json_req("POST", "/api/sessions", &json!({"repo_path": repo})),
-            StatusCode::UNPROCESSABLE_ENTITY, "missing field `prompt`"),
-        ("malformed json", req("POST", "/api/sessions").header("content-type", "application/json").body(Body::from("{\"repo_path\": ")).unwrap(),
-            StatusCode::BAD_REQUEST, "invalid JSON body"),
-        ("no content type", req("POST", "/api/sessions").body(Body::from("{}")).unwrap(),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type"),
-        ("oversized body", json_req("POST", "/api/sessions", &json!({"repo_path": repo, "prompt": "x".repeat(2 * 1024 * 1024)})),
-            StatusCode::PAYLOAD_TOO_LARGE, "too large"),
-        ("prompt over limit", json_req("POST", "/api/sessions", &json!({"repo_path": repo, "prompt": "x".repeat(300 * 1024)})),
-            StatusCode::BAD_REQUEST, "the limit is"),
+        (
+            "invalid name",
+            json_req("POST", "/api/sessions", &json!({"repo_path": repo, "prompt": "x", "name": "a b"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "only letters, digits and dashes",
+        ),
+        (
+            "traversal name",
+            json_req(
+                "POST",
+                "/api/sessions",
+                &json!({"repo_path": repo, "prompt": "x", "name": "../../etc"}),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "only letters, digits and dashes",
+        ),
+        (
+            "non-repo path",
+            json_req("POST", "/api/sessions", &json!({"repo_path": not_repo.path(), "prompt": "x"})),
+            StatusCode::BAD_REQUEST,
+            "not inside a git repository",
+        ),
+        (
+            "missing path",
+            json_req("POST", "/api/sessions", &json!({"repo_path": "/no/such/dir", "prompt": "x"})),
+            StatusCode::BAD_REQUEST,
+            "does not exist",
+        ),
+        (
+            "relative path",
+            json_req("POST", "/api/sessions", &json!({"repo_path": "some/dir", "prompt": "x"})),
+            StatusCode::BAD_REQUEST,
+            "not absolute",
+        ),
+        (
+            "bad base",
+            json_req("POST", "/api/sessions", &json!({"repo_path": repo, "prompt": "x", "base": "nope"})),
+            StatusCode::BAD_REQUEST,
+            "is not a commit",
+        ),
+        (
+            "option-like base",
+            json_req("POST", "/api/sessions", &json!({"repo_path": repo, "prompt": "x", "base": "--help"})),
+            StatusCode::BAD_REQUEST,
+            "not a valid git ref",
+        ),
+        (
+            "unknown backend",
+            json_req(
+                "POST",
+                "/api/sessions",
+                &json!({"repo_path": repo, "prompt": "x", "backend": "docker"}),
+            ),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "docker backend is not available",
+        ),
+        (
+            "unknown field",
+            json_req("POST", "/api/sessions", &json!({"repo_path": repo, "prompt": "x", "nmae": "y"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown field `nmae`",
+        ),
+        (
+            "missing prompt",
+            json_req("POST", "/api/sessions", &json!({"repo_path": repo})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing field `prompt`",
+        ),
+        (
+            "malformed json",
+            req("POST", "/api/sessions")
+                .header("content-type", "application/json")
+                .body(Body::from("{\"repo_path\": "))
+                .unwrap(),
+            StatusCode::BAD_REQUEST,
+            "invalid JSON body",
+        ),
+        (
+            "no content type",
+            req("POST", "/api/sessions").body(Body::from("{}")).unwrap(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type",
+        ),
+        (
+            "oversized body",
+            json_req(
+                "POST",
+                "/api/sessions",
+                &json!({"repo_path": repo, "prompt": "x".repeat(2 * 1024 * 1024)}),
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too large",
+        ),
+        (
+            "prompt over limit",
+            json_req("POST", "/api/sessions", &json!({"repo_path": repo, "prompt": "x".repeat(300 * 1024)})),
+            StatusCode::BAD_REQUEST,
+            "the limit is",
+        ),
         ("unknown session", get("/api/sessions/nobody"), StatusCode::NOT_FOUND, "no session named `nobody`"),
-        ("traversal in path", get("/api/sessions/..%2F..%2Fetc"), StatusCode::BAD_REQUEST, "only letters, digits and dashes"),
+        (
+            "traversal in path",
+            get("/api/sessions/..%2F..%2Fetc"),
+            StatusCode::BAD_REQUEST,
+            "only letters, digits and dashes",
+        ),
         ("bad list view", get("/api/sessions?view=everything"), StatusCode::BAD_REQUEST, "view"),
-        ("delete unknown", req("DELETE", "/api/sessions/nobody").body(Body::empty()).unwrap(), StatusCode::NOT_FOUND, "no session"),
-        ("bad access mode", json_req("PUT", "/api/sessions/nobody/access-mode", &json!({"mode": "root"})),
-            StatusCode::UNPROCESSABLE_ENTITY, "unknown variant `root`"),
+        (
+            "delete unknown",
+            req("DELETE", "/api/sessions/nobody").body(Body::empty()).unwrap(),
+            StatusCode::NOT_FOUND,
+            "no session",
+        ),
+        (
+            "bad access mode",
+            json_req("PUT", "/api/sessions/nobody/access-mode", &json!({"mode": "root"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown variant `root`",
+        ),
         ("unknown route", get("/api/nope"), StatusCode::NOT_FOUND, "openapi.json"),
     ];
     for (what, request, want_status, want_message) in cases {
@@ -182,7 +274,10 @@ async fn existing_branch_is_refused_and_kept() {
     let (status, body) = send(&f.app, json_req("POST", "/api/sessions", &f.create_body("taken"))).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(body["message"].as_str().unwrap().contains("branch `clauderon/taken` already exists"), "{body}");
-    assert!(f.repo.branches().unwrap().contains(&"clauderon/taken".to_string()), "the user's branch was deleted");
+    assert!(
+        f.repo.branches().unwrap().contains(&"clauderon/taken".to_string()),
+        "the user's branch was deleted"
+    );
     assert!(f.names("all").await.is_empty());
 }
 
@@ -215,14 +310,17 @@ async fn archive_unarchive_and_list_views() {
     let f = fixture();
     f.create("keep").await;
     f.create("shelve").await;
-    let (status, s) = send(&f.app, req("POST", "/api/sessions/shelve/archive").body(Body::empty()).unwrap()).await;
+    let (status, s) =
+        send(&f.app, req("POST", "/api/sessions/shelve/archive").body(Body::empty()).unwrap()).await;
     assert_eq!((status, s["archived"].clone()), (StatusCode::OK, json!(true)));
     assert_eq!(f.names("active").await, ["keep"]);
     assert_eq!(f.names("archived").await, ["shelve"]);
     assert_eq!(f.names("all").await, ["keep", "shelve"]);
-    let (status, body) = send(&f.app, req("POST", "/api/sessions/shelve/archive").body(Body::empty()).unwrap()).await;
+    let (status, body) =
+        send(&f.app, req("POST", "/api/sessions/shelve/archive").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    let (status, _) = send(&f.app, req("POST", "/api/sessions/shelve/unarchive").body(Body::empty()).unwrap()).await;
+    let (status, _) =
+        send(&f.app, req("POST", "/api/sessions/shelve/unarchive").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(f.names("active").await, ["keep", "shelve"]);
 }
@@ -231,7 +329,9 @@ async fn archive_unarchive_and_list_views() {
 async fn access_mode_changes_and_is_recorded() {
     let f = fixture();
     f.create("modes").await;
-    let (status, s) = send(&f.app, json_req("PUT", "/api/sessions/modes/access-mode", &json!({"mode": "read-write"}))).await;
+    let (status, s) =
+        send(&f.app, json_req("PUT", "/api/sessions/modes/access-mode", &json!({"mode": "read-write"})))
+            .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(s["access_mode"], "read-write");
     let (_, detail) = send(&f.app, get("/api/sessions/modes")).await;
@@ -252,7 +352,8 @@ async fn delete_refuses_uncommitted_work_without_force() {
     assert!(wt.join("notes.txt").exists(), "work was lost");
     assert_eq!(f.names("all").await, ["busy"]);
 
-    let (status, body) = send(&f.app, req("DELETE", "/api/sessions/busy?force=true").body(Body::empty()).unwrap()).await;
+    let (status, body) =
+        send(&f.app, req("DELETE", "/api/sessions/busy?force=true").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "deleted");
     assert!(!wt.exists());
@@ -271,7 +372,8 @@ async fn delete_branch_removes_the_branch_and_keeps_commits_elsewhere() {
     clauderon_testkit::git::git_in(&wt, &["add", "."]).unwrap();
     clauderon_testkit::git::git_in(&wt, &["commit", "-qm", "work"]).unwrap();
     let (status, body) =
-        send(&f.app, req("DELETE", "/api/sessions/done?delete_branch=true").body(Body::empty()).unwrap()).await;
+        send(&f.app, req("DELETE", "/api/sessions/done?delete_branch=true").body(Body::empty()).unwrap())
+            .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(f.repo.branches().unwrap(), ["main"]);
     // The name is free again.
@@ -281,7 +383,8 @@ async fn delete_branch_removes_the_branch_and_keeps_commits_elsewhere() {
 #[tokio::test]
 async fn host_and_origin_checks_refuse_rebinding_and_cross_site() {
     let f = fixture();
-    let rebinding = Request::get("/api/sessions").header("host", "attacker.example:3030").body(Body::empty()).unwrap();
+    let rebinding =
+        Request::get("/api/sessions").header("host", "attacker.example:3030").body(Body::empty()).unwrap();
     let (status, body) = send(&f.app, rebinding).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let cross_site = req("POST", "/api/sessions")
@@ -293,7 +396,8 @@ async fn host_and_origin_checks_refuse_rebinding_and_cross_site() {
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(body["message"].as_str().unwrap().contains("cross-origin"));
     f.assert_nothing_written().await;
-    let same_site = req("GET", "/api/sessions").header("origin", "http://localhost:3030").body(Body::empty()).unwrap();
+    let same_site =
+        req("GET", "/api/sessions").header("origin", "http://localhost:3030").body(Body::empty()).unwrap();
     assert_eq!(send(&f.app, same_site).await.0, StatusCode::OK);
 }
 
@@ -303,8 +407,15 @@ async fn openapi_describes_every_route() {
     let (status, doc) = send(&f.app, get("/api/openapi.json")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/api/sessions", "/api/sessions/{name}", "/api/sessions/{name}/archive", "/api/sessions/{name}/unarchive",
-        "/api/sessions/{name}/access-mode", "/api/health", "/api/version"] {
+    for path in [
+        "/api/sessions",
+        "/api/sessions/{name}",
+        "/api/sessions/{name}/archive",
+        "/api/sessions/{name}/unarchive",
+        "/api/sessions/{name}/access-mode",
+        "/api/health",
+        "/api/version",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} missing from the OpenAPI document");
     }
     assert!(doc["components"]["schemas"]["CreateSessionRequest"].is_object());

@@ -66,12 +66,19 @@ fn append_event(
     kind: &EventKind,
     at: DateTime<Utc>,
 ) -> Result<SessionEvent, StoreError> {
-    let payload = serde_json::to_string(kind).map_err(|e| StoreError::Sqlite(format!("encoding event: {e}")))?;
+    let payload =
+        serde_json::to_string(kind).map_err(|e| StoreError::Sqlite(format!("encoding event: {e}")))?;
     tx.prepare_cached(
         "INSERT INTO session_events (session_id, session_name, at, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![id.to_string(), name.as_str(), time_text(at), event_tag(kind), payload])?;
-    Ok(SessionEvent { seq: tx.last_insert_rowid(), session_id: id, session_name: name.clone(), at, kind: kind.clone() })
+    Ok(SessionEvent {
+        seq: tx.last_insert_rowid(),
+        session_id: id,
+        session_name: name.clone(),
+        at,
+        kind: kind.clone(),
+    })
 }
 
 fn insert_row(tx: &Transaction<'_>, s: &Session) -> Result<(), StoreError> {
@@ -143,7 +150,12 @@ impl Store {
     }
 
     /// Insert a new session and its first event, in one transaction.
-    pub fn insert_session(&self, s: &Session, event: &EventKind, at: DateTime<Utc>) -> Result<SessionEvent, StoreError> {
+    pub fn insert_session(
+        &self,
+        s: &Session,
+        event: &EventKind,
+        at: DateTime<Utc>,
+    ) -> Result<SessionEvent, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         insert_row(&tx, s)?;
@@ -158,7 +170,8 @@ impl Store {
         let tx = conn.transaction()?;
         for s in sessions {
             insert_row(&tx, s)?;
-            let created = EventKind::Created { backend: s.backend, agent: s.agent, access_mode: s.access_mode };
+            let created =
+                EventKind::Created { backend: s.backend, agent: s.agent, access_mode: s.access_mode };
             append_event(&tx, s.id, &s.name, &created, at)?;
         }
         tx.commit()?;
@@ -191,13 +204,19 @@ impl Store {
         if changed == 0 {
             return Err(StoreError::NotFound(format!("session `{}`", s.name)));
         }
-        let out = events.iter().map(|k| append_event(&tx, s.id, &s.name, k, at)).collect::<Result<Vec<_>, _>>()?;
+        let out =
+            events.iter().map(|k| append_event(&tx, s.id, &s.name, k, at)).collect::<Result<Vec<_>, _>>()?;
         tx.commit()?;
         Ok(out)
     }
 
     /// Delete the session's row and append its last event. Its events stay.
-    pub fn remove_session(&self, id: SessionId, event: &EventKind, at: DateTime<Utc>) -> Result<SessionEvent, StoreError> {
+    pub fn remove_session(
+        &self,
+        id: SessionId,
+        event: &EventKind,
+        at: DateTime<Utc>,
+    ) -> Result<SessionEvent, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let name: Option<String> = tx
@@ -214,7 +233,8 @@ impl Store {
 
     fn one(&self, filter: &str, key: &str) -> Result<Option<Session>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE {filter} = ?1"))?;
+        let mut stmt =
+            conn.prepare_cached(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE {filter} = ?1"))?;
         let row = stmt.query_row([key], SessionRow::read).optional()?;
         row.map(SessionRow::into_session).transpose()
     }
@@ -235,8 +255,9 @@ impl Store {
             ListView::All => "",
         };
         let conn = self.conn();
-        let mut stmt =
-            conn.prepare_cached(&format!("SELECT {SESSION_COLUMNS} FROM sessions {filter} ORDER BY created_at, name"))?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions {filter} ORDER BY created_at, name"
+        ))?;
         let rows = stmt.query_map([], SessionRow::read)?;
         rows.map(|r| r.map_err(StoreError::from).and_then(SessionRow::into_session)).collect()
     }
@@ -259,8 +280,9 @@ impl Store {
     /// Events after `seq`, in order, at most `limit`.
     pub fn events_since(&self, seq: i64, limit: usize) -> Result<Vec<SessionEvent>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM session_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM session_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+        ))?;
         let rows = stmt.query_map(params![seq, limit as i64], EventRow::read)?;
         rows.map(|r| r.map_err(StoreError::from).and_then(EventRow::into_event)).collect()
     }

@@ -68,7 +68,8 @@ impl SessionRow {
             agent: parse_kind(self.text(7, "agent")?, "agent")?,
             access_mode: parse_kind(self.text(8, "access_mode")?, "access_mode")?,
             prompt: self.text(9, "prompt")?.to_string(),
-            status: SessionStatus::parse(status).ok_or_else(|| corrupt(format!("status `{status}` is not known")))?,
+            status: SessionStatus::parse(status)
+                .ok_or_else(|| corrupt(format!("status `{status}` is not known")))?,
             archived: self.archived != 0,
             backend_handle: self.cols[12].clone(),
             error: self.cols[13].clone(),
@@ -102,7 +103,10 @@ impl EventRow {
             .map_err(|e| corrupt(format!("event {} payload: {e}", self.seq)))?;
         Ok(SessionEvent {
             seq: self.seq,
-            session_id: self.session_id.parse().map_err(|_| corrupt(format!("event {} session id", self.seq)))?,
+            session_id: self
+                .session_id
+                .parse()
+                .map_err(|_| corrupt(format!("event {} session id", self.seq)))?,
             session_name: SessionName::parse(&self.session_name)
                 .map_err(|e| corrupt(format!("event {} name: {e}", self.seq)))?,
             at: parse_time(&self.at, "at")?,

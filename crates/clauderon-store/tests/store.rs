@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 use chrono::{Duration, Utc};
 use clauderon_store::{Store, StoreError, latest_schema};
 use clauderon_types::api::ListView;
@@ -117,7 +118,10 @@ fn round_trips_every_field_and_orders_events() {
 
     let all = store.events_for(s.id, 100).unwrap();
     assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![first.seq, evs[0].seq, evs[1].seq]);
-    assert_eq!(store.events_for(s.id, 2).unwrap().iter().map(|e| e.seq).collect::<Vec<_>>(), vec![evs[0].seq, evs[1].seq]);
+    assert_eq!(
+        store.events_for(s.id, 2).unwrap().iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![evs[0].seq, evs[1].seq]
+    );
     assert_eq!(store.events_since(first.seq, 10).unwrap().len(), 2);
 
     let gone = store.remove_session(s.id, &EventKind::Deleted, Utc::now()).unwrap();

@@ -36,9 +36,10 @@ impl TestDaemon {
 
     async fn boot(&mut self) {
         let backend: Arc<dyn SessionBackend> = self.fake.clone();
-        let running = launch(LaunchOptions { layout: self.layout(), config: test_config(), backends: vec![backend] })
-            .await
-            .unwrap_or_else(|e| panic!("launching the test daemon: {e}"));
+        let running =
+            launch(LaunchOptions { layout: self.layout(), config: test_config(), backends: vec![backend] })
+                .await
+                .unwrap_or_else(|e| panic!("launching the test daemon: {e}"));
         self.running = Some(running);
     }
 

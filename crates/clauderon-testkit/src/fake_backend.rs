@@ -63,7 +63,8 @@ impl FakeBackend {
 
     /// Add a resource no session owns, as reconcile should find.
     pub fn add_stray(&self, handle: &str) {
-        self.lock().insert(handle.into(), Resource { session_id: SessionId::new(), running: true, log: Vec::new() });
+        self.lock()
+            .insert(handle.into(), Resource { session_id: SessionId::new(), running: true, log: Vec::new() });
     }
 
     pub fn handles(&self) -> Vec<String> {

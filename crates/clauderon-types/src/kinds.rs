@@ -81,12 +81,15 @@ kind_enum!(
     }
 );
 
+// Written out because the enums come from a macro that cannot place `#[default]`.
+#[allow(clippy::derivable_impls)]
 impl Default for AgentKind {
     fn default() -> Self {
         AgentKind::Claude
     }
 }
 
+#[allow(clippy::derivable_impls)]
 impl Default for AccessMode {
     /// Read-only is the safe default: a session asks for writes explicitly.
     fn default() -> Self {

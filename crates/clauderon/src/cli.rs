@@ -6,7 +6,11 @@ use clauderon_types::{AccessMode, AgentKind, BackendKind};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "clauderon", version, about = "Run AI coding agents in isolated sessions that never hold a real credential")]
+#[command(
+    name = "clauderon",
+    version,
+    about = "Run AI coding agents in isolated sessions that never hold a real credential"
+)]
 pub struct Cli {
     /// Talk to the daemon over HTTP instead of its Unix socket (token from CLAUDERON_API_TOKEN).
     #[arg(long, global = true, env = "CLAUDERON_URL")]
@@ -166,11 +170,23 @@ mod tests {
 
     #[test]
     fn create_parses_kinds_and_lists_choices_on_error() {
-        let cli = Cli::try_parse_from(["clauderon", "create", "--prompt", "hi", "--agent", "codex", "--access-mode", "read-write"]).unwrap();
+        let cli = Cli::try_parse_from([
+            "clauderon",
+            "create",
+            "--prompt",
+            "hi",
+            "--agent",
+            "codex",
+            "--access-mode",
+            "read-write",
+        ])
+        .unwrap();
         let Command::Create(args) = cli.command else { panic!("not create") };
         assert_eq!(args.agent, Some(AgentKind::Codex));
         assert_eq!(args.access_mode, Some(AccessMode::ReadWrite));
-        let err = Cli::try_parse_from(["clauderon", "create", "--prompt", "x", "--backend", "podman"]).unwrap_err().to_string();
+        let err = Cli::try_parse_from(["clauderon", "create", "--prompt", "x", "--backend", "podman"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("expected one of zellij, docker"), "{err}");
     }
 

@@ -14,7 +14,8 @@ fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
 }
 
 pub async fn create(client: &Client, args: CreateArgs) -> anyhow::Result<()> {
-    let repo = std::path::absolute(&args.repo).with_context(|| format!("resolving {}", args.repo.display()))?;
+    let repo =
+        std::path::absolute(&args.repo).with_context(|| format!("resolving {}", args.repo.display()))?;
     let name = args.name.as_deref().map(clauderon_types::SessionName::parse).transpose()?;
     let req = CreateSessionRequest {
         repo_path: repo.to_string_lossy().into_owned(),
@@ -32,7 +33,10 @@ pub async fn create(client: &Client, args: CreateArgs) -> anyhow::Result<()> {
     if args.json {
         return print_json(&s);
     }
-    println!("created {} ({}, {} agent, {}) on branch {}", s.name, s.backend, s.agent, s.access_mode, s.branch);
+    println!(
+        "created {} ({}, {} agent, {}) on branch {}",
+        s.name, s.backend, s.agent, s.access_mode, s.branch
+    );
     println!("worktree: {}", s.worktree_path.display());
     Ok(())
 }

@@ -23,9 +23,13 @@ pub struct DaemonArgs {
 }
 
 /// Log to stderr and to a daily file in the data dir. The guard flushes the file on drop.
-fn init_logging(layout: &DataLayout, filter: &str) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+fn init_logging(
+    layout: &DataLayout,
+    filter: &str,
+) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
     let filter = EnvFilter::try_new(filter).with_context(|| format!("invalid log filter `{filter}`"))?;
-    std::fs::create_dir_all(layout.logs()).with_context(|| format!("creating {}", layout.logs().display()))?;
+    std::fs::create_dir_all(layout.logs())
+        .with_context(|| format!("creating {}", layout.logs().display()))?;
     let file = tracing_appender::rolling::daily(layout.logs(), "daemon.log");
     let (file, guard) = tracing_appender::non_blocking(file);
     tracing_subscriber::registry()
@@ -56,16 +60,18 @@ async fn stop_signal() {
 }
 
 pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
-    let layout = DataLayout::from_env()
-        .context("cannot find a data dir: set HOME or CLAUDERON_HOME")?;
+    let layout = DataLayout::from_env().context("cannot find a data dir: set HOME or CLAUDERON_HOME")?;
     let flags = FlagLayer { bind: args.bind, log: args.log };
-    let config = Config::load_layers(&layout, &EnvLayer::from_process(), &flags).map_err(|e| anyhow::anyhow!("{e}"))?;
-    std::fs::create_dir_all(layout.root()).with_context(|| format!("creating {}", layout.root().display()))?;
+    let config = Config::load_layers(&layout, &EnvLayer::from_process(), &flags)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    std::fs::create_dir_all(layout.root())
+        .with_context(|| format!("creating {}", layout.root().display()))?;
     let _log_guard = init_logging(&layout, &config.daemon.log_filter)?;
 
     // Real backends register here as they land (Docker, Zellij…).
     let backends = Vec::new();
-    let daemon = launch(LaunchOptions { layout, config, backends }).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let daemon =
+        launch(LaunchOptions { layout, config, backends }).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     eprintln!(
         "clauderon daemon {} listening on http://{} and {}",
         clauderon_types::VERSION,

@@ -128,8 +128,13 @@ pub fn check_data_dir(root: &Path) -> Check {
             let writable = std::fs::write(&probe, b"").is_ok();
             let _ = std::fs::remove_file(&probe);
             if !writable {
-                Check::bad(name, Level::Missing, format!("{} is not writable", root.display()), "fix its owner or set CLAUDERON_HOME")
-                    .required()
+                Check::bad(
+                    name,
+                    Level::Missing,
+                    format!("{} is not writable", root.display()),
+                    "fix its owner or set CLAUDERON_HOME",
+                )
+                .required()
             } else if mode & 0o077 != 0 {
                 Check::bad(
                     name,
@@ -145,10 +150,16 @@ pub fn check_data_dir(root: &Path) -> Check {
         Err(_) => {
             let parent_ok = root.parent().is_some_and(|p| p.exists());
             if parent_ok {
-                Check::ok(name, format!("{} (created when the daemon first starts)", root.display())).required()
-            } else {
-                Check::bad(name, Level::Missing, format!("{} cannot be created", root.display()), "set CLAUDERON_HOME")
+                Check::ok(name, format!("{} (created when the daemon first starts)", root.display()))
                     .required()
+            } else {
+                Check::bad(
+                    name,
+                    Level::Missing,
+                    format!("{} cannot be created", root.display()),
+                    "set CLAUDERON_HOME",
+                )
+                .required()
             }
         }
     }
@@ -214,7 +225,13 @@ mod tests {
 
     #[test]
     fn render_shows_hints_under_problems() {
-        let out = render(&[Check::ok("git", "git version 2"), Check::bad("zellij", Level::Missing, "not found", "cargo install --locked zellij")], false);
+        let out = render(
+            &[
+                Check::ok("git", "git version 2"),
+                Check::bad("zellij", Level::Missing, "not found", "cargo install --locked zellij"),
+            ],
+            false,
+        );
         let lines: Vec<_> = out.lines().collect();
         assert_eq!(lines.len(), 3, "{out}");
         assert!(lines[0].starts_with("ok"));

@@ -7,9 +7,9 @@ mod doctor;
 mod output;
 
 use clap::{CommandFactory, Parser};
-use cli::{Cli, Command};
 use clauderon_client::{Client, Endpoint};
 use clauderon_types::DataLayout;
+use cli::{Cli, Command};
 use output::Style;
 use std::process::ExitCode;
 

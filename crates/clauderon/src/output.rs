@@ -96,7 +96,14 @@ impl Style {
             ("branch", Cell::new(format!("{} (from {})", s.branch, short_commit(&s.base_commit)))),
             ("worktree", Cell::new(s.worktree_path.display())),
             ("worktree disk", Cell::new(disk)),
-            ("created", Cell::new(format!("{} ({} ago)", s.created_at.format("%Y-%m-%d %H:%M:%S UTC"), age(now, s.created_at)))),
+            (
+                "created",
+                Cell::new(format!(
+                    "{} ({} ago)",
+                    s.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    age(now, s.created_at)
+                )),
+            ),
             ("updated", Cell::new(format!("{} ago", age(now, s.updated_at)))),
             ("prompt", Cell::new(first_line(&s.prompt, 100))),
         ];
@@ -124,7 +131,12 @@ impl Style {
 fn describe_event(v: &serde_json::Value) -> String {
     let field = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("?").to_string();
     match v.get("type").and_then(|t| t.as_str()).unwrap_or("?") {
-        "created" => format!("created ({} backend, {} agent, {})", field("backend"), field("agent"), field("access_mode")),
+        "created" => format!(
+            "created ({} backend, {} agent, {})",
+            field("backend"),
+            field("agent"),
+            field("access_mode")
+        ),
         "status-changed" => format!("{} -> {}", field("from"), field("to")),
         "failed" => format!("failed: {}", field("message")),
         "access-mode-changed" => format!("access mode {} -> {}", field("from"), field("to")),
@@ -209,7 +221,10 @@ mod tests {
     fn plain_table_is_aligned_without_colour_codes() {
         let style = Style { color: false };
         let out = style.sessions_table(
-            &[session("a", SessionStatus::Running, false), session("longer-name", SessionStatus::Failed, true)],
+            &[
+                session("a", SessionStatus::Running, false),
+                session("longer-name", SessionStatus::Failed, true),
+            ],
             Utc::now(),
         );
         let lines: Vec<&str> = out.lines().collect();
@@ -223,7 +238,8 @@ mod tests {
 
     #[test]
     fn coloured_table_colours_status() {
-        let out = Style { color: true }.sessions_table(&[session("a", SessionStatus::Failed, false)], Utc::now());
+        let out =
+            Style { color: true }.sessions_table(&[session("a", SessionStatus::Failed, false)], Utc::now());
         assert!(out.contains('\u{1b}'));
     }
 

@@ -3,6 +3,8 @@
 //! backend exists yet; the CLI reaches it through the Unix socket (and HTTP),
 //! exactly as it would reach `clauderon daemon`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
 use clauderon_testkit::{TestDaemon, TestRepo};
 use std::process::Output;
 
@@ -19,7 +21,11 @@ fn clauderon(d: &TestDaemon, args: &[&str]) -> Output {
 /// Run off the async threads: the daemon serving the CLI lives on them.
 async fn run(d: &TestDaemon, args: &[&str]) -> (bool, String, String) {
     let out = tokio::task::block_in_place(|| clauderon(d, args));
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 async fn ok(d: &TestDaemon, args: &[&str]) -> String {
@@ -38,14 +44,17 @@ async fn session_lifecycle_through_the_cli() {
     let repo = TestRepo::new().unwrap();
     let repo_path = repo.path().to_string_lossy().to_string();
 
-    let out = ok(&d, &["create", "--repo", &repo_path, "--prompt", "fix the login bug", "--name", "login-fix"]).await;
+    let out =
+        ok(&d, &["create", "--repo", &repo_path, "--prompt", "fix the login bug", "--name", "login-fix"])
+            .await;
     assert!(out.contains("created login-fix"), "{out}");
     let worktree = d.data.path().join("worktrees/login-fix");
     assert!(worktree.join("README.md").exists(), "no worktree");
     assert!(repo.branches().unwrap().contains(&"clauderon/login-fix".to_string()));
 
     let table = ok(&d, &["list"]).await;
-    let row = table.lines().find(|l| l.starts_with("login-fix")).unwrap_or_else(|| panic!("not listed:\n{table}"));
+    let row =
+        table.lines().find(|l| l.starts_with("login-fix")).unwrap_or_else(|| panic!("not listed:\n{table}"));
     assert!(row.contains("running") && row.contains("fake") && row.contains("read-only"), "{row}");
 
     let shown = ok(&d, &["show", "login-fix"]).await;
@@ -88,11 +97,38 @@ async fn errors_are_one_clear_line_and_non_zero() {
     let cases: Vec<(Vec<String>, &str)> = vec![
         (vec!["show".into(), "nobody".into()], "no session named `nobody`"),
         (vec!["show".into(), "../etc".into()], "only letters, digits and dashes"),
-        (vec!["create".into(), "--repo".into(), not_repo.path().to_string_lossy().into(), "--prompt".into(), "x".into()],
-            "not inside a git repository"),
-        (vec!["create".into(), "--repo".into(), "/definitely/missing".into(), "--prompt".into(), "x".into()], "does not exist"),
-        (vec!["create".into(), "--repo".into(), ".".into(), "--prompt".into(), "x".into(), "--name".into(), "bad name".into()],
-            "only letters, digits and dashes"),
+        (
+            vec![
+                "create".into(),
+                "--repo".into(),
+                not_repo.path().to_string_lossy().into(),
+                "--prompt".into(),
+                "x".into(),
+            ],
+            "not inside a git repository",
+        ),
+        (
+            vec![
+                "create".into(),
+                "--repo".into(),
+                "/definitely/missing".into(),
+                "--prompt".into(),
+                "x".into(),
+            ],
+            "does not exist",
+        ),
+        (
+            vec![
+                "create".into(),
+                "--repo".into(),
+                ".".into(),
+                "--prompt".into(),
+                "x".into(),
+                "--name".into(),
+                "bad name".into(),
+            ],
+            "only letters, digits and dashes",
+        ),
         (vec!["archive".into(), "ghost".into()], "no session named `ghost`"),
     ];
     for (args, want) in cases {
@@ -100,7 +136,11 @@ async fn errors_are_one_clear_line_and_non_zero() {
         let (success, _, stderr) = run(&d, &args).await;
         assert!(!success, "{args:?} succeeded");
         assert!(stderr.contains(want), "{args:?}: {stderr}");
-        assert_eq!(stderr.trim_end().lines().filter(|l| l.starts_with("error:")).count(), 1, "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim_end().lines().filter(|l| l.starts_with("error:")).count(),
+            1,
+            "{args:?}: {stderr}"
+        );
     }
     d.stop().await;
 }
@@ -127,14 +167,21 @@ fn without_a_daemon_it_says_how_to_start_one() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("not running") && stderr.contains("start it with `clauderon daemon`"), "{stderr}");
+    assert!(
+        stderr.contains("not running") && stderr.contains("start it with `clauderon daemon`"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn completions_and_config_example_work_offline() {
     let home = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_clauderon")).args(args).env("CLAUDERON_HOME", home.path()).output().unwrap()
+        std::process::Command::new(env!("CARGO_BIN_EXE_clauderon"))
+            .args(args)
+            .env("CLAUDERON_HOME", home.path())
+            .output()
+            .unwrap()
     };
     let bash = run(&["completions", "bash"]);
     assert!(bash.status.success());
@@ -142,5 +189,8 @@ fn completions_and_config_example_work_offline() {
     let example = run(&["config", "example"]);
     assert!(clauderon_core::Config::from_toml(&String::from_utf8_lossy(&example.stdout)).is_ok());
     let path = run(&["config", "path"]);
-    assert_eq!(String::from_utf8_lossy(&path.stdout).trim(), home.path().join("config.toml").to_string_lossy());
+    assert_eq!(
+        String::from_utf8_lossy(&path.stdout).trim(),
+        home.path().join("config.toml").to_string_lossy()
+    );
 }

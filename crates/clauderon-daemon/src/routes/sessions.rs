@@ -33,7 +33,10 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/sessions/{name}", tag = "sessions", params(("name" = String, Path)),
     responses((status = 200, body = SessionDetail), (status = 404, body = ErrorBody)))]
-pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> Result<ApiJson<SessionDetail>, ApiError> {
+pub async fn show(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<ApiJson<SessionDetail>, ApiError> {
     Ok(ApiJson(state.manager.detail(&name).await?))
 }
 
@@ -51,13 +54,19 @@ pub async fn delete(
 
 #[utoipa::path(post, path = "/api/sessions/{name}/archive", tag = "sessions", params(("name" = String, Path)),
     responses((status = 200, body = Session), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn archive(State(state): State<AppState>, Path(name): Path<String>) -> Result<ApiJson<Session>, ApiError> {
+pub async fn archive(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<ApiJson<Session>, ApiError> {
     Ok(ApiJson(state.manager.archive(&name).await?))
 }
 
 #[utoipa::path(post, path = "/api/sessions/{name}/unarchive", tag = "sessions", params(("name" = String, Path)),
     responses((status = 200, body = Session), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn unarchive(State(state): State<AppState>, Path(name): Path<String>) -> Result<ApiJson<Session>, ApiError> {
+pub async fn unarchive(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<ApiJson<Session>, ApiError> {
     Ok(ApiJson(state.manager.unarchive(&name).await?))
 }
 
