@@ -11,7 +11,7 @@ pub use migrations::{MIGRATIONS, latest as latest_schema};
 use chrono::{DateTime, Utc};
 use clauderon_types::api::ListView;
 use clauderon_types::{EventKind, Session, SessionEvent, SessionId, SessionName};
-use rows::{EVENT_COLUMNS, EventRow, SESSION_COLUMNS, SessionRow, event_tag, time_text};
+use rows::{EVENT_COLUMNS, EventRow, SESSION_COLUMNS, event_tag, read_session, time_text};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -235,8 +235,8 @@ impl Store {
         let conn = self.conn();
         let mut stmt =
             conn.prepare_cached(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE {filter} = ?1"))?;
-        let row = stmt.query_row([key], SessionRow::read).optional()?;
-        row.map(SessionRow::into_session).transpose()
+        let mut rows = stmt.query([key])?;
+        rows.next()?.map(read_session).transpose()
     }
 
     pub fn get(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
@@ -258,8 +258,12 @@ impl Store {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {SESSION_COLUMNS} FROM sessions {filter} ORDER BY created_at, name"
         ))?;
-        let rows = stmt.query_map([], SessionRow::read)?;
-        rows.map(|r| r.map_err(StoreError::from).and_then(SessionRow::into_session)).collect()
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(read_session(row)?);
+        }
+        Ok(out)
     }
 
     pub fn count(&self) -> Result<u64, StoreError> {

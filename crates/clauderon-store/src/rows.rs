@@ -31,52 +31,43 @@ fn parse_kind<T: std::str::FromStr>(text: &str, column: &str) -> Result<T, Store
     text.parse().map_err(|_| corrupt(format!("{column} `{text}` is not known")))
 }
 
-/// The raw text of a session row, read without interpretation so that a bad
-/// value becomes `Corrupt`, not a SQLite type error.
-pub struct SessionRow {
-    cols: [Option<String>; 16],
-    archived: i64,
-}
-
-impl SessionRow {
-    pub fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
-        let mut cols: [Option<String>; 16] = Default::default();
-        for (i, col) in cols.iter_mut().enumerate() {
-            if i != 11 {
-                *col = row.get(i)?;
-            }
-        }
-        Ok(SessionRow { cols, archived: row.get(11)? })
-    }
-
-    fn text(&self, i: usize, column: &str) -> Result<&str, StoreError> {
-        self.cols[i].as_deref().ok_or_else(|| corrupt(format!("{column} is empty")))
-    }
-
-    pub fn into_session(self) -> Result<Session, StoreError> {
-        let id = self.text(0, "id")?;
-        let name = self.text(1, "name")?;
-        let status = self.text(10, "status")?;
-        Ok(Session {
-            id: id.parse().map_err(|_| corrupt(format!("id `{id}` is not a uuid")))?,
-            name: SessionName::parse(name).map_err(|e| corrupt(format!("name: {e}")))?,
-            repo_path: PathBuf::from(self.text(2, "repo_path")?),
-            branch: self.text(3, "branch")?.to_string(),
-            base_commit: self.text(4, "base_commit")?.to_string(),
-            worktree_path: PathBuf::from(self.text(5, "worktree_path")?),
-            backend: parse_kind(self.text(6, "backend")?, "backend")?,
-            agent: parse_kind(self.text(7, "agent")?, "agent")?,
-            access_mode: parse_kind(self.text(8, "access_mode")?, "access_mode")?,
-            prompt: self.text(9, "prompt")?.to_string(),
-            status: SessionStatus::parse(status)
-                .ok_or_else(|| corrupt(format!("status `{status}` is not known")))?,
-            archived: self.archived != 0,
-            backend_handle: self.cols[12].clone(),
-            error: self.cols[13].clone(),
-            created_at: parse_time(self.text(14, "created_at")?, "created_at")?,
-            updated_at: parse_time(self.text(15, "updated_at")?, "updated_at")?,
-        })
-    }
+/// Read a session straight from its row. A value that does not parse is
+/// `Corrupt`, never a panic; text is borrowed from SQLite, not copied twice.
+pub fn read_session(row: &Row<'_>) -> Result<Session, StoreError> {
+    let text = |i: usize, column: &str| -> Result<&str, StoreError> {
+        row.get_ref(i)
+            .map_err(StoreError::from)?
+            .as_str()
+            .map_err(|_| corrupt(format!("{column} is not text")))
+    };
+    let opt_text = |i: usize, column: &str| -> Result<Option<String>, StoreError> {
+        row.get_ref(i)
+            .map_err(StoreError::from)?
+            .as_str_or_null()
+            .map(|o| o.map(str::to_string))
+            .map_err(|_| corrupt(format!("{column} is not text")))
+    };
+    let id = text(0, "id")?;
+    let status = text(10, "status")?;
+    Ok(Session {
+        id: id.parse().map_err(|_| corrupt(format!("id `{id}` is not a uuid")))?,
+        name: SessionName::parse(text(1, "name")?).map_err(|e| corrupt(format!("name: {e}")))?,
+        repo_path: PathBuf::from(text(2, "repo_path")?),
+        branch: text(3, "branch")?.to_string(),
+        base_commit: text(4, "base_commit")?.to_string(),
+        worktree_path: PathBuf::from(text(5, "worktree_path")?),
+        backend: parse_kind(text(6, "backend")?, "backend")?,
+        agent: parse_kind(text(7, "agent")?, "agent")?,
+        access_mode: parse_kind(text(8, "access_mode")?, "access_mode")?,
+        prompt: text(9, "prompt")?.to_string(),
+        status: SessionStatus::parse(status)
+            .ok_or_else(|| corrupt(format!("status `{status}` is not known")))?,
+        archived: row.get::<_, i64>(11)? != 0,
+        backend_handle: opt_text(12, "backend_handle")?,
+        error: opt_text(13, "error")?,
+        created_at: parse_time(text(14, "created_at")?, "created_at")?,
+        updated_at: parse_time(text(15, "updated_at")?, "updated_at")?,
+    })
 }
 
 pub struct EventRow {

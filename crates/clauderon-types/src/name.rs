@@ -25,7 +25,8 @@ pub enum InvalidName {
 
 /// A validated session name: `[A-Za-z0-9-]{1,63}`, not starting or ending with a dash.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(try_from = "String", into = "String")]
+// Serialized as a newtype, which JSON writes as the bare string (no clone, unlike `into`).
+#[serde(try_from = "String")]
 #[schema(value_type = String, example = "brave-otter-3f2a")]
 pub struct SessionName(String);
 
