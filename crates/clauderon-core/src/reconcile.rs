@@ -82,3 +82,47 @@ pub(crate) async fn run(manager: &SessionManager) -> Result<ReconcileReport, Cor
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use clauderon_types::{AccessMode, AgentKind, BackendKind, SessionName};
+    use std::path::PathBuf;
+
+    fn at(status: SessionStatus) -> Session {
+        Session {
+            id: SessionId::new(),
+            name: SessionName::parse("r").unwrap(),
+            repo_path: PathBuf::new(),
+            branch: String::new(),
+            base_commit: String::new(),
+            worktree_path: PathBuf::new(),
+            backend: BackendKind::Fake,
+            agent: AgentKind::Claude,
+            access_mode: AccessMode::ReadOnly,
+            prompt: String::new(),
+            status,
+            archived: false,
+            backend_handle: Some("h".into()),
+            error: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn decisions() {
+        use BackendStatus as B;
+        use SessionStatus as S;
+        let fails = |t: Option<Transition>| matches!(t, Some(Transition::Fail(_)));
+        assert!(fails(decide(&at(S::Creating), Some(B::Running))), "interrupted create");
+        assert!(fails(decide(&at(S::Deleting), None)), "interrupted delete");
+        assert!(fails(decide(&at(S::Idle), Some(B::Missing))));
+        assert_eq!(decide(&at(S::Running), Some(B::Stopped)), Some(Transition::Stopped));
+        assert_eq!(decide(&at(S::Stopped), Some(B::Running)), Some(Transition::Started));
+        assert_eq!(decide(&at(S::Running), Some(B::Running)), None);
+        assert_eq!(decide(&at(S::Failed), Some(B::Missing)), None, "a failed session stays failed");
+        assert_eq!(decide(&at(S::Running), None), None, "unknown backend state changes nothing");
+    }
+}

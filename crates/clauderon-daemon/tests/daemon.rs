@@ -168,3 +168,75 @@ async fn graceful_stop_closes_the_store_cleanly() {
     let store = clauderon_store::Store::open(&data.join("clauderon.db")).unwrap();
     assert_eq!(store.count().unwrap(), 1);
 }
+
+#[tokio::test]
+async fn shutdown_lets_an_in_flight_create_finish() {
+    let mut d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    d.fake.delay_creates(Some(Duration::from_millis(700)));
+    let socket = d.socket().to_path_buf();
+    let body = json!({"repo_path": repo.path(), "prompt": "go", "name": "in-flight"}).to_string();
+    let request =
+        tokio::spawn(async move { unix(&socket, Request::new("POST", "/api/sessions").json(body)).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    d.stop().await;
+    let reply = request.await.unwrap();
+    assert_eq!(reply.status, 201, "the in-flight create was cut: {}", reply.body);
+    d.fake.delay_creates(None);
+    d.restart().await;
+    assert_eq!(session(&d, "in-flight").await["status"], "running");
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_creates_of_one_name_make_one_session() {
+    let mut d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    d.fake.delay_creates(Some(Duration::from_millis(300)));
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let socket = d.socket().to_path_buf();
+        let body = json!({"repo_path": repo.path(), "prompt": "go", "name": "race"}).to_string();
+        tasks.push(tokio::spawn(async move {
+            unix(&socket, Request::new("POST", "/api/sessions").json(body)).await
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap().status);
+    }
+    statuses.sort();
+    assert_eq!(statuses, [201, 409, 409, 409]);
+    assert_eq!(d.fake.handles().len(), 1);
+    assert_eq!(repo.worktrees().unwrap().len(), 1);
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_token_guards_tcp_but_not_the_socket() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = clauderon_testkit::daemon::test_config();
+    config.daemon.api_token =
+        Some(clauderon_core::config::ApiToken::parse("0123456789abcdef0123", "test").unwrap());
+    let d = launch(LaunchOptions {
+        layout: clauderon_types::DataLayout::new(data.path()),
+        config,
+        backends: Vec::new(),
+    })
+    .await
+    .unwrap();
+    let without = tcp(d.http_addr, Request::new("GET", "/api/sessions")).await;
+    assert_eq!(without.status, 401, "{}", without.body);
+    assert!(!without.body.contains("0123456789abcdef"), "the token leaked into an error");
+    let wrong =
+        tcp(d.http_addr, Request::new("GET", "/api/sessions").header("authorization", "Bearer nope")).await;
+    assert_eq!(wrong.status, 401);
+    let right = tcp(
+        d.http_addr,
+        Request::new("GET", "/api/sessions").header("authorization", "Bearer 0123456789abcdef0123"),
+    )
+    .await;
+    assert_eq!(right.status, 200, "{}", right.body);
+    assert_eq!(unix(&d.socket, Request::new("GET", "/api/sessions")).await.status, 200);
+    d.stop().await.unwrap();
+}

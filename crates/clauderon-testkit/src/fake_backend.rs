@@ -27,6 +27,8 @@ pub struct FakeBackend {
     next: AtomicU64,
     /// When set, `create` fails with this message (to test undo paths).
     fail_create: Mutex<Option<String>>,
+    /// When set, `create` takes this long (to have a request in flight).
+    create_delay: Mutex<Option<std::time::Duration>>,
 }
 
 const KIND: BackendKind = BackendKind::Fake;
@@ -47,6 +49,11 @@ impl FakeBackend {
     /// Make the next creates fail (or succeed again with `None`).
     pub fn fail_creates(&self, message: Option<&str>) {
         *self.fail_create.lock().unwrap_or_else(|p| p.into_inner()) = message.map(str::to_string);
+    }
+
+    /// Make creates slow, e.g. to shut the daemon down while one is in flight.
+    pub fn delay_creates(&self, delay: Option<std::time::Duration>) {
+        *self.create_delay.lock().unwrap_or_else(|p| p.into_inner()) = delay;
     }
 
     /// Simulate the process ending on its own (or a resource made by hand).
@@ -83,6 +90,10 @@ impl SessionBackend for FakeBackend {
     }
 
     async fn create(&self, spec: &SessionSpec) -> Result<BackendHandle, BackendError> {
+        let delay = *self.create_delay.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
         if let Some(message) = self.fail_create.lock().unwrap_or_else(|p| p.into_inner()).clone() {
             return Err(BackendError::Failed { backend: KIND, message });
         }
