@@ -46,13 +46,15 @@ impl fmt::Display for Endpoint {
 impl Endpoint {
     /// `http://HOST:PORT` (a trailing `/` allowed). An empty token counts as none.
     pub fn from_url(url: &str, token: Option<String>) -> Result<Self, ClientError> {
-        let invalid = |reason: &str| ClientError::InvalidUrl { url: url.to_string(), reason: reason.to_string() };
-        let rest = url.strip_prefix("http://").ok_or_else(|| {
-            invalid("only http://HOST:PORT is supported, e.g. http://127.0.0.1:3030")
-        })?;
+        let invalid =
+            |reason: &str| ClientError::InvalidUrl { url: url.to_string(), reason: reason.to_string() };
+        let rest = url
+            .strip_prefix("http://")
+            .ok_or_else(|| invalid("only http://HOST:PORT is supported, e.g. http://127.0.0.1:3030"))?;
         let authority = rest.strip_suffix('/').unwrap_or(rest);
-        let parsed: http::uri::Authority =
-            authority.parse().map_err(|_| invalid("expected http://HOST:PORT, e.g. http://127.0.0.1:3030"))?;
+        let parsed: http::uri::Authority = authority
+            .parse()
+            .map_err(|_| invalid("expected http://HOST:PORT, e.g. http://127.0.0.1:3030"))?;
         if parsed.as_str().contains('@') || parsed.host().is_empty() {
             return Err(invalid("expected http://HOST:PORT, e.g. http://127.0.0.1:3030"));
         }
@@ -65,7 +67,11 @@ impl Endpoint {
 
     /// `url` (from `--url` or `CLAUDERON_URL`) when given and not empty, with `token`;
     /// otherwise the socket in the data dir, and the token is not used.
-    pub fn resolve(url: Option<&str>, token: Option<String>, layout: &DataLayout) -> Result<Self, ClientError> {
+    pub fn resolve(
+        url: Option<&str>,
+        token: Option<String>,
+        layout: &DataLayout,
+    ) -> Result<Self, ClientError> {
         match url.filter(|u| !u.is_empty()) {
             Some(url) => Endpoint::from_url(url, token),
             None => Ok(Endpoint::Unix(layout.socket())),

@@ -48,9 +48,9 @@ impl ClientError {
     /// Worth trying again later, unchanged: the daemon was away, slow or busy.
     pub fn is_retryable(&self) -> bool {
         match self {
-            ClientError::DaemonNotRunning { .. } | ClientError::Unreachable { .. } | ClientError::Timeout(_) => {
-                true
-            }
+            ClientError::DaemonNotRunning { .. }
+            | ClientError::Unreachable { .. }
+            | ClientError::Timeout(_) => true,
             ClientError::Api { status, .. } => *status == 503,
             _ => false,
         }

@@ -1,9 +1,12 @@
-//! The command line, as clap definitions. Parsing only; commands live elsewhere.
+//! The command line, as clap definitions. Parsing only; the commands live in `commands/`.
 
 use crate::daemon_cmd::DaemonArgs;
+use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use clauderon_types::{AccessMode, AgentKind, BackendKind};
+use clauderon_types::{AccessMode, AgentKind, BackendKind, ParseKindError};
+use std::ffi::OsStr;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -12,11 +15,12 @@ use std::path::PathBuf;
     about = "Run AI coding agents in isolated sessions that never hold a real credential"
 )]
 pub struct Cli {
-    /// Talk to the daemon over HTTP instead of its Unix socket (token from CLAUDERON_API_TOKEN).
-    #[arg(long, global = true, env = "CLAUDERON_URL")]
+    /// Talk to the daemon over HTTP, e.g. http://127.0.0.1:3030, instead of its Unix socket.
+    /// The API token is read from CLAUDERON_API_TOKEN.
+    #[arg(long, global = true, env = "CLAUDERON_URL", value_name = "URL", help_heading = "Global options")]
     pub url: Option<String>,
-    /// When to use colours.
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    /// When to use colours [NO_COLOR turns them off in auto].
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Global options")]
     pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
@@ -29,13 +33,14 @@ pub enum ColorChoice {
     Never,
 }
 
+/// Every subcommand. `attach`, `env`, `audit`, `logs` and `tui` join when they can do their job.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon: HTTP API on 127.0.0.1:3030, the Unix socket, the session manager.
     Daemon(DaemonArgs),
     /// Create a session: a branch and worktree of the repository, and an agent working in it.
     Create(CreateArgs),
-    /// List sessions (not archived ones unless asked).
+    /// List sessions (archived ones only when asked).
     #[command(alias = "ls")]
     List(ListArgs),
     /// Show one session: every field, its worktree's disk use, its recent events.
@@ -56,54 +61,47 @@ pub enum Command {
     },
     /// Check this machine: git, docker, zellij, bubblewrap, the data dir, the daemon.
     Doctor(JsonFlag),
-    /// Print a shell completion script, e.g. `clauderon completions bash > /etc/bash_completion.d/clauderon`.
-    Completions { shell: clap_complete::Shell },
+    /// Print a shell completion script, e.g. `clauderon completions bash > ~/.local/share/bash-completion/completions/clauderon`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Print the versions of this CLI and of the running daemon.
     Version(JsonFlag),
 }
 
 #[derive(Debug, Args)]
 pub struct JsonFlag {
-    /// Print JSON for scripts.
+    /// Print JSON (the API's own, where there is one) instead of text.
     #[arg(long)]
     pub json: bool,
-}
-
-fn parse_backend(s: &str) -> Result<BackendKind, String> {
-    s.parse().map_err(|e: clauderon_types::ParseKindError| e.to_string())
-}
-fn parse_agent(s: &str) -> Result<AgentKind, String> {
-    s.parse().map_err(|e: clauderon_types::ParseKindError| e.to_string())
-}
-fn parse_mode(s: &str) -> Result<AccessMode, String> {
-    s.parse().map_err(|e: clauderon_types::ParseKindError| e.to_string())
 }
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
-    /// The repository (or a folder inside it).
-    #[arg(long, default_value = ".")]
+    /// The repository, or a folder inside it.
+    #[arg(long, value_name = "PATH", default_value = ".")]
     pub repo: PathBuf,
     /// The agent's first prompt.
-    #[arg(long)]
+    #[arg(long, value_name = "TEXT")]
     pub prompt: String,
     /// Session name: letters, digits and dashes [default: generated].
     #[arg(long)]
     pub name: Option<String>,
-    /// Where the session runs: zellij, docker, kubernetes, sprites, apple-container [default: config, or the only one available].
-    #[arg(long, value_parser = parse_backend)]
+    /// Where the session runs [default: config, else the only backend the daemon has].
+    #[arg(long, value_parser = KindParser::<BackendKind>::new())]
     pub backend: Option<BackendKind>,
-    /// The agent: claude, codex, gemini [default: config, else claude].
-    #[arg(long, value_parser = parse_agent)]
+    /// The coding agent [default: config, else claude].
+    #[arg(long, value_parser = KindParser::<AgentKind>::new())]
     pub agent: Option<AgentKind>,
-    /// read-only or read-write [default: config, else read-only].
-    #[arg(long, value_parser = parse_mode)]
+    /// What the session may do with credentials [default: config, else read-only].
+    #[arg(long, value_parser = KindParser::<AccessMode>::new())]
     pub access_mode: Option<AccessMode>,
     /// Start the session's branch from this ref instead of the repository's HEAD.
-    #[arg(long)]
+    #[arg(long, value_name = "REF")]
     pub base: Option<String>,
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub out: JsonFlag,
 }
 
 #[derive(Debug, Args)]
@@ -114,19 +112,21 @@ pub struct ListArgs {
     /// Every session, archived or not.
     #[arg(long)]
     pub all: bool,
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub out: JsonFlag,
 }
 
 #[derive(Debug, Args)]
 pub struct NameArgs {
+    /// The session's name.
     pub name: String,
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub out: JsonFlag,
 }
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
+    /// The session's name.
     pub name: String,
     /// Delete even with uncommitted work in the worktree (it is lost).
     #[arg(long)]
@@ -134,34 +134,111 @@ pub struct DeleteArgs {
     /// Also delete the session's branch.
     #[arg(long)]
     pub delete_branch: bool,
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub out: JsonFlag,
 }
 
 #[derive(Debug, Args)]
 pub struct SetAccessModeArgs {
+    /// The session's name.
     pub name: String,
-    /// read-only or read-write.
-    #[arg(value_parser = parse_mode)]
+    /// The new access mode.
+    #[arg(value_parser = KindParser::<AccessMode>::new())]
     pub mode: AccessMode,
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub out: JsonFlag,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print the config file's path.
     Path,
-    /// Print the settings in effect (defaults, file, environment), secrets hidden.
+    /// Print the settings in effect (defaults < file < environment), secrets hidden.
     Show,
     /// Print a commented example config.
     Example,
 }
 
+/// The kinds from `clauderon-types`, as clap sees them.
+pub trait Kind: FromStr<Err = ParseKindError> + Copy + PartialEq + Send + Sync + 'static {
+    const ALL: &'static [Self];
+    /// Accepted but never offered: kept out of help, completions and error messages.
+    const HIDDEN: &'static [Self] = &[];
+    fn name(self) -> &'static str;
+}
+
+impl Kind for BackendKind {
+    const ALL: &'static [Self] = BackendKind::ALL;
+    /// The test kit's in-process backend; no shipped daemon has it.
+    const HIDDEN: &'static [Self] = &[BackendKind::Fake];
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Kind for AgentKind {
+    const ALL: &'static [Self] = AgentKind::ALL;
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Kind for AccessMode {
+    const ALL: &'static [Self] = AccessMode::ALL;
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+/// Parses a kind with its own `FromStr` and offers its names to help and completions.
+#[derive(Debug, Clone, Copy)]
+pub struct KindParser<K>(std::marker::PhantomData<K>);
+
+impl<K: Kind> KindParser<K> {
+    pub fn new() -> Self {
+        KindParser(std::marker::PhantomData)
+    }
+
+    fn visible() -> impl Iterator<Item = K> {
+        K::ALL.iter().copied().filter(|k| !K::HIDDEN.contains(k))
+    }
+}
+
+impl<K: Kind> TypedValueParser for KindParser<K> {
+    type Value = K;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<K, clap::Error> {
+        // A closure parser, so the error reads like clap's own: "invalid value 'x' for '--y': …".
+        let parse = |text: &str| {
+            text.parse::<K>().map_err(|e| {
+                let choices: Vec<&str> = Self::visible().map(K::name).collect();
+                format!("unknown {} `{}`: expected one of {}", e.what, e.given, choices.join(", "))
+            })
+        };
+        parse.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(K::ALL.iter().map(|k| PossibleValue::new(k.name()).hide(K::HIDDEN.contains(k)))))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
     use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, String> {
+        let mut argv = vec!["clauderon"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).map_err(|e| e.to_string())
+    }
 
     #[test]
     fn definitions_are_consistent() {
@@ -169,29 +246,91 @@ mod tests {
     }
 
     #[test]
-    fn create_parses_kinds_and_lists_choices_on_error() {
-        let cli = Cli::try_parse_from([
-            "clauderon",
+    fn create_parses_every_option() {
+        let cli = parse(&[
             "create",
+            "--repo",
+            "src/app",
             "--prompt",
             "hi",
+            "--name",
+            "fix-it",
+            "--backend",
+            "docker",
             "--agent",
             "codex",
             "--access-mode",
             "read-write",
+            "--base",
+            "main",
+            "--json",
         ])
         .unwrap();
         let Command::Create(args) = cli.command else { panic!("not create") };
+        assert_eq!(args.repo, PathBuf::from("src/app"));
+        assert_eq!(args.name.as_deref(), Some("fix-it"));
+        assert_eq!(args.backend, Some(BackendKind::Docker));
         assert_eq!(args.agent, Some(AgentKind::Codex));
         assert_eq!(args.access_mode, Some(AccessMode::ReadWrite));
-        let err = Cli::try_parse_from(["clauderon", "create", "--prompt", "x", "--backend", "podman"])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("expected one of zellij, docker"), "{err}");
+        assert_eq!(args.base.as_deref(), Some("main"));
+        assert!(args.out.json);
+        let Command::Create(args) = parse(&["create", "--prompt", "hi"]).unwrap().command else {
+            panic!("not create")
+        };
+        assert_eq!((args.repo, args.backend), (PathBuf::from("."), None));
+        assert!(parse(&["create", "--repo", "."]).unwrap_err().contains("--prompt"));
     }
 
     #[test]
-    fn list_flags_conflict() {
-        assert!(Cli::try_parse_from(["clauderon", "list", "--archived", "--all"]).is_err());
+    fn a_bad_kind_lists_the_choices_without_the_hidden_fake_backend() {
+        let err = parse(&["create", "--prompt", "x", "--backend", "podman"]).unwrap_err();
+        assert!(
+            err.contains(
+                "unknown backend `podman`: expected one of zellij, docker, kubernetes, sprites, apple-container"
+            ),
+            "{err}"
+        );
+        assert!(!err.contains("fake"), "{err}");
+        let err = parse(&["set-access-mode", "s", "write"]).unwrap_err();
+        assert!(err.contains("expected one of read-only, read-write"), "{err}");
+        // Hidden, not refused: the test kit's daemon has it.
+        let Command::Create(args) = parse(&["create", "--prompt", "x", "--backend", "fake"]).unwrap().command
+        else {
+            panic!("not create")
+        };
+        assert_eq!(args.backend, Some(BackendKind::Fake));
+    }
+
+    #[test]
+    fn help_and_completions_offer_the_visible_kinds_only() {
+        let mut cmd = Cli::command();
+        let help = cmd.find_subcommand_mut("create").unwrap().render_long_help().to_string();
+        assert!(help.contains("apple-container") && help.contains("gemini"), "{help}");
+        assert!(!help.contains("fake"), "{help}");
+        let mut script = Vec::new();
+        clap_complete::generate(clap_complete::Shell::Bash, &mut Cli::command(), "clauderon", &mut script);
+        let script = String::from_utf8(script).unwrap();
+        assert!(script.contains("apple-container") && !script.contains("fake"));
+    }
+
+    #[test]
+    fn list_views_and_global_flags() {
+        assert!(parse(&["list", "--archived", "--all"]).is_err());
+        let cli = parse(&["ls", "--all", "--json", "--color", "never", "--url", "http://h:1"]).unwrap();
+        assert_eq!(cli.color, ColorChoice::Never);
+        assert_eq!(cli.url.as_deref(), Some("http://h:1"));
+        let Command::List(args) = cli.command else { panic!("not list") };
+        assert!(args.all && !args.archived && args.out.json);
+    }
+
+    #[test]
+    fn delete_flags_and_aliases() {
+        let Command::Delete(args) = parse(&["rm", "s1", "--force", "--delete-branch"]).unwrap().command
+        else {
+            panic!("not delete")
+        };
+        assert!(args.force && args.delete_branch && !args.out.json);
+        assert_eq!(args.name, "s1");
+        assert!(parse(&["delete"]).is_err());
     }
 }

@@ -1,11 +1,17 @@
-//! `clauderon doctor`: what this machine has, what is missing, what to do.
+//! `clauderon doctor`: what this machine has, what is missing, what to do about it.
+//! Each check is a small function returning a `Check`; only `failed` decides the exit code.
 
-use clauderon_client::Client;
+use clauderon_client::{Client, ClientError};
 use clauderon_types::DataLayout;
+use clauderon_types::api::Health;
 use serde::Serialize;
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -15,7 +21,7 @@ pub enum Level {
     Missing,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
     pub name: &'static str,
     pub level: Level,
@@ -39,6 +45,49 @@ impl Check {
     }
 }
 
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub checks: Vec<Check>,
+    /// Something required is broken: the command exits non-zero.
+    pub failed: bool,
+}
+
+pub async fn run_all(layout: Option<&DataLayout>, client: anyhow::Result<Client>) -> Report {
+    let checks = vec![
+        check_git(),
+        check_data_dir(layout.map(DataLayout::root)),
+        check_daemon(client).await,
+        check_docker(),
+        check_zellij(),
+        check_bwrap(),
+    ];
+    Report { failed: failed(&checks), checks }
+}
+
+/// Only a required check that is missing fails the run; warnings never do.
+pub fn failed(checks: &[Check]) -> bool {
+    checks.iter().any(|c| c.required && c.level == Level::Missing)
+}
+
+/// One line per check, and the hint under it when there is one.
+pub fn render(checks: &[Check], color: bool) -> String {
+    let mut lines = Vec::new();
+    for c in checks {
+        let (mark, code) = match c.level {
+            Level::Ok => ("ok     ", "32"),
+            Level::Warn => ("warn   ", "33"),
+            Level::Missing => ("missing", "31"),
+        };
+        let mark = if color { format!("\u{1b}[{code}m{mark}\u{1b}[0m") } else { mark.to_string() };
+        lines.push(format!("{mark}  {:<11} {}", c.name, c.detail));
+        if let Some(hint) = &c.hint {
+            // Under the detail column: 7 (mark) + 2 + 11 (name) + 1.
+            lines.push(format!("{:21}-> {hint}", ""));
+        }
+    }
+    lines.join("\n")
+}
+
 /// First line of `program args…`'s output, or None if it cannot run.
 fn version_of(program: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(program).args(args).output().ok()?;
@@ -55,37 +104,6 @@ pub fn check_git() -> Check {
         None => Check::bad("git", Level::Missing, "not found", "install git: `apt-get install git`"),
     }
     .required()
-}
-
-/// The Docker engine socket from DOCKER_HOST (unix://…) or the default.
-fn docker_socket() -> Option<String> {
-    match std::env::var("DOCKER_HOST") {
-        Ok(h) if !h.is_empty() => h.strip_prefix("unix://").map(str::to_string),
-        _ => Some("/var/run/docker.sock".to_string()),
-    }
-}
-
-pub fn check_docker() -> Check {
-    let Some(client) = version_of("docker", &["--version"]) else {
-        return Check::bad(
-            "docker",
-            Level::Missing,
-            "not found (needed for --backend docker)",
-            "install the engine: `apt-get install docker.io`, then start `dockerd`",
-        );
-    };
-    match docker_socket() {
-        Some(sock) if std::os::unix::net::UnixStream::connect(&sock).is_ok() => {
-            Check::ok("docker", format!("{client}; engine reachable at {sock}"))
-        }
-        Some(sock) => Check::bad(
-            "docker",
-            Level::Warn,
-            format!("{client}; but no engine answers at {sock}"),
-            "start the engine: `sudo systemctl start docker` (or run `dockerd`)",
-        ),
-        None => Check::ok("docker", format!("{client}; DOCKER_HOST is not a Unix socket, not probed")),
-    }
 }
 
 pub fn check_zellij() -> Check {
@@ -106,147 +124,345 @@ pub fn check_bwrap() -> Check {
         None => Check::bad(
             "bubblewrap",
             Level::Warn,
-            "not found (optional: sandboxes zellij sessions)",
+            "not found (optional: will sandbox zellij sessions)",
             "install it: `apt-get install bubblewrap`",
         ),
     }
 }
 
-pub fn check_data_dir(root: &Path) -> Check {
+/// Where the Docker engine listens, from DOCKER_HOST.
+#[derive(Debug, PartialEq, Eq)]
+enum DockerAddr {
+    Unix(String),
+    Tcp(String),
+    /// ssh://, npipe://… not probed.
+    Other(String),
+}
+
+fn docker_addr(docker_host: Option<&str>) -> DockerAddr {
+    match docker_host.filter(|h| !h.is_empty()) {
+        None => DockerAddr::Unix("/var/run/docker.sock".to_string()),
+        Some(h) => match (h.strip_prefix("unix://"), h.strip_prefix("tcp://")) {
+            (Some(path), _) => DockerAddr::Unix(path.to_string()),
+            (_, Some(addr)) => DockerAddr::Tcp(addr.trim_end_matches('/').to_string()),
+            _ => DockerAddr::Other(h.to_string()),
+        },
+    }
+}
+
+/// `GET /_ping` on an open connection: a Docker engine answers 200.
+fn ping<S: Read + Write>(mut stream: S) -> Result<(), String> {
+    stream.write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut reply = Vec::new();
+    stream.take(4096).read_to_end(&mut reply).map_err(|e| e.to_string())?;
+    let reply = String::from_utf8_lossy(&reply);
+    let status = reply.lines().next().unwrap_or("");
+    if status.starts_with("HTTP/1.") && status.split(' ').nth(1) == Some("200") {
+        Ok(())
+    } else {
+        Err(format!("it answered `{}`", status.trim()))
+    }
+}
+
+/// Whether an engine answers at `addr`: Ok(where), or Err((what is wrong, what to do)).
+fn probe_engine(addr: &DockerAddr) -> Result<String, (String, String)> {
+    // The client is there (or `docker_check` says to install it): the engine needs starting.
+    let start = "start the engine: run `dockerd` as root (or `sudo systemctl start docker`)";
+    match addr {
+        DockerAddr::Unix(path) => {
+            let stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => (format!("no engine socket at {path}"), start.to_string()),
+                std::io::ErrorKind::PermissionDenied => (
+                    format!("no permission to use {path}"),
+                    "add yourself to the docker group: `sudo usermod -aG docker $USER`, then log in again"
+                        .to_string(),
+                ),
+                _ => (
+                    format!("no engine answers at {path}: {e}"),
+                    "start the engine: run `dockerd`".to_string(),
+                ),
+            })?;
+            let _ = stream.set_read_timeout(Some(PROBE_TIMEOUT));
+            let _ = stream.set_write_timeout(Some(PROBE_TIMEOUT));
+            ping(stream).map_err(|e| (format!("{path} is not a Docker engine: {e}"), start.to_string()))?;
+            Ok(path.clone())
+        }
+        DockerAddr::Tcp(addr) => {
+            let unreachable =
+                |e: String| (format!("no engine answers at tcp://{addr}: {e}"), start.to_string());
+            let socket_addr = std::net::ToSocketAddrs::to_socket_addrs(addr.as_str())
+                .map_err(|e| unreachable(e.to_string()))?
+                .next()
+                .ok_or_else(|| unreachable("no address".to_string()))?;
+            let stream = std::net::TcpStream::connect_timeout(&socket_addr, PROBE_TIMEOUT)
+                .map_err(|e| unreachable(e.to_string()))?;
+            let _ = stream.set_read_timeout(Some(PROBE_TIMEOUT));
+            let _ = stream.set_write_timeout(Some(PROBE_TIMEOUT));
+            ping(stream).map_err(unreachable)?;
+            Ok(format!("tcp://{addr}"))
+        }
+        DockerAddr::Other(h) => Ok(format!("{h} (not probed)")),
+    }
+}
+
+pub fn check_docker() -> Check {
+    let addr = docker_addr(std::env::var("DOCKER_HOST").ok().as_deref());
+    docker_check(version_of("docker", &["--version"]), probe_engine(&addr))
+}
+
+fn docker_check(client: Option<String>, engine: Result<String, (String, String)>) -> Check {
+    match (client, engine) {
+        (None, _) => Check::bad(
+            "docker",
+            Level::Missing,
+            "not found (needed for --backend docker)",
+            "install and start the engine: `apt-get install docker.io`, then run `dockerd`",
+        ),
+        (Some(client), Ok(at)) => Check::ok("docker", format!("{client}; engine answers at {at}")),
+        (Some(client), Err((problem, hint))) => {
+            Check::bad("docker", Level::Warn, format!("{client}; {problem}"), hint)
+        }
+    }
+}
+
+/// The data dir exists (or can be created), is writable, and only its owner can read it.
+pub fn check_data_dir(root: Option<&Path>) -> Check {
     let name = "data dir";
-    match std::fs::metadata(root) {
+    let Some(root) = root else {
+        return Check::bad(
+            name,
+            Level::Missing,
+            "neither CLAUDERON_HOME nor HOME is set",
+            "set CLAUDERON_HOME",
+        )
+        .required();
+    };
+    let shown = root.display();
+    let check = match std::fs::metadata(root) {
         Ok(m) if !m.is_dir() => Check::bad(
             name,
             Level::Missing,
-            format!("{} is not a directory", root.display()),
+            format!("{shown} is not a directory"),
             "move it away or set CLAUDERON_HOME",
-        )
-        .required(),
+        ),
         Ok(m) => {
             let mode = m.permissions().mode() & 0o777;
-            let probe = root.join(".doctor-write-probe");
-            let writable = std::fs::write(&probe, b"").is_ok();
-            let _ = std::fs::remove_file(&probe);
-            if !writable {
+            if !can_create_in(root) {
                 Check::bad(
                     name,
                     Level::Missing,
-                    format!("{} is not writable", root.display()),
+                    format!("{shown} is not writable"),
                     "fix its owner or set CLAUDERON_HOME",
                 )
-                .required()
             } else if mode & 0o077 != 0 {
                 Check::bad(
                     name,
                     Level::Warn,
-                    format!("{} is readable by others (mode {mode:o})", root.display()),
-                    format!("run `chmod 700 {}`", root.display()),
+                    format!("{shown} can be read by other users (mode {mode:o})"),
+                    format!("run `chmod 700 {shown}`"),
                 )
-                .required()
             } else {
-                Check::ok(name, format!("{} (mode {mode:o})", root.display())).required()
+                Check::ok(name, format!("{shown} (mode {mode:o})"))
             }
         }
-        Err(_) => {
-            let parent_ok = root.parent().is_some_and(|p| p.exists());
-            if parent_ok {
-                Check::ok(name, format!("{} (created when the daemon first starts)", root.display()))
-                    .required()
-            } else {
-                Check::bad(
-                    name,
-                    Level::Missing,
-                    format!("{} cannot be created", root.display()),
-                    "set CLAUDERON_HOME",
-                )
-                .required()
+        Err(_) => match root.ancestors().skip(1).find(|a| a.is_dir()) {
+            Some(base) if can_create_in(base) => {
+                Check::ok(name, format!("{shown} (created when the daemon first starts)"))
             }
-        }
+            _ => Check::bad(
+                name,
+                Level::Missing,
+                format!("{shown} does not exist and cannot be created"),
+                "create it (`mkdir -m 700 DIR`) or set CLAUDERON_HOME",
+            ),
+        },
+    };
+    check.required()
+}
+
+/// Creates and removes an empty directory in `dir`: the exact permission the daemon needs.
+fn can_create_in(dir: &Path) -> bool {
+    let probe = dir.join(format!(".clauderon-doctor-{}", std::process::id()));
+    let created = std::fs::create_dir(&probe).is_ok();
+    let _ = std::fs::remove_dir(&probe);
+    created
+}
+
+pub async fn check_daemon(client: anyhow::Result<Client>) -> Check {
+    match client {
+        Ok(client) => daemon_check(client.health().await, &client.endpoint().to_string()),
+        Err(e) => Check::bad("daemon", Level::Warn, e.to_string(), "fix --url or CLAUDERON_URL"),
     }
 }
 
-pub async fn check_daemon(client: &Client) -> Check {
-    match client.health().await {
+fn daemon_check(health: Result<Health, ClientError>, at: &str) -> Check {
+    let name = "daemon";
+    match health {
+        Ok(h) if h.version != clauderon_types::VERSION => Check::bad(
+            name,
+            Level::Warn,
+            format!("{} at {at}, but this CLI is {}", h.version, clauderon_types::VERSION),
+            "restart the daemon (`clauderon daemon`) with this version",
+        ),
+        Ok(h) if h.backends.is_empty() => Check::bad(
+            name,
+            Level::Warn,
+            format!("{} at {at}, with no backend to run sessions on", h.version),
+            "install Docker or Zellij (see their lines), then restart the daemon",
+        ),
         Ok(h) => {
-            let backends: Vec<_> = h.backends.iter().map(|b| b.as_str()).collect();
-            let backends = if backends.is_empty() { "none yet".to_string() } else { backends.join(", ") };
-            Check::ok("daemon", format!("{} at {}; backends: {backends}", h.version, client.endpoint()))
+            let backends: Vec<&str> = h.backends.iter().map(|b| b.as_str()).collect();
+            Check::ok(name, format!("{} at {at}; backends: {}", h.version, backends.join(", ")))
         }
-        Err(e) => Check::bad("daemon", Level::Warn, e.to_string(), "start it with `clauderon daemon`"),
-    }
-}
-
-pub async fn run_all(layout: &DataLayout, client: &Client) -> Vec<Check> {
-    vec![
-        check_git(),
-        check_data_dir(layout.root()),
-        check_daemon(client).await,
-        check_docker(),
-        check_zellij(),
-        check_bwrap(),
-    ]
-}
-
-/// Something required is broken.
-pub fn failed(checks: &[Check]) -> bool {
-    checks.iter().any(|c| c.required && c.level == Level::Missing)
-}
-
-pub fn render(checks: &[Check], color: bool) -> String {
-    let mut out = String::new();
-    for c in checks {
-        let (mark, code) = match c.level {
-            Level::Ok => ("ok     ", "32"),
-            Level::Warn => ("warn   ", "33"),
-            Level::Missing => ("missing", "31"),
-        };
-        let mark = if color { format!("\u{1b}[{code}m{mark}\u{1b}[0m") } else { mark.to_string() };
-        out.push_str(&format!("{mark}  {:<11} {}\n", c.name, c.detail));
-        if let Some(hint) = &c.hint {
-            out.push_str(&format!("{:<9}  {:<11} -> {hint}\n", "", ""));
+        Err(ClientError::DaemonNotRunning { reason, .. }) => Check::bad(
+            name,
+            Level::Warn,
+            format!("not running ({reason})"),
+            "start it with `clauderon daemon`",
+        ),
+        Err(e @ ClientError::Api { status: 401 | 403, .. }) => {
+            Check::bad(name, Level::Warn, e.to_string(), "set CLAUDERON_API_TOKEN to the daemon's API token")
+        }
+        Err(e) => {
+            Check::bad(name, Level::Warn, e.to_string(), "check --url / CLAUDERON_URL and the daemon's log")
         }
     }
-    out.pop();
-    out
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use clauderon_types::BackendKind;
+    use clauderon_types::api::ReconcileReport;
 
     #[test]
-    fn only_required_missing_checks_fail() {
+    fn only_a_missing_required_check_fails_the_run() {
         let optional = Check::bad("zellij", Level::Missing, "not found", "install");
         let warn_required = Check::bad("data dir", Level::Warn, "open", "chmod").required();
-        assert!(!failed(&[optional.clone(), warn_required]));
+        assert!(!failed(&[optional.clone(), warn_required, Check::ok("git", "2").required()]));
         let broken = Check::bad("git", Level::Missing, "not found", "install git").required();
         assert!(failed(&[optional, broken]));
     }
 
     #[test]
-    fn render_shows_hints_under_problems() {
-        let out = render(
-            &[
-                Check::ok("git", "git version 2"),
-                Check::bad("zellij", Level::Missing, "not found", "cargo install --locked zellij"),
-            ],
-            false,
-        );
+    fn render_is_one_line_per_check_with_hints_under_problems() {
+        let checks = [
+            Check::ok("git", "git version 2"),
+            Check::bad("zellij", Level::Missing, "not found", "cargo install --locked zellij"),
+            Check::bad("bubblewrap", Level::Warn, "not found", "apt-get install bubblewrap"),
+        ];
+        let out = render(&checks, false);
         let lines: Vec<_> = out.lines().collect();
-        assert_eq!(lines.len(), 3, "{out}");
-        assert!(lines[0].starts_with("ok"));
+        assert_eq!(lines.len(), 5, "{out}");
+        assert_eq!(lines[0], "ok       git         git version 2");
+        assert_eq!(lines[2], "                     -> cargo install --locked zellij");
         assert!(lines[1].starts_with("missing") && lines[1].contains("zellij"));
-        assert!(lines[2].contains("-> cargo install --locked zellij"));
+        assert!(lines[2].trim_start().starts_with("-> cargo install --locked zellij"));
+        assert!(lines[3].starts_with("warn"));
+        assert!(!out.contains('\u{1b}'));
+        assert!(render(&checks, true).contains("\u{1b}[31mmissing"));
     }
 
     #[test]
-    fn data_dir_checks_permissions() {
+    fn the_data_dir_must_be_private_and_writable() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        assert_eq!(check_data_dir(dir.path()).level, Level::Warn);
+        let open = check_data_dir(Some(dir.path()));
+        assert_eq!(open.level, Level::Warn);
+        assert!(open.hint.unwrap().contains("chmod 700"));
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-        assert_eq!(check_data_dir(dir.path()).level, Level::Ok);
-        assert_eq!(check_data_dir(&dir.path().join("new")).level, Level::Ok);
-        assert_eq!(check_data_dir(Path::new("/no/such/parent/x")).level, Level::Missing);
+        assert_eq!(check_data_dir(Some(dir.path())).level, Level::Ok);
+        assert_eq!(check_data_dir(Some(&dir.path().join("new/deeper"))).level, Level::Ok);
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        assert_eq!(check_data_dir(Some(&file)).level, Level::Missing);
+        assert_eq!(check_data_dir(None).level, Level::Missing);
+        assert!(check_data_dir(None).required);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the probe left something behind");
+    }
+
+    #[test]
+    fn docker_host_picks_the_engine_address() {
+        assert_eq!(docker_addr(None), DockerAddr::Unix("/var/run/docker.sock".into()));
+        assert_eq!(docker_addr(Some("")), DockerAddr::Unix("/var/run/docker.sock".into()));
+        assert_eq!(
+            docker_addr(Some("unix:///run/user/1000/docker.sock")),
+            DockerAddr::Unix("/run/user/1000/docker.sock".into())
+        );
+        assert_eq!(docker_addr(Some("tcp://127.0.0.1:2375")), DockerAddr::Tcp("127.0.0.1:2375".into()));
+        assert_eq!(docker_addr(Some("ssh://me@box")), DockerAddr::Other("ssh://me@box".into()));
+    }
+
+    #[test]
+    fn ping_wants_a_200() {
+        for (reply, ok) in [
+            ("HTTP/1.1 200 OK\r\nApi-Version: 1.45\r\n\r\nOK", true),
+            ("HTTP/1.1 404 Not Found\r\n\r\n", false),
+            ("SSH-2.0-OpenSSH\r\n", false),
+        ] {
+            let (mine, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+            let server = std::thread::spawn(move || {
+                let mut theirs = theirs;
+                let mut request = [0u8; 64];
+                let n = theirs.read(&mut request).unwrap();
+                theirs.write_all(reply.as_bytes()).unwrap();
+                String::from_utf8_lossy(&request[..n]).into_owned()
+            });
+            assert_eq!(ping(mine).is_ok(), ok, "{reply}");
+            assert!(server.join().unwrap().starts_with("GET /_ping HTTP/1.0"));
+        }
+    }
+
+    #[test]
+    fn docker_needs_the_client_and_an_engine() {
+        assert_eq!(docker_check(None, Ok("/s".into())).level, Level::Missing);
+        assert_eq!(docker_check(Some("Docker 27".into()), Ok("/s".into())).level, Level::Ok);
+        let down = docker_check(
+            Some("Docker 27".into()),
+            Err(("no engine socket at /s".into(), "run dockerd".into())),
+        );
+        assert_eq!((down.level, down.hint.as_deref()), (Level::Warn, Some("run dockerd")));
+        assert!(!down.required);
+        let nobody = probe_engine(&DockerAddr::Unix("/nonexistent/docker.sock".into())).unwrap_err();
+        assert!(nobody.0.contains("no engine socket") && nobody.1.contains("dockerd"));
+    }
+
+    #[test]
+    fn the_daemon_check_says_what_to_do() {
+        let health = |version: &str, backends: Vec<BackendKind>| Health {
+            status: "ok".into(),
+            version: version.into(),
+            backends,
+            reconcile: ReconcileReport::default(),
+        };
+        let ok = daemon_check(Ok(health(clauderon_types::VERSION, vec![BackendKind::Docker])), "/s");
+        assert_eq!(ok.level, Level::Ok);
+        assert!(ok.detail.contains("backends: docker"));
+        assert_eq!(daemon_check(Ok(health(clauderon_types::VERSION, vec![])), "/s").level, Level::Warn);
+        assert!(
+            daemon_check(Ok(health("0.0.1", vec![BackendKind::Docker])), "/s").detail.contains("this CLI is")
+        );
+        let down = daemon_check(
+            Err(ClientError::DaemonNotRunning {
+                endpoint: clauderon_client::Endpoint::Unix("/s".into()),
+                reason: "no socket at /s".into(),
+            }),
+            "/s",
+        );
+        assert_eq!(down.detail, "not running (no socket at /s)");
+        assert_eq!(down.hint.as_deref(), Some("start it with `clauderon daemon`"));
+        assert!(!down.required, "doctor must not fail just because the daemon is down");
+        let denied = daemon_check(
+            Err(ClientError::Api {
+                status: 401,
+                body: clauderon_types::api::ErrorBody {
+                    error: "unauthorized".into(),
+                    message: "token?".into(),
+                },
+            }),
+            "http://h:1",
+        );
+        assert!(denied.hint.unwrap().contains("CLAUDERON_API_TOKEN"));
     }
 }

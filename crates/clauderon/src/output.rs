@@ -1,24 +1,53 @@
-//! How things look: aligned tables, colours on a terminal, sizes and ages.
+//! How things look: aligned tables, colours on a terminal, sizes and ages, and writing to stdout.
 
+use crate::cli::ColorChoice;
+use chrono::{DateTime, Utc};
 use clauderon_types::api::SessionDetail;
-use clauderon_types::{Session, SessionStatus};
+use clauderon_types::{EventKind, Session, SessionEvent, SessionStatus};
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
+use std::ffi::OsStr;
+use std::io::Write;
 
-/// Colours or not, decided once from `--color`, NO_COLOR and whether stdout is a terminal.
+/// `show` lists this many of the latest events; `--json` has them all.
+const RECENT_EVENTS: usize = 20;
+/// `show` cuts the prompt to this much; `--json` has it all.
+const PROMPT_LINES: usize = 6;
+const PROMPT_CHARS: usize = 600;
+
+/// Print `text` and a newline. A closed pipe (`clauderon list | head -1`) is not an error.
+pub fn emit(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("writing to stdout"))
+        }
+        _ => Ok(()),
+    }
+}
+
+pub fn emit_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    emit(&serde_json::to_string_pretty(value)?)
+}
+
+/// Colours or not, decided once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Style {
     pub color: bool,
 }
 
 impl Style {
-    pub fn detect(choice: crate::cli::ColorChoice) -> Self {
+    pub fn detect(choice: ColorChoice) -> Self {
         use std::io::IsTerminal;
+        let no_color = std::env::var_os("NO_COLOR");
+        Style::decide(choice, no_color.as_deref(), std::io::stdout().is_terminal())
+    }
+
+    /// `--color always|never` wins; in `auto`, a non-empty NO_COLOR or a non-terminal means none.
+    pub fn decide(choice: ColorChoice, no_color: Option<&OsStr>, stdout_is_terminal: bool) -> Self {
         let color = match choice {
-            crate::cli::ColorChoice::Always => true,
-            crate::cli::ColorChoice::Never => false,
-            crate::cli::ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
-            }
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => no_color.is_none_or(OsStr::is_empty) && stdout_is_terminal,
         };
         Style { color }
     }
@@ -26,26 +55,28 @@ impl Style {
     fn table(&self) -> Table {
         let mut t = Table::new();
         t.load_preset(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled);
-        if !self.color {
-            t.force_no_tty();
-        } else {
+        if self.color {
             t.enforce_styling();
+        } else {
+            t.force_no_tty();
         }
         t
     }
 
+    fn paint(&self, text: impl ToString, color: Color) -> Cell {
+        let cell = Cell::new(text);
+        if self.color { cell.fg(color) } else { cell }
+    }
+
     fn status_cell(&self, status: SessionStatus) -> Cell {
-        let cell = Cell::new(status.as_str());
-        if !self.color {
-            return cell;
-        }
-        match status {
-            SessionStatus::Running => cell.fg(Color::Green),
-            SessionStatus::Idle | SessionStatus::WaitingForInput => cell.fg(Color::Yellow),
-            SessionStatus::Failed => cell.fg(Color::Red),
-            SessionStatus::Creating | SessionStatus::Deleting => cell.fg(Color::Cyan),
-            SessionStatus::Stopped | SessionStatus::Deleted => cell.add_attribute(Attribute::Dim),
-        }
+        let color = match status {
+            SessionStatus::Running => Color::Green,
+            SessionStatus::Idle | SessionStatus::WaitingForInput => Color::Yellow,
+            SessionStatus::Failed => Color::Red,
+            SessionStatus::Creating | SessionStatus::Deleting => Color::Cyan,
+            SessionStatus::Stopped | SessionStatus::Deleted => Color::DarkGrey,
+        };
+        self.paint(status.as_str(), color)
     }
 
     fn header(&self, names: &[&str]) -> Vec<Cell> {
@@ -55,7 +86,7 @@ impl Style {
             .collect()
     }
 
-    pub fn sessions_table(&self, sessions: &[Session], now: chrono::DateTime<chrono::Utc>) -> String {
+    pub fn sessions_table(&self, sessions: &[Session], now: DateTime<Utc>) -> String {
         if sessions.is_empty() {
             return "no sessions: create one with `clauderon create --repo PATH --prompt TEXT`".to_string();
         }
@@ -76,14 +107,16 @@ impl Style {
         finish(t)
     }
 
-    pub fn session_detail(&self, d: &SessionDetail, now: chrono::DateTime<chrono::Utc>) -> String {
+    pub fn session_detail(&self, d: &SessionDetail, now: DateTime<Utc>) -> String {
         let s = &d.session;
-        let mut t = self.table();
+        let when =
+            |at: DateTime<Utc>| format!("{} ({} ago)", at.format("%Y-%m-%d %H:%M:%S UTC"), age(now, at));
         let disk = match (d.worktree.exists, d.worktree.disk_bytes) {
             (true, Some(b)) => human_bytes(b),
-            _ => "missing".to_string(),
+            (true, None) => "unknown".to_string(),
+            (false, _) => "missing".to_string(),
         };
-        let rows: Vec<(&str, Cell)> = vec![
+        let mut rows: Vec<(&str, Cell)> = vec![
             ("name", Cell::new(s.name.as_str())),
             ("id", Cell::new(s.id)),
             ("status", self.status_cell(s.status)),
@@ -93,54 +126,54 @@ impl Style {
             ("agent", Cell::new(s.agent.as_str())),
             ("access mode", Cell::new(s.access_mode.as_str())),
             ("repository", Cell::new(s.repo_path.display())),
-            ("branch", Cell::new(format!("{} (from {})", s.branch, short_commit(&s.base_commit)))),
+            ("branch", Cell::new(&s.branch)),
+            ("base commit", Cell::new(&s.base_commit)),
             ("worktree", Cell::new(s.worktree_path.display())),
             ("worktree disk", Cell::new(disk)),
-            (
-                "created",
-                Cell::new(format!(
-                    "{} ({} ago)",
-                    s.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
-                    age(now, s.created_at)
-                )),
-            ),
-            ("updated", Cell::new(format!("{} ago", age(now, s.updated_at)))),
-            ("prompt", Cell::new(first_line(&s.prompt, 100))),
+            ("created", Cell::new(when(s.created_at))),
+            ("updated", Cell::new(when(s.updated_at))),
+            ("prompt", Cell::new(clip(&s.prompt, PROMPT_LINES, PROMPT_CHARS))),
         ];
+        if let Some(error) = &s.error {
+            rows.push(("error", self.paint(error, Color::Red)));
+        }
+        let mut t = self.table();
         for (k, v) in rows {
             t.add_row(vec![Cell::new(format!("{k}:")), v]);
         }
-        if let Some(error) = &s.error {
-            let cell = if self.color { Cell::new(error).fg(Color::Red) } else { Cell::new(error) };
-            t.add_row(vec![Cell::new("error:"), cell]);
-        }
         let mut out = finish(t);
-        if !d.events.is_empty() {
-            out.push_str("\n\nevents:\n");
-            for e in &d.events {
-                let kind = serde_json::to_value(&e.kind).ok();
-                let text = kind.as_ref().map(describe_event).unwrap_or_default();
-                out.push_str(&format!("  {}  {text}\n", e.at.format("%Y-%m-%d %H:%M:%S")));
-            }
-            out.pop();
+        out.push_str(&self.events(&d.events));
+        out
+    }
+
+    fn events(&self, events: &[SessionEvent]) -> String {
+        if events.is_empty() {
+            return String::new();
+        }
+        let skipped = events.len().saturating_sub(RECENT_EVENTS);
+        let mut out = if skipped > 0 {
+            format!("\n\nevents (latest {RECENT_EVENTS}; --json for all):")
+        } else {
+            "\n\nevents:".to_string()
+        };
+        for e in &events[skipped..] {
+            out.push_str(&format!("\n  {}  {}", e.at.format("%Y-%m-%d %H:%M:%S"), describe_event(&e.kind)));
         }
         out
     }
 }
 
-fn describe_event(v: &serde_json::Value) -> String {
-    let field = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("?").to_string();
-    match v.get("type").and_then(|t| t.as_str()).unwrap_or("?") {
-        "created" => format!(
-            "created ({} backend, {} agent, {})",
-            field("backend"),
-            field("agent"),
-            field("access_mode")
-        ),
-        "status-changed" => format!("{} -> {}", field("from"), field("to")),
-        "failed" => format!("failed: {}", field("message")),
-        "access-mode-changed" => format!("access mode {} -> {}", field("from"), field("to")),
-        other => other.to_string(),
+pub fn describe_event(kind: &EventKind) -> String {
+    match kind {
+        EventKind::Created { backend, agent, access_mode } => {
+            format!("created ({backend} backend, {agent} agent, {access_mode})")
+        }
+        EventKind::StatusChanged { from, to } => format!("{} -> {}", from.as_str(), to.as_str()),
+        EventKind::Failed { from, message } => format!("failed while {}: {message}", from.as_str()),
+        EventKind::AccessModeChanged { from, to } => format!("access mode {from} -> {to}"),
+        EventKind::Archived => "archived".to_string(),
+        EventKind::Unarchived => "unarchived".to_string(),
+        EventKind::Deleted => "deleted".to_string(),
     }
 }
 
@@ -152,14 +185,12 @@ fn finish(mut t: Table) -> String {
     t.to_string().lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
 }
 
-fn short_commit(c: &str) -> &str {
-    c.get(..10).unwrap_or(c)
-}
-
-fn first_line(s: &str, max: usize) -> String {
-    let line = s.lines().next().unwrap_or("");
-    let mut out: String = line.chars().take(max).collect();
-    if line.chars().count() > max || s.lines().nth(1).is_some() {
+/// At most `lines` lines and `chars` characters, with `…` where something was cut.
+fn clip(text: &str, lines: usize, chars: usize) -> String {
+    let all: Vec<&str> = text.trim_end().lines().collect();
+    let kept = all.iter().take(lines).copied().collect::<Vec<_>>().join("\n");
+    let mut out: String = kept.chars().take(chars).collect();
+    if all.len() > lines || kept.chars().count() > chars {
         out.push('…');
     }
     out
@@ -177,8 +208,8 @@ pub fn human_bytes(bytes: u64) -> String {
     if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
 
-/// A short age: 45s, 12m, 3h, 5d.
-pub fn age(now: chrono::DateTime<chrono::Utc>, then: chrono::DateTime<chrono::Utc>) -> String {
+/// A short age: 45s, 12m, 3h, 5d. A time in the future (clock skew) is 0s.
+pub fn age(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
     let secs = (now - then).num_seconds().max(0);
     match secs {
         0..=59 => format!("{secs}s"),
@@ -190,13 +221,14 @@ pub fn age(now: chrono::DateTime<chrono::Utc>, then: chrono::DateTime<chrono::Ut
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
-    use chrono::{Duration, Utc};
+    use chrono::Duration;
+    use clauderon_types::api::WorktreeInfo;
     use clauderon_types::{AccessMode, AgentKind, BackendKind, SessionId, SessionName};
     use std::path::PathBuf;
 
-    fn session(name: &str, status: SessionStatus, archived: bool) -> Session {
-        let now = Utc::now();
+    fn session(name: &str, status: SessionStatus, archived: bool, now: DateTime<Utc>) -> Session {
         Session {
             id: SessionId::new(),
             name: SessionName::parse(name).unwrap(),
@@ -217,44 +249,147 @@ mod tests {
         }
     }
 
-    #[test]
-    fn plain_table_is_aligned_without_colour_codes() {
-        let style = Style { color: false };
-        let out = style.sessions_table(
-            &[
-                session("a", SessionStatus::Running, false),
-                session("longer-name", SessionStatus::Failed, true),
-            ],
-            Utc::now(),
-        );
-        let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines.len(), 3, "{out}");
-        assert!(!out.contains('\u{1b}'), "colour codes without a terminal");
-        let col = |l: &str| l.find("docker");
-        assert_eq!(col(lines[1]), col(lines[2]), "columns are not aligned:\n{out}");
-        assert!(lines[2].contains("longer-name (archived)"));
-        assert!(lines[1].contains("5m"));
+    fn event(seq: i64, s: &Session, kind: EventKind) -> SessionEvent {
+        SessionEvent { seq, session_id: s.id, session_name: s.name.clone(), at: s.created_at, kind }
     }
 
     #[test]
-    fn coloured_table_colours_status() {
-        let out =
-            Style { color: true }.sessions_table(&[session("a", SessionStatus::Failed, false)], Utc::now());
-        assert!(out.contains('\u{1b}'));
+    fn a_table_of_two_sessions_is_aligned_and_plain_without_a_terminal() {
+        let now = Utc::now();
+        let out = Style { color: false }.sessions_table(
+            &[
+                session("a", SessionStatus::Running, false, now),
+                session("longer-name", SessionStatus::Failed, true, now),
+            ],
+            now,
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3, "{out}");
+        assert!(lines[0].starts_with("NAME") && lines[0].contains("STATUS"), "{out}");
+        assert!(!out.contains('\u{1b}'), "colour codes without a terminal");
+        for value in ["a", "running", "docker", "claude", "read-only", "5m", "/src/app"] {
+            assert!(lines[1].contains(value), "no `{value}`:\n{out}");
+        }
+        assert_eq!(lines[1].find("docker"), lines[2].find("docker"), "columns are not aligned:\n{out}");
+        assert_eq!(lines[1].find("running"), lines[2].find("failed"), "columns are not aligned:\n{out}");
+        assert!(lines[2].starts_with("longer-name (archived)"));
+        assert!(out.lines().all(|l| l == l.trim_end()), "trailing blanks:\n{out}");
+    }
+
+    #[test]
+    fn on_a_terminal_status_is_coloured() {
+        let now = Utc::now();
+        let style = Style { color: true };
+        let failed = style.sessions_table(&[session("a", SessionStatus::Failed, false, now)], now);
+        assert!(failed.contains("\u{1b}[38;5;9m") || failed.contains("\u{1b}[31m"), "{failed:?}");
+        let running = style.sessions_table(&[session("a", SessionStatus::Running, false, now)], now);
+        assert!(running.contains("\u{1b}[38;5;10m") || running.contains("\u{1b}[32m"), "{running:?}");
+    }
+
+    #[test]
+    fn colour_follows_the_flag_then_no_color_then_the_terminal() {
+        let empty = OsStr::new("");
+        let set = OsStr::new("1");
+        assert!(Style::decide(ColorChoice::Auto, None, true).color);
+        assert!(!Style::decide(ColorChoice::Auto, None, false).color);
+        assert!(!Style::decide(ColorChoice::Auto, Some(set), true).color);
+        assert!(Style::decide(ColorChoice::Auto, Some(empty), true).color, "an empty NO_COLOR is unset");
+        assert!(Style::decide(ColorChoice::Always, Some(set), false).color);
+        assert!(!Style::decide(ColorChoice::Never, None, true).color);
+    }
+
+    #[test]
+    fn show_has_every_field_the_disk_use_and_the_latest_events() {
+        let now = Utc::now();
+        let mut s = session("fix-it", SessionStatus::Failed, false, now);
+        s.error = Some("the container exited".into());
+        s.backend_handle = Some("c0ffee".into());
+        let mut events = vec![event(
+            1,
+            &s,
+            EventKind::Created {
+                backend: BackendKind::Docker,
+                agent: AgentKind::Claude,
+                access_mode: AccessMode::ReadOnly,
+            },
+        )];
+        for seq in 2..=30 {
+            events.push(event(
+                seq,
+                &s,
+                EventKind::StatusChanged { from: SessionStatus::Running, to: SessionStatus::Idle },
+            ));
+        }
+        events.push(event(31, &s, EventKind::Failed { from: SessionStatus::Idle, message: "boom".into() }));
+        let detail = SessionDetail {
+            session: s,
+            worktree: WorktreeInfo { exists: true, disk_bytes: Some(12_900_000) },
+            events,
+        };
+        let out = Style { color: false }.session_detail(&detail, now);
+        for field in [
+            "name:",
+            "id:",
+            "status:",
+            "archived:",
+            "backend:",
+            "handle:",
+            "agent:",
+            "access mode:",
+            "repository:",
+            "branch:",
+            "base commit:",
+            "worktree:",
+            "worktree disk:",
+            "created:",
+            "updated:",
+            "prompt:",
+            "error:",
+        ] {
+            assert!(out.lines().any(|l| l.starts_with(field)), "no `{field}`:\n{out}");
+        }
+        assert!(out.contains("12.3 MiB") && out.contains("c0ffee") && out.contains("0123456789abcdef"));
+        assert!(out.contains("events (latest 20; --json for all):"), "{out}");
+        assert!(out.contains("failed while idle: boom"), "{out}");
+        assert!(!out.contains("created (docker backend"), "the oldest event should be cut:\n{out}");
+        assert_eq!(out.lines().filter(|l| l.contains("running -> idle")).count(), 19);
+    }
+
+    #[test]
+    fn events_read_as_sentences() {
+        let e = EventKind::AccessModeChanged { from: AccessMode::ReadOnly, to: AccessMode::ReadWrite };
+        assert_eq!(describe_event(&e), "access mode read-only -> read-write");
+        let e =
+            EventKind::StatusChanged { from: SessionStatus::Creating, to: SessionStatus::WaitingForInput };
+        assert_eq!(describe_event(&e), "creating -> waiting-for-input");
+    }
+
+    #[test]
+    fn long_prompts_are_clipped() {
+        assert_eq!(clip("do it", 6, 600), "do it");
+        assert_eq!(clip("do it\n", 6, 600), "do it");
+        assert_eq!(clip("a\nb\nc", 2, 600), "a\nb…");
+        assert_eq!(clip("abcdef", 6, 3), "abc…");
     }
 
     #[test]
     fn sizes_and_ages() {
         assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
         assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(human_bytes(12_900_000), "12.3 MiB");
+        assert_eq!(human_bytes(5 * 1024 * 1024 * 1024), "5.0 GiB");
         let now = Utc::now();
+        assert_eq!(age(now, now - Duration::seconds(45)), "45s");
+        assert_eq!(age(now, now - Duration::minutes(12)), "12m");
         assert_eq!(age(now, now - Duration::hours(3)), "3h");
+        assert_eq!(age(now, now - Duration::days(5)), "5d");
         assert_eq!(age(now, now + Duration::hours(3)), "0s");
     }
 
     #[test]
-    fn empty_list_says_how_to_create() {
-        assert!(Style { color: false }.sessions_table(&[], Utc::now()).contains("clauderon create"));
+    fn an_empty_list_says_how_to_create_a_session() {
+        let out = Style { color: false }.sessions_table(&[], Utc::now());
+        assert!(out.contains("clauderon create"), "{out}");
     }
 }

@@ -1,0 +1,275 @@
+//! The client's transport and decoding against a stand-in for the daemon: a small axum app
+//! that answers the way the API is specified and records what it was sent. It is not the
+//! daemon; the real daemon is exercised end to end through the CLI in `crates/clauderon/tests`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use clauderon_client::{Client, ClientError, Endpoint, Timeouts};
+use clauderon_types::api::{
+    CreateSessionRequest, DeleteQuery, ErrorBody, ListView, SessionDetail, SessionList, SetAccessModeRequest,
+    VersionInfo, WorktreeInfo,
+};
+use clauderon_types::{AccessMode, AgentKind, BackendKind, Session, SessionId, SessionName, SessionStatus};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One request as the stand-in received it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    target: String,
+    host: Option<String>,
+    authorization: Option<String>,
+    body: String,
+}
+
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<Seen>>>);
+
+impl Recorder {
+    fn last(&self) -> Seen {
+        self.0.lock().unwrap().last().cloned().expect("the stand-in saw no request")
+    }
+}
+
+fn session(name: &str) -> Session {
+    let now = chrono::Utc::now();
+    Session {
+        id: SessionId::new(),
+        name: SessionName::parse(name).unwrap(),
+        repo_path: PathBuf::from("/src/app"),
+        branch: format!("clauderon/{name}"),
+        base_commit: "0123456789abcdef".into(),
+        worktree_path: PathBuf::from("/data/worktrees").join(name),
+        backend: BackendKind::Docker,
+        agent: AgentKind::Claude,
+        access_mode: AccessMode::ReadOnly,
+        prompt: "do it".into(),
+        status: SessionStatus::Running,
+        archived: false,
+        backend_handle: None,
+        error: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn json(status: StatusCode, value: impl serde::Serialize) -> Response {
+    (status, axum::Json(value)).into_response()
+}
+
+async fn stand_in(State(rec): State<Recorder>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+    let seen = Seen {
+        method: parts.method.to_string(),
+        target: parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+        host: header("host"),
+        authorization: header("authorization"),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    rec.0.lock().unwrap().push(seen.clone());
+
+    let path = parts.uri.path();
+    let name = path.strip_prefix("/api/sessions/").map(|rest| rest.split('/').next().unwrap_or(""));
+    match (seen.method.as_str(), path, name) {
+        ("GET", "/api/version", _) => json(StatusCode::OK, VersionInfo { version: "9.9.9".into(), api: 1 }),
+        ("GET", "/api/health", _) => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            StatusCode::OK.into_response()
+        }
+        ("GET", "/api/sessions", _) => {
+            json(StatusCode::OK, SessionList { sessions: vec![session("one"), session("two")] })
+        }
+        ("POST", "/api/sessions", _) => {
+            let req: CreateSessionRequest = serde_json::from_slice(&body).unwrap();
+            let mut s = session(req.name.as_ref().map_or("generated", |n| n.as_str()));
+            s.prompt = req.prompt;
+            json(StatusCode::CREATED, s)
+        }
+        (_, _, Some("ghost")) => json(
+            StatusCode::NOT_FOUND,
+            ErrorBody { error: "not-found".into(), message: "no session named `ghost`".into() },
+        ),
+        (_, _, Some("garbage")) => (StatusCode::OK, Body::from("this is not JSON")).into_response(),
+        ("GET", _, Some(name)) => json(
+            StatusCode::OK,
+            SessionDetail {
+                session: session(name),
+                worktree: WorktreeInfo { exists: true, disk_bytes: Some(4096) },
+                events: vec![],
+            },
+        ),
+        ("PUT", p, Some(name)) if p.ends_with("/access-mode") => {
+            let req: SetAccessModeRequest = serde_json::from_slice(&body).unwrap();
+            let mut s = session(name);
+            s.access_mode = req.mode;
+            json(StatusCode::OK, s)
+        }
+        ("POST", p, Some(name)) if p.ends_with("/archive") => {
+            let mut s = session(name);
+            s.archived = true;
+            json(StatusCode::OK, s)
+        }
+        ("POST", p, Some(name)) if p.ends_with("/unarchive") => json(StatusCode::OK, session(name)),
+        ("DELETE", _, Some(name)) => {
+            let mut s = session(name);
+            s.status = SessionStatus::Deleted;
+            json(StatusCode::OK, s)
+        }
+        _ => json(StatusCode::NOT_FOUND, ErrorBody { error: "not-found".into(), message: "no route".into() }),
+    }
+}
+
+fn app(rec: &Recorder) -> Router {
+    Router::new().fallback(stand_in).with_state(rec.clone())
+}
+
+/// The stand-in on a Unix socket in a temp dir.
+async fn on_socket() -> (tempfile::TempDir, Recorder, Client) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clauderon.sock");
+    let listener = tokio::net::UnixListener::bind(&path).unwrap();
+    let rec = Recorder::default();
+    tokio::spawn(axum::serve(listener, app(&rec)).into_future());
+    (dir, rec, Client::new(Endpoint::Unix(path)))
+}
+
+/// The stand-in on 127.0.0.1, port 0; returns its `http://` URL.
+async fn on_tcp() -> (Recorder, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let rec = Recorder::default();
+    tokio::spawn(axum::serve(listener, app(&rec)).into_future());
+    (rec, url)
+}
+
+#[tokio::test]
+async fn every_call_over_the_socket_sends_the_specified_request_and_decodes_the_reply() {
+    let (_dir, rec, client) = on_socket().await;
+
+    assert_eq!(client.version().await.unwrap().version, "9.9.9");
+    assert_eq!(rec.last().target, "/api/version");
+    assert_eq!(rec.last().host.as_deref(), Some("localhost"));
+
+    let list = client.list(ListView::Archived).await.unwrap();
+    assert_eq!(list.sessions.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["one", "two"]);
+    assert_eq!(rec.last().target, "/api/sessions?view=archived");
+    client.list(ListView::All).await.unwrap();
+    assert_eq!(rec.last().target, "/api/sessions?view=all");
+
+    let req = CreateSessionRequest {
+        repo_path: "/src/app".into(),
+        prompt: "fix the bug".into(),
+        name: Some(SessionName::parse("fix-it").unwrap()),
+        backend: Some(BackendKind::Docker),
+        agent: None,
+        access_mode: Some(AccessMode::ReadWrite),
+        base: None,
+    };
+    let created = client.create(&req).await.unwrap();
+    assert_eq!((created.name.as_str(), created.prompt.as_str()), ("fix-it", "fix the bug"));
+    let sent = rec.last();
+    assert_eq!((sent.method.as_str(), sent.target.as_str()), ("POST", "/api/sessions"));
+    assert_eq!(serde_json::from_str::<CreateSessionRequest>(&sent.body).unwrap(), req);
+
+    let detail = client.get("fix-it").await.unwrap();
+    assert_eq!(detail.worktree.disk_bytes, Some(4096));
+
+    let s = client.set_access_mode("fix-it", AccessMode::ReadWrite).await.unwrap();
+    assert_eq!(s.access_mode, AccessMode::ReadWrite);
+    let sent = rec.last();
+    assert_eq!((sent.method.as_str(), sent.target.as_str()), ("PUT", "/api/sessions/fix-it/access-mode"));
+    assert_eq!(sent.body, r#"{"mode":"read-write"}"#);
+
+    assert!(client.archive("fix-it").await.unwrap().archived);
+    assert_eq!(rec.last().target, "/api/sessions/fix-it/archive");
+    assert!(!client.unarchive("fix-it").await.unwrap().archived);
+    assert_eq!(rec.last().target, "/api/sessions/fix-it/unarchive");
+
+    let gone = client.delete("fix-it", DeleteQuery { force: true, delete_branch: true }).await.unwrap();
+    assert_eq!(gone.status, SessionStatus::Deleted);
+    assert_eq!(rec.last().target, "/api/sessions/fix-it?force=true&delete_branch=true");
+    client.delete("fix-it", DeleteQuery::default()).await.unwrap();
+    assert_eq!((rec.last().method.as_str(), rec.last().target.as_str()), ("DELETE", "/api/sessions/fix-it"));
+
+    assert!(rec.0.lock().unwrap().iter().all(|s| s.authorization.is_none()), "a token went over the socket");
+}
+
+#[tokio::test]
+async fn an_error_reply_becomes_the_daemons_one_sentence() {
+    let (_dir, _rec, client) = on_socket().await;
+    let err = client.get("ghost").await.unwrap_err();
+    assert!(matches!(&err, ClientError::Api { status: 404, body } if body.error == "not-found"), "{err:?}");
+    assert_eq!(err.to_string(), "no session named `ghost`");
+}
+
+#[tokio::test]
+async fn a_reply_that_is_not_the_api_is_a_protocol_error() {
+    let (_dir, _rec, client) = on_socket().await;
+    let err = client.get("garbage").await.unwrap_err();
+    assert!(matches!(err, ClientError::Protocol(_)), "{err:?}");
+    assert!(err.to_string().contains("GET /api/sessions/garbage answered 200"), "{err}");
+}
+
+#[tokio::test]
+async fn the_bearer_token_goes_over_http_only_when_configured() {
+    let (rec, url) = on_tcp().await;
+    let with_token = Client::new(Endpoint::from_url(&url, Some("s3cret".into())).unwrap());
+    with_token.list(ListView::Active).await.unwrap();
+    assert_eq!(rec.last().authorization.as_deref(), Some("Bearer s3cret"));
+    assert_eq!(rec.last().host.as_deref(), url.strip_prefix("http://"));
+
+    let without = Client::new(Endpoint::from_url(&url, None).unwrap());
+    without.list(ListView::Active).await.unwrap();
+    assert_eq!(rec.last().authorization, None);
+}
+
+#[tokio::test]
+async fn a_missing_socket_says_the_daemon_is_not_running_and_how_to_start_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clauderon.sock");
+    let err = Client::new(Endpoint::Unix(path.clone())).list(ListView::Active).await.unwrap_err();
+    assert!(matches!(err, ClientError::DaemonNotRunning { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the clauderon daemon is not running (no socket at {}): start it with `clauderon daemon`",
+            path.display()
+        )
+    );
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn a_stale_socket_or_a_closed_port_also_mean_not_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clauderon.sock");
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap()); // the file stays, nobody listens
+    let err = Client::new(Endpoint::Unix(path)).version().await.unwrap_err();
+    assert!(matches!(err, ClientError::DaemonNotRunning { .. }), "{err:?}");
+    assert!(err.to_string().contains("nothing listens on"), "{err}");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let client = Client::new(Endpoint::from_url(&format!("http://127.0.0.1:{port}"), None).unwrap());
+    let err = client.version().await.unwrap_err();
+    assert!(matches!(err, ClientError::DaemonNotRunning { .. }), "{err:?}");
+    assert!(err.to_string().contains(&format!("nothing listens on 127.0.0.1:{port}")), "{err}");
+}
+
+#[tokio::test]
+async fn a_daemon_that_does_not_answer_times_out() {
+    let (_dir, _rec, client) = on_socket().await;
+    let quick = Duration::from_millis(200);
+    let client = client.with_timeouts(Timeouts { request: quick, ..Timeouts::default() });
+    let err = client.health().await.unwrap_err();
+    assert!(matches!(err, ClientError::Timeout(d) if d == quick), "{err:?}");
+    assert_eq!(err.to_string(), "the daemon did not answer within 200ms");
+}

@@ -1,0 +1,63 @@
+//! The subcommands, dispatched. The ones about sessions talk to the daemon through the
+//! typed client; `config`, `completions` and most of `doctor` work without it.
+
+mod config;
+mod sessions;
+mod version;
+
+use crate::cli::{Cli, Command};
+use crate::output::{Style, emit, emit_json};
+use crate::{daemon_cmd, doctor};
+use anyhow::Context;
+use clap::CommandFactory;
+use clauderon_client::{Client, Endpoint};
+use clauderon_types::DataLayout;
+use std::process::ExitCode;
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let style = Style::detect(cli.color);
+    let url = cli.url.as_deref();
+    match cli.command {
+        Command::Daemon(args) => daemon_cmd::run(args).await?,
+        Command::Create(args) => sessions::create(&client(url)?, args).await?,
+        Command::List(args) => sessions::list(&client(url)?, args, style).await?,
+        Command::Show(args) => sessions::show(&client(url)?, args, style).await?,
+        Command::Archive(args) => sessions::archive(&client(url)?, args, true).await?,
+        Command::Unarchive(args) => sessions::archive(&client(url)?, args, false).await?,
+        Command::Delete(args) => sessions::delete(&client(url)?, args).await?,
+        Command::SetAccessMode(args) => sessions::set_access_mode(&client(url)?, args).await?,
+        Command::Config { command } => config::run(&layout()?, command)?,
+        Command::Version(flag) => version::run(&client(url)?, flag.json).await?,
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "clauderon", &mut script);
+            emit(String::from_utf8_lossy(&script).trim_end())?;
+        }
+        Command::Doctor(flag) => {
+            let report = doctor::run_all(DataLayout::from_env().as_ref(), client(url)).await;
+            if flag.json {
+                emit_json(&report)?;
+            } else {
+                emit(&doctor::render(&report.checks, style.color))?;
+            }
+            if report.failed {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The data dir: CLAUDERON_HOME, else ~/.clauderon.
+fn layout() -> anyhow::Result<DataLayout> {
+    DataLayout::from_env().context("cannot find the data dir: set CLAUDERON_HOME or HOME")
+}
+
+/// The daemon at `--url` (CLAUDERON_URL) with CLAUDERON_API_TOKEN, else the socket in the data dir.
+fn client(url: Option<&str>) -> anyhow::Result<Client> {
+    let endpoint = match url.filter(|u| !u.is_empty()) {
+        Some(url) => Endpoint::from_url(url, std::env::var("CLAUDERON_API_TOKEN").ok())?,
+        None => Endpoint::Unix(layout()?.socket()),
+    };
+    Ok(Client::new(endpoint))
+}

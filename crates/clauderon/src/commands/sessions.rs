@@ -1,0 +1,92 @@
+//! create, list, show, archive, unarchive, delete, set-access-mode.
+
+use crate::cli::{CreateArgs, DeleteArgs, ListArgs, NameArgs, SetAccessModeArgs};
+use crate::output::{Style, emit, emit_json};
+use anyhow::Context;
+use clauderon_client::Client;
+use clauderon_types::SessionName;
+use clauderon_types::api::{CreateSessionRequest, DeleteQuery, ListView};
+
+pub async fn create(client: &Client, args: CreateArgs) -> anyhow::Result<()> {
+    // The daemon resolves paths in its own working directory, so send an absolute one.
+    let repo = std::path::absolute(&args.repo)
+        .with_context(|| format!("resolving the repository path {}", args.repo.display()))?;
+    let name = args.name.as_deref().map(SessionName::parse).transpose()?;
+    let req = CreateSessionRequest {
+        repo_path: repo.to_string_lossy().into_owned(),
+        prompt: args.prompt,
+        name,
+        backend: args.backend,
+        agent: args.agent,
+        access_mode: args.access_mode,
+        base: args.base,
+    };
+    if !args.out.json {
+        eprintln!("creating a session in {} …", repo.display());
+    }
+    let s = client.create(&req).await?;
+    if args.out.json {
+        return emit_json(&s);
+    }
+    emit(&format!(
+        "created {} ({} backend, {} agent, {}) on branch {}\nworktree: {}",
+        s.name,
+        s.backend,
+        s.agent,
+        s.access_mode,
+        s.branch,
+        s.worktree_path.display()
+    ))
+}
+
+pub async fn list(client: &Client, args: ListArgs, style: Style) -> anyhow::Result<()> {
+    let view = if args.all {
+        ListView::All
+    } else if args.archived {
+        ListView::Archived
+    } else {
+        ListView::Active
+    };
+    let list = client.list(view).await?;
+    if args.out.json {
+        return emit_json(&list);
+    }
+    emit(&style.sessions_table(&list.sessions, chrono::Utc::now()))
+}
+
+pub async fn show(client: &Client, args: NameArgs, style: Style) -> anyhow::Result<()> {
+    let detail = client.get(&args.name).await?;
+    if args.out.json {
+        return emit_json(&detail);
+    }
+    emit(&style.session_detail(&detail, chrono::Utc::now()))
+}
+
+pub async fn archive(client: &Client, args: NameArgs, archive: bool) -> anyhow::Result<()> {
+    let s = if archive { client.archive(&args.name).await? } else { client.unarchive(&args.name).await? };
+    if args.out.json {
+        return emit_json(&s);
+    }
+    emit(&format!("{} {}", if archive { "archived" } else { "unarchived" }, s.name))
+}
+
+pub async fn delete(client: &Client, args: DeleteArgs) -> anyhow::Result<()> {
+    let q = DeleteQuery { force: args.force, delete_branch: args.delete_branch };
+    let s = client.delete(&args.name, q).await?;
+    if args.out.json {
+        return emit_json(&s);
+    }
+    if args.delete_branch {
+        emit(&format!("deleted {} and its branch {}", s.name, s.branch))
+    } else {
+        emit(&format!("deleted {}; its branch {} is kept", s.name, s.branch))
+    }
+}
+
+pub async fn set_access_mode(client: &Client, args: SetAccessModeArgs) -> anyhow::Result<()> {
+    let s = client.set_access_mode(&args.name, args.mode).await?;
+    if args.out.json {
+        return emit_json(&s);
+    }
+    emit(&format!("{} is now {}", s.name, s.access_mode))
+}
