@@ -291,7 +291,9 @@ fn can_create_in(dir: &Path) -> bool {
 pub async fn check_daemon(client: anyhow::Result<Client>) -> Check {
     match client {
         Ok(client) => daemon_check(client.health().await, &client.endpoint().to_string()),
-        Err(e) => Check::bad("daemon", Level::Warn, e.to_string(), "fix --url or CLAUDERON_URL"),
+        Err(e) => {
+            Check::bad("daemon", Level::Warn, e.to_string(), "check --url / CLAUDERON_URL and CLAUDERON_HOME")
+        }
     }
 }
 
