@@ -3,14 +3,17 @@
 //!
 //! The API is synchronous; async callers wrap calls in `spawn_blocking`.
 
+mod error;
 mod migrations;
 mod rows;
 
-pub use migrations::{MIGRATIONS, latest as latest_schema};
+pub use error::StoreError;
+pub use migrations::{MIGRATIONS, Migration, latest as latest_schema};
 
 use chrono::{DateTime, Utc};
 use clauderon_types::api::ListView;
 use clauderon_types::{EventKind, Session, SessionEvent, SessionId, SessionName};
+use error::Duplicate;
 use rows::{EVENT_COLUMNS, EventRow, SESSION_COLUMNS, event_tag, read_session, time_text};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use std::os::unix::fs::OpenOptionsExt;
@@ -18,45 +21,21 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("not found: {0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
-    /// The database is from a newer clauderon.
-    #[error("{0}")]
-    Incompatible(String),
-    /// A stored value does not parse: the database was edited by hand or damaged.
-    #[error("the database holds a bad value: {what}")]
-    Corrupt { what: String },
-    #[error("database file {path}: {reason}")]
-    Io { path: String, reason: String },
-    #[error("sqlite: {0}")]
-    Sqlite(String),
-}
-
-impl StoreError {
-    pub fn is_conflict(&self) -> bool {
-        matches!(self, StoreError::Conflict(_))
-    }
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, StoreError::NotFound(_))
-    }
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Sqlite(e.to_string())
-    }
-}
-
+/// clauderon's session store. Cheap to share behind an `Arc`; every call takes
+/// the one connection's lock for its duration.
 pub struct Store {
     conn: Mutex<Connection>,
 }
 
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+// The daemon shares one store across its async tasks.
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<Store>();
+};
+
+/// SQLite's LIMIT takes an i64; anything larger means "no limit" anyway.
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
 fn append_event(
@@ -66,8 +45,7 @@ fn append_event(
     kind: &EventKind,
     at: DateTime<Utc>,
 ) -> Result<SessionEvent, StoreError> {
-    let payload =
-        serde_json::to_string(kind).map_err(|e| StoreError::Sqlite(format!("encoding event: {e}")))?;
+    let payload = serde_json::to_string(kind).map_err(|e| StoreError::Encode(e.to_string()))?;
     tx.prepare_cached(
         "INSERT INTO session_events (session_id, session_name, at, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
@@ -103,12 +81,12 @@ fn insert_row(tx: &Transaction<'_>, s: &Session) -> Result<(), StoreError> {
         time_text(s.created_at),
         time_text(s.updated_at),
     ])
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict(format!("a session named `{}` already exists", s.name))
-        } else {
-            e.into()
+    .map_err(|e| match error::duplicate(&e) {
+        Some(Duplicate::Name) => StoreError::Conflict(format!("a session named `{}` already exists", s.name)),
+        Some(Duplicate::Id) => {
+            StoreError::Conflict(format!("a session with id {} already exists (inserting `{}`)", s.id, s.name))
         }
+        None => e.into(),
     })?;
     Ok(())
 }
@@ -121,17 +99,24 @@ impl Store {
             .append(true)
             .mode(0o600)
             .open(path)
-            .map_err(|e| StoreError::Io { path: path.display().to_string(), reason: e.to_string() })?;
-        let conn = Connection::open(path)?;
-        Store::setup(conn)
+            .map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
+        Connection::open(path).map_err(StoreError::from).and_then(Store::setup).map_err(|e| match e {
+            StoreError::Corrupt { what } => StoreError::Corrupt {
+                what: format!("{}: {what}; move the file aside to start afresh", path.display()),
+            },
+            other => other,
+        })
     }
 
+    /// A private database that lives as long as the store: for tests.
     pub fn open_in_memory() -> Result<Store, StoreError> {
         Store::setup(Connection::open_in_memory()?)
     }
 
     fn setup(mut conn: Connection) -> Result<Store, StoreError> {
         conn.busy_timeout(Duration::from_secs(5))?;
+        // Before anything writes: WAL mode is stored in the file itself.
+        migrations::check_compatible(&conn)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -267,7 +252,7 @@ impl Store {
     }
 
     pub fn count(&self) -> Result<u64, StoreError> {
-        Ok(self.conn().query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get::<_, i64>(0))? as u64)
+        Ok(self.conn().prepare_cached("SELECT COUNT(*) FROM sessions")?.query_row([], |r| r.get(0))?)
     }
 
     /// The session's latest `limit` events, oldest first.
@@ -277,7 +262,7 @@ impl Store {
             "SELECT {EVENT_COLUMNS} FROM (SELECT * FROM session_events WHERE session_id = ?1 ORDER BY seq DESC LIMIT ?2) \
              ORDER BY seq"
         ))?;
-        let rows = stmt.query_map(params![id.to_string(), limit as i64], EventRow::read)?;
+        let rows = stmt.query_map(params![id.to_string(), sql_limit(limit)], EventRow::read)?;
         rows.map(|r| r.map_err(StoreError::from).and_then(EventRow::into_event)).collect()
     }
 
@@ -287,7 +272,7 @@ impl Store {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {EVENT_COLUMNS} FROM session_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
         ))?;
-        let rows = stmt.query_map(params![seq, limit as i64], EventRow::read)?;
+        let rows = stmt.query_map(params![seq, sql_limit(limit)], EventRow::read)?;
         rows.map(|r| r.map_err(StoreError::from).and_then(EventRow::into_event)).collect()
     }
 

@@ -2,7 +2,7 @@
 //! Append only: a released migration is never edited.
 
 use crate::StoreError;
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 pub struct Migration {
     pub version: u32,
@@ -62,18 +62,40 @@ pub fn current(conn: &Connection) -> Result<u32, StoreError> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
 
-/// Apply every migration newer than the database, each in its own transaction.
-pub fn apply(conn: &mut Connection) -> Result<u32, StoreError> {
-    let mut version = current(conn)?;
-    if version > latest() {
+/// Refuse a database written by a newer clauderon, before anything touches it.
+pub fn check_compatible(conn: &Connection) -> Result<u32, StoreError> {
+    check_version(current(conn)?, latest())
+}
+
+fn check_version(version: u32, known: u32) -> Result<u32, StoreError> {
+    if version > known {
         return Err(StoreError::Incompatible(format!(
-            "this database was written by a newer clauderon (schema v{version}, this build knows up to v{}): upgrade clauderon",
-            latest()
+            "this database was written by a newer clauderon (schema v{version}, this build knows up to v{known}): \
+             upgrade clauderon"
         )));
     }
-    let from = version;
-    for m in MIGRATIONS.iter().filter(|m| m.version > from) {
-        let tx = conn.transaction()?;
+    Ok(version)
+}
+
+/// Apply every migration newer than the database, each in its own transaction.
+pub fn apply(conn: &mut Connection) -> Result<u32, StoreError> {
+    apply_list(conn, MIGRATIONS)
+}
+
+fn apply_list(conn: &mut Connection, migrations: &[Migration]) -> Result<u32, StoreError> {
+    let known = migrations.last().map(|m| m.version).unwrap_or(0);
+    let mut version = check_version(current(conn)?, known)?;
+    for m in migrations {
+        if m.version <= version {
+            continue;
+        }
+        // IMMEDIATE takes the write lock first, so the version read inside the
+        // transaction is the one we build on, even if another process migrated meanwhile.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        version = check_version(current(&tx)?, known)?;
+        if m.version <= version {
+            continue;
+        }
         tx.execute_batch(m.sql)
             .map_err(|e| StoreError::Sqlite(format!("migration v{} ({}): {e}", m.version, m.name)))?;
         tx.pragma_update(None, "user_version", m.version)?;
@@ -81,4 +103,64 @@ pub fn apply(conn: &mut Connection) -> Result<u32, StoreError> {
         version = m.version;
     }
     Ok(version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    fn table_exists(conn: &Connection, name: &str) -> Result<bool, rusqlite::Error> {
+        conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map(|n| n > 0)
+    }
+
+    #[test]
+    fn versions_start_at_one_and_have_no_gaps() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version as usize, i + 1, "migration `{}`", m.name);
+        }
+        assert_eq!(latest(), MIGRATIONS.len() as u32);
+    }
+
+    #[test]
+    fn applies_all_then_nothing() -> TestResult {
+        let mut conn = Connection::open_in_memory()?;
+        assert_eq!(apply(&mut conn)?, latest());
+        assert!(table_exists(&conn, "sessions")? && table_exists(&conn, "session_events")?);
+        // A second run finds nothing to do (it would fail on CREATE TABLE otherwise).
+        assert_eq!(apply(&mut conn)?, latest());
+        Ok(())
+    }
+
+    #[test]
+    fn a_failing_migration_leaves_the_previous_version_whole() -> TestResult {
+        let list = [
+            Migration { version: 1, name: "one", sql: "CREATE TABLE one (x INTEGER);" },
+            Migration {
+                version: 2,
+                name: "two",
+                sql: "CREATE TABLE two (x INTEGER); SELECT nope FROM missing;",
+            },
+        ];
+        let mut conn = Connection::open_in_memory()?;
+        let err = apply_list(&mut conn, &list).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("migration v2 (two)"), "{err}");
+        assert_eq!(current(&conn)?, 1);
+        assert!(table_exists(&conn, "one")?);
+        assert!(!table_exists(&conn, "two")?, "half of migration 2 was kept");
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() -> TestResult {
+        let mut conn = Connection::open_in_memory()?;
+        conn.pragma_update(None, "user_version", latest() + 1)?;
+        assert!(matches!(check_compatible(&conn), Err(StoreError::Incompatible(_))));
+        assert!(matches!(apply(&mut conn), Err(StoreError::Incompatible(_))));
+        Ok(())
+    }
 }

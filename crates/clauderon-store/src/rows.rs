@@ -10,7 +10,7 @@ use std::path::PathBuf;
 pub const SESSION_COLUMNS: &str = "id, name, repo_path, branch, base_commit, worktree_path, backend, agent, \
      access_mode, prompt, status, archived, backend_handle, error, created_at, updated_at";
 
-pub const EVENT_COLUMNS: &str = "seq, session_id, session_name, at, payload";
+pub const EVENT_COLUMNS: &str = "seq, session_id, session_name, at, kind, payload";
 
 /// Fixed-width RFC 3339 (nanoseconds, `Z`) so text order is time order.
 pub fn time_text(t: DateTime<Utc>) -> String {
@@ -32,8 +32,18 @@ fn parse_kind<T: std::str::FromStr>(text: &str, column: &str) -> Result<T, Store
 }
 
 /// Read a session straight from its row. A value that does not parse is
-/// `Corrupt`, never a panic; text is borrowed from SQLite, not copied twice.
+/// `Corrupt` (naming the row), never a panic; text is borrowed from SQLite, not copied twice.
 pub fn read_session(row: &Row<'_>) -> Result<Session, StoreError> {
+    read_session_fields(row).map_err(|e| match e {
+        StoreError::Corrupt { what } => {
+            let id = row.get_ref(0).ok().and_then(|v| v.as_str().ok()).unwrap_or("?");
+            corrupt(format!("session row {id}: {what}"))
+        }
+        other => other,
+    })
+}
+
+fn read_session_fields(row: &Row<'_>) -> Result<Session, StoreError> {
     let text = |i: usize, column: &str| -> Result<&str, StoreError> {
         row.get_ref(i)
             .map_err(StoreError::from)?
@@ -75,6 +85,7 @@ pub struct EventRow {
     session_id: String,
     session_name: String,
     at: String,
+    kind: String,
     payload: String,
 }
 
@@ -85,22 +96,30 @@ impl EventRow {
             session_id: row.get(1)?,
             session_name: row.get(2)?,
             at: row.get(3)?,
-            payload: row.get(4)?,
+            kind: row.get(4)?,
+            payload: row.get(5)?,
         })
     }
 
     pub fn into_event(self) -> Result<SessionEvent, StoreError> {
-        let kind: EventKind = serde_json::from_str(&self.payload)
-            .map_err(|e| corrupt(format!("event {} payload: {e}", self.seq)))?;
+        let seq = self.seq;
+        let kind: EventKind =
+            serde_json::from_str(&self.payload).map_err(|e| corrupt(format!("event {seq} payload: {e}")))?;
+        if event_tag(&kind) != self.kind {
+            return Err(corrupt(format!(
+                "event {seq} is stored as `{}` but its payload is `{}`",
+                self.kind,
+                event_tag(&kind)
+            )));
+        }
         Ok(SessionEvent {
-            seq: self.seq,
-            session_id: self
-                .session_id
-                .parse()
-                .map_err(|_| corrupt(format!("event {} session id", self.seq)))?,
+            seq,
+            session_id: self.session_id.parse().map_err(|_| {
+                corrupt(format!("event {seq} session id `{}` is not a uuid", self.session_id))
+            })?,
             session_name: SessionName::parse(&self.session_name)
-                .map_err(|e| corrupt(format!("event {} name: {e}", self.seq)))?,
-            at: parse_time(&self.at, "at")?,
+                .map_err(|e| corrupt(format!("event {seq} name: {e}")))?,
+            at: parse_time(&self.at, "at").map_err(|e| corrupt(format!("event {seq}: {e}")))?,
             kind,
         })
     }
@@ -116,5 +135,90 @@ pub fn event_tag(kind: &EventKind) -> &'static str {
         EventKind::Archived => "archived",
         EventKind::Unarchived => "unarchived",
         EventKind::Deleted => "deleted",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use clauderon_types::{AccessMode, AgentKind, BackendKind};
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    fn one_of_each() -> Vec<EventKind> {
+        vec![
+            EventKind::Created {
+                backend: BackendKind::Docker,
+                agent: AgentKind::Claude,
+                access_mode: AccessMode::ReadOnly,
+            },
+            EventKind::StatusChanged { from: SessionStatus::Creating, to: SessionStatus::Running },
+            EventKind::Failed { from: SessionStatus::Running, message: "boom".into() },
+            EventKind::AccessModeChanged { from: AccessMode::ReadOnly, to: AccessMode::ReadWrite },
+            EventKind::Archived,
+            EventKind::Unarchived,
+            EventKind::Deleted,
+        ]
+    }
+
+    #[test]
+    fn event_tag_is_the_serde_type_tag() -> TestResult {
+        for kind in one_of_each() {
+            let json: serde_json::Value = serde_json::to_value(&kind)?;
+            assert_eq!(json["type"].as_str(), Some(event_tag(&kind)), "{kind:?}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn time_text_sorts_like_time() -> TestResult {
+        let whole = Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).single().ok_or("bad date")?;
+        let later = whole + chrono::Duration::nanoseconds(1);
+        let much_later = whole + chrono::Duration::days(400);
+        let texts = [time_text(whole), time_text(later), time_text(much_later)];
+        assert_eq!(texts[0], "2025-01-02T03:04:05.000000000Z", "whole seconds keep their fraction");
+        assert!(texts[0] < texts[1] && texts[1] < texts[2], "{texts:?}");
+        assert!(texts.iter().all(|t| t.len() == texts[0].len()));
+        assert_eq!(parse_time(&texts[1], "at")?, later);
+        Ok(())
+    }
+
+    fn event_row(kind: &str, payload: &str) -> EventRow {
+        EventRow {
+            seq: 7,
+            session_id: "6f1c1b1e-8a4e-4a53-9a8f-2a7d1f0c9b11".into(),
+            session_name: "some-name".into(),
+            at: "2025-01-02T03:04:05.000000000Z".into(),
+            kind: kind.into(),
+            payload: payload.into(),
+        }
+    }
+
+    #[test]
+    fn event_rows_round_trip_and_refuse_damage() -> TestResult {
+        let ok = event_row("archived", r#"{"type":"archived"}"#).into_event()?;
+        assert_eq!(ok.kind, EventKind::Archived);
+        assert_eq!(ok.seq, 7);
+
+        let cases = [
+            (event_row("archived", "{not json"), "payload"),
+            (event_row("deleted", r#"{"type":"archived"}"#), "stored as `deleted`"),
+            (
+                EventRow { session_name: "../x".into(), ..event_row("archived", r#"{"type":"archived"}"#) },
+                "name",
+            ),
+            (
+                EventRow { at: "yesterday".into(), ..event_row("archived", r#"{"type":"archived"}"#) },
+                "yesterday",
+            ),
+        ];
+        for (row, needle) in cases {
+            match row.into_event() {
+                Err(StoreError::Corrupt { what }) => assert!(what.contains(needle), "{what}"),
+                other => panic!("expected Corrupt mentioning {needle}, got {other:?}"),
+            }
+        }
+        Ok(())
     }
 }
