@@ -5,6 +5,7 @@
 
 mod error;
 mod migrations;
+mod proxy;
 mod rows;
 
 pub use error::StoreError;

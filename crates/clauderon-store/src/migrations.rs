@@ -52,6 +52,31 @@ pub const MIGRATIONS: &[Migration] = &[
         CREATE TRIGGER session_events_no_delete BEFORE DELETE ON session_events
             BEGIN SELECT RAISE(ABORT, 'session_events is append-only'); END;",
     },
+    Migration {
+        version: 3,
+        name: "proxy identities and the request audit",
+        sql: "CREATE TABLE session_proxy_secrets (
+            session_id TEXT PRIMARY KEY NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            secret TEXT NOT NULL
+        );
+        CREATE TABLE proxy_requests (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            session_id TEXT,
+            session_name TEXT,
+            method TEXT NOT NULL,
+            host TEXT NOT NULL,
+            path TEXT NOT NULL,
+            status INTEGER,
+            bytes_up INTEGER NOT NULL,
+            bytes_down INTEGER NOT NULL,
+            duration_ms INTEGER NOT NULL,
+            credential TEXT,
+            decision TEXT NOT NULL,
+            reason TEXT
+        );
+        CREATE INDEX proxy_requests_by_session ON proxy_requests(session_name, id);",
+    },
 ];
 
 pub fn latest() -> u32 {

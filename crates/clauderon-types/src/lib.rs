@@ -2,6 +2,7 @@
 //! no IO, no clocks except where a caller passes one in.
 
 pub mod api;
+pub mod audit;
 pub mod event;
 pub mod kinds;
 pub mod layout;

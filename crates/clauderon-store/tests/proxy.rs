@@ -1,0 +1,86 @@
+//! The proxy's tables: secrets that die with their session, and the audit.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+use chrono::Utc;
+use clauderon_store::Store;
+use clauderon_types::audit::{AuditEntry, Decision};
+use clauderon_types::{
+    AccessMode, AgentKind, BackendKind, EventKind, Session, SessionId, SessionName, SessionStatus,
+};
+use std::path::PathBuf;
+
+fn session(name: &str) -> Session {
+    let now = Utc::now();
+    Session {
+        id: SessionId::new(),
+        name: SessionName::parse(name).unwrap(),
+        repo_path: PathBuf::from("/r"),
+        branch: format!("clauderon/{name}"),
+        base_commit: "abc".into(),
+        worktree_path: PathBuf::from("/w"),
+        backend: BackendKind::Fake,
+        agent: AgentKind::Claude,
+        access_mode: AccessMode::ReadOnly,
+        prompt: String::new(),
+        status: SessionStatus::Running,
+        archived: false,
+        backend_handle: None,
+        error: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn entry(name: &str, decision: Decision) -> AuditEntry {
+    AuditEntry {
+        id: 0,
+        at: Utc::now(),
+        session_id: Some(SessionId::new()),
+        session_name: Some(name.into()),
+        method: "POST".into(),
+        host: "api.anthropic.com".into(),
+        path: "/v1/messages?beta=true".into(),
+        status: Some(200),
+        bytes_up: 10,
+        bytes_down: 2000,
+        duration_ms: 7,
+        credential: Some("anthropic_api_key".into()),
+        decision,
+    }
+}
+
+#[test]
+fn proxy_secrets_live_and_die_with_their_session() {
+    let store = Store::open_in_memory().unwrap();
+    let s = session("sec");
+    store.insert_session(&s, &EventKind::Archived, Utc::now()).unwrap();
+    store.set_proxy_secret(s.id, "s3cret").unwrap();
+    store.set_proxy_secret(s.id, "rotated").unwrap();
+    assert_eq!(store.proxy_secret(s.id).unwrap().as_deref(), Some("rotated"));
+    assert_eq!(store.proxy_secrets().unwrap(), vec![(s.id, s.name.clone(), "rotated".to_string())]);
+    assert!(store.set_proxy_secret(SessionId::new(), "x").unwrap_err().is_not_found());
+    store.remove_session(s.id, &EventKind::Deleted, Utc::now()).unwrap();
+    assert!(store.proxy_secrets().unwrap().is_empty(), "the secret outlived its session");
+    assert_eq!(store.proxy_secret(s.id).unwrap(), None);
+}
+
+#[test]
+fn audit_round_trips_and_filters_by_session() {
+    let store = Store::open_in_memory().unwrap();
+    let a = entry("a", Decision::Injected);
+    let b = entry("b", Decision::Denied { reason: "egress: evil.com is not allowed".into() });
+    let c = entry("a", Decision::Failed { reason: "upstream down".into() });
+    store.append_audit(&[a.clone(), b.clone(), c.clone()]).unwrap();
+    let all = store.audit(None, 0, 100).unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(all[0].id < all[1].id && all[1].id < all[2].id);
+    let mut want = a.clone();
+    want.id = all[0].id;
+    assert_eq!(all[0], want);
+    assert_eq!(all[1].decision, b.decision);
+    let only_a = store.audit(Some("a"), 0, 100).unwrap();
+    assert_eq!(only_a.iter().map(|e| e.decision.label()).collect::<Vec<_>>(), ["injected", "failed"]);
+    assert_eq!(store.audit(None, all[1].id, 100).unwrap().len(), 1, "after an id");
+    assert_eq!(store.audit_tail(Some("a"), 1).unwrap()[0].decision, c.decision);
+}
