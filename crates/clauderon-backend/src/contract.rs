@@ -37,6 +37,12 @@ impl Fixture {
             agent: AgentKind::Claude,
             command: Some(format!("printf '%s\\n' {marker}; sleep 300")),
             prompt: String::new(),
+            proxy: crate::ProxyAccess {
+                user: "contract".into(),
+                secret: "contract-secret".into(),
+                port: 9,
+                ca_cert: dir.path().join("ca.pem"),
+            },
         };
         Ok(Fixture { spec, marker, _dir: dir })
     }

@@ -27,6 +27,38 @@ pub struct SessionSpec {
     /// A command to run instead of the agent (`--command`), as one shell string.
     pub command: Option<String>,
     pub prompt: String,
+    /// How the session reaches the credential proxy.
+    pub proxy: ProxyAccess,
+}
+
+/// The session's way to the credential proxy: its own identity, the proxy's
+/// port on the host, and the CA certificate it must trust. Each backend turns
+/// this into `HTTPS_PROXY=http://<user>:<secret>@<host as the session sees it>:<port>`.
+#[derive(Clone)]
+pub struct ProxyAccess {
+    pub user: String,
+    pub secret: String,
+    pub port: u16,
+    /// PEM file of clauderon's CA, to mount or point trust variables at.
+    pub ca_cert: PathBuf,
+}
+
+impl ProxyAccess {
+    /// The proxy URL with the session identity, for a given host name or address.
+    pub fn url(&self, host: &str) -> String {
+        format!("http://{}:{}@{host}:{}", self.user, self.secret, self.port)
+    }
+}
+
+impl std::fmt::Debug for ProxyAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyAccess")
+            .field("user", &self.user)
+            .field("secret", &"***")
+            .field("port", &self.port)
+            .field("ca_cert", &self.ca_cert)
+            .finish()
+    }
 }
 
 /// The backend's own name for a session's resource: a container id, a zellij

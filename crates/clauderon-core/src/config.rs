@@ -4,14 +4,18 @@
 //! validated [`Config`]; the rest of the code never re-validates.
 
 use crate::error::CoreError;
+use clauderon_proxy::credentials::CredentialSource;
+use clauderon_proxy::rules::{InjectionRule, UserRuleConfig};
 use clauderon_types::{AccessMode, AgentKind, BackendKind, DataLayout};
 use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:3030";
+pub const DEFAULT_PROXY_BIND: &str = "127.0.0.1:3128";
 const MIN_TOKEN_LEN: usize = 16;
 
 /// A commented example, printed by `clauderon config example`. Its values are the defaults.
@@ -27,6 +31,32 @@ bind = "127.0.0.1:3030"
 # api_token_file = "/home/me/.clauderon/secrets/api-token"
 # Log filter (tracing EnvFilter syntax). Env: CLAUDERON_LOG.
 log = "info"
+
+[proxy]
+# The credential proxy sessions send their traffic through. Env: CLAUDERON_PROXY_BIND. Flag: daemon --proxy-bind.
+bind = "127.0.0.1:3128"
+# Extra CA certificates (PEM files) to trust for upstream servers: a corporate gateway, a test server.
+extra_ca_files = []
+
+# Connect to another address for a host, keeping the host name for TLS checks (a regional gateway):
+# [proxy.upstream_overrides]
+# "api.anthropic.com" = "10.0.0.5:443"
+
+# Your own injection rules, tried before the built-in ones:
+# [[proxy.rules]]
+# name = "corp-api"
+# host = "*.corp.example"          # exact host, or *.domain for its subdomains
+# header = "authorization"
+# template = "Bearer {}"           # {} is where the credential goes
+# credential = "corp_token"
+# basic_auth_username = "x"        # optional: send Basic base64("x:<credential>") in the {}
+
+[credentials]
+# Where a credential comes from, when not the defaults (the daemon's environment,
+# e.g. ANTHROPIC_API_KEY, or a 0600 file <data dir>/secrets/<name>):
+# github_token = "op://Private/GitHub/token"    # 1Password, read with `op read`
+# corp_token = "env:CORP_TOKEN"
+# openai_api_key = "file:/home/me/.config/openai-key"
 
 [sessions]
 # Defaults for `clauderon create` when a flag is not given.
@@ -76,9 +106,21 @@ pub struct SessionDefaults {
     pub access_mode: AccessMode,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The credential proxy's settings, validated.
+#[derive(Debug, Clone)]
+pub struct ProxySettings {
+    pub bind: SocketAddr,
+    pub extra_ca_files: Vec<PathBuf>,
+    pub upstream_overrides: HashMap<String, SocketAddr>,
+    pub rules: Vec<InjectionRule>,
+    /// Credential sources configured by name (`[credentials]`).
+    pub credentials: Vec<(String, CredentialSource)>,
+}
+
+#[derive(Debug, Clone)]
 pub struct Config {
     pub daemon: DaemonSettings,
+    pub proxy: ProxySettings,
     pub sessions: SessionDefaults,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
@@ -88,6 +130,7 @@ pub struct Config {
 #[derive(Debug, Clone, Default)]
 pub struct EnvLayer {
     pub bind: Option<String>,
+    pub proxy_bind: Option<String>,
     pub api_token: Option<String>,
     pub log: Option<String>,
 }
@@ -97,6 +140,7 @@ impl EnvLayer {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         EnvLayer {
             bind: var("CLAUDERON_BIND"),
+            proxy_bind: var("CLAUDERON_PROXY_BIND"),
             api_token: var("CLAUDERON_API_TOKEN"),
             log: var("CLAUDERON_LOG"),
         }
@@ -107,6 +151,7 @@ impl EnvLayer {
 #[derive(Debug, Clone, Default)]
 pub struct FlagLayer {
     pub bind: Option<SocketAddr>,
+    pub proxy_bind: Option<SocketAddr>,
     pub log: Option<String>,
 }
 
@@ -115,6 +160,10 @@ pub struct FlagLayer {
 struct RawConfig {
     #[serde(default)]
     daemon: RawDaemon,
+    #[serde(default)]
+    proxy: RawProxy,
+    #[serde(default)]
+    credentials: BTreeMap<String, String>,
     #[serde(default)]
     sessions: RawSessions,
 }
@@ -125,6 +174,18 @@ struct RawDaemon {
     bind: Option<String>,
     api_token_file: Option<PathBuf>,
     log: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProxy {
+    bind: Option<String>,
+    #[serde(default)]
+    extra_ca_files: Vec<PathBuf>,
+    #[serde(default)]
+    upstream_overrides: BTreeMap<String, String>,
+    #[serde(default)]
+    rules: Vec<UserRuleConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -210,6 +271,8 @@ impl Config {
             (None, None) => None,
         };
 
+        let proxy = Config::proxy_from_raw(raw.proxy, raw.credentials, env, flags)?;
+
         let log_filter = flags
             .log
             .clone()
@@ -239,7 +302,45 @@ impl Config {
                 .transpose()?
                 .unwrap_or_default(),
         };
-        Ok(Config { daemon: DaemonSettings { bind, api_token, log_filter }, sessions, file })
+        Ok(Config { daemon: DaemonSettings { bind, api_token, log_filter }, proxy, sessions, file })
+    }
+
+    fn proxy_from_raw(
+        raw: RawProxy,
+        credentials: BTreeMap<String, String>,
+        env: &EnvLayer,
+        flags: &FlagLayer,
+    ) -> Result<ProxySettings, CoreError> {
+        let mut bind = parse_bind(DEFAULT_PROXY_BIND, "default")?;
+        if let Some(b) = &raw.bind {
+            bind = parse_bind(b, "proxy.bind")?;
+        }
+        if let Some(b) = &env.proxy_bind {
+            bind = parse_bind(b, "CLAUDERON_PROXY_BIND")?;
+        }
+        if let Some(b) = flags.proxy_bind {
+            bind = b;
+        }
+        let mut upstream_overrides = HashMap::new();
+        for (host, addr) in raw.upstream_overrides {
+            let addr = parse_bind(&addr, &format!("proxy.upstream_overrides.\"{host}\""))?;
+            upstream_overrides.insert(host.to_ascii_lowercase(), addr);
+        }
+        let rules = raw
+            .rules
+            .into_iter()
+            .map(|r| r.validate().map_err(|e| CoreError::Config(format!("proxy.rules: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let credentials = credentials
+            .into_iter()
+            .map(|(name, source)| {
+                let parsed = source
+                    .parse::<CredentialSource>()
+                    .map_err(|e| CoreError::Config(format!("credentials.{name}: {e}")))?;
+                Ok((name, parsed))
+            })
+            .collect::<Result<Vec<_>, CoreError>>()?;
+        Ok(ProxySettings { bind, extra_ca_files: raw.extra_ca_files, upstream_overrides, rules, credentials })
     }
 
     /// The checks that only matter when this config starts a daemon.
@@ -267,7 +368,23 @@ impl Config {
         if self.daemon.api_token.is_some() {
             out.push_str("api_token = \"***\"\n");
         }
-        out.push_str(&format!("log = {:?}\n\n[sessions]\n", self.daemon.log_filter));
+        out.push_str(&format!("log = {:?}\n\n[proxy]\n", self.daemon.log_filter));
+        out.push_str(&format!("bind = \"{}\"\n", self.proxy.bind));
+        let cas: Vec<String> =
+            self.proxy.extra_ca_files.iter().map(|p| format!("{:?}", p.display().to_string())).collect();
+        out.push_str(&format!("extra_ca_files = [{}]\n", cas.join(", ")));
+        let mut overrides: Vec<_> = self.proxy.upstream_overrides.iter().collect();
+        overrides.sort();
+        for (host, addr) in overrides {
+            out.push_str(&format!("# upstream override: {host} -> {addr}\n"));
+        }
+        for rule in &self.proxy.rules {
+            out.push_str(&format!("# rule: {} (credential {})\n", rule.name, rule.credential));
+        }
+        for (name, source) in &self.proxy.credentials {
+            out.push_str(&format!("# credential {name}: {source}\n"));
+        }
+        out.push_str("\n[sessions]\n");
         if let Some(b) = self.sessions.backend {
             out.push_str(&format!("backend = \"{b}\"\n"));
         }
@@ -304,6 +421,8 @@ mod tests {
         let defaults =
             load(&layout, EnvLayer::default(), FlagLayer::default()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(example.daemon, defaults.daemon);
+        assert_eq!(example.proxy.bind, defaults.proxy.bind);
+        assert_eq!(defaults.proxy.bind.to_string(), DEFAULT_PROXY_BIND);
         assert_eq!(example.sessions, defaults.sessions);
         assert_eq!(defaults.daemon.bind.to_string(), DEFAULT_BIND);
     }
@@ -321,7 +440,11 @@ mod tests {
         assert_eq!(with_env.daemon.bind.port(), 4002);
         assert_eq!(with_env.daemon.log_filter, "debug");
 
-        let flags = FlagLayer { bind: "127.0.0.1:4003".parse().ok(), log: Some("trace".into()) };
+        let flags = FlagLayer {
+            bind: "127.0.0.1:4003".parse().ok(),
+            log: Some("trace".into()),
+            ..Default::default()
+        };
         let with_flags = load(&layout, env, flags).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(with_flags.daemon.bind.port(), 4003);
         assert_eq!(with_flags.daemon.log_filter, "trace");

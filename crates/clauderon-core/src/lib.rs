@@ -13,4 +13,4 @@ pub use bus::EventBus;
 pub use config::Config;
 pub use error::CoreError;
 pub use lock::DaemonLock;
-pub use manager::{ManagerParts, SessionManager};
+pub use manager::{ManagerParts, ProxyEndpoint, SessionManager};

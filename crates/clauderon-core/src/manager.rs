@@ -9,7 +9,8 @@ use crate::config::SessionDefaults;
 use crate::error::CoreError;
 use crate::worktree;
 use chrono::Utc;
-use clauderon_backend::{BackendHandle, SessionBackend, SessionSpec};
+use clauderon_backend::{BackendHandle, ProxyAccess, SessionBackend, SessionSpec};
+use clauderon_proxy::identity::{IdentityRegistry, SessionIdentity, new_secret};
 use clauderon_store::Store;
 use clauderon_types::api::{
     CreateSessionRequest, DeleteQuery, ListView, MAX_PROMPT_BYTES, ReconcileReport, SessionDetail,
@@ -28,6 +29,17 @@ pub struct ManagerParts {
     pub backends: Vec<Arc<dyn SessionBackend>>,
     pub layout: DataLayout,
     pub defaults: SessionDefaults,
+    /// The proxy's session identities, kept in step with the sessions.
+    pub identities: Arc<IdentityRegistry>,
+    pub proxy: ProxyEndpoint,
+}
+
+/// Where sessions find the proxy.
+#[derive(Debug, Clone)]
+pub struct ProxyEndpoint {
+    pub port: u16,
+    /// clauderon's CA certificate (PEM).
+    pub ca_cert: std::path::PathBuf,
 }
 
 /// A cheap, cloneable handle over the manager's private state.
@@ -41,6 +53,8 @@ struct Inner {
     backends: BTreeMap<BackendKind, Arc<dyn SessionBackend>>,
     layout: DataLayout,
     defaults: SessionDefaults,
+    identities: Arc<IdentityRegistry>,
+    proxy: ProxyEndpoint,
     bus: EventBus,
     /// Names being created right now: a second create with the same name waits for nothing, it fails.
     reserved: Mutex<HashSet<SessionName>>,
@@ -76,6 +90,8 @@ impl SessionManager {
                 backends,
                 layout: parts.layout,
                 defaults: parts.defaults,
+                identities: parts.identities,
+                proxy: parts.proxy,
                 bus: EventBus::new(),
                 reserved: Mutex::new(HashSet::new()),
                 locks: Mutex::new(HashMap::new()),
@@ -131,6 +147,21 @@ impl SessionManager {
             worktree: WorktreeInfo { exists: disk_bytes.is_some(), disk_bytes },
             events,
         })
+    }
+
+    /// Proxy requests, for one session (by name, deleted ones included) or all.
+    pub async fn audit(
+        &self,
+        session: Option<String>,
+        after: Option<i64>,
+        limit: Option<usize>,
+    ) -> Result<Vec<clauderon_types::audit::AuditEntry>, CoreError> {
+        let limit = limit.unwrap_or(100).clamp(1, 10_000);
+        self.store(move |s| match after {
+            Some(after) => s.audit(session.as_deref(), after, limit),
+            None => s.audit_tail(session.as_deref(), limit),
+        })
+        .await
     }
 
     pub async fn events_since(&self, seq: i64, limit: usize) -> Result<Vec<SessionEvent>, CoreError> {
@@ -307,7 +338,12 @@ impl SessionManager {
             }
         }
 
-        match self.start_on_backend(&backend, &mut session, None).await {
+        let secret = new_secret();
+        let started = match self.issue_identity(&session, &secret).await {
+            Ok(()) => self.start_on_backend(&backend, &mut session, None, secret).await,
+            Err(e) => Err(e),
+        };
+        match started {
             Ok(()) => Ok(session),
             Err(e) => {
                 tracing::warn!(session = %session.name, error = %e, "creating the session on its backend failed; undoing");
@@ -322,6 +358,7 @@ impl SessionManager {
         backend: &Arc<dyn SessionBackend>,
         session: &mut Session,
         command: Option<String>,
+        secret: String,
     ) -> Result<(), CoreError> {
         let spec = SessionSpec {
             session_id: session.id,
@@ -331,6 +368,12 @@ impl SessionManager {
             agent: session.agent,
             command,
             prompt: session.prompt.clone(),
+            proxy: ProxyAccess {
+                user: session.name.to_string(),
+                secret,
+                port: self.inner.proxy.port,
+                ca_cert: self.inner.proxy.ca_cert.clone(),
+            },
         };
         let handle = backend.create(&spec).await?;
         session.backend_handle = Some(handle.0.clone());
@@ -348,6 +391,7 @@ impl SessionManager {
         {
             tracing::warn!(session = %session.name, error = %e, "could not delete the backend resource of a failed create");
         }
+        self.inner.identities.revoke(&session.name);
         let _ = self.transition(session, Transition::Fail(cause.to_string())).await;
         self.discard_worktree(session).await;
         let id = session.id;
@@ -366,6 +410,27 @@ impl SessionManager {
         if let Err(e) = worktree::delete_branch(&session.repo_path, &session.branch).await {
             tracing::warn!(session = %session.name, error = %e, "could not delete the branch of a failed create");
         }
+    }
+
+    /// Give a session its proxy identity: stored first (it must survive a restart), then live.
+    async fn issue_identity(&self, session: &Session, secret: &str) -> Result<(), CoreError> {
+        let (id, stored) = (session.id, secret.to_string());
+        self.store(move |s| s.set_proxy_secret(id, &stored)).await?;
+        self.inner.identities.insert(
+            SessionIdentity { session_id: session.id, name: session.name.clone() },
+            secret.to_string(),
+        );
+        Ok(())
+    }
+
+    /// Fill the proxy's registry from the store (at start): identities survive restarts.
+    pub async fn load_identities(&self) -> Result<usize, CoreError> {
+        let secrets = self.store(|s| s.proxy_secrets()).await?;
+        let n = secrets.len();
+        for (session_id, name, secret) in secrets {
+            self.inner.identities.insert(SessionIdentity { session_id, name }, secret);
+        }
+        Ok(n)
     }
 
     /// Run `f` on the current session under its lock, and return the session after it.
@@ -451,6 +516,7 @@ impl SessionManager {
                 s.updated_at = Utc::now();
                 let id = s.id;
                 let event = self.store(move |st| st.remove_session(id, &EventKind::Deleted, Utc::now())).await?;
+                self.inner.identities.revoke(&s.name);
                 self.inner.bus.publish([event]);
                 Ok(s)
             })

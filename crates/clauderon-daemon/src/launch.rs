@@ -4,10 +4,19 @@
 use crate::security::Guard;
 use crate::state::AppState;
 use clauderon_backend::SessionBackend;
-use clauderon_core::{Config, CoreError, DaemonLock, ManagerParts, SessionManager};
+use clauderon_core::{Config, CoreError, DaemonLock, ManagerParts, ProxyEndpoint, SessionManager};
+use clauderon_proxy::ca::CertificateAuthority;
+use clauderon_proxy::credentials::CredentialStore;
+use clauderon_proxy::identity::IdentityRegistry;
+use clauderon_proxy::inject::RuleInjector;
+use clauderon_proxy::policy::AllowAll;
+use clauderon_proxy::rules::{RuleSet, builtin_rules};
+use clauderon_proxy::server::{Proxy, ProxyParts};
+use clauderon_proxy::upstream::UpstreamSettings;
 use clauderon_store::Store;
 use clauderon_types::DataLayout;
 use clauderon_types::api::ReconcileReport;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -45,11 +54,17 @@ pub struct LaunchOptions {
     pub layout: DataLayout,
     pub config: Config,
     pub backends: Vec<Arc<dyn SessionBackend>>,
+    /// The environment credentials are read from; `None` is the daemon's own.
+    /// Tests pass a map so they never touch the process environment.
+    pub credential_env: Option<HashMap<String, String>>,
 }
 
 /// A running daemon. Dropping it does not stop it: call [`RunningDaemon::stop`].
 pub struct RunningDaemon {
     pub http_addr: SocketAddr,
+    pub proxy_addr: SocketAddr,
+    /// clauderon's CA certificate, which sessions trust.
+    pub ca_cert: PathBuf,
     pub socket: PathBuf,
     pub reconcile: ReconcileReport,
     shutdown: watch::Sender<bool>,
@@ -97,6 +112,11 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
     private_dir(&layout.secrets())?;
     private_dir(&layout.worktrees())?;
     let lock = DaemonLock::acquire(&layout.lock_file())?;
+    let ca_dir = layout.root().join("ca");
+    private_dir(&ca_dir)?;
+    let ca = CertificateAuthority::load_or_create(&ca_dir)
+        .map_err(|e| DaemonError::DataDir { path: ca_dir.clone(), reason: e.to_string() })?;
+    let ca_cert = ca_dir.join("ca.pem");
 
     let db = layout.database();
     let store = tokio::task::spawn_blocking(move || Store::open(&db))
@@ -104,13 +124,31 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
         .map_err(|e| DaemonError::Core(CoreError::Internal(format!("store task: {e}"))))?
         .map_err(|e| DaemonError::Core(CoreError::Internal(format!("opening the store: {e}"))))?;
 
+    let store = Arc::new(store);
+    let proxy_listener = Proxy::bind(opts.config.proxy.bind)
+        .await
+        .map_err(|e| DaemonError::Bind { addr: opts.config.proxy.bind.to_string(), reason: e.to_string() })?;
+    let proxy_addr = proxy_listener.local_addr().map_err(|e| bind_error(opts.config.proxy.bind, e))?;
+    let identities = Arc::new(IdentityRegistry::new());
     let manager = SessionManager::new(ManagerParts {
-        store: Arc::new(store),
+        store: store.clone(),
         backends: opts.backends,
         layout: layout.clone(),
         defaults: opts.config.sessions.clone(),
+        identities: identities.clone(),
+        proxy: ProxyEndpoint { port: proxy_addr.port(), ca_cert: ca_cert.clone() },
     });
+    manager.load_identities().await?;
     let reconcile = manager.reconcile().await?;
+
+    let credentials = Arc::new(match opts.credential_env {
+        Some(map) => {
+            CredentialStore::new(layout.secrets(), opts.config.proxy.credentials.clone(), move |k| {
+                map.get(k).cloned()
+            })
+        }
+        None => CredentialStore::from_process_env(layout.secrets(), opts.config.proxy.credentials.clone()),
+    });
 
     let tcp = TcpListener::bind(opts.config.daemon.bind)
         .await
@@ -124,17 +162,38 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
         .map_err(|e| bind_error(socket.display(), e))?;
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let state = AppState { manager: manager.clone(), shutdown: shutdown_rx.clone() };
+    let (audit_sink, audit_task) = crate::audit_writer::start(store.clone(), shutdown_rx.clone());
+    drop(store);
+    let rules = RuleSet::new(builtin_rules(), opts.config.proxy.rules.clone());
+    let proxy = Proxy::new(ProxyParts {
+        identities,
+        ca: ca.clone(),
+        upstream: UpstreamSettings {
+            extra_ca_files: opts.config.proxy.extra_ca_files.clone(),
+            overrides: opts.config.proxy.upstream_overrides.clone(),
+        },
+        injector: Arc::new(RuleInjector::new(rules, credentials.clone())),
+        policy: Arc::new(AllowAll),
+        audit: audit_sink,
+    })
+    .map_err(|e| DaemonError::Config(e.to_string()))?;
+    let state = AppState {
+        manager: manager.clone(),
+        shutdown: shutdown_rx.clone(),
+        credentials,
+        ca_pem: Arc::from(ca.ca_pem()),
+    };
     let tcp_app = crate::router(state.clone(), Guard::Tcp { token: opts.config.daemon.api_token.clone() });
     let unix_app = crate::router(state, Guard::Socket);
 
     let signal = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
+    let proxy_task = tokio::spawn(proxy.serve(proxy_listener, signal(shutdown_rx.clone())));
     let tcp_server = axum::serve(tcp, tcp_app).with_graceful_shutdown(signal(shutdown_rx.clone()));
     let unix_server = axum::serve(unix, unix_app).with_graceful_shutdown(signal(shutdown_rx));
     let socket_path = socket.clone();
-    tracing::info!(%http_addr, socket = %socket.display(), data_dir = %layout.root().display(), "clauderon daemon listening");
+    tracing::info!(%http_addr, %proxy_addr, socket = %socket.display(), data_dir = %layout.root().display(), "clauderon daemon listening");
 
     let task = tokio::spawn(async move {
         let (a, b) = tokio::join!(tcp_server.into_future(), unix_server.into_future());
@@ -142,11 +201,13 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
             tracing::error!(error = %e, "server error");
         }
         let _ = std::fs::remove_file(&socket_path);
+        let _ = proxy_task.await;
+        let _ = audit_task.await;
         let closed = manager.close().await;
         drop(lock);
         tracing::info!("clauderon daemon stopped");
         closed.map_err(DaemonError::from)
     });
 
-    Ok(RunningDaemon { http_addr, socket, reconcile, shutdown: shutdown_tx, task })
+    Ok(RunningDaemon { http_addr, proxy_addr, ca_cert, socket, reconcile, shutdown: shutdown_tx, task })
 }

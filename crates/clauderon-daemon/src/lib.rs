@@ -2,6 +2,7 @@
 //! whole daemon (lock, store, manager, reconcile, listeners) and returns a
 //! handle that shuts it down gracefully.
 
+mod audit_writer;
 pub mod error;
 pub mod launch;
 pub mod openapi;
@@ -34,6 +35,10 @@ pub fn router(state: AppState, guard: Guard) -> Router {
         .route("/api/sessions/{name}/archive", post(sessions::archive))
         .route("/api/sessions/{name}/unarchive", post(sessions::unarchive))
         .route("/api/sessions/{name}/access-mode", put(sessions::set_access_mode))
+        .route("/api/sessions/{name}/requests", get(routes::proxy::session_requests))
+        .route("/api/requests", get(routes::proxy::all_requests))
+        .route("/api/proxy/ca.pem", get(routes::proxy::ca_pem))
+        .route("/api/credentials", get(routes::proxy::credentials))
         .route("/ws/events", get(ws::events))
         .fallback(|| async {
             error::ApiError::new(

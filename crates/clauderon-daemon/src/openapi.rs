@@ -1,6 +1,6 @@
 //! The API described as OpenAPI, served at `/api/openapi.json`.
 
-use crate::routes::{sessions, system};
+use crate::routes::{proxy, sessions, system};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -16,8 +16,12 @@ use utoipa::OpenApi;
         sessions::archive,
         sessions::unarchive,
         sessions::set_access_mode,
+        proxy::session_requests,
+        proxy::all_requests,
+        proxy::ca_pem,
+        proxy::credentials,
     ),
     components(schemas(clauderon_types::SessionEvent, clauderon_types::EventKind)),
-    tags((name = "sessions"), (name = "system"))
+    tags((name = "sessions"), (name = "proxy"), (name = "system"))
 )]
 pub struct ApiDoc;

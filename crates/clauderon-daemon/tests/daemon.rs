@@ -82,6 +82,7 @@ async fn a_second_daemon_on_the_same_data_dir_names_the_holder() {
         layout: d.layout(),
         config: clauderon_testkit::daemon::test_config(),
         backends: Vec::new(),
+        credential_env: Some(Default::default()),
     })
     .await;
     match second {
@@ -105,6 +106,7 @@ async fn non_loopback_bind_without_a_token_refuses_to_start() {
         layout: clauderon_types::DataLayout::new(data.path()),
         config,
         backends: Vec::new(),
+        credential_env: Some(Default::default()),
     })
     .await;
     let message = result.err().map(|e| e.to_string()).unwrap_or_default();
@@ -222,6 +224,7 @@ async fn a_token_guards_tcp_but_not_the_socket() {
         layout: clauderon_types::DataLayout::new(data.path()),
         config,
         backends: Vec::new(),
+        credential_env: Some(Default::default()),
     })
     .await
     .unwrap();

@@ -27,7 +27,13 @@ fn fixture() -> Fixture {
     let fake = FakeBackend::new();
     let manager = clauderon_testkit::daemon::manager(data.path(), fake.clone());
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let app = router(AppState { manager, shutdown: rx }, Guard::Tcp { token: None });
+    let credentials = Arc::new(clauderon_proxy::credentials::CredentialStore::new(
+        data.path().join("secrets"),
+        Vec::new(),
+        |_| None,
+    ));
+    let state = AppState { manager, shutdown: rx, credentials, ca_pem: Arc::from("test CA") };
+    let app = router(state, Guard::Tcp { token: None });
     Fixture { app, data, repo: TestRepo::new().unwrap(), fake, _shutdown: tx }
 }
 

@@ -5,6 +5,7 @@ use clauderon_backend::SessionBackend;
 use clauderon_core::Config;
 use clauderon_daemon::{LaunchOptions, RunningDaemon, launch};
 use clauderon_types::DataLayout;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -12,6 +13,10 @@ use std::sync::Arc;
 pub struct TestDaemon {
     pub data: tempfile::TempDir,
     pub fake: Arc<FakeBackend>,
+    /// The daemon's configuration; change it and `restart` to apply.
+    pub config: Config,
+    /// The environment credentials are read from (never the test process's own).
+    pub credential_env: HashMap<String, String>,
     running: Option<RunningDaemon>,
 }
 
@@ -19,13 +24,19 @@ pub struct TestDaemon {
 pub fn test_config() -> Config {
     let mut config = Config::from_toml("").unwrap_or_else(|e| panic!("default config: {e}"));
     config.daemon.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.proxy.bind = SocketAddr::from(([127, 0, 0, 1], 0));
     config
 }
 
 impl TestDaemon {
     pub async fn start() -> Self {
+        TestDaemon::start_with(test_config(), HashMap::new()).await
+    }
+
+    /// Start with this configuration and credential environment.
+    pub async fn start_with(config: Config, credential_env: HashMap<String, String>) -> Self {
         let data = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        let mut d = TestDaemon { data, fake: FakeBackend::new(), running: None };
+        let mut d = TestDaemon { data, fake: FakeBackend::new(), config, credential_env, running: None };
         d.boot().await;
         d
     }
@@ -36,10 +47,14 @@ impl TestDaemon {
 
     async fn boot(&mut self) {
         let backend: Arc<dyn SessionBackend> = self.fake.clone();
-        let running =
-            launch(LaunchOptions { layout: self.layout(), config: test_config(), backends: vec![backend] })
-                .await
-                .unwrap_or_else(|e| panic!("launching the test daemon: {e}"));
+        let running = launch(LaunchOptions {
+            layout: self.layout(),
+            config: self.config.clone(),
+            backends: vec![backend],
+            credential_env: Some(self.credential_env.clone()),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("launching the test daemon: {e}"));
         self.running = Some(running);
     }
 
@@ -53,6 +68,15 @@ impl TestDaemon {
 
     pub fn socket(&self) -> &Path {
         &self.running().socket
+    }
+
+    pub fn proxy_addr(&self) -> SocketAddr {
+        self.running().proxy_addr
+    }
+
+    /// clauderon's CA certificate file.
+    pub fn ca_cert(&self) -> &Path {
+        &self.running().ca_cert
     }
 
     pub fn base_url(&self) -> String {
@@ -87,5 +111,7 @@ pub fn manager(data: &Path, fake: Arc<FakeBackend>) -> clauderon_core::SessionMa
         backends: vec![backend],
         layout: DataLayout::new(data),
         defaults: test_config().sessions,
+        identities: Arc::new(clauderon_proxy::identity::IdentityRegistry::new()),
+        proxy: clauderon_core::ProxyEndpoint { port: 9, ca_cert: data.join("ca.pem") },
     })
 }

@@ -7,7 +7,8 @@
 
 use async_trait::async_trait;
 use clauderon_backend::{
-    AttachTarget, BackendError, BackendHandle, BackendResource, BackendStatus, SessionBackend, SessionSpec,
+    AttachTarget, BackendError, BackendHandle, BackendResource, BackendStatus, ProxyAccess, SessionBackend,
+    SessionSpec,
 };
 use clauderon_types::{BackendKind, SessionId};
 use std::collections::BTreeMap;
@@ -17,8 +18,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 #[derive(Debug, Clone)]
 struct Resource {
     session_id: SessionId,
+    name: String,
     running: bool,
     log: Vec<String>,
+    /// What a real backend would put in the session's environment.
+    proxy: Option<ProxyAccess>,
 }
 
 #[derive(Debug, Default)]
@@ -70,8 +74,22 @@ impl FakeBackend {
 
     /// Add a resource no session owns, as reconcile should find.
     pub fn add_stray(&self, handle: &str) {
-        self.lock()
-            .insert(handle.into(), Resource { session_id: SessionId::new(), running: true, log: Vec::new() });
+        self.lock().insert(
+            handle.into(),
+            Resource {
+                session_id: SessionId::new(),
+                name: handle.into(),
+                running: true,
+                log: Vec::new(),
+                proxy: None,
+            },
+        );
+    }
+
+    /// The proxy access the named session was created with: its identity and the CA,
+    /// exactly what a real backend puts in the session's environment.
+    pub fn proxy_for(&self, session: &str) -> Option<ProxyAccess> {
+        self.lock().values().find(|r| r.name == session).and_then(|r| r.proxy.clone())
     }
 
     pub fn handles(&self) -> Vec<String> {
@@ -101,7 +119,14 @@ impl SessionBackend for FakeBackend {
         let handle = format!("fake-{}-{n}", spec.name);
         // The fake does not run the command; its log records it, so `logs` shows the command text.
         let log = vec![format!("fake: created for {} running {:?}", spec.name, spec.command)];
-        self.lock().insert(handle.clone(), Resource { session_id: spec.session_id, running: false, log });
+        let resource = Resource {
+            session_id: spec.session_id,
+            name: spec.name.to_string(),
+            running: false,
+            log,
+            proxy: Some(spec.proxy.clone()),
+        };
+        self.lock().insert(handle.clone(), resource);
         Ok(BackendHandle(handle))
     }
 

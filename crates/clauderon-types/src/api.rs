@@ -127,3 +127,40 @@ pub struct ErrorBody {
     /// One sentence for a human, saying what to do next where there is something to do.
     pub message: String,
 }
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Only entries after this id (for following); without it, the latest `limit`.
+    #[serde(default)]
+    pub after: Option<i64>,
+    /// At most this many (default 100, at most 10,000).
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Only this session's requests (`/api/requests` only; deleted sessions included).
+    #[serde(default)]
+    pub session: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditList {
+    pub requests: Vec<crate::audit::AuditEntry>,
+}
+
+/// One credential as `clauderon credentials` shows it: never its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CredentialView {
+    pub name: String,
+    pub description: String,
+    /// The source that supplies the value (e.g. "env GH_TOKEN"); `None` when nothing is configured.
+    pub source: Option<String>,
+    /// Every place looked at, in order.
+    pub searched: Vec<String>,
+    /// Why a source that exists cannot be used (e.g. a file readable by others).
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CredentialList {
+    pub credentials: Vec<CredentialView>,
+}

@@ -17,6 +17,9 @@ pub struct DaemonArgs {
     /// Any non-loopback address requires an API token.
     #[arg(long)]
     pub bind: Option<SocketAddr>,
+    /// Address of the credential proxy sessions use [default: 127.0.0.1:3128; config `proxy.bind`; env CLAUDERON_PROXY_BIND].
+    #[arg(long)]
+    pub proxy_bind: Option<SocketAddr>,
     /// Log filter, e.g. `debug` or `clauderon_core=trace` [config `daemon.log`; env CLAUDERON_LOG].
     #[arg(long)]
     pub log: Option<String>,
@@ -61,7 +64,7 @@ async fn stop_signal() {
 
 pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
     let layout = DataLayout::from_env().context("cannot find a data dir: set HOME or CLAUDERON_HOME")?;
-    let flags = FlagLayer { bind: args.bind, log: args.log };
+    let flags = FlagLayer { bind: args.bind, proxy_bind: args.proxy_bind, log: args.log };
     let config = Config::load_layers(&layout, &EnvLayer::from_process(), &flags)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     std::fs::create_dir_all(layout.root())
@@ -70,8 +73,9 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
 
     // Real backends register here as they land (Docker, Zellij…).
     let backends = Vec::new();
-    let daemon =
-        launch(LaunchOptions { layout, config, backends }).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let daemon = launch(LaunchOptions { layout, config, backends, credential_env: None })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     eprintln!(
         "clauderon daemon {} listening on http://{} and {}",
         clauderon_types::VERSION,

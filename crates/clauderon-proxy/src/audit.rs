@@ -1,0 +1,179 @@
+//! The audit trail: one record per request (or tunnel), never any secret.
+//! Records are handed to an [`AuditSink`] that must not block: the daemon's
+//! sink queues them and writes to SQLite off the request path.
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+pub use clauderon_types::audit::{AuditEntry as AuditRecord, Decision};
+
+/// Where records go. Must return at once.
+pub trait AuditSink: Send + Sync + 'static {
+    fn record(&self, record: AuditRecord);
+}
+
+/// A sink that drops everything (tests of other parts, benchmarks of the bare path).
+#[derive(Debug, Default)]
+pub struct NoAudit;
+
+impl AuditSink for NoAudit {
+    fn record(&self, _: AuditRecord) {}
+}
+
+/// Query parameters whose values are replaced by `***` in the audit.
+const SECRET_PARAMS: &[&str] = &[
+    "key",
+    "api_key",
+    "apikey",
+    "token",
+    "access_token",
+    "refresh_token",
+    "secret",
+    "password",
+    "sig",
+    "signature",
+    "code",
+];
+
+/// The path and query of `uri`, with secret-looking query values redacted.
+pub fn redact_path(path_and_query: &str) -> String {
+    let Some((path, query)) = path_and_query.split_once('?') else {
+        return path_and_query.to_string();
+    };
+    let redacted: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if SECRET_PARAMS.iter().any(|s| k.eq_ignore_ascii_case(s)) => format!("{k}=***"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{path}?{}", redacted.join("&"))
+}
+
+/// Byte counters shared by a request's two bodies and its record.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub up: AtomicU64,
+    pub down: AtomicU64,
+}
+
+/// Sends the record when the exchange is over: when the response body ends
+/// or is dropped (client gone), whichever comes first.
+pub struct PendingRecord {
+    record: Option<AuditRecord>,
+    sink: Arc<dyn AuditSink>,
+    counters: Arc<Counters>,
+    started: Instant,
+}
+
+impl PendingRecord {
+    pub fn new(
+        record: AuditRecord,
+        sink: Arc<dyn AuditSink>,
+        counters: Arc<Counters>,
+        started: Instant,
+    ) -> Self {
+        PendingRecord { record: Some(record), sink, counters, started }
+    }
+
+    fn finish(&mut self) {
+        if let Some(mut r) = self.record.take() {
+            r.bytes_up = self.counters.up.load(Ordering::Relaxed);
+            r.bytes_down = self.counters.down.load(Ordering::Relaxed);
+            r.duration_ms = self.started.elapsed().as_millis() as u64;
+            self.sink.record(r);
+        }
+    }
+}
+
+impl Drop for PendingRecord {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// Which counter a body adds to.
+#[derive(Debug, Clone, Copy)]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+/// A body that counts the bytes passing through it, and optionally carries the
+/// pending audit record so it is sent when the body ends.
+pub struct CountingBody<B> {
+    inner: B,
+    counters: Arc<Counters>,
+    direction: Direction,
+    pending: Option<PendingRecord>,
+}
+
+impl<B> CountingBody<B> {
+    pub fn new(
+        inner: B,
+        counters: Arc<Counters>,
+        direction: Direction,
+        pending: Option<PendingRecord>,
+    ) -> Self {
+        CountingBody { inner, counters, direction, pending }
+    }
+}
+
+impl<B> Body for CountingBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    let counter = match this.direction {
+                        Direction::Up => &this.counters.up,
+                        Direction::Down => &this.counters.down,
+                    };
+                    counter.fetch_add(data.len() as u64, Ordering::Relaxed);
+                }
+            }
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => {
+                if let Some(mut p) = this.pending.take() {
+                    p.finish();
+                }
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_secrets_are_redacted() {
+        assert_eq!(redact_path("/v1/x?key=abc&alt=sse"), "/v1/x?key=***&alt=sse");
+        assert_eq!(redact_path("/a?Token=1&access_token=2&q=3"), "/a?Token=***&access_token=***&q=3");
+        assert_eq!(redact_path("/plain"), "/plain");
+    }
+}

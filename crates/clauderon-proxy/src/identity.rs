@@ -1,0 +1,122 @@
+//! Per-session proxy identities. Each session authenticates with its own
+//! secret, carried in its proxy URL (`http://<session>:<secret>@host:port`).
+//! The registry lives in memory; the daemon fills it from the store at start
+//! and keeps it in step with session create/delete.
+
+use base64::Engine;
+use clauderon_types::{SessionId, SessionName};
+use std::collections::HashMap;
+use std::sync::RwLock;
+use subtle::ConstantTimeEq;
+
+/// Who is making a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionIdentity {
+    pub session_id: SessionId,
+    pub name: SessionName,
+}
+
+struct Entry {
+    secret: String,
+    identity: SessionIdentity,
+}
+
+#[derive(Default)]
+pub struct IdentityRegistry {
+    by_user: RwLock<HashMap<String, Entry>>,
+}
+
+impl std::fmt::Debug for IdentityRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.by_user.read().map(|m| m.len()).unwrap_or(0);
+        write!(f, "IdentityRegistry({n} sessions, secrets ***)")
+    }
+}
+
+/// A fresh secret for a session's proxy URL: 32 random bytes (a CSPRNG seeded by the OS), URL-safe.
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::Rng::fill(&mut rand::rng(), &mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl IdentityRegistry {
+    pub fn new() -> Self {
+        IdentityRegistry::default()
+    }
+
+    /// Register (or replace) a session's secret. The user part of its proxy URL is its name.
+    pub fn insert(&self, identity: SessionIdentity, secret: String) {
+        if let Ok(mut map) = self.by_user.write() {
+            map.insert(identity.name.to_string(), Entry { secret, identity });
+        }
+    }
+
+    /// Forget a session: its secret stops working at once.
+    pub fn revoke(&self, name: &SessionName) {
+        if let Ok(mut map) = self.by_user.write() {
+            map.remove(name.as_str());
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_user.read().map(|m| m.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Check a `Proxy-Authorization` header value. `None` for anything missing or wrong.
+    pub fn authenticate(&self, header: Option<&str>) -> Option<SessionIdentity> {
+        let (user, secret) = parse_basic(header?)?;
+        let map = self.by_user.read().ok()?;
+        let entry = map.get(&user)?;
+        if bool::from(entry.secret.as_bytes().ct_eq(secret.as_bytes())) {
+            Some(entry.identity.clone())
+        } else {
+            None
+        }
+    }
+}
+
+/// `Basic base64(user:password)` to its parts.
+fn parse_basic(value: &str) -> Option<(String, String)> {
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(user: &str, password: &str) -> String {
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+    }
+
+    #[test]
+    fn only_the_sessions_own_secret_works() {
+        let reg = IdentityRegistry::new();
+        let a = SessionIdentity { session_id: SessionId::new(), name: SessionName::parse("a").unwrap() };
+        let b = SessionIdentity { session_id: SessionId::new(), name: SessionName::parse("b").unwrap() };
+        let (sa, sb) = (new_secret(), new_secret());
+        assert_ne!(sa, sb);
+        reg.insert(a.clone(), sa.clone());
+        reg.insert(b.clone(), sb.clone());
+        assert_eq!(reg.authenticate(Some(&basic("a", &sa))), Some(a.clone()));
+        assert_eq!(reg.authenticate(Some(&basic("a", &sb))), None, "b's secret must not open a");
+        assert_eq!(reg.authenticate(Some(&basic("b", &sa))), None);
+        assert_eq!(reg.authenticate(None), None);
+        assert_eq!(reg.authenticate(Some("Bearer x")), None);
+        assert_eq!(reg.authenticate(Some("Basic !!!")), None);
+        reg.revoke(&a.name);
+        assert_eq!(reg.authenticate(Some(&basic("a", &sa))), None, "revoked");
+        assert!(!format!("{reg:?}").contains(&sb));
+    }
+}

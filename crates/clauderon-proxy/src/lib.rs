@@ -1,0 +1,16 @@
+//! The credential proxy. Sessions hold placeholders; this proxy authenticates
+//! each session by its own secret, intercepts TLS with a CA clauderon owns, and
+//! puts the real credential on a request only for the host it belongs to.
+
+pub mod audit;
+pub mod ca;
+pub mod credentials;
+mod error;
+pub mod identity;
+pub mod inject;
+pub mod policy;
+pub mod rules;
+pub mod server;
+pub mod upstream;
+
+pub use error::ProxyError;

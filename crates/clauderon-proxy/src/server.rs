@@ -1,0 +1,546 @@
+//! The proxy listener: HTTP/1.1 forward proxy (absolute-form) and CONNECT.
+//!
+//! CONNECT to a host that needs a credential (or path-level policy) is
+//! intercepted: the proxy answers the TLS handshake with a leaf certificate
+//! from its CA and serves HTTP/1.1 or HTTP/2 inside, forwarding each request
+//! upstream with the credential injected. Other hosts are tunnelled as opaque
+//! bytes. Bodies stream both ways; nothing is buffered whole.
+
+use crate::ProxyError;
+use crate::audit::{
+    AuditRecord, AuditSink, Counters, CountingBody, Decision, Direction, PendingRecord, redact_path,
+};
+use crate::ca::CertificateAuthority;
+use crate::identity::{IdentityRegistry, SessionIdentity};
+use crate::inject::Injector;
+use crate::policy::{PolicyDecision, PolicyRequest, RequestPolicy};
+use crate::upstream::{OverrideResolver, ProxyBody, UpstreamClient, UpstreamSettings};
+use bytes::Bytes;
+use chrono::Utc;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Named timeouts. Long-lived streams (SSE, WebSocket, tunnels) have none.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+pub const TUNNEL_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request head accepted from a session.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// Everything the proxy is made of.
+pub struct ProxyParts {
+    pub identities: Arc<IdentityRegistry>,
+    /// clauderon's CA: leaf certificates for intercepted hosts.
+    pub ca: CertificateAuthority,
+    pub upstream: UpstreamSettings,
+    pub injector: Arc<dyn Injector>,
+    pub policy: Arc<dyn RequestPolicy>,
+    pub audit: Arc<dyn AuditSink>,
+}
+
+/// A cheap, cloneable handle on the running proxy's shared state.
+#[derive(Clone)]
+pub struct Proxy {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    identities: Arc<IdentityRegistry>,
+    ca: CertificateAuthority,
+    acceptor: tokio_rustls::TlsAcceptor,
+    client: UpstreamClient,
+    resolver: OverrideResolver,
+    injector: Arc<dyn Injector>,
+    policy: Arc<dyn RequestPolicy>,
+    audit: Arc<dyn AuditSink>,
+}
+
+/// Who and where, for a request inside an intercepted connection.
+#[derive(Clone)]
+struct Target {
+    session: SessionIdentity,
+    host: String,
+    port: u16,
+}
+
+fn text(status: StatusCode, message: impl Into<String>) -> Response<ProxyBody> {
+    let mut body = message.into();
+    body.push('\n');
+    let mut resp = Response::new(Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed());
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    resp.headers_mut().insert(HeaderName::from_static("x-clauderon-proxy"), HeaderValue::from_static("1"));
+    resp
+}
+
+fn empty() -> ProxyBody {
+    Full::new(Bytes::new()).map_err(|never| match never {}).boxed()
+}
+
+/// `host:port` of a CONNECT or absolute URI; port defaults by scheme.
+fn host_port(uri: &Uri, default_port: u16) -> Option<(String, u16)> {
+    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    Some((host, uri.port_u16().unwrap_or(default_port)))
+}
+
+/// Hop-by-hop headers are for one connection only; `keep_upgrade` keeps what a WebSocket needs.
+fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    let listed: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .filter(|name| !(keep_upgrade && name == header::UPGRADE))
+        .collect();
+    for name in listed {
+        headers.remove(name);
+    }
+    for name in [
+        header::PROXY_AUTHORIZATION,
+        header::PROXY_AUTHENTICATE,
+        header::TE,
+        header::TRAILER,
+        header::TRANSFER_ENCODING,
+    ] {
+        headers.remove(name);
+    }
+    headers.remove("keep-alive");
+    headers.remove("proxy-connection");
+    if !keep_upgrade {
+        headers.remove(header::CONNECTION);
+        headers.remove(header::UPGRADE);
+    }
+}
+
+fn is_upgrade<B>(req: &Request<B>) -> bool {
+    req.headers().contains_key(header::UPGRADE)
+        && req
+            .headers()
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")))
+}
+
+/// A one-line reason for an upstream failure, naming certificate problems plainly.
+fn upstream_failure(host: &str, err: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        chain.push(e.to_string());
+        cur = e.source();
+    }
+    let all = chain.join(": ");
+    if all.contains("certificate") || all.contains("UnknownIssuer") || all.contains("NotValidForName") {
+        format!(
+            "the certificate of {host} is not trusted ({all}); add its CA to the proxy's extra CA files if it is yours"
+        )
+    } else {
+        format!("could not reach {host}: {all}")
+    }
+}
+
+impl Proxy {
+    pub fn new(parts: ProxyParts) -> Result<Self, ProxyError> {
+        let (client, resolver) = crate::upstream::client(&parts.upstream)?;
+        Ok(Proxy {
+            shared: Arc::new(Shared {
+                identities: parts.identities,
+                acceptor: tokio_rustls::TlsAcceptor::from(parts.ca.server_config()),
+                ca: parts.ca,
+                client,
+                resolver,
+                injector: parts.injector,
+                policy: parts.policy,
+                audit: parts.audit,
+            }),
+        })
+    }
+
+    pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ProxyError> {
+        TcpListener::bind(addr)
+            .await
+            .map_err(|e| ProxyError::Bind { addr: addr.to_string(), reason: e.to_string() })
+    }
+
+    /// Serve until `shutdown` resolves. Open tunnels and streams end with the process.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _peer)) => {
+                        let _ = stream.set_nodelay(true);
+                        let proxy = self.clone();
+                        tokio::spawn(async move { proxy.serve_connection(stream).await });
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "proxy accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+                _ = &mut shutdown => break,
+            }
+        }
+    }
+
+    async fn serve_connection(self, stream: TcpStream) {
+        let service = service_fn(move |req| {
+            let proxy = self.clone();
+            async move { Ok::<_, Infallible>(proxy.front(req).await) }
+        });
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .max_buf_size(MAX_HEADER_BYTES.max(8192));
+        if let Err(e) = builder.serve_connection(TokioIo::new(stream), service).with_upgrades().await {
+            tracing::debug!(error = %e, "proxy client connection ended with an error");
+        }
+    }
+
+    /// A request on the proxy's own listener: authenticate, then CONNECT or forward.
+    async fn front(&self, req: Request<Incoming>) -> Response<ProxyBody> {
+        let auth = req.headers().get(header::PROXY_AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let Some(session) = self.shared.identities.authenticate(auth) else {
+            let mut resp = text(
+                StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+                "clauderon proxy: missing or wrong session identity; use the proxy URL your session was given",
+            );
+            resp.headers_mut()
+                .insert(header::PROXY_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"clauderon\""));
+            return resp;
+        };
+        if req.method() == Method::CONNECT {
+            return self.connect(req, session);
+        }
+        if req.uri().scheme().is_some() {
+            return self.forward_plain(req, session).await;
+        }
+        text(
+            StatusCode::BAD_REQUEST,
+            "this is clauderon's credential proxy: send requests through it (HTTPS_PROXY), not to it",
+        )
+    }
+
+    fn audit_now(&self, session: &SessionIdentity, method: &str, host: &str, path: &str, decision: Decision) {
+        self.shared.audit.record(AuditRecord {
+            id: 0,
+            at: Utc::now(),
+            session_id: Some(session.session_id),
+            session_name: Some(session.name.to_string()),
+            method: method.to_string(),
+            host: host.to_string(),
+            path: path.to_string(),
+            status: None,
+            bytes_up: 0,
+            bytes_down: 0,
+            duration_ms: 0,
+            credential: None,
+            decision,
+        });
+    }
+
+    fn connect(&self, req: Request<Incoming>, session: SessionIdentity) -> Response<ProxyBody> {
+        let Some((host, port)) = host_port(req.uri(), 443) else {
+            return text(StatusCode::BAD_REQUEST, "CONNECT needs host:port");
+        };
+        let check = PolicyRequest { session: &session, method: "CONNECT", host: &host, path: None };
+        if let PolicyDecision::Deny(reason) = self.shared.policy.check(&check) {
+            self.audit_now(&session, "CONNECT", &host, "", Decision::Denied { reason: reason.clone() });
+            return text(StatusCode::FORBIDDEN, reason);
+        }
+        let intercept = self.shared.injector.intercepts(&host);
+        let proxy = self.clone();
+        tokio::spawn(async move {
+            let upgraded = match hyper::upgrade::on(req).await {
+                Ok(u) => u,
+                Err(e) => {
+                    tracing::debug!(error = %e, "CONNECT upgrade failed");
+                    return;
+                }
+            };
+            let target = Target { session, host, port };
+            if intercept {
+                proxy.intercept(TokioIo::new(upgraded), target).await;
+            } else {
+                proxy.tunnel(TokioIo::new(upgraded), target).await;
+            }
+        });
+        Response::new(empty())
+    }
+
+    /// Opaque bytes both ways, audited by host, bytes and duration.
+    async fn tunnel(&self, mut client: TokioIo<hyper::upgrade::Upgraded>, t: Target) {
+        let started = Instant::now();
+        let addr = self.shared.resolver.lookup(&t.host);
+        let connect = async {
+            match addr {
+                Some(a) => TcpStream::connect(a).await,
+                None => TcpStream::connect((t.host.as_str(), t.port)).await,
+            }
+        };
+        let (decision, up, down) = match tokio::time::timeout(TUNNEL_CONNECT_TIMEOUT, connect).await {
+            Ok(Ok(mut upstream)) => {
+                let _ = upstream.set_nodelay(true);
+                match tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
+                    Ok((up, down)) => (Decision::Tunneled, up, down),
+                    Err(e) => (Decision::Failed { reason: format!("tunnel ended: {e}") }, 0, 0),
+                }
+            }
+            Ok(Err(e)) => {
+                (Decision::Failed { reason: format!("could not reach {}:{}: {e}", t.host, t.port) }, 0, 0)
+            }
+            Err(_) => {
+                (Decision::Failed { reason: format!("connecting to {}:{} timed out", t.host, t.port) }, 0, 0)
+            }
+        };
+        self.shared.audit.record(AuditRecord {
+            id: 0,
+            at: Utc::now(),
+            session_id: Some(t.session.session_id),
+            session_name: Some(t.session.name.to_string()),
+            method: "CONNECT".into(),
+            host: t.host.clone(),
+            path: String::new(),
+            status: None,
+            bytes_up: up,
+            bytes_down: down,
+            duration_ms: started.elapsed().as_millis() as u64,
+            credential: None,
+            decision,
+        });
+    }
+
+    /// Terminate TLS with a leaf for the host and serve HTTP/1.1 or HTTP/2 inside.
+    async fn intercept(&self, io: TokioIo<hyper::upgrade::Upgraded>, t: Target) {
+        // Clients send no SNI for an IP address: then the leaf is for the CONNECT target.
+        let acceptor = if t.host.parse::<std::net::IpAddr>().is_ok() {
+            match self.shared.ca.server_config_for_host(&t.host) {
+                Ok(config) => tokio_rustls::TlsAcceptor::from(config),
+                Err(e) => {
+                    tracing::warn!(host = %t.host, error = %e, "no certificate for this address");
+                    return;
+                }
+            }
+        } else {
+            self.shared.acceptor.clone()
+        };
+        let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(io)).await {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                tracing::debug!(host = %t.host, error = %e, "TLS handshake with the session failed (does it trust clauderon's CA?)");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(host = %t.host, "TLS handshake with the session timed out");
+                return;
+            }
+        };
+        let proxy = self.clone();
+        let service = service_fn(move |req| {
+            let proxy = proxy.clone();
+            let t = t.clone();
+            async move { Ok::<_, Infallible>(proxy.forward_intercepted(req, t).await) }
+        });
+        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+        builder.http2().timer(TokioTimer::new());
+        if let Err(e) = builder.serve_connection_with_upgrades(TokioIo::new(tls), service).await {
+            tracing::debug!(error = %e, "intercepted connection ended with an error");
+        }
+    }
+
+    /// One request inside an intercepted connection.
+    async fn forward_intercepted(&self, mut req: Request<Incoming>, t: Target) -> Response<ProxyBody> {
+        let started = Instant::now();
+        let path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+        let method = req.method().clone();
+        let mut record = AuditRecord {
+            id: 0,
+            at: Utc::now(),
+            session_id: Some(t.session.session_id),
+            session_name: Some(t.session.name.to_string()),
+            method: method.to_string(),
+            host: t.host.clone(),
+            path: redact_path(&path),
+            status: None,
+            bytes_up: 0,
+            bytes_down: 0,
+            duration_ms: 0,
+            credential: None,
+            decision: Decision::Forwarded,
+        };
+        let check =
+            PolicyRequest { session: &t.session, method: method.as_str(), host: &t.host, path: Some(&path) };
+        if let PolicyDecision::Deny(reason) = self.shared.policy.check(&check) {
+            record.decision = Decision::Denied { reason: reason.clone() };
+            record.status = Some(403);
+            self.shared.audit.record(record);
+            return text(StatusCode::FORBIDDEN, reason);
+        }
+
+        let upgrade = is_upgrade(&req);
+        let client_upgrade = if upgrade { Some(hyper::upgrade::on(&mut req)) } else { None };
+        let (mut parts, body) = req.into_parts();
+        strip_hop_by_hop(&mut parts.headers, upgrade);
+
+        match self.shared.injector.inject(&t.host, &mut parts.headers).await {
+            Ok(Some(credential)) => {
+                record.credential = Some(credential);
+                record.decision = Decision::Injected;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                record.decision = Decision::Failed { reason: e.0.clone() };
+                record.status = Some(503);
+                self.shared.audit.record(record);
+                return text(StatusCode::SERVICE_UNAVAILABLE, format!("clauderon proxy: {}", e.0));
+            }
+        }
+
+        // Connect where the overrides say, but keep the real name for SNI and Host.
+        let port = match self.shared.resolver.lookup(&t.host) {
+            Some(addr) => addr.port(),
+            None => t.port,
+        };
+        let uri = match format!("https://{}:{port}{path}", t.host).parse::<Uri>() {
+            Ok(u) => u,
+            Err(_) => return text(StatusCode::BAD_REQUEST, "clauderon proxy: the request path is not valid"),
+        };
+        let host_header = if t.port == 443 { t.host.clone() } else { format!("{}:{}", t.host, t.port) };
+        if let Ok(v) = HeaderValue::from_str(&host_header) {
+            parts.headers.insert(header::HOST, v);
+        }
+        parts.uri = uri;
+        if upgrade {
+            parts.version = http::Version::HTTP_11;
+        }
+
+        let counters = Arc::new(Counters::default());
+        let body = CountingBody::new(body, counters.clone(), Direction::Up, None).boxed();
+        let upstream_req = Request::from_parts(parts, body);
+        match self.shared.client.request(upstream_req).await {
+            Ok(mut resp) => {
+                record.status = Some(resp.status().as_u16());
+                if let (true, Some(client_upgrade), StatusCode::SWITCHING_PROTOCOLS) =
+                    (upgrade, client_upgrade, resp.status())
+                {
+                    let upstream_upgrade = hyper::upgrade::on(&mut resp);
+                    let sink = self.shared.audit.clone();
+                    tokio::spawn(async move {
+                        let (up, down) = match tokio::join!(client_upgrade, upstream_upgrade) {
+                            (Ok(c), Ok(u)) => {
+                                let (mut c, mut u) = (TokioIo::new(c), TokioIo::new(u));
+                                tokio::io::copy_bidirectional(&mut c, &mut u).await.unwrap_or((0, 0))
+                            }
+                            _ => (0, 0),
+                        };
+                        record.bytes_up = up;
+                        record.bytes_down = down;
+                        record.duration_ms = started.elapsed().as_millis() as u64;
+                        sink.record(record);
+                    });
+                    let (mut parts, _) = resp.into_parts();
+                    strip_hop_by_hop(&mut parts.headers, true);
+                    return Response::from_parts(parts, empty());
+                }
+                let (mut parts, body) = resp.into_parts();
+                strip_hop_by_hop(&mut parts.headers, false);
+                let pending =
+                    PendingRecord::new(record, self.shared.audit.clone(), counters.clone(), started);
+                let body = CountingBody::new(body, counters, Direction::Down, Some(pending)).boxed();
+                Response::from_parts(parts, body)
+            }
+            Err(e) => {
+                let reason = upstream_failure(&t.host, &e);
+                tracing::warn!(host = %t.host, "{reason}");
+                record.decision = Decision::Failed { reason: reason.clone() };
+                record.status = Some(502);
+                record.duration_ms = started.elapsed().as_millis() as u64;
+                self.shared.audit.record(record);
+                text(StatusCode::BAD_GATEWAY, format!("clauderon proxy: {reason}"))
+            }
+        }
+    }
+
+    /// A plain-HTTP absolute-form request: forwarded without any credential
+    /// (credentials only ever travel over TLS to their own host).
+    async fn forward_plain(&self, req: Request<Incoming>, session: SessionIdentity) -> Response<ProxyBody> {
+        let started = Instant::now();
+        let Some((host, port)) = host_port(req.uri(), 80) else {
+            return text(StatusCode::BAD_REQUEST, "clauderon proxy: the request URL has no host");
+        };
+        let path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+        let check = PolicyRequest {
+            session: &session,
+            method: req.method().as_str(),
+            host: &host,
+            path: Some(&path),
+        };
+        if let PolicyDecision::Deny(reason) = self.shared.policy.check(&check) {
+            self.audit_now(
+                &session,
+                req.method().as_str(),
+                &host,
+                &redact_path(&path),
+                Decision::Denied { reason: reason.clone() },
+            );
+            return text(StatusCode::FORBIDDEN, reason);
+        }
+        let mut record = AuditRecord {
+            id: 0,
+            at: Utc::now(),
+            session_id: Some(session.session_id),
+            session_name: Some(session.name.to_string()),
+            method: req.method().to_string(),
+            host: host.clone(),
+            path: redact_path(&path),
+            status: None,
+            bytes_up: 0,
+            bytes_down: 0,
+            duration_ms: 0,
+            credential: None,
+            decision: Decision::Forwarded,
+        };
+        let (mut parts, body) = req.into_parts();
+        strip_hop_by_hop(&mut parts.headers, false);
+        let port = self.shared.resolver.lookup(&host).map(|a| a.port()).unwrap_or(port);
+        parts.uri = match format!("http://{host}:{port}{path}").parse() {
+            Ok(u) => u,
+            Err(_) => return text(StatusCode::BAD_REQUEST, "clauderon proxy: the request URL is not valid"),
+        };
+        let counters = Arc::new(Counters::default());
+        let body = CountingBody::new(body, counters.clone(), Direction::Up, None).boxed();
+        match self.shared.client.request(Request::from_parts(parts, body)).await {
+            Ok(resp) => {
+                record.status = Some(resp.status().as_u16());
+                let (mut parts, body) = resp.into_parts();
+                strip_hop_by_hop(&mut parts.headers, false);
+                let pending =
+                    PendingRecord::new(record, self.shared.audit.clone(), counters.clone(), started);
+                Response::from_parts(
+                    parts,
+                    CountingBody::new(body, counters, Direction::Down, Some(pending)).boxed(),
+                )
+            }
+            Err(e) => {
+                let reason = upstream_failure(&host, &e);
+                record.decision = Decision::Failed { reason: reason.clone() };
+                record.status = Some(502);
+                self.shared.audit.record(record);
+                text(StatusCode::BAD_GATEWAY, format!("clauderon proxy: {reason}"))
+            }
+        }
+    }
+}

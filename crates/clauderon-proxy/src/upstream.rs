@@ -1,0 +1,124 @@
+//! The proxy's client to the real servers: rustls with the usual web roots
+//! plus configured extra CAs, HTTP/1.1 and HTTP/2 by ALPN, pooled
+//! connections, and per-host address overrides (a regional gateway, or a
+//! test server on 127.0.0.1) that keep the real host name for SNI and
+//! certificate checks.
+
+use crate::ProxyError;
+use futures_util::future::BoxFuture;
+use http_body_util::combinators::BoxBody;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::Name;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+pub type ProxyBody = BoxBody<bytes::Bytes, hyper::Error>;
+pub type UpstreamClient = Client<hyper_rustls::HttpsConnector<HttpConnector<OverrideResolver>>, ProxyBody>;
+
+/// Named timeouts of the upstream side.
+pub const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const UPSTREAM_POOL_IDLE: Duration = Duration::from_secs(90);
+
+/// Resolves names through the overrides first, then the system resolver.
+#[derive(Clone, Debug, Default)]
+pub struct OverrideResolver {
+    overrides: Arc<HashMap<String, SocketAddr>>,
+}
+
+impl OverrideResolver {
+    pub fn new(overrides: HashMap<String, SocketAddr>) -> Self {
+        let overrides = overrides.into_iter().map(|(h, a)| (h.to_ascii_lowercase(), a)).collect();
+        OverrideResolver { overrides: Arc::new(overrides) }
+    }
+
+    /// The address to use for `host`, when overridden.
+    pub fn lookup(&self, host: &str) -> Option<SocketAddr> {
+        self.overrides.get(&host.to_ascii_lowercase()).copied()
+    }
+}
+
+impl tower_service::Service<Name> for OverrideResolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = std::io::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let fixed = self.lookup(name.as_str());
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            if let Some(addr) = fixed {
+                return Ok(vec![addr].into_iter());
+            }
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            Ok(addrs.into_iter())
+        })
+    }
+}
+
+/// The upstream side's settings.
+#[derive(Debug, Clone, Default)]
+pub struct UpstreamSettings {
+    /// PEM files of extra CAs to trust (corporate gateways, test servers).
+    pub extra_ca_files: Vec<PathBuf>,
+    /// `host -> address` to connect to instead of what DNS says.
+    pub overrides: HashMap<String, SocketAddr>,
+}
+
+pub fn root_store(extra_ca_files: &[PathBuf]) -> Result<rustls::RootCertStore, ProxyError> {
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    for file in extra_ca_files {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(file)
+            .map_err(|e| ProxyError::Config(format!("extra CA file {}: {e}", file.display())))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| ProxyError::Config(format!("extra CA file {}: {e}", file.display())))?;
+        if certs.is_empty() {
+            return Err(ProxyError::Config(format!("extra CA file {} holds no certificate", file.display())));
+        }
+        for cert in certs {
+            roots
+                .add(cert)
+                .map_err(|e| ProxyError::Config(format!("extra CA file {}: {e}", file.display())))?;
+        }
+    }
+    Ok(roots)
+}
+
+/// Build the pooled upstream client. It never follows redirects (hyper's client does not).
+pub fn client(settings: &UpstreamSettings) -> Result<(UpstreamClient, OverrideResolver), ProxyError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ProxyError::Config(format!("TLS setup: {e}")))?
+        .with_root_certificates(root_store(&settings.extra_ca_files)?)
+        .with_no_client_auth();
+    let resolver = OverrideResolver::new(settings.overrides.clone());
+    let mut http = HttpConnector::new_with_resolver(resolver.clone());
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(UPSTREAM_CONNECT_TIMEOUT));
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(http);
+    let client = Client::builder(TokioExecutor::new())
+        .timer(TokioTimer::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(UPSTREAM_POOL_IDLE)
+        .pool_max_idle_per_host(256)
+        .build(https);
+    Ok((client, resolver))
+}
