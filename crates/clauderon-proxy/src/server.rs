@@ -58,6 +58,8 @@ struct Shared {
     ca: CertificateAuthority,
     acceptor: tokio_rustls::TlsAcceptor,
     client: UpstreamClient,
+    /// HTTP/1.1 only: upgrades (WebSocket) cannot ride an HTTP/2 connection.
+    client_h1: UpstreamClient,
     resolver: OverrideResolver,
     injector: Arc<dyn Injector>,
     policy: Arc<dyn RequestPolicy>,
@@ -152,13 +154,15 @@ fn upstream_failure(host: &str, err: &(dyn std::error::Error + 'static)) -> Stri
 
 impl Proxy {
     pub fn new(parts: ProxyParts) -> Result<Self, ProxyError> {
-        let (client, resolver) = crate::upstream::client(&parts.upstream)?;
+        let (client, resolver) = crate::upstream::client(&parts.upstream, true)?;
+        let (client_h1, _) = crate::upstream::client(&parts.upstream, false)?;
         Ok(Proxy {
             shared: Arc::new(Shared {
                 identities: parts.identities,
                 acceptor: tokio_rustls::TlsAcceptor::from(parts.ca.server_config()),
                 ca: parts.ca,
                 client,
+                client_h1,
                 resolver,
                 injector: parts.injector,
                 policy: parts.policy,
@@ -430,7 +434,8 @@ impl Proxy {
         let counters = Arc::new(Counters::default());
         let body = CountingBody::new(body, counters.clone(), Direction::Up, None).boxed();
         let upstream_req = Request::from_parts(parts, body);
-        match self.shared.client.request(upstream_req).await {
+        let client = if upgrade { &self.shared.client_h1 } else { &self.shared.client };
+        match client.request(upstream_req).await {
             Ok(mut resp) => {
                 record.status = Some(resp.status().as_u16());
                 if let (true, Some(client_upgrade), StatusCode::SWITCHING_PROTOCOLS) =

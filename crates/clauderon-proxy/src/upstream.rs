@@ -95,8 +95,12 @@ pub fn root_store(extra_ca_files: &[PathBuf]) -> Result<rustls::RootCertStore, P
     Ok(roots)
 }
 
-/// Build the pooled upstream client. It never follows redirects (hyper's client does not).
-pub fn client(settings: &UpstreamSettings) -> Result<(UpstreamClient, OverrideResolver), ProxyError> {
+/// Build a pooled upstream client. It never follows redirects (hyper's client does not).
+/// `http2: false` gives an HTTP/1.1-only client, for upgrades (WebSocket) which need HTTP/1.1.
+pub fn client(
+    settings: &UpstreamSettings,
+    http2: bool,
+) -> Result<(UpstreamClient, OverrideResolver), ProxyError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -108,12 +112,10 @@ pub fn client(settings: &UpstreamSettings) -> Result<(UpstreamClient, OverrideRe
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(Some(UPSTREAM_CONNECT_TIMEOUT));
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .wrap_connector(http);
+    let builder =
+        hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1();
+    let https =
+        if http2 { builder.enable_http2().wrap_connector(http) } else { builder.wrap_connector(http) };
     let client = Client::builder(TokioExecutor::new())
         .timer(TokioTimer::new())
         .pool_timer(TokioTimer::new())
