@@ -4,7 +4,9 @@ pub mod daemon;
 pub mod fake_backend;
 pub mod git;
 pub mod http;
+pub mod upstream;
 
 pub use daemon::TestDaemon;
 pub use fake_backend::FakeBackend;
 pub use git::TestRepo;
+pub use upstream::{ModelReply, TestCa, TlsUpstream, UpstreamOptions};

@@ -1,0 +1,308 @@
+//! Records every request, then routes it: test routes here, model API routes in
+//! `model_api`. Any host is served the same routes.
+
+use super::body::{self, PatternBody, RespBody};
+use super::{ConnInfo, RecordedRequest, Shared, model_api};
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::BodyExt;
+use hyper::body::{Bytes, Incoming};
+use hyper::http::request::Parts;
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::json;
+use std::sync::Arc;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::Role;
+
+/// The fixed body of `GET /small`.
+pub(crate) const SMALL_BODY: &[u8; 1024] = &[b'x'; 1024];
+
+/// Response headers that reflect a request header back (for secret-echo scrubbing tests).
+const ECHOED: &[(&str, &str)] = &[
+    ("authorization", "x-echo-authorization"),
+    ("x-api-key", "x-echo-x-api-key"),
+    ("x-goog-api-key", "x-echo-x-goog-api-key"),
+];
+
+/// A request after its body has been read (up to the cap) and recorded.
+pub(crate) struct Req {
+    pub(crate) parts: Parts,
+    pub(crate) host: String,
+    pub(crate) body: Bytes,
+}
+
+impl Req {
+    pub(crate) fn query(&self, name: &str) -> Option<String> {
+        query_param(self.parts.uri.query().unwrap_or(""), name)
+    }
+
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.parts.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    info: Arc<ConnInfo>,
+    mut req: Request<Incoming>,
+) -> Response<RespBody> {
+    let on_upgrade = req.headers().contains_key("upgrade").then(|| hyper::upgrade::on(&mut req));
+    let (parts, incoming) = req.into_parts();
+    let (body, body_len) = read_capped(incoming, shared.body_cap).await;
+    let host = parts
+        .uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| parts.headers.get("host").map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned()))
+        .unwrap_or_default();
+    let record = shared.recording().then(|| RecordedRequest {
+        method: parts.method.to_string(),
+        host: host.clone(),
+        path: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned()),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect(),
+        body: body.clone(),
+        body_len,
+        version: parts.version,
+        sni: info.sni.clone(),
+        alpn: info.alpn.clone(),
+    });
+    shared.record(record);
+    route(&shared, Req { parts, host, body }, on_upgrade).await
+}
+
+/// Reads the whole body, keeping at most `cap` bytes; a body that breaks off keeps what came.
+async fn read_capped(mut incoming: Incoming, cap: usize) -> (Bytes, u64) {
+    let mut kept = Vec::new();
+    let mut total = 0u64;
+    while let Some(Ok(frame)) = incoming.frame().await {
+        if let Ok(data) = frame.into_data() {
+            total += data.len() as u64;
+            let room = cap.saturating_sub(kept.len());
+            kept.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    }
+    (kept.into(), total)
+}
+
+async fn route(
+    shared: &Shared,
+    req: Req,
+    on_upgrade: Option<hyper::upgrade::OnUpgrade>,
+) -> Response<RespBody> {
+    let path = req.parts.uri.path().to_owned();
+    let get = req.parts.method == Method::GET;
+    match path.as_str() {
+        "/small" if get => body::full(StatusCode::OK, "text/plain", Bytes::from_static(SMALL_BODY)),
+        "/echo" => match shared.check(&req.host, &req.parts.headers) {
+            Ok(()) => echo(&req),
+            Err(missing) => unauthorized(&missing),
+        },
+        "/sse" if get => sse(shared, &req),
+        "/redirect" if get => redirect(&req),
+        "/ws" if get => match shared.check(&req.host, &req.parts.headers) {
+            Ok(()) => websocket(shared, &req, on_upgrade),
+            Err(missing) => unauthorized(&missing),
+        },
+        p if get && p.starts_with("/bytes/") => match p["/bytes/".len()..].parse::<u64>() {
+            Ok(n) => body::finish(
+                Response::builder()
+                    .header("content-type", "application/octet-stream")
+                    .header("content-length", n),
+                body::boxed(PatternBody::new(n)),
+            ),
+            Err(_) => bad_request("/bytes/{n} needs a byte count"),
+        },
+        p if p.starts_with("/status/") => status(&p["/status/".len()..]),
+        _ => match model_api::route(shared, &req, on_upgrade.is_some()) {
+            Some(resp) => resp,
+            None => body::json(
+                StatusCode::NOT_FOUND,
+                &json!({"error": "no such route on the test upstream", "method": req.parts.method.as_str(), "path": path}),
+            ),
+        },
+    }
+}
+
+pub(crate) fn bad_request(message: &str) -> Response<RespBody> {
+    body::json(StatusCode::BAD_REQUEST, &json!({"error": message}))
+}
+
+fn unauthorized(missing: &str) -> Response<RespBody> {
+    body::json(
+        StatusCode::UNAUTHORIZED,
+        &json!({"error": {"type": "authentication_error", "message": format!("missing or wrong {missing}")}}),
+    )
+}
+
+fn echo(req: &Req) -> Response<RespBody> {
+    let mut headers = serde_json::Map::new();
+    for (name, value) in &req.parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match headers.get_mut(name.as_str()) {
+            Some(serde_json::Value::String(prev)) => *prev = format!("{prev}, {value}"),
+            _ => {
+                headers.insert(name.as_str().to_owned(), value.into());
+            }
+        }
+    }
+    let reflected = json!({
+        "method": req.parts.method.as_str(),
+        "path": req.parts.uri.path_and_query().map_or("/", |p| p.as_str()),
+        "host": req.host,
+        "version": format!("{:?}", req.parts.version),
+        "headers": headers,
+        "body": String::from_utf8_lossy(&req.body),
+    });
+    let mut b = Response::builder().status(StatusCode::OK).header("content-type", "application/json");
+    for (from, to) in ECHOED {
+        for value in req.parts.headers.get_all(*from) {
+            b = b.header(*to, value.clone());
+        }
+    }
+    body::finish(b, body::boxed(http_body_util::Full::new(Bytes::from(reflected.to_string()))))
+}
+
+/// `events` SSE events; with `gate`, event 1 goes out at once and the rest wait for the gate.
+fn sse(shared: &Shared, req: &Req) -> Response<RespBody> {
+    let Some(events) = req.query("events").map_or(Some(3), |n| n.parse::<u64>().ok()) else {
+        return bad_request("events must be a number");
+    };
+    let gate = req.query("gate").map(|name| shared.gate(&name));
+    let frames = futures_util::stream::unfold((1u64, gate), move |(i, mut gate)| async move {
+        if i > events {
+            return None;
+        }
+        if i == 2
+            && let Some(gate) = gate.as_mut()
+        {
+            // Err means the upstream is gone: send the rest rather than hang.
+            let _ = gate.wait_for(|open| *open).await;
+        }
+        let event = format!("id: {i}\nevent: tick\ndata: {}\n\n", json!({"n": i, "of": events}));
+        Some((Bytes::from(event), (i + 1, gate)))
+    });
+    body::stream(StatusCode::OK, "text/event-stream", frames)
+}
+
+fn redirect(req: &Req) -> Response<RespBody> {
+    let Some(to) = req.query("to") else {
+        return bad_request("/redirect needs ?to=URL");
+    };
+    let Ok(location) = hyper::header::HeaderValue::from_str(&to) else {
+        return bad_request("?to= is not a valid Location");
+    };
+    let b = Response::builder().status(StatusCode::FOUND).header("location", location);
+    body::finish(b, body::boxed(http_body_util::Full::new(Bytes::from(format!("redirecting to {to}")))))
+}
+
+fn status(code: &str) -> Response<RespBody> {
+    match code
+        .parse::<u16>()
+        .ok()
+        .filter(|c| (200..=599).contains(c))
+        .and_then(|c| StatusCode::from_u16(c).ok())
+    {
+        Some(s) if s == StatusCode::NO_CONTENT || s == StatusCode::NOT_MODIFIED => body::empty(s),
+        Some(s) => body::json(s, &json!({"status": s.as_u16()})),
+        None => bad_request("/status/{code} needs a code from 200 to 599"),
+    }
+}
+
+fn websocket(
+    shared: &Shared,
+    req: &Req,
+    on_upgrade: Option<hyper::upgrade::OnUpgrade>,
+) -> Response<RespBody> {
+    let is_ws = req.header("upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
+    let (Some(on_upgrade), true, Some(key)) = (on_upgrade, is_ws, req.header("sec-websocket-key")) else {
+        return bad_request("/ws needs an HTTP/1.1 WebSocket upgrade");
+    };
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let mut stop = shared.shutdown.clone();
+    tokio::spawn(async move {
+        let Ok(upgraded) = on_upgrade.await else { return };
+        let io = hyper_util::rt::TokioIo::new(upgraded);
+        let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, None).await;
+        loop {
+            let msg = tokio::select! {
+                m = ws.next() => m,
+                _ = stop.wait_for(|s| *s) => break,
+            };
+            match msg {
+                Some(Ok(m @ (Message::Text(_) | Message::Binary(_)))) => {
+                    if ws.send(m).await.is_err() {
+                        break;
+                    }
+                }
+                // Pings and closes are answered by tungstenite on the next read.
+                Some(Ok(_)) => {}
+                None | Some(Err(_)) => break,
+            }
+        }
+    });
+    body::finish(
+        Response::builder()
+            .status(StatusCode::SWITCHING_PROTOCOLS)
+            .header("upgrade", "websocket")
+            .header("connection", "upgrade")
+            .header("sec-websocket-accept", accept),
+        body::boxed(http_body_util::Empty::new()),
+    )
+}
+
+/// The first value of `name` in a query string, percent- and plus-decoded.
+pub(crate) fn query_param(query: &str, name: &str) -> Option<String> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+        .find_map(|(k, v)| (percent_decode(k) == name).then(|| percent_decode(v)))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_params_are_decoded() {
+        let q = "to=https%3A%2F%2Fother.test%2Fx%3Fa%3Db&events=5&gate=g+1&bad=%zz&end=%4";
+        assert_eq!(query_param(q, "to").as_deref(), Some("https://other.test/x?a=b"));
+        assert_eq!(query_param(q, "events").as_deref(), Some("5"));
+        assert_eq!(query_param(q, "gate").as_deref(), Some("g 1"));
+        assert_eq!(query_param(q, "bad").as_deref(), Some("%zz"));
+        assert_eq!(query_param(q, "end").as_deref(), Some("%4"));
+        assert_eq!(query_param(q, "missing"), None);
+    }
+}
