@@ -12,8 +12,8 @@ pub use endpoint::{ApiToken, Endpoint};
 pub use error::ClientError;
 
 use clauderon_types::api::{
-    CreateSessionRequest, DeleteQuery, ErrorBody, Health, ListView, SessionDetail, SessionList,
-    SetAccessModeRequest, VersionInfo,
+    AuditList, CreateSessionRequest, CredentialList, DeleteQuery, ErrorBody, Health, ListView, SessionDetail,
+    SessionList, SetAccessModeRequest, VersionInfo,
 };
 use clauderon_types::{AccessMode, DataLayout, Session, SessionName};
 use hyper::Method;
@@ -84,6 +84,24 @@ impl Client {
             .map(serde_json::to_vec)
             .transpose()
             .map_err(|e| ClientError::Protocol(format!("encoding the request: {e}")))?;
+        let reply = self.exchange(&method, target, body, JSON, pace).await?;
+        decode(&method, target, reply)
+    }
+
+    /// A `GET` whose answer is text, not JSON (the CA certificate); errors are still JSON.
+    async fn get_text(&self, target: &str, accept: &'static str) -> Result<String, ClientError> {
+        let reply = self.exchange(&Method::GET, target, None, accept, Pace::Quick).await?;
+        decode_text(&Method::GET, target, reply)
+    }
+
+    async fn exchange(
+        &self,
+        method: &Method,
+        target: &str,
+        body: Option<Vec<u8>>,
+        accept: &'static str,
+        pace: Pace,
+    ) -> Result<Reply, ClientError> {
         let timeout = match pace {
             Pace::Quick => self.timeouts.request,
             Pace::Slow => self.timeouts.slow,
@@ -91,12 +109,12 @@ impl Client {
         let exchange = Exchange {
             method: method.clone(),
             target,
+            accept,
             body,
             connect_timeout: self.timeouts.connect,
             timeout,
         };
-        let reply = transport::send(&self.endpoint, exchange).await?;
-        decode(&method, target, reply)
+        transport::send(&self.endpoint, exchange).await
     }
 
     pub async fn health(&self) -> Result<Health, ClientError> {
@@ -149,6 +167,58 @@ impl Client {
         let body = SetAccessModeRequest { mode };
         self.call(Method::PUT, &session_path(name, "/access-mode")?, Some(&body), Pace::Quick).await
     }
+
+    /// The proxy's audit of one session (404 for an unknown one). Without `after`, its latest
+    /// `limit` requests (the daemon's default 100); with it, those with a larger id. Oldest first.
+    pub async fn session_requests(
+        &self,
+        name: &str,
+        after: Option<i64>,
+        limit: Option<usize>,
+    ) -> Result<AuditList, ClientError> {
+        let target = with_query(session_path(name, "/requests")?, &audit_params(after, limit));
+        self.call(Method::GET, &target, None::<&()>, Pace::Quick).await
+    }
+
+    /// The proxy's audit of every session, or of the one named (deleted sessions included).
+    pub async fn requests(
+        &self,
+        session: Option<&str>,
+        after: Option<i64>,
+        limit: Option<usize>,
+    ) -> Result<AuditList, ClientError> {
+        let mut params = Vec::new();
+        if let Some(name) = session {
+            // Validated: it becomes part of the query string.
+            params.push(format!("session={}", SessionName::parse(name)?.as_str()));
+        }
+        params.extend(audit_params(after, limit));
+        let target = with_query("/api/requests".to_string(), &params);
+        self.call(Method::GET, &target, None::<&()>, Pace::Quick).await
+    }
+
+    /// The credentials the daemon knows and where each comes from; never a value.
+    pub async fn credentials(&self) -> Result<CredentialList, ClientError> {
+        self.call(Method::GET, "/api/credentials", None::<&()>, Pace::Quick).await
+    }
+
+    /// clauderon's CA certificate, PEM text as the daemon sends it.
+    pub async fn ca_pem(&self) -> Result<String, ClientError> {
+        self.get_text("/api/proxy/ca.pem", "application/x-pem-file").await
+    }
+}
+
+const JSON: &str = "application/json";
+
+fn audit_params(after: Option<i64>, limit: Option<usize>) -> Vec<String> {
+    let after = after.map(|a| format!("after={a}"));
+    let limit = limit.map(|l| format!("limit={l}"));
+    after.into_iter().chain(limit).collect()
+}
+
+/// `path?a=1&b=2`, or `path` when there are no parameters.
+fn with_query(path: String, params: &[String]) -> String {
+    if params.is_empty() { path } else { format!("{path}?{}", params.join("&")) }
 }
 
 /// `/api/sessions/{name}{rest}`, the name validated first: it is a path segment.
@@ -161,19 +231,35 @@ fn session_path(name: &str, rest: &str) -> Result<String, ClientError> {
 fn decode<T: DeserializeOwned>(method: &Method, target: &str, reply: Reply) -> Result<T, ClientError> {
     let Reply { status, body } = reply;
     if (200..300).contains(&status) {
-        return serde_json::from_slice(&body).map_err(|e| {
-            ClientError::Protocol(format!(
-                "{method} {target} answered {status} with a body this client (v{}) cannot read: {e}",
-                clauderon_types::VERSION
-            ))
-        });
+        return serde_json::from_slice(&body).map_err(|e| unreadable(method, target, status, &e));
     }
-    match serde_json::from_slice::<ErrorBody>(&body) {
-        Ok(body) => Err(ClientError::Api { status, body }),
+    Err(error_reply(method, target, status, &body))
+}
+
+/// A 2xx body as UTF-8 text; any other status as the daemon's `ErrorBody`.
+fn decode_text(method: &Method, target: &str, reply: Reply) -> Result<String, ClientError> {
+    let Reply { status, body } = reply;
+    if (200..300).contains(&status) {
+        return String::from_utf8(body.to_vec()).map_err(|e| unreadable(method, target, status, &e));
+    }
+    Err(error_reply(method, target, status, &body))
+}
+
+fn unreadable(method: &Method, target: &str, status: u16, e: &dyn std::fmt::Display) -> ClientError {
+    ClientError::Protocol(format!(
+        "{method} {target} answered {status} with a body this client (v{}) cannot read: {e}",
+        clauderon_types::VERSION
+    ))
+}
+
+/// A non-2xx reply: the daemon's `ErrorBody`, else the start of whatever came back.
+fn error_reply(method: &Method, target: &str, status: u16, body: &[u8]) -> ClientError {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(body) => ClientError::Api { status, body },
         Err(_) => {
-            let text = String::from_utf8_lossy(&body);
+            let text = String::from_utf8_lossy(body);
             let text: String = text.trim().chars().take(200).collect();
-            Err(ClientError::Protocol(format!("{method} {target} answered HTTP {status}: {text}")))
+            ClientError::Protocol(format!("{method} {target} answered HTTP {status}: {text}"))
         }
     }
 }
@@ -190,6 +276,28 @@ mod tests {
         for bad in ["../health", "a/b", "", "x?force=true"] {
             assert!(matches!(session_path(bad, ""), Err(ClientError::InvalidName(_))), "{bad}");
         }
+    }
+
+    #[test]
+    fn audit_queries_carry_only_the_parameters_given() {
+        assert_eq!(with_query("/api/requests".into(), &audit_params(None, None)), "/api/requests");
+        assert_eq!(with_query("/p".into(), &audit_params(Some(42), Some(10))), "/p?after=42&limit=10");
+        assert_eq!(with_query("/p".into(), &audit_params(None, Some(5))), "/p?limit=5");
+    }
+
+    #[test]
+    fn a_text_reply_is_kept_as_it_is_and_its_errors_are_still_the_daemons() {
+        let pem = "-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----\n";
+        let reply = Reply { status: 200, body: Bytes::from(pem) };
+        assert_eq!(decode_text(&Method::GET, "/x", reply).unwrap(), pem);
+        let reply = Reply { status: 200, body: Bytes::from_static(&[0xff, 0xfe]) };
+        assert!(matches!(decode_text(&Method::GET, "/x", reply), Err(ClientError::Protocol(_))));
+        let reply = Reply {
+            status: 503,
+            body: Bytes::from_static(br#"{"error":"unavailable","message":"Try later."}"#),
+        };
+        let err = decode_text(&Method::GET, "/x", reply).unwrap_err();
+        assert_eq!((err.to_string().as_str(), err.status()), ("Try later.", Some(503)));
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub(crate) struct Exchange<'a> {
     pub method: Method,
     /// Path and query, e.g. `/api/sessions?view=all`.
     pub target: &'a str,
+    /// The media type asked for: JSON, except for the CA certificate.
+    pub accept: &'static str,
     /// A JSON body.
     pub body: Option<Vec<u8>>,
     pub connect_timeout: Duration,
@@ -80,7 +82,7 @@ fn build_request(
         .method(x.method.clone())
         .uri(x.target)
         .header(hyper::header::HOST, host)
-        .header(hyper::header::ACCEPT, "application/json")
+        .header(hyper::header::ACCEPT, x.accept)
         .header(hyper::header::USER_AGENT, concat!("clauderon/", env!("CARGO_PKG_VERSION")));
     // Only over TCP: on the socket, file permissions are the access control.
     if let Endpoint::Http { token: Some(token), .. } = endpoint {

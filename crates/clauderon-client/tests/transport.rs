@@ -11,9 +11,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use clauderon_client::{Client, ClientError, Endpoint, Timeouts};
 use clauderon_types::api::{
-    CreateSessionRequest, DeleteQuery, ErrorBody, ListView, SessionDetail, SessionList, SetAccessModeRequest,
-    VersionInfo, WorktreeInfo,
+    AuditList, CreateSessionRequest, CredentialList, CredentialView, DeleteQuery, ErrorBody, ListView,
+    SessionDetail, SessionList, SetAccessModeRequest, VersionInfo, WorktreeInfo,
 };
+use clauderon_types::audit::{AuditEntry, Decision};
 use clauderon_types::{AccessMode, AgentKind, BackendKind, Session, SessionId, SessionName, SessionStatus};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,7 @@ struct Seen {
     method: String,
     target: String,
     host: Option<String>,
+    accept: Option<String>,
     authorization: Option<String>,
     body: String,
 }
@@ -60,6 +62,27 @@ fn session(name: &str) -> Session {
     }
 }
 
+/// One audited request of `session`, with the id the daemon would have given it.
+fn audit_entry(id: i64, session: &str, decision: Decision) -> AuditEntry {
+    AuditEntry {
+        id,
+        at: chrono::Utc::now(),
+        session_id: Some(SessionId::new()),
+        session_name: Some(session.to_string()),
+        method: "GET".into(),
+        host: "api.github.com".into(),
+        path: "/user?token=***".into(),
+        status: Some(200),
+        bytes_up: 12,
+        bytes_down: 3400,
+        duration_ms: 87,
+        credential: Some("github_token".into()),
+        decision,
+    }
+}
+
+const PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIBstandin\n-----END CERTIFICATE-----\n";
+
 fn json(status: StatusCode, value: impl serde::Serialize) -> Response {
     (status, axum::Json(value)).into_response()
 }
@@ -72,6 +95,7 @@ async fn stand_in(State(rec): State<Recorder>, req: Request) -> Response {
         method: parts.method.to_string(),
         target: parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
         host: header("host"),
+        accept: header("accept"),
         authorization: header("authorization"),
         body: String::from_utf8_lossy(&body).into_owned(),
     };
@@ -81,6 +105,30 @@ async fn stand_in(State(rec): State<Recorder>, req: Request) -> Response {
     let name = path.strip_prefix("/api/sessions/").map(|rest| rest.split('/').next().unwrap_or(""));
     match (seen.method.as_str(), path, name) {
         ("GET", "/api/version", _) => json(StatusCode::OK, VersionInfo { version: "9.9.9".into(), api: 1 }),
+        ("GET", "/api/requests", _) => json(
+            StatusCode::OK,
+            AuditList {
+                requests: vec![
+                    audit_entry(7, "one", Decision::Injected),
+                    audit_entry(8, "two", Decision::Denied { reason: "read-only session".into() }),
+                ],
+            },
+        ),
+        ("GET", "/api/credentials", _) => json(
+            StatusCode::OK,
+            CredentialList {
+                credentials: vec![CredentialView {
+                    name: "github_token".into(),
+                    description: "GitHub API and git over HTTPS".into(),
+                    source: Some("env GH_TOKEN".into()),
+                    searched: vec!["env GH_TOKEN".into(), "env GITHUB_TOKEN".into()],
+                    problem: None,
+                }],
+            },
+        ),
+        ("GET", "/api/proxy/ca.pem", _) => {
+            ([(axum::http::header::CONTENT_TYPE, "application/x-pem-file")], PEM).into_response()
+        }
         ("GET", "/api/health", _) => {
             tokio::time::sleep(Duration::from_secs(30)).await;
             StatusCode::OK.into_response()
@@ -99,6 +147,12 @@ async fn stand_in(State(rec): State<Recorder>, req: Request) -> Response {
             ErrorBody { error: "not-found".into(), message: "no session named `ghost`".into() },
         ),
         (_, _, Some("garbage")) => (StatusCode::OK, Body::from("this is not JSON")).into_response(),
+        ("GET", p, Some(name)) if p.ends_with("/requests") => json(
+            StatusCode::OK,
+            AuditList {
+                requests: vec![audit_entry(3, name, Decision::Failed { reason: "upstream down".into() })],
+            },
+        ),
         ("GET", _, Some(name)) => json(
             StatusCode::OK,
             SessionDetail {
@@ -201,6 +255,70 @@ async fn every_call_over_the_socket_sends_the_specified_request_and_decodes_the_
     assert_eq!((rec.last().method.as_str(), rec.last().target.as_str()), ("DELETE", "/api/sessions/fix-it"));
 
     assert!(rec.0.lock().unwrap().iter().all(|s| s.authorization.is_none()), "a token went over the socket");
+}
+
+#[tokio::test]
+async fn the_audit_calls_send_their_filters_and_decode_every_decision() {
+    let (_dir, rec, client) = on_socket().await;
+
+    let list = client.session_requests("fix-it", None, None).await.unwrap();
+    assert_eq!(rec.last().target, "/api/sessions/fix-it/requests");
+    assert_eq!(list.requests.len(), 1);
+    assert_eq!(list.requests[0].decision, Decision::Failed { reason: "upstream down".into() });
+    assert_eq!(list.requests[0].session_name.as_deref(), Some("fix-it"));
+    client.session_requests("fix-it", Some(41), Some(500)).await.unwrap();
+    assert_eq!(rec.last().target, "/api/sessions/fix-it/requests?after=41&limit=500");
+
+    let all = client.requests(None, None, None).await.unwrap();
+    assert_eq!(rec.last().target, "/api/requests");
+    let seen: Vec<_> = all.requests.iter().map(|e| (e.id, e.decision.label(), e.decision.reason())).collect();
+    assert_eq!(seen, [(7, "injected", None), (8, "denied", Some("read-only session"))]);
+    assert_eq!(all.requests[0].credential.as_deref(), Some("github_token"));
+    client.requests(Some("one"), Some(8), None).await.unwrap();
+    assert_eq!(rec.last().target, "/api/requests?session=one&after=8");
+    client.requests(None, None, Some(3)).await.unwrap();
+    assert_eq!(rec.last().target, "/api/requests?limit=3");
+
+    // A name that is not a name never reaches the query string or another route.
+    let before = rec.0.lock().unwrap().len();
+    for bad in ["one&limit=1", "../health"] {
+        assert!(matches!(client.requests(Some(bad), None, None).await, Err(ClientError::InvalidName(_))));
+        assert!(matches!(client.session_requests(bad, None, None).await, Err(ClientError::InvalidName(_))));
+    }
+    assert_eq!(rec.0.lock().unwrap().len(), before, "an invalid name was sent");
+
+    let err = client.session_requests("ghost", None, None).await.unwrap_err();
+    assert_eq!((err.status(), err.to_string().as_str()), (Some(404), "no session named `ghost`"));
+}
+
+#[tokio::test]
+async fn credentials_are_names_and_sources() {
+    let (_dir, rec, client) = on_socket().await;
+    let list = client.credentials().await.unwrap();
+    assert_eq!(rec.last().target, "/api/credentials");
+    let c = &list.credentials[0];
+    assert_eq!(
+        (c.name.as_str(), c.source.as_deref(), c.problem.as_deref()),
+        ("github_token", Some("env GH_TOKEN"), None)
+    );
+    assert_eq!(c.searched, ["env GH_TOKEN", "env GITHUB_TOKEN"]);
+}
+
+#[tokio::test]
+async fn the_ca_certificate_is_the_text_body_as_sent() {
+    let (_dir, rec, client) = on_socket().await;
+    assert_eq!(client.ca_pem().await.unwrap(), PEM);
+    let sent = rec.last();
+    assert_eq!((sent.method.as_str(), sent.target.as_str()), ("GET", "/api/proxy/ca.pem"));
+    assert_eq!(sent.accept.as_deref(), Some("application/x-pem-file"));
+    client.credentials().await.unwrap();
+    assert_eq!(rec.last().accept.as_deref(), Some("application/json"), "JSON calls still ask for JSON");
+
+    // Over HTTP too, with the token.
+    let (rec, url) = on_tcp().await;
+    let client = Client::new(Endpoint::from_url(&url, Some("s3cret".into())).unwrap());
+    assert_eq!(client.ca_pem().await.unwrap(), PEM);
+    assert_eq!(rec.last().authorization.as_deref(), Some("Bearer s3cret"));
 }
 
 #[tokio::test]

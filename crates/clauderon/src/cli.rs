@@ -33,7 +33,7 @@ pub enum ColorChoice {
     Never,
 }
 
-/// Every subcommand. `attach`, `env`, `audit`, `logs` and `tui` join when they can do their job.
+/// Every subcommand. `attach`, `env`, `logs` and `tui` join when they can do their job.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon: HTTP API on 127.0.0.1:3030, the Unix socket, the session manager.
@@ -54,7 +54,11 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Switch a session between read-only and read-write, effective at once.
     SetAccessMode(SetAccessModeArgs),
-    /// The configuration: where it is, what is in effect, a commented example.
+    /// The requests sessions made through the credential proxy: what was injected, forwarded, denied.
+    Audit(AuditArgs),
+    /// The credentials the proxy can inject and where each comes from. Never their values.
+    Credentials(JsonFlag),
+    /// The configuration: where it is, what is in effect, a commented example, the CA certificate.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
@@ -149,6 +153,20 @@ pub struct SetAccessModeArgs {
     pub out: JsonFlag,
 }
 
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only this session's requests [default: every session's].
+    pub name: Option<String>,
+    /// Keep printing new requests as they come, until Ctrl-C. With --json, one JSON object a line.
+    #[arg(long, short)]
+    pub follow: bool,
+    /// How many of the latest requests to show [default: 100].
+    #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=10_000))]
+    pub limit: Option<u16>,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print the config file's path.
@@ -157,6 +175,8 @@ pub enum ConfigCommand {
     Show,
     /// Print a commented example config.
     Example,
+    /// Print clauderon's CA certificate (PEM), for a client that should trust the proxy.
+    CaCert,
 }
 
 /// The kinds from `clauderon-types`, as clap sees them.
@@ -321,6 +341,29 @@ mod tests {
         assert_eq!(cli.url.as_deref(), Some("http://h:1"));
         let Command::List(args) = cli.command else { panic!("not list") };
         assert!(args.all && !args.archived && args.out.json);
+    }
+
+    #[test]
+    fn audit_takes_an_optional_name_and_a_bounded_limit() {
+        let Command::Audit(args) = parse(&["audit"]).unwrap().command else { panic!("not audit") };
+        assert!(args.name.is_none() && !args.follow && !args.out.json && args.limit.is_none());
+        let Command::Audit(args) =
+            parse(&["audit", "fix-it", "-f", "--json", "--limit", "10000"]).unwrap().command
+        else {
+            panic!("not audit")
+        };
+        assert_eq!((args.name.as_deref(), args.limit), (Some("fix-it"), Some(10_000)));
+        assert!(args.follow && args.out.json);
+        for bad in ["0", "10001", "-1", "many"] {
+            assert!(parse(&["audit", "--limit", bad]).is_err(), "--limit {bad}");
+        }
+        assert!(matches!(
+            parse(&["config", "ca-cert"]).unwrap().command,
+            Command::Config { command: ConfigCommand::CaCert }
+        ));
+        assert!(
+            matches!(parse(&["credentials", "--json"]).unwrap().command, Command::Credentials(f) if f.json)
+        );
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! How things look: aligned tables, colours on a terminal, sizes and ages, and writing to stdout.
 
+mod proxy;
+
+pub use proxy::AuditTable;
+
 use crate::cli::ColorChoice;
 use chrono::{DateTime, Utc};
 use clauderon_types::api::SessionDetail;
@@ -16,12 +20,30 @@ const PROMPT_CHARS: usize = 600;
 
 /// Print `text` and a newline. A closed pipe (`clauderon list | head -1`) is not an error.
 pub fn emit(text: &str) -> anyhow::Result<()> {
+    emit_open(text).map(drop)
+}
+
+/// Like `emit`, and says whether anyone still reads: `false` once the pipe is closed, so a
+/// command that keeps printing (`audit --follow | head`) knows to stop.
+pub fn emit_open(text: &str) -> anyhow::Result<bool> {
+    write_stdout(text, true)
+}
+
+/// Print `text` byte for byte, adding a newline only if it lacks one (a PEM file to redirect).
+pub fn emit_raw(text: &str) -> anyhow::Result<()> {
+    write_stdout(text, !text.ends_with('\n')).map(drop)
+}
+
+fn write_stdout(text: &str, newline: bool) -> anyhow::Result<bool> {
     let mut out = std::io::stdout().lock();
-    match writeln!(out, "{text}").and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(anyhow::Error::new(e).context("writing to stdout"))
-        }
-        _ => Ok(()),
+    let written = out
+        .write_all(text.as_bytes())
+        .and_then(|()| if newline { out.write_all(b"\n") } else { Ok(()) })
+        .and_then(|()| out.flush());
+    match written {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(anyhow::Error::new(e).context("writing to stdout")),
     }
 }
 

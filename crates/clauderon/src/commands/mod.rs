@@ -1,7 +1,9 @@
-//! The subcommands, dispatched. The ones about sessions talk to the daemon through the
-//! typed client; `config`, `completions` and most of `doctor` work without it.
+//! The subcommands, dispatched. The ones about sessions and the proxy talk to the daemon
+//! through the typed client; `config`, `completions` and most of `doctor` work without it.
 
+mod audit;
 mod config;
+mod credentials;
 mod sessions;
 mod version;
 
@@ -26,7 +28,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Unarchive(args) => sessions::archive(&client(url)?, args, false).await?,
         Command::Delete(args) => sessions::delete(&client(url)?, args).await?,
         Command::SetAccessMode(args) => sessions::set_access_mode(&client(url)?, args).await?,
-        Command::Config { command } => config::run(&layout()?, command)?,
+        Command::Audit(args) => audit::run(&client(url)?, args, style).await?,
+        Command::Credentials(flag) => credentials::run(&client(url)?, flag.json, style).await?,
+        Command::Config { command } => config::run(&layout()?, command, || client(url)).await?,
         Command::Version(flag) => version::run(&client(url)?, flag.json).await?,
         Command::Completions { shell } => {
             let mut script = Vec::new();

@@ -1,0 +1,325 @@
+//! Proxy benchmark: the same local TLS upstream reached directly and through a
+//! real `clauderon daemon` process's credential proxy (with injection and the
+//! audit on), in the same run. HTTP/1.1 on both paths.
+//!
+//! Usage: proxy-bench [--clauderon PATH] [--quick]
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use bytes::Bytes;
+use chrono::Utc;
+use clauderon_proxy::upstream::OverrideResolver;
+use clauderon_store::Store;
+use clauderon_testkit::TlsUpstream;
+use clauderon_types::{
+    AccessMode, AgentKind, BackendKind, EventKind, Session, SessionId, SessionName, SessionStatus,
+};
+use http_body_util::{BodyExt, Empty};
+use hyper::Uri;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::rt::TokioExecutor;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+type Body = Empty<Bytes>;
+
+/// One way to reach the upstream: a pooled client and the URL prefix to use.
+#[derive(Clone)]
+struct Path_ {
+    client: Client<hyper_rustls::HttpsConnector<Connector>, Body>,
+    base: String,
+}
+
+#[derive(Clone)]
+enum Connector {
+    Direct(HttpConnector<OverrideResolver>),
+    Proxy(Tunnel<HttpConnector>),
+}
+
+impl tower_service::Service<Uri> for Connector {
+    type Response = hyper_util::rt::TokioIo<tokio::net::TcpStream>;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        match self {
+            Connector::Direct(c) => c.poll_ready(cx).map_err(Into::into),
+            Connector::Proxy(c) => c.poll_ready(cx).map_err(Into::into),
+        }
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        match self {
+            Connector::Direct(c) => {
+                let f = c.call(uri);
+                Box::pin(async move { f.await.map_err(Into::into) })
+            }
+            Connector::Proxy(c) => {
+                let f = c.call(uri);
+                Box::pin(async move { f.await.map_err(Into::into) })
+            }
+        }
+    }
+}
+
+fn tls(roots: rustls::RootCertStore) -> anyhow::Result<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+fn make_path(connector: Connector, roots: rustls::RootCertStore, base: String) -> anyhow::Result<Path_> {
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls(roots)?)
+        .https_only()
+        .enable_http1()
+        .wrap_connector(connector);
+    let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(128).build(https);
+    Ok(Path_ { client, base })
+}
+
+async fn get(path: &Path_, route: &str) -> anyhow::Result<u64> {
+    let uri: Uri = format!("{}{route}", path.base).parse()?;
+    let resp = path.client.get(uri).await?;
+    if !resp.status().is_success() {
+        bail!("GET {route}: {}", resp.status());
+    }
+    let mut body = resp.into_body();
+    let mut n = 0u64;
+    while let Some(frame) = body.frame().await {
+        if let Some(d) = frame?.data_ref() {
+            n += d.len() as u64;
+        }
+    }
+    Ok(n)
+}
+
+struct Latency {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    sorted[(((sorted.len() - 1) as f64) * p).round() as usize]
+}
+
+async fn latency(path: &Path_, concurrency: usize, per_task: usize) -> anyhow::Result<Latency> {
+    for _ in 0..concurrency.max(20) {
+        get(path, "/small").await?;
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let path = path.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut samples = Vec::with_capacity(per_task);
+            for _ in 0..per_task {
+                let t = Instant::now();
+                get(&path, "/small").await?;
+                samples.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            anyhow::Ok(samples)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort_by(f64::total_cmp);
+    Ok(Latency { rps: all.len() as f64 / elapsed, p50_ms: pct(&all, 0.5), p99_ms: pct(&all, 0.99) })
+}
+
+async fn download(path: &Path_, bytes: u64, runs: usize) -> anyhow::Result<f64> {
+    let mut best = 0f64;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let got = get(path, &format!("/bytes/{bytes}")).await?;
+        if got != bytes {
+            bail!("downloaded {got} bytes, expected {bytes}");
+        }
+        best = best.max(bytes as f64 / (1024.0 * 1024.0) / t.elapsed().as_secs_f64());
+    }
+    Ok(best)
+}
+
+async fn first_event(path: &Path_, runs: usize) -> anyhow::Result<f64> {
+    let mut samples = Vec::new();
+    for _ in 0..runs {
+        let uri: Uri = format!("{}/sse?events=3", path.base).parse()?;
+        let t = Instant::now();
+        let resp = path.client.get(uri).await?;
+        let mut body = resp.into_body();
+        loop {
+            match body.frame().await {
+                Some(Ok(f)) if f.data_ref().is_some_and(|d| !d.is_empty()) => break,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+                None => bail!("SSE stream ended without an event"),
+            }
+        }
+        samples.push(t.elapsed().as_secs_f64() * 1000.0);
+        while body.frame().await.is_some() {}
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok(pct(&samples, 0.5))
+}
+
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> anyhow::Result<SocketAddr> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+/// A data dir with one session and its proxy secret already recorded, and a
+/// config pointing the proxy at the upstream.
+fn prepare(home: &Path, up: &TlsUpstream) -> anyhow::Result<String> {
+    let now = Utc::now();
+    let session = Session {
+        id: SessionId::new(),
+        name: SessionName::parse("bench")?,
+        repo_path: PathBuf::from("/nonexistent"),
+        branch: "clauderon/bench".into(),
+        base_commit: "0".into(),
+        worktree_path: PathBuf::from("/nonexistent"),
+        backend: BackendKind::Fake,
+        agent: AgentKind::Claude,
+        access_mode: AccessMode::ReadWrite,
+        prompt: String::new(),
+        status: SessionStatus::Running,
+        archived: false,
+        backend_handle: None,
+        error: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let secret = clauderon_proxy::identity::new_secret();
+    let store = Store::open(&home.join("clauderon.db"))?;
+    store.insert_session(&session, &EventKind::Archived, now)?;
+    store.set_proxy_secret(session.id, &secret)?;
+    store.close()?;
+    let ca_file = up.ca().write_pem(home);
+    let mut config = format!(
+        "[proxy]\nextra_ca_files = [{:?}]\n[proxy.upstream_overrides]\n",
+        ca_file.display().to_string()
+    );
+    for (host, addr) in up.overrides() {
+        config.push_str(&format!("{host:?} = \"{addr}\"\n"));
+    }
+    std::fs::write(home.join("config.toml"), config)?;
+    Ok(secret)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let mut bin = std::env::current_exe()?.with_file_name("clauderon");
+    let mut quick = false;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--clauderon" => bin = PathBuf::from(args.next().context("--clauderon PATH")?),
+            "--quick" => quick = true,
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    if !bin.exists() {
+        bail!("{} not found: build it with `cargo build --release -p clauderon`", bin.display());
+    }
+    let up = TlsUpstream::start_default().await;
+    let home = tempfile::tempdir()?;
+    let secret = prepare(home.path(), &up)?;
+    let (api, proxy) = (free_port()?, free_port()?);
+    let child = Command::new(&bin)
+        .args(["daemon", "--bind", &api.to_string(), "--proxy-bind", &proxy.to_string(), "--log", "warn"])
+        .env("CLAUDERON_HOME", home.path())
+        .env("ANTHROPIC_API_KEY", "sk-ant-bench-not-a-real-key")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting the daemon")?;
+    let _daemon = Daemon(child);
+    let mut up_yet = false;
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(proxy).await.is_ok() {
+            up_yet = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    if !up_yet {
+        bail!("the daemon's proxy did not start on {proxy}");
+    }
+
+    let host = "api.anthropic.com";
+    let mut direct_roots = rustls::RootCertStore::empty();
+    direct_roots.add(up.ca().ca_der())?;
+    let resolver = OverrideResolver::new(HashMap::from([(host.to_string(), up.addr())]));
+    let mut http = HttpConnector::new_with_resolver(resolver);
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    let direct =
+        make_path(Connector::Direct(http), direct_roots, format!("https://{host}:{}", up.addr().port()))?;
+
+    let mut proxy_roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(home.path().join("ca/ca.pem"))? {
+        proxy_roots.add(cert?)?;
+    }
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("bench:{secret}"));
+    let mut plain = HttpConnector::new();
+    plain.set_nodelay(true);
+    let tunnel =
+        Tunnel::new(format!("http://{proxy}").parse()?, plain).with_auth(format!("Basic {auth}").parse()?);
+    let via = make_path(Connector::Proxy(tunnel), proxy_roots, format!("https://{host}"))?;
+    // Check the path really goes through the proxy with injection.
+    up.clear();
+    get(&via, "/small").await?;
+    let seen = up.wait_for_requests(1, Duration::from_secs(5)).await;
+    if seen[0].header("x-api-key") != Some("sk-ant-bench-not-a-real-key") {
+        bail!("the proxy path did not inject the credential");
+    }
+
+    let (n1, n64, mib, runs) = if quick { (300, 20, 16, 1) } else { (2000, 100, 100, 3) };
+    println!("| measure | direct | through clauderon proxy | proxy vs direct |");
+    println!("|---|---|---|---|");
+    let (d1, p1) = (latency(&direct, 1, n1).await?, latency(&via, 1, n1).await?);
+    println!("| c=1 requests/s (1 KiB) | {:.0} | {:.0} | {:.2}x |", d1.rps, p1.rps, p1.rps / d1.rps);
+    println!(
+        "| c=1 p50 / p99 (ms) | {:.3} / {:.3} | {:.3} / {:.3} | +{:.3} ms p50 |",
+        d1.p50_ms,
+        d1.p99_ms,
+        p1.p50_ms,
+        p1.p99_ms,
+        p1.p50_ms - d1.p50_ms
+    );
+    let (d64, p64) = (latency(&direct, 64, n64).await?, latency(&via, 64, n64).await?);
+    println!("| c=64 requests/s (1 KiB) | {:.0} | {:.0} | {:.2}x |", d64.rps, p64.rps, p64.rps / d64.rps);
+    println!(
+        "| c=64 p50 / p99 (ms) | {:.2} / {:.2} | {:.2} / {:.2} | |",
+        d64.p50_ms, d64.p99_ms, p64.p50_ms, p64.p99_ms
+    );
+    let bytes = mib * 1024 * 1024;
+    let (dd, pd) = (download(&direct, bytes, runs).await?, download(&via, bytes, runs).await?);
+    println!("| {mib} MiB download (MiB/s, best of {runs}) | {dd:.0} | {pd:.0} | {:.2}x |", pd / dd);
+    let (ds, ps) = (first_event(&direct, 30).await?, first_event(&via, 30).await?);
+    println!("| time to first SSE event, median (ms) | {ds:.3} | {ps:.3} | +{:.3} ms |", ps - ds);
+    Ok(())
+}
