@@ -3,4 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p clauderon -p clauderon-bench
+echo "== session store at scale"
 ./target/release/clauderon-bench "$@"
+echo
+echo "== credential proxy: direct vs through the proxy"
+./target/release/proxy-bench
