@@ -33,6 +33,8 @@ use tokio::net::{TcpListener, TcpStream};
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 pub const TUNNEL_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Copy buffer of opaque tunnels, each way (tokio's default of 8 KiB halves bulk throughput).
+const TUNNEL_BUFFER: usize = 64 * 1024;
 /// Largest request head accepted from a session.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
@@ -57,8 +59,10 @@ struct Shared {
     identities: Arc<IdentityRegistry>,
     ca: CertificateAuthority,
     acceptor: tokio_rustls::TlsAcceptor,
+    /// HTTP/2 where the upstream offers it, for sessions that speak HTTP/2.
     client: UpstreamClient,
-    /// HTTP/1.1 only: upgrades (WebSocket) cannot ride an HTTP/2 connection.
+    /// HTTP/1.1 only: for sessions that speak HTTP/1.1, and upgrades (WebSocket), which
+    /// cannot ride an HTTP/2 connection.
     client_h1: UpstreamClient,
     resolver: OverrideResolver,
     injector: Arc<dyn Injector>,
@@ -297,7 +301,14 @@ impl Proxy {
         let (decision, up, down) = match tokio::time::timeout(TUNNEL_CONNECT_TIMEOUT, connect).await {
             Ok(Ok(mut upstream)) => {
                 let _ = upstream.set_nodelay(true);
-                match tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
+                match tokio::io::copy_bidirectional_with_sizes(
+                    &mut client,
+                    &mut upstream,
+                    TUNNEL_BUFFER,
+                    TUNNEL_BUFFER,
+                )
+                .await
+                {
                     Ok((up, down)) => (Decision::Tunneled, up, down),
                     Err(e) => (Decision::Failed { reason: format!("tunnel ended: {e}") }, 0, 0),
                 }
@@ -433,8 +444,14 @@ impl Proxy {
 
         let counters = Arc::new(Counters::default());
         let body = CountingBody::new(body, counters.clone(), Direction::Up, None).boxed();
+        // The upstream hop speaks what the session spoke: HTTP/2 when it chose HTTP/2, else
+        // HTTP/1.1 (cheaper per request, and what upgrades need).
+        let client = if parts.version == http::Version::HTTP_2 && !upgrade {
+            &self.shared.client
+        } else {
+            &self.shared.client_h1
+        };
         let upstream_req = Request::from_parts(parts, body);
-        let client = if upgrade { &self.shared.client_h1 } else { &self.shared.client };
         match client.request(upstream_req).await {
             Ok(mut resp) => {
                 record.status = Some(resp.status().as_u16());

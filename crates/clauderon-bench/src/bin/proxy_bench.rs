@@ -177,6 +177,29 @@ async fn first_event(path: &Path_, runs: usize) -> anyhow::Result<f64> {
     Ok(pct(&samples, 0.5))
 }
 
+struct Sizes {
+    n1: usize,
+    n64: usize,
+    mib: u64,
+    runs: usize,
+}
+
+struct Results {
+    c1: Latency,
+    c64: Latency,
+    mib_s: f64,
+    first_event_ms: f64,
+}
+
+async fn measure(path: &Path_, s: &Sizes) -> anyhow::Result<Results> {
+    Ok(Results {
+        c1: latency(path, 1, s.n1).await?,
+        c64: latency(path, 64, s.n64).await?,
+        mib_s: download(path, s.mib * 1024 * 1024, s.runs).await?,
+        first_event_ms: first_event(path, 30).await?,
+    })
+}
+
 struct Daemon(Child);
 
 impl Drop for Daemon {
@@ -284,11 +307,16 @@ async fn main() -> anyhow::Result<()> {
         proxy_roots.add(cert?)?;
     }
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("bench:{secret}"));
-    let mut plain = HttpConnector::new();
-    plain.set_nodelay(true);
-    let tunnel =
-        Tunnel::new(format!("http://{proxy}").parse()?, plain).with_auth(format!("Basic {auth}").parse()?);
-    let via = make_path(Connector::Proxy(tunnel), proxy_roots, format!("https://{host}"))?;
+    let tunnel_to = |proxy: SocketAddr| -> anyhow::Result<Tunnel<HttpConnector>> {
+        let mut plain = HttpConnector::new();
+        plain.set_nodelay(true);
+        Ok(Tunnel::new(format!("http://{proxy}").parse()?, plain).with_auth(format!("Basic {auth}").parse()?))
+    };
+    let via = make_path(Connector::Proxy(tunnel_to(proxy)?), proxy_roots, format!("https://{host}"))?;
+    // other.test has no rule: the proxy passes its TLS through untouched (the floor of the proxy's cost).
+    let mut tunnel_roots = rustls::RootCertStore::empty();
+    tunnel_roots.add(up.ca().ca_der())?;
+    let tunneled = make_path(Connector::Proxy(tunnel_to(proxy)?), tunnel_roots, "https://other.test".into())?;
     // Check the path really goes through the proxy with injection.
     up.clear();
     get(&via, "/small").await?;
@@ -297,29 +325,35 @@ async fn main() -> anyhow::Result<()> {
         bail!("the proxy path did not inject the credential");
     }
 
-    let (n1, n64, mib, runs) = if quick { (300, 20, 16, 1) } else { (2000, 100, 100, 3) };
-    println!("| measure | direct | through clauderon proxy | proxy vs direct |");
-    println!("|---|---|---|---|");
-    let (d1, p1) = (latency(&direct, 1, n1).await?, latency(&via, 1, n1).await?);
-    println!("| c=1 requests/s (1 KiB) | {:.0} | {:.0} | {:.2}x |", d1.rps, p1.rps, p1.rps / d1.rps);
-    println!(
-        "| c=1 p50 / p99 (ms) | {:.3} / {:.3} | {:.3} / {:.3} | +{:.3} ms p50 |",
-        d1.p50_ms,
-        d1.p99_ms,
-        p1.p50_ms,
-        p1.p99_ms,
-        p1.p50_ms - d1.p50_ms
-    );
-    let (d64, p64) = (latency(&direct, 64, n64).await?, latency(&via, 64, n64).await?);
-    println!("| c=64 requests/s (1 KiB) | {:.0} | {:.0} | {:.2}x |", d64.rps, p64.rps, p64.rps / d64.rps);
-    println!(
-        "| c=64 p50 / p99 (ms) | {:.2} / {:.2} | {:.2} / {:.2} | |",
-        d64.p50_ms, d64.p99_ms, p64.p50_ms, p64.p99_ms
-    );
-    let bytes = mib * 1024 * 1024;
-    let (dd, pd) = (download(&direct, bytes, runs).await?, download(&via, bytes, runs).await?);
-    println!("| {mib} MiB download (MiB/s, best of {runs}) | {dd:.0} | {pd:.0} | {:.2}x |", pd / dd);
-    let (ds, ps) = (first_event(&direct, 30).await?, first_event(&via, 30).await?);
-    println!("| time to first SSE event, median (ms) | {ds:.3} | {ps:.3} | +{:.3} ms |", ps - ds);
+    let sizes = if quick {
+        Sizes { n1: 300, n64: 20, mib: 16, runs: 1 }
+    } else {
+        Sizes { n1: 2000, n64: 100, mib: 100, runs: 3 }
+    };
+    let d = measure(&direct, &sizes).await?;
+    let p = measure(&via, &sizes).await?;
+    let t = measure(&tunneled, &sizes).await?;
+    println!("| measure | direct | intercepted + injected | vs direct | tunnelled (no rule) | vs direct |");
+    println!("|---|---|---|---|---|---|");
+    let ratio = |x: f64, base: f64| format!("{:.2}x", x / base);
+    let plus = |x: f64, base: f64| format!("+{:.3} ms", x - base);
+    let row = |name: &str, f: &dyn Fn(&Results) -> f64, cmp: &dyn Fn(f64, f64) -> String, digits: usize| {
+        println!(
+            "| {name} | {:.digits$} | {:.digits$} | {} | {:.digits$} | {} |",
+            f(&d),
+            f(&p),
+            cmp(f(&p), f(&d)),
+            f(&t),
+            cmp(f(&t), f(&d))
+        );
+    };
+    row("c=1 requests/s (1 KiB)", &|r| r.c1.rps, &ratio, 0);
+    row("c=1 p50 latency (ms)", &|r| r.c1.p50_ms, &plus, 3);
+    row("c=1 p99 latency (ms)", &|r| r.c1.p99_ms, &plus, 3);
+    row("c=64 requests/s (1 KiB)", &|r| r.c64.rps, &ratio, 0);
+    row("c=64 p50 latency (ms)", &|r| r.c64.p50_ms, &plus, 2);
+    row("c=64 p99 latency (ms)", &|r| r.c64.p99_ms, &plus, 2);
+    row(&format!("{} MiB download (MiB/s, best of {})", sizes.mib, sizes.runs), &|r| r.mib_s, &ratio, 0);
+    row("time to first SSE event, median (ms)", &|r| r.first_event_ms, &plus, 3);
     Ok(())
 }
