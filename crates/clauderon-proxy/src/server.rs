@@ -260,8 +260,11 @@ impl Proxy {
     }
 
     fn connect(&self, req: Request<Incoming>, session: SessionIdentity) -> Response<ProxyBody> {
-        let Some((host, port)) = host_port(req.uri(), 443) else {
-            return text(StatusCode::BAD_REQUEST, "CONNECT needs host:port");
+        let (Some((host, port)), Some(_)) = (host_port(req.uri(), 443), req.uri().port_u16()) else {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "clauderon proxy: CONNECT needs host:port, e.g. api.anthropic.com:443",
+            );
         };
         let check = PolicyRequest { session: &session, method: "CONNECT", host: &host, path: None };
         if let PolicyDecision::Deny(reason) = self.shared.policy.check(&check) {
