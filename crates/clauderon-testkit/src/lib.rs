@@ -9,4 +9,5 @@ pub mod upstream;
 pub use daemon::TestDaemon;
 pub use fake_backend::FakeBackend;
 pub use git::TestRepo;
+pub use upstream::git_backend::BareRepo;
 pub use upstream::{ModelReply, TestCa, TlsUpstream, UpstreamOptions};

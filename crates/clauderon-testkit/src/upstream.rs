@@ -16,9 +16,12 @@
 //! - The model API: `POST /v1/messages[/count_tokens]`, `POST /v1/responses`,
 //!   `POST /v1/chat/completions`, `POST /v1beta/models/{m}:generateContent` and
 //!   `:streamGenerateContent[?alt=sse]`; `GET /v1/responses` (Codex's WebSocket try) is refused.
+//! - With a `git_root`, any path under one of its repositories (`/{owner}/{repo}.git/...`):
+//!   Git's smart HTTP protocol, served by the real `git http-backend` (clone, fetch, push).
 
 mod body;
 mod client;
+pub mod git_backend;
 mod model_api;
 mod routes;
 mod tls;
@@ -32,6 +35,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -71,6 +75,9 @@ pub struct UpstreamOptions {
     /// Keep a record of each request. A benchmark turns this off so a long run does not
     /// grow memory; requests are still counted for [`TlsUpstream::wait_for_requests`].
     pub record: bool,
+    /// Serve the bare repositories under this folder (`{root}/{owner}/{repo}.git`) over Git's
+    /// smart HTTP protocol; see [`git_backend`].
+    pub git_root: Option<PathBuf>,
 }
 
 impl Default for UpstreamOptions {
@@ -82,6 +89,7 @@ impl Default for UpstreamOptions {
             ca: None,
             body_cap: 1 << 20,
             record: true,
+            git_root: None,
         }
     }
 }
@@ -163,6 +171,7 @@ pub(crate) struct Shared {
     requirements: Mutex<Vec<Requirement>>,
     recording: AtomicBool,
     pub(crate) body_cap: usize,
+    pub(crate) git_root: Option<PathBuf>,
     pub(crate) shutdown: watch::Receiver<bool>,
 }
 
@@ -255,6 +264,7 @@ impl TlsUpstream {
             requirements: Mutex::new(Vec::new()),
             recording: AtomicBool::new(opts.record),
             body_cap: opts.body_cap,
+            git_root: opts.git_root.clone(),
             shutdown: stop_rx.clone(),
         });
         let task = tokio::spawn(accept_loop(listener, acceptor, shared.clone(), stop_rx));

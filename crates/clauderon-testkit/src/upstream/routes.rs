@@ -1,8 +1,9 @@
 //! Records every request, then routes it: test routes here, model API routes in
-//! `model_api`. Any host is served the same routes.
+//! `model_api`, paths under a repository of the git root to `git_backend`. Any host is
+//! served the same routes.
 
 use super::body::{self, PatternBody, RespBody};
-use super::{ConnInfo, RecordedRequest, Shared, model_api};
+use super::{ConnInfo, RecordedRequest, Shared, git_backend, model_api};
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::BodyExt;
 use hyper::body::{Bytes, Incoming};
@@ -48,16 +49,31 @@ pub(crate) async fn handle(
 ) -> Response<RespBody> {
     let on_upgrade = req.headers().contains_key("upgrade").then(|| hyper::upgrade::on(&mut req));
     let (parts, incoming) = req.into_parts();
-    let (body, body_len) = read_capped(incoming, shared.body_cap).await;
     let host = parts
         .uri
         .authority()
         .map(|a| a.as_str().to_owned())
         .or_else(|| parts.headers.get("host").map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned()))
         .unwrap_or_default();
+    // Git streams its request body into the CGI, so it is routed before the body is read.
+    if let Some(root) = git_backend::repo_root(shared.git_root.as_deref(), parts.uri.path()) {
+        return git_backend::serve(shared, &info, root, parts, host, incoming).await;
+    }
+    let (body, body_len) = read_capped(incoming, shared.body_cap).await;
     let record = shared.recording().then(|| RecordedRequest {
+        body: body.clone(),
+        body_len,
+        ..recorded_head(&parts, &host, &info)
+    });
+    shared.record(record);
+    route(&shared, Req { parts, host, body }, on_upgrade).await
+}
+
+/// What the record holds of a request before its body is read (the body empty).
+pub(crate) fn recorded_head(parts: &Parts, host: &str, info: &ConnInfo) -> RecordedRequest {
+    RecordedRequest {
         method: parts.method.to_string(),
-        host: host.clone(),
+        host: host.to_owned(),
         path: parts
             .uri
             .path_and_query()
@@ -67,14 +83,12 @@ pub(crate) async fn handle(
             .iter()
             .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect(),
-        body: body.clone(),
-        body_len,
+        body: Bytes::new(),
+        body_len: 0,
         version: parts.version,
         sni: info.sni.clone(),
         alpn: info.alpn.clone(),
-    });
-    shared.record(record);
-    route(&shared, Req { parts, host, body }, on_upgrade).await
+    }
 }
 
 /// Reads the whole body, keeping at most `cap` bytes; a body that breaks off keeps what came.
