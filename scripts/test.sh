@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # The one command that checks everything: formatting, clippy (warnings are errors), the whole test suite.
-# Needs: the Rust toolchain and git. `.ci/run` installs what a fresh machine lacks, then calls this.
+# Needs: the Rust toolchain, git, and node with npm (the real agent CLIs the proxy tests drive).
+# `.ci/run` installs what a fresh machine lacks, then calls this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "== agent CLIs (pinned, cached outside the repo)"
+agent_clis=$(bash scripts/install-agent-clis.sh)
+eval "$agent_clis"
+export CLAUDERON_TEST_CLAUDE_BIN
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -5,9 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
+mod common;
+
 use base64::Engine;
 use bytes::Bytes;
-use clauderon_backend::ProxyAccess;
 use clauderon_testkit::http::{Request as ApiRequest, unix};
 use clauderon_testkit::upstream::{DirectResponse, TlsUpstream};
 use clauderon_testkit::{TestDaemon, TestRepo};
@@ -16,56 +17,16 @@ use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const ANTHROPIC_KEY: &str = "sk-ant-REAL-4f9a1c2e7b";
-const OPENAI_KEY: &str = "sk-proj-REAL-77aa88bb";
-const GEMINI_KEY: &str = "AIza-REAL-gemini-123";
-const GITHUB_TOKEN: &str = "ghp_REAL_githubtoken42";
-const SECRETS: &[&str] = &[ANTHROPIC_KEY, OPENAI_KEY, GEMINI_KEY, GITHUB_TOKEN];
-
-struct Fx {
-    d: TestDaemon,
-    up: TlsUpstream,
-    access: ProxyAccess,
-    _ca_dir: tempfile::TempDir,
-}
-
-async fn fixture_with(env: &[(&str, &str)], trust_upstream: bool) -> Fx {
-    let up = TlsUpstream::start_default().await;
-    let ca_dir = tempfile::tempdir().unwrap();
-    let mut config = clauderon_testkit::daemon::test_config();
-    config.proxy.upstream_overrides = up.overrides();
-    if trust_upstream {
-        config.proxy.extra_ca_files = vec![up.ca().write_pem(ca_dir.path())];
-    }
-    let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let d = TestDaemon::start_with(config, env).await;
-    let repo = TestRepo::new().unwrap();
-    let body = json!({"repo_path": repo.path(), "prompt": "go", "name": "agent"}).to_string();
-    let reply = unix(d.socket(), ApiRequest::new("POST", "/api/sessions").json(body)).await;
-    assert_eq!(reply.status, 201, "{}", reply.body);
-    let access = d.fake.proxy_for("agent").unwrap();
-    Fx { d, up, access, _ca_dir: ca_dir }
-}
-
-async fn fixture() -> Fx {
-    fixture_with(
-        &[
-            ("ANTHROPIC_API_KEY", ANTHROPIC_KEY),
-            ("OPENAI_API_KEY", OPENAI_KEY),
-            ("GEMINI_API_KEY", GEMINI_KEY),
-            ("GH_TOKEN", GITHUB_TOKEN),
-        ],
-        true,
-    )
-    .await
-}
+use common::{
+    ANTHROPIC_KEY, Fx, GEMINI_KEY, GITHUB_TOKEN, OPENAI_KEY, SECRETS, audit, fixture, fixture_with,
+};
 
 /// What a session trusts: clauderon's CA, and the real server's CA (here the test
 /// upstream's) for hosts that are tunnelled rather than intercepted.
@@ -142,12 +103,6 @@ fn assert_clean(what: &str, resp: &DirectResponse) {
     for secret in SECRETS {
         assert!(!all.contains(secret), "{what}: the client saw a real secret");
     }
-}
-
-async fn audit(fx: &Fx) -> Vec<Value> {
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let reply = unix(fx.d.socket(), ApiRequest::new("GET", "/api/sessions/agent/requests")).await;
-    reply.json()["requests"].as_array().unwrap().clone()
 }
 
 #[tokio::test]
@@ -347,7 +302,7 @@ async fn websocket_upgrades_pass_through_with_the_credential() {
 #[tokio::test]
 async fn curl_through_the_proxy_trusting_only_clauderons_ca() {
     let fx = fixture().await;
-    let proxy = format!("http://{}:{}@{}", fx.access.user, fx.access.secret, fx.d.proxy_addr());
+    let proxy = fx.proxy_url();
     let ca = fx.d.ca_cert().to_path_buf();
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("curl")

@@ -1,0 +1,237 @@
+//! The real Claude Code CLI completes a prompt through the daemon's proxy while holding only a
+//! placeholder key (issue 3, §6). Only the model API is a fake — the test kit's TLS upstream,
+//! which the proxy reaches as `api.anthropic.com` — because the real one is on the internet;
+//! the CLI, the proxy, TLS and the injection are all real.
+//!
+//! Besides the model call (`POST /v1/messages?beta=true`) the CLI asks `api.anthropic.com` for
+//! `/api/claude_code/settings` and `/api/claude_code/policy_limits`; the fake answers 404,
+//! which the CLI accepts. No base URL is set: through the proxy, api.anthropic.com is the fake.
+//!
+//! The CLI comes from `scripts/install-agent-clis.sh` (CI and `scripts/test.sh` run it), found
+//! through `CLAUDERON_TEST_CLAUDE_BIN` or the script's default cache folder.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+mod common;
+
+use clauderon_testkit::TestRepo;
+use clauderon_testkit::upstream::{ModelReply, RecordedRequest};
+use common::{ANTHROPIC_KEY, SECRETS, audit, fixture};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// What the agent holds instead of the key; the proxy must replace it.
+const PLACEHOLDER: &str = "placeholder-not-a-key";
+/// A reply no real model would give, so finding it proves the answer came from the fake API.
+const REPLY: &str = "Hello through clauderon, reply 6f1d93";
+/// The CLI answers in about a second here; past this the test kills it and fails.
+const CLI_TIMEOUT: Duration = Duration::from_secs(120);
+
+const INSTALL_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/install-agent-clis.sh");
+
+/// The version the install script pins (the script is the one place it is written).
+fn pinned_version() -> String {
+    let script = std::fs::read_to_string(INSTALL_SCRIPT).unwrap();
+    script
+        .lines()
+        .find_map(|l| l.strip_prefix("CLAUDE_CODE_VERSION="))
+        .map(|v| v.trim().to_string())
+        .expect("install-agent-clis.sh pins CLAUDE_CODE_VERSION=")
+}
+
+/// The installed `claude`, or a failure that says how to install it: CI always installs it, so
+/// a missing CLI is a broken setup, not a reason to skip.
+fn claude_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("CLAUDERON_TEST_CLAUDE_BIN") {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "CLAUDERON_TEST_CLAUDE_BIN={} is not a file: run `scripts/install-agent-clis.sh` and use the path it prints",
+            path.display()
+        );
+        return path;
+    }
+    let cache = std::env::var_os("CLAUDERON_AGENT_CACHE").map(PathBuf::from).unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").expect("HOME is set");
+        Path::new(&home).join(".cache/clauderon/agent-clis")
+    });
+    let path = cache.join(format!("claude-code-{}/node_modules/.bin/claude", pinned_version()));
+    assert!(
+        path.is_file(),
+        "the real Claude Code CLI is not installed (looked for {} and CLAUDERON_TEST_CLAUDE_BIN): \
+         run `scripts/install-agent-clis.sh` (needs node and npm), or `scripts/test.sh`, which runs it",
+        path.display()
+    );
+    path
+}
+
+/// Every file under `dir` whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return found };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if kind.is_file()
+            && std::fs::read(&path).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// A child's output pipe read to the end in the background; what arrived is kept even when
+/// the pipe never closes (a grandchild may hold it after the CLI was killed).
+struct Captured {
+    buf: Arc<Mutex<Vec<u8>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Captured {
+    fn start(mut pipe: impl AsyncRead + Unpin + Send + 'static) -> Captured {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = buf.clone();
+        let task = tokio::spawn(async move {
+            let mut chunk = [0u8; 8192];
+            while let Ok(n @ 1..) = pipe.read(&mut chunk).await {
+                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        Captured { buf, task }
+    }
+
+    async fn finish(self) -> String {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+        String::from_utf8_lossy(&self.buf.lock().unwrap()).into_owned()
+    }
+}
+
+fn describe(requests: &[RecordedRequest]) -> String {
+    requests
+        .iter()
+        .map(|r| {
+            let key =
+                r.header("x-api-key").map_or("none", |k| if k == ANTHROPIC_KEY { "REAL" } else { "other" });
+            format!("  {} {}{} (x-api-key: {key})", r.method, r.host_name(), r.path)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn claude_code_completes_a_prompt_through_the_proxy_holding_only_a_placeholder() {
+    let claude = claude_bin();
+    let fx = fixture().await;
+    fx.up.set_model_reply(ModelReply { text: REPLY.into(), ..ModelReply::default() });
+    // The fake API refuses any model call without the real key, as the real API would.
+    fx.up.require_header("api.anthropic.com", "x-api-key", ANTHROPIC_KEY);
+
+    let home = tempfile::tempdir().unwrap();
+    let tmp = home.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let repo = TestRepo::new().unwrap();
+    let proxy = fx.proxy_url();
+    let mut cmd = tokio::process::Command::new(&claude);
+    cmd.args(["-p", "Say hello", "--output-format", "json"])
+        .current_dir(repo.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("TMPDIR", &tmp) // the CLI leaves probe folders in its temp dir
+        .env("HTTPS_PROXY", &proxy)
+        .env("https_proxy", &proxy)
+        .env("NO_PROXY", "localhost,127.0.0.1")
+        .env("no_proxy", "localhost,127.0.0.1")
+        .env("NODE_EXTRA_CA_CERTS", fx.d.ca_cert())
+        .env("ANTHROPIC_API_KEY", PLACEHOLDER)
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("DISABLE_TELEMETRY", "1")
+        // No retries: a fault in the proxy must fail the test, not hide behind a retry, and a
+        // refused key (401) would otherwise be retried for minutes.
+        .env("CLAUDE_CODE_MAX_RETRIES", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let started = std::time::Instant::now();
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("starting {}: {e}", claude.display()));
+    let stdout = Captured::start(child.stdout.take().unwrap());
+    let stderr = Captured::start(child.stderr.take().unwrap());
+    let status = match tokio::time::timeout(CLI_TIMEOUT, child.wait()).await {
+        Ok(status) => Some(status.unwrap()),
+        Err(_) => {
+            let _ = child.kill().await;
+            None
+        }
+    };
+    let (stdout, stderr) = (stdout.finish().await, stderr.finish().await);
+    let requests = fx.up.requests();
+    let report = format!(
+        "claude {} after {:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- upstream requests\n{}",
+        status.map_or_else(
+            || format!("did not finish within {CLI_TIMEOUT:?} and was killed"),
+            |s| s.to_string()
+        ),
+        started.elapsed(),
+        describe(&requests)
+    );
+
+    assert!(status.is_some_and(|s| s.success()), "{report}");
+    let result: Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {report}"));
+    assert_eq!(result["is_error"], false, "{report}");
+    assert!(
+        result["result"].as_str().is_some_and(|r| r.contains(REPLY)),
+        "the fake model's reply is missing: {report}"
+    );
+
+    // The model call arrived with the real key, which the CLI never had.
+    let calls: Vec<_> = requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.split('?').next() == Some("/v1/messages"))
+        .collect();
+    assert!(!calls.is_empty(), "no POST /v1/messages reached the upstream: {report}");
+    for r in &calls {
+        assert_eq!(r.host_name(), "api.anthropic.com", "{report}");
+        assert_eq!(r.header_all("x-api-key"), vec![ANTHROPIC_KEY], "{report}");
+    }
+    for r in &requests {
+        assert!(
+            r.headers.iter().all(|(_, v)| !v.contains(PLACEHOLDER)),
+            "the placeholder reached the upstream on {} {}: {report}",
+            r.method,
+            r.path
+        );
+    }
+
+    // Nothing the CLI printed or stored holds a real secret.
+    for secret in SECRETS {
+        assert!(!stdout.contains(secret) && !stderr.contains(secret), "the CLI saw a real secret: {report}");
+        let leaked = files_containing(home.path(), secret);
+        assert!(leaked.is_empty(), "a real secret reached the CLI's files: {leaked:?}");
+    }
+
+    let entries = audit(&fx).await;
+    let injected = entries.iter().any(|e| {
+        e["host"] == "api.anthropic.com"
+            && e["path"].as_str().is_some_and(|p| p.starts_with("/v1/messages"))
+            && e["decision"] == "injected"
+            && e["credential"] == "anthropic_api_key"
+    });
+    assert!(injected, "no injected model call in the audit: {entries:#?}");
+    // Only the fake API on loopback was asked: any other host would have meant leaving the machine.
+    let elsewhere: Vec<_> = entries.iter().filter(|e| e["host"] != "api.anthropic.com").collect();
+    assert!(elsewhere.is_empty(), "the CLI went to other hosts through the proxy: {elsewhere:#?}");
+    for e in &entries {
+        for secret in SECRETS.iter().chain([&fx.access.secret.as_str()]) {
+            assert!(!e.to_string().contains(secret), "a secret reached the audit: {e}");
+        }
+    }
+}

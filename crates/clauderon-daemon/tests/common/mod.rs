@@ -1,0 +1,79 @@
+//! Setup shared by the daemon's integration tests (Cargo compiles `tests/common/` into each
+//! test binary that says `mod common;`, and never as a test of its own).
+//!
+//! The proxy fixture: a test daemon whose proxy reaches the real API host names at the test
+//! kit's TLS upstream (host overrides) and trusts it (an extra CA file), as a user would point
+//! it at a gateway, with a credential environment and one session named `agent`.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use clauderon_backend::ProxyAccess;
+use clauderon_testkit::http::{Request as ApiRequest, unix};
+use clauderon_testkit::upstream::TlsUpstream;
+use clauderon_testkit::{TestDaemon, TestRepo};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::Duration;
+
+pub const ANTHROPIC_KEY: &str = "sk-ant-REAL-4f9a1c2e7b";
+pub const OPENAI_KEY: &str = "sk-proj-REAL-77aa88bb";
+pub const GEMINI_KEY: &str = "AIza-REAL-gemini-123";
+pub const GITHUB_TOKEN: &str = "ghp_REAL_githubtoken42";
+pub const SECRETS: &[&str] = &[ANTHROPIC_KEY, OPENAI_KEY, GEMINI_KEY, GITHUB_TOKEN];
+
+pub struct Fx {
+    pub d: TestDaemon,
+    pub up: TlsUpstream,
+    /// The `agent` session's proxy identity.
+    pub access: ProxyAccess,
+    /// Holds the upstream's CA file for as long as the daemon may read it.
+    pub _ca_dir: tempfile::TempDir,
+}
+
+impl Fx {
+    /// The proxy URL a session is given, with its identity.
+    pub fn proxy_url(&self) -> String {
+        format!("http://{}:{}@{}", self.access.user, self.access.secret, self.d.proxy_addr())
+    }
+}
+
+/// A daemon with the credential environment `env`; `trust_upstream: false` leaves the
+/// upstream's CA out, so its certificate is refused.
+pub async fn fixture_with(env: &[(&str, &str)], trust_upstream: bool) -> Fx {
+    let up = TlsUpstream::start_default().await;
+    let ca_dir = tempfile::tempdir().unwrap();
+    let mut config = clauderon_testkit::daemon::test_config();
+    config.proxy.upstream_overrides = up.overrides();
+    if trust_upstream {
+        config.proxy.extra_ca_files = vec![up.ca().write_pem(ca_dir.path())];
+    }
+    let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let d = TestDaemon::start_with(config, env).await;
+    let repo = TestRepo::new().unwrap();
+    let body = json!({"repo_path": repo.path(), "prompt": "go", "name": "agent"}).to_string();
+    let reply = unix(d.socket(), ApiRequest::new("POST", "/api/sessions").json(body)).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let access = d.fake.proxy_for("agent").unwrap();
+    Fx { d, up, access, _ca_dir: ca_dir }
+}
+
+/// Every built-in rule's credential configured, the upstream trusted.
+pub async fn fixture() -> Fx {
+    fixture_with(
+        &[
+            ("ANTHROPIC_API_KEY", ANTHROPIC_KEY),
+            ("OPENAI_API_KEY", OPENAI_KEY),
+            ("GEMINI_API_KEY", GEMINI_KEY),
+            ("GH_TOKEN", GITHUB_TOKEN),
+        ],
+        true,
+    )
+    .await
+}
+
+/// The `agent` session's audit, once the batched writer has had time to store it.
+pub async fn audit(fx: &Fx) -> Vec<Value> {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let reply = unix(fx.d.socket(), ApiRequest::new("GET", "/api/sessions/agent/requests")).await;
+    reply.json()["requests"].as_array().unwrap().clone()
+}
