@@ -40,7 +40,11 @@ impl Fx {
 /// A daemon with the credential environment `env`; `trust_upstream: false` leaves the
 /// upstream's CA out, so its certificate is refused.
 pub async fn fixture_with(env: &[(&str, &str)], trust_upstream: bool) -> Fx {
-    let up = TlsUpstream::start_default().await;
+    fixture_on(TlsUpstream::start_default().await, env, trust_upstream).await
+}
+
+/// The same daemon in front of an upstream the test started (with a git root, say).
+pub async fn fixture_on(up: TlsUpstream, env: &[(&str, &str)], trust_upstream: bool) -> Fx {
     let ca_dir = tempfile::tempdir().unwrap();
     let mut config = clauderon_testkit::daemon::test_config();
     config.proxy.upstream_overrides = up.overrides();
