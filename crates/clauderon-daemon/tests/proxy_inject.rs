@@ -328,3 +328,33 @@ async fn curl_through_the_proxy_trusting_only_clauderons_ca() {
     let seen = fx.up.wait_for_requests(1, Duration::from_secs(5)).await;
     assert_eq!(seen[0].header("x-api-key"), Some(ANTHROPIC_KEY));
 }
+
+#[tokio::test]
+async fn a_user_rule_with_a_configured_source_injects_on_its_host_only() {
+    let up = TlsUpstream::start_default().await;
+    let ca_dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[proxy]\nextra_ca_files = [{:?}]\n\n[[proxy.rules]]\nname = \"corp\"\nhost = \"upstream.test\"\n\
+         header = \"x-corp-token\"\ntemplate = \"Token {{}}\"\ncredential = \"corp_token\"\n\n\
+         [credentials]\ncorp_token = \"env:CORP_TOKEN\"\n",
+        up.ca().write_pem(ca_dir.path()).display().to_string()
+    );
+    let mut config = clauderon_core::Config::from_toml(&text).unwrap();
+    config.daemon.bind = "127.0.0.1:0".parse().unwrap();
+    config.proxy.bind = "127.0.0.1:0".parse().unwrap();
+    config.proxy.upstream_overrides = up.overrides();
+    let env = HashMap::from([("CORP_TOKEN".to_string(), "corp-REAL-token-9".to_string())]);
+    let d = TestDaemon::start_with(config, env).await;
+    let repo = TestRepo::new().unwrap();
+    let body = json!({"repo_path": repo.path(), "prompt": "go", "name": "agent"}).to_string();
+    assert_eq!(unix(d.socket(), ApiRequest::new("POST", "/api/sessions").json(body)).await.status, 201);
+    let fx = Fx { access: d.fake.proxy_for("agent").unwrap(), d, up, _ca_dir: ca_dir };
+
+    let resp = call(&fx, "upstream.test", "/status/200", &[("x-corp-token", "Token placeholder")]).await;
+    assert_eq!(resp.status, 200);
+    let seen = fx.up.wait_for_requests(1, Duration::from_secs(5)).await;
+    assert_eq!(seen[0].header_all("x-corp-token"), vec!["Token corp-REAL-token-9"]);
+    let creds = unix(fx.d.socket(), ApiRequest::new("GET", "/api/credentials")).await;
+    assert!(creds.body.contains("corp_token") && creds.body.contains("env CORP_TOKEN"), "{}", creds.body);
+    assert!(!creds.body.contains("corp-REAL-token-9"), "a credential value reached the API");
+}
