@@ -5,6 +5,7 @@
 
 use crate::error::CoreError;
 use clauderon_proxy::credentials::CredentialSource;
+use clauderon_proxy::oauth::{DEFAULT_CLIENT_ID, DEFAULT_TOKEN_URL, OAuthSettings};
 use clauderon_proxy::rules::{InjectionRule, UserRuleConfig};
 use clauderon_types::{AccessMode, AgentKind, BackendKind, DataLayout};
 use serde::Deserialize;
@@ -51,12 +52,23 @@ extra_ca_files = []
 # credential = "corp_token"
 # basic_auth_username = "x"        # optional: send Basic base64("x:<credential>") in the {}
 
+# Where the daemon refreshes a Claude subscription login (see anthropic_oauth_token below).
+# The defaults are what Claude Code itself uses.
+[proxy.anthropic_oauth]
+token_url = "https://platform.claude.com/v1/oauth/token"
+client_id = "9d1c250a-e61b-44d9-88ed-5944d1962f5e"
+
 [credentials]
 # Where a credential comes from, when not the defaults (the daemon's environment,
 # e.g. ANTHROPIC_API_KEY, or a 0600 file <data dir>/secrets/<name>):
 # github_token = "op://Private/GitHub/token"    # 1Password, read with `op read`
 # corp_token = "env:CORP_TOKEN"
 # openai_api_key = "file:/home/me/.config/openai-key"
+# A Claude subscription login, in Claude Code's own file format (mode 0600). The daemon
+# refreshes its access token before it expires and writes the new tokens back to the file;
+# sessions never see either token. Without this line the daemon looks for
+# <data dir>/secrets/anthropic_oauth.json (a copy of ~/.claude/.credentials.json).
+# anthropic_oauth_token = "claude-credentials:/home/me/.claude/.credentials.json"
 
 [sessions]
 # Defaults for `clauderon create` when a flag is not given.
@@ -115,6 +127,8 @@ pub struct ProxySettings {
     pub rules: Vec<InjectionRule>,
     /// Credential sources configured by name (`[credentials]`).
     pub credentials: Vec<(String, CredentialSource)>,
+    /// Where Claude subscription logins are refreshed (`[proxy.anthropic_oauth]`).
+    pub anthropic_oauth: OAuthSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +200,15 @@ struct RawProxy {
     upstream_overrides: BTreeMap<String, String>,
     #[serde(default)]
     rules: Vec<UserRuleConfig>,
+    #[serde(default)]
+    anthropic_oauth: RawAnthropicOAuth,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAnthropicOAuth {
+    token_url: Option<String>,
+    client_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -340,7 +363,19 @@ impl Config {
                 Ok((name, parsed))
             })
             .collect::<Result<Vec<_>, CoreError>>()?;
-        Ok(ProxySettings { bind, extra_ca_files: raw.extra_ca_files, upstream_overrides, rules, credentials })
+        let anthropic_oauth = OAuthSettings::new(
+            raw.anthropic_oauth.token_url.as_deref().unwrap_or(DEFAULT_TOKEN_URL),
+            raw.anthropic_oauth.client_id.as_deref().unwrap_or(DEFAULT_CLIENT_ID),
+        )
+        .map_err(|e| CoreError::Config(format!("proxy.anthropic_oauth: {e}")))?;
+        Ok(ProxySettings {
+            bind,
+            extra_ca_files: raw.extra_ca_files,
+            upstream_overrides,
+            rules,
+            credentials,
+            anthropic_oauth,
+        })
     }
 
     /// The checks that only matter when this config starts a daemon.
@@ -381,6 +416,11 @@ impl Config {
         for rule in &self.proxy.rules {
             out.push_str(&format!("# rule: {} (credential {})\n", rule.name, rule.credential));
         }
+        out.push_str(&format!(
+            "\n[proxy.anthropic_oauth]\ntoken_url = \"{}\"\nclient_id = \"{}\"\n",
+            self.proxy.anthropic_oauth.token_url(),
+            self.proxy.anthropic_oauth.client_id()
+        ));
         for (name, source) in &self.proxy.credentials {
             out.push_str(&format!("# credential {name}: {source}\n"));
         }
@@ -422,6 +462,7 @@ mod tests {
             load(&layout, EnvLayer::default(), FlagLayer::default()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(example.daemon, defaults.daemon);
         assert_eq!(example.proxy.bind, defaults.proxy.bind);
+        assert_eq!(example.proxy.anthropic_oauth, defaults.proxy.anthropic_oauth);
         assert_eq!(defaults.proxy.bind.to_string(), DEFAULT_PROXY_BIND);
         assert_eq!(example.sessions, defaults.sessions);
         assert_eq!(defaults.daemon.bind.to_string(), DEFAULT_BIND);
@@ -455,6 +496,10 @@ mod tests {
         let (_d, layout) = layout_with(Some("[daemon]\nbnd = \"x\"\n"));
         let err = load(&layout, EnvLayer::default(), FlagLayer::default()).err().map(|e| e.to_string());
         assert!(err.as_deref().unwrap_or("").contains("unknown field `bnd`"), "{err:?}");
+
+        let (_d, layout) = layout_with(Some("[proxy.anthropic_oauth]\ntoken_url = \"http://x/t\"\n"));
+        let err = load(&layout, EnvLayer::default(), FlagLayer::default()).err().map(|e| e.to_string());
+        assert!(err.as_deref().unwrap_or("").contains("must be an https:// URL"), "{err:?}");
 
         let (_d, layout) = layout_with(Some("[sessions]\nagent = \"gpt\"\n"));
         let err = load(&layout, EnvLayer::default(), FlagLayer::default()).err().map(|e| e.to_string());

@@ -9,6 +9,7 @@ use clauderon_proxy::ca::CertificateAuthority;
 use clauderon_proxy::credentials::CredentialStore;
 use clauderon_proxy::identity::IdentityRegistry;
 use clauderon_proxy::inject::RuleInjector;
+use clauderon_proxy::oauth::{HttpTokenEndpoint, TokenRefresher, agent_refresh_routes};
 use clauderon_proxy::policy::AllowAll;
 use clauderon_proxy::rules::{RuleSet, builtin_rules};
 use clauderon_proxy::server::{Proxy, ProxyParts};
@@ -141,14 +142,24 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
     manager.load_identities().await?;
     let reconcile = manager.reconcile().await?;
 
-    let credentials = Arc::new(match opts.credential_env {
+    let upstream = UpstreamSettings {
+        extra_ca_files: opts.config.proxy.extra_ca_files.clone(),
+        overrides: opts.config.proxy.upstream_overrides.clone(),
+    };
+    // Claude subscription logins are refreshed through the same upstream settings as the proxy.
+    let token_endpoint = HttpTokenEndpoint::new(opts.config.proxy.anthropic_oauth.clone(), &upstream)
+        .map_err(|e| DaemonError::Config(e.to_string()))?;
+    let refresher = Arc::new(TokenRefresher::new(Arc::new(token_endpoint)));
+    let credentials = match opts.credential_env {
         Some(map) => {
             CredentialStore::new(layout.secrets(), opts.config.proxy.credentials.clone(), move |k| {
                 map.get(k).cloned()
             })
         }
         None => CredentialStore::from_process_env(layout.secrets(), opts.config.proxy.credentials.clone()),
-    });
+    };
+    let credentials = Arc::new(credentials.with_token_refresher(refresher.clone()));
+    let claude_logins = credentials.claude_credentials_files();
 
     let tcp = TcpListener::bind(opts.config.daemon.bind)
         .await
@@ -165,14 +176,14 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
     let (audit_sink, audit_task) = crate::audit_writer::start(store.clone(), shutdown_rx.clone());
     drop(store);
     let rules = RuleSet::new(builtin_rules(), opts.config.proxy.rules.clone());
+    // Sessions' own token refreshes are answered by the proxy, never sent on.
+    let injector = RuleInjector::new(rules, credentials.clone())
+        .with_local_routes(agent_refresh_routes(&opts.config.proxy.anthropic_oauth));
     let proxy = Proxy::new(ProxyParts {
         identities,
         ca: ca.clone(),
-        upstream: UpstreamSettings {
-            extra_ca_files: opts.config.proxy.extra_ca_files.clone(),
-            overrides: opts.config.proxy.upstream_overrides.clone(),
-        },
-        injector: Arc::new(RuleInjector::new(rules, credentials.clone())),
+        upstream,
+        injector: Arc::new(injector),
         policy: Arc::new(AllowAll),
         audit: audit_sink,
     })
@@ -190,6 +201,10 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let proxy_task = tokio::spawn(proxy.serve(proxy_listener, signal(shutdown_rx.clone())));
+    let keepers: Vec<JoinHandle<()>> = claude_logins
+        .into_iter()
+        .map(|path| tokio::spawn(refresher.clone().keep_fresh(path, signal(shutdown_rx.clone()))))
+        .collect();
     let tcp_server = axum::serve(tcp, tcp_app).with_graceful_shutdown(signal(shutdown_rx.clone()));
     let unix_server = axum::serve(unix, unix_app).with_graceful_shutdown(signal(shutdown_rx));
     let socket_path = socket.clone();
@@ -202,6 +217,9 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
         }
         let _ = std::fs::remove_file(&socket_path);
         let _ = proxy_task.await;
+        for keeper in keepers {
+            let _ = keeper.await;
+        }
         let _ = audit_task.await;
         let closed = manager.close().await;
         drop(lock);

@@ -1,6 +1,7 @@
 //! Where real credentials come from: the daemon's environment, files in the
-//! data dir's secrets folder (mode 0600 only), and 1Password references read
-//! with the `op` CLI. Values live in [`Secret`], whose `Debug` and `Display`
+//! data dir's secrets folder (mode 0600 only), 1Password references read
+//! with the `op` CLI, and Claude credentials files whose subscription token the
+//! daemon refreshes ([`crate::oauth`]). Values live in [`Secret`], whose `Debug` and `Display`
 //! print `***`; [`CredentialStore::describe`] says where each credential comes
 //! from, never what it is.
 
@@ -8,6 +9,7 @@ mod onepassword;
 
 pub use onepassword::OpReference;
 
+use crate::oauth::TokenRefresher;
 use onepassword::OpRunner;
 use serde::Serialize;
 use std::fmt;
@@ -87,13 +89,45 @@ pub enum CredentialError {
         after.as_secs()
     )]
     OpTimeout { reference: String, after: Duration },
+    #[error(
+        "{} is not a Claude credentials file ({reason}): copy ~/.claude/.credentials.json from a machine where `claude login` worked",
+        path.display()
+    )]
+    ClaudeCredentialsInvalid { path: PathBuf, reason: String },
+    #[error("cannot write {}: {reason}", path.display())]
+    FileUnwritable { path: PathBuf, reason: String },
+    #[error("{}", refresh_failed_message(path, reason, *retryable))]
+    OAuthRefreshFailed { path: PathBuf, reason: String, retryable: bool },
+}
+
+fn refresh_failed_message(path: &Path, reason: &str, retryable: bool) -> String {
+    let path = path.display();
+    let fix = format!(
+        "run `claude login` on the host, then copy its ~/.claude/.credentials.json to {path} (chmod 600), \
+         unless clauderon reads that file directly"
+    );
+    if retryable {
+        format!(
+            "the Claude subscription token in {path} has expired and could not be refreshed yet: {reason}. \
+             clauderon tries again within a minute; if this persists, {fix}"
+        )
+    } else {
+        format!(
+            "the Claude subscription token in {path} has expired and cannot be refreshed: {reason}. To fix it, {fix}"
+        )
+    }
 }
 
 impl CredentialError {
     /// Whether trying again later may succeed (1Password signed out or slow), as opposed to a
     /// configuration the user must fix.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, CredentialError::OpFailed { .. } | CredentialError::OpTimeout { .. })
+        matches!(
+            self,
+            CredentialError::OpFailed { .. }
+                | CredentialError::OpTimeout { .. }
+                | CredentialError::OAuthRefreshFailed { retryable: true, .. }
+        )
     }
 }
 
@@ -112,6 +146,8 @@ pub struct BuiltinCredential {
     pub description: &'static str,
     /// Environment variables of the daemon, looked at in this order.
     pub env: &'static [&'static str],
+    /// A Claude credentials file in the secrets folder, looked at after `<secrets>/<name>`.
+    pub claude_credentials: Option<&'static str>,
 }
 
 pub const BUILTIN_CREDENTIALS: &[BuiltinCredential] = &[
@@ -119,26 +155,31 @@ pub const BUILTIN_CREDENTIALS: &[BuiltinCredential] = &[
         name: "anthropic_api_key",
         description: "Anthropic API key (x-api-key on api.anthropic.com)",
         env: &["ANTHROPIC_API_KEY"],
+        claude_credentials: None,
     },
     BuiltinCredential {
         name: "anthropic_oauth_token",
         description: "Claude subscription OAuth token (preferred over the API key when set)",
         env: &["CLAUDE_CODE_OAUTH_TOKEN"],
+        claude_credentials: Some("anthropic_oauth.json"),
     },
     BuiltinCredential {
         name: "openai_api_key",
         description: "OpenAI API key (Bearer on api.openai.com)",
         env: &["OPENAI_API_KEY"],
+        claude_credentials: None,
     },
     BuiltinCredential {
         name: "gemini_api_key",
         description: "Gemini API key (x-goog-api-key on generativelanguage.googleapis.com)",
         env: &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
+        claude_credentials: None,
     },
     BuiltinCredential {
         name: "github_token",
         description: "GitHub token (api.github.com, and git over HTTPS on github.com)",
         env: &["GH_TOKEN", "GITHUB_TOKEN"],
+        claude_credentials: None,
     },
 ];
 
@@ -155,12 +196,15 @@ pub enum CredentialSource {
     File(PathBuf),
     /// A 1Password reference, read with `op read`.
     OnePassword(OpReference),
+    /// A Claude credentials file (`~/.claude/.credentials.json`'s format, mode 0600): its access
+    /// token, refreshed by the daemon before it expires, the file updated.
+    ClaudeCredentials(PathBuf),
 }
 
 impl FromStr for CredentialSource {
     type Err = CredentialError;
 
-    /// `env:NAME`, `file:/path` or `op://vault/item/field`.
+    /// `env:NAME`, `file:/path`, `op://vault/item/field` or `claude-credentials:/path`.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let invalid = |reason: &str| CredentialError::InvalidSource {
             text: text.to_string(),
@@ -173,6 +217,14 @@ impl FromStr for CredentialSource {
             let ok = !var.is_empty() && !var.contains('=') && !var.contains('\0');
             return if ok { Ok(CredentialSource::Env(var.to_string())) } else { Err(invalid("empty name")) };
         }
+        if let Some(path) = text.strip_prefix("claude-credentials:") {
+            let path = PathBuf::from(path);
+            return if path.is_absolute() {
+                Ok(CredentialSource::ClaudeCredentials(path))
+            } else {
+                Err(invalid("a Claude credentials file needs an absolute path"))
+            };
+        }
         if let Some(path) = text.strip_prefix("file:") {
             return if path.is_empty() {
                 Err(invalid("empty path"))
@@ -180,7 +232,9 @@ impl FromStr for CredentialSource {
                 Ok(CredentialSource::File(PathBuf::from(path)))
             };
         }
-        Err(invalid("expected `env:NAME`, `file:/path` or `op://vault/item/field`"))
+        Err(invalid(
+            "expected `env:NAME`, `file:/path`, `op://vault/item/field` or `claude-credentials:/path`",
+        ))
     }
 }
 
@@ -191,6 +245,9 @@ impl fmt::Display for CredentialSource {
             CredentialSource::Env(var) => write!(f, "env {var}"),
             CredentialSource::File(path) => write!(f, "file {}", path.display()),
             CredentialSource::OnePassword(reference) => write!(f, "1Password {reference}"),
+            CredentialSource::ClaudeCredentials(path) => {
+                write!(f, "Claude credentials {} (refreshed by the daemon)", path.display())
+            }
         }
     }
 }
@@ -223,6 +280,8 @@ pub struct CredentialStore {
     extra_names: Vec<String>,
     env: Arc<EnvFn>,
     op: OpRunner,
+    /// Refreshes Claude credentials files; without one their access token is used as stored.
+    oauth: Option<Arc<TokenRefresher>>,
 }
 
 impl fmt::Debug for CredentialStore {
@@ -249,6 +308,7 @@ impl CredentialStore {
             extra_names: Vec::new(),
             env: Arc::new(env),
             op: OpRunner::new(PathBuf::from("op"), DEFAULT_OP_TTL, DEFAULT_OP_TIMEOUT),
+            oauth: None,
         }
     }
 
@@ -280,6 +340,28 @@ impl CredentialStore {
         self
     }
 
+    /// Refresh the subscription tokens of Claude credentials files with this (the daemon's).
+    pub fn with_token_refresher(mut self, refresher: Arc<TokenRefresher>) -> Self {
+        self.oauth = Some(refresher);
+        self
+    }
+
+    /// Every Claude credentials file a known credential may come from (for the daemon to keep
+    /// fresh), whether or not it exists yet.
+    pub fn claude_credentials_files(&self) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        for name in self.known_names() {
+            for source in self.sources(name).unwrap_or_default() {
+                if let CredentialSource::ClaudeCredentials(path) = source
+                    && !files.contains(&path)
+                {
+                    files.push(path);
+                }
+            }
+        }
+        files
+    }
+
     /// Further names to list in [`describe`](Self::describe), e.g. those user rules refer to.
     pub fn with_known_names(mut self, names: impl IntoIterator<Item = String>) -> Self {
         for name in names {
@@ -295,7 +377,7 @@ impl CredentialStore {
     }
 
     /// Every place `name` is looked for, in order: the user's overrides, the built-in
-    /// environment variables, then `<secrets dir>/<name>`.
+    /// environment variables, `<secrets dir>/<name>`, then a built-in Claude credentials file.
     pub fn sources(&self, name: &str) -> Result<Vec<CredentialSource>, CredentialError> {
         check_credential_name(name)?;
         let mut sources: Vec<CredentialSource> =
@@ -304,6 +386,9 @@ impl CredentialStore {
             sources.extend(builtin.env.iter().map(|var| CredentialSource::Env((*var).to_string())));
         }
         sources.push(CredentialSource::File(self.secrets_dir.join(name)));
+        if let Some(file) = builtin_credential(name).and_then(|b| b.claude_credentials) {
+            sources.push(CredentialSource::ClaudeCredentials(self.secrets_dir.join(file)));
+        }
         Ok(sources)
     }
 
@@ -318,6 +403,10 @@ impl CredentialStore {
                 CredentialSource::OnePassword(reference) => {
                     Some(self.op.read(reference, &self.secrets_dir).await?)
                 }
+                CredentialSource::ClaudeCredentials(path) => match &self.oauth {
+                    Some(refresher) => refresher.access_token(path).await?,
+                    None => crate::oauth::stored_access_token(path)?,
+                },
             };
             if let Some(value) = value {
                 return Ok(Some(value));
@@ -334,6 +423,11 @@ impl CredentialStore {
     /// and where it comes from. Reads files to see whether they are empty; never runs `op`
     /// (a 1Password reference counts as configured) and never returns a value.
     pub fn describe(&self) -> Vec<CredentialInfo> {
+        self.known_names().into_iter().map(|name| self.describe_one(name)).collect()
+    }
+
+    /// Built-ins, then overrides and further names, each once.
+    fn known_names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = BUILTIN_CREDENTIALS.iter().map(|c| c.name).collect();
         for name in
             self.overrides.iter().map(|(n, _)| n.as_str()).chain(self.extra_names.iter().map(|n| n.as_str()))
@@ -342,7 +436,7 @@ impl CredentialStore {
                 names.push(name);
             }
         }
-        names.into_iter().map(|name| self.describe_one(name)).collect()
+        names
     }
 
     fn describe_one(&self, name: &str) -> CredentialInfo {
@@ -370,6 +464,10 @@ impl CredentialStore {
                 CredentialSource::Env(var) => Ok(self.read_env(var).is_some()),
                 CredentialSource::File(path) => read_secret_file(path).map(|v| v.is_some()),
                 CredentialSource::OnePassword(_) => Ok(true),
+                // Parsed (and its mode checked) but not refreshed: an expired token still counts.
+                CredentialSource::ClaudeCredentials(path) => {
+                    crate::oauth::file::read(path).map(|t| t.is_some())
+                }
             };
             match found {
                 Ok(true) => info.source = Some(source.to_string()),
@@ -425,7 +523,11 @@ mod tests {
         assert_eq!("env:MY_TOKEN".parse(), Ok(CredentialSource::Env("MY_TOKEN".into())));
         assert_eq!("file:/run/tok".parse(), Ok(CredentialSource::File("/run/tok".into())));
         assert!(matches!("op://v/i/f".parse(), Ok(CredentialSource::OnePassword(_))));
-        for bad in ["env:", "file:", "MY_TOKEN", "op://v/i"] {
+        assert_eq!(
+            "claude-credentials:/home/me/.claude/.credentials.json".parse(),
+            Ok(CredentialSource::ClaudeCredentials("/home/me/.claude/.credentials.json".into()))
+        );
+        for bad in ["env:", "file:", "MY_TOKEN", "op://v/i", "claude-credentials:relative.json"] {
             let err = bad.parse::<CredentialSource>().err().map(|e| e.to_string()).unwrap_or_default();
             assert!(err.contains(bad), "{bad}: {err}");
         }

@@ -1,18 +1,61 @@
 //! The seam between the request path and the credentials: which hosts are
-//! intercepted, and what an intercepted request gets.
+//! intercepted, what an intercepted request gets, and which requests the proxy
+//! answers itself instead of forwarding (an agent's own OAuth token refresh).
 
 use async_trait::async_trait;
-use http::HeaderMap;
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+use std::sync::Arc;
+
+/// The largest request body a [`LocalEndpoint`] is given; a larger one is refused.
+pub const MAX_LOCAL_BODY: usize = 64 * 1024;
 
 /// Why a credential could not be put on a request. Never holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct InjectError(pub String);
 
+/// What the proxy sends back for a request it answers itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalAnswer {
+    pub status: StatusCode,
+    pub content_type: &'static str,
+    pub body: Bytes,
+    /// What was answered, for the audit. Never a secret.
+    pub note: String,
+}
+
+/// A request the proxy answers itself: nothing is sent upstream.
+pub trait LocalEndpoint: Send + Sync + 'static {
+    /// The answer to one request, given its body (at most [`MAX_LOCAL_BODY`] bytes).
+    fn answer(&self, body: &[u8]) -> LocalAnswer;
+}
+
+/// Where a [`LocalEndpoint`] is: a host (lower-case, exact), a method and a path (query ignored).
+#[derive(Clone)]
+pub struct LocalRoute {
+    pub host: String,
+    pub method: Method,
+    pub path: String,
+    pub endpoint: Arc<dyn LocalEndpoint>,
+}
+
+impl std::fmt::Debug for LocalRoute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LocalRoute({} https://{}{})", self.method, self.host, self.path)
+    }
+}
+
 #[async_trait]
 pub trait Injector: Send + Sync + 'static {
     /// Must requests to this host be intercepted (TLS terminated by the proxy)?
     fn intercepts(&self, host: &str) -> bool;
+
+    /// The endpoint that answers this intercepted request in the proxy, if one does; the
+    /// request then never reaches the upstream. By default none does.
+    fn local_endpoint(&self, _host: &str, _method: &Method, _path: &str) -> Option<Arc<dyn LocalEndpoint>> {
+        None
+    }
 
     /// Put the real credential for `host` on these headers (replacing any
     /// placeholder). Returns the credential's name when one was injected.
@@ -37,24 +80,36 @@ impl Injector for NoInjection {
 /// Injection by the rule set, with values from the credential store: for a
 /// host, the first candidate rule whose credential is configured wins (user
 /// rules before built-ins; the Anthropic OAuth token before the API key).
+/// Hosts of its local routes are intercepted too, so those requests can be answered.
 pub struct RuleInjector {
     rules: crate::rules::RuleSet,
-    credentials: std::sync::Arc<crate::credentials::CredentialStore>,
+    credentials: Arc<crate::credentials::CredentialStore>,
+    local: Vec<LocalRoute>,
 }
 
 impl RuleInjector {
-    pub fn new(
-        rules: crate::rules::RuleSet,
-        credentials: std::sync::Arc<crate::credentials::CredentialStore>,
-    ) -> Self {
-        RuleInjector { rules, credentials }
+    pub fn new(rules: crate::rules::RuleSet, credentials: Arc<crate::credentials::CredentialStore>) -> Self {
+        RuleInjector { rules, credentials, local: Vec::new() }
+    }
+
+    /// Requests the proxy answers itself (see [`crate::oauth::agent_refresh_routes`]).
+    pub fn with_local_routes(mut self, routes: Vec<LocalRoute>) -> Self {
+        self.local.extend(routes);
+        self
     }
 }
 
 #[async_trait]
 impl Injector for RuleInjector {
     fn intercepts(&self, host: &str) -> bool {
-        self.rules.needs_interception(host)
+        self.rules.needs_interception(host) || self.local.iter().any(|r| r.host == host)
+    }
+
+    fn local_endpoint(&self, host: &str, method: &Method, path: &str) -> Option<Arc<dyn LocalEndpoint>> {
+        self.local
+            .iter()
+            .find(|r| r.host == host && r.method == method && r.path == path)
+            .map(|r| r.endpoint.clone())
     }
 
     async fn inject(&self, host: &str, headers: &mut HeaderMap) -> Result<Option<String>, InjectError> {

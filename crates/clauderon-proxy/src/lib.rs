@@ -8,6 +8,7 @@ pub mod credentials;
 mod error;
 pub mod identity;
 pub mod inject;
+pub mod oauth;
 pub mod policy;
 pub mod rules;
 pub mod server;

@@ -3,8 +3,11 @@
 //! CONNECT to a host that needs a credential (or path-level policy) is
 //! intercepted: the proxy answers the TLS handshake with a leaf certificate
 //! from its CA and serves HTTP/1.1 or HTTP/2 inside, forwarding each request
-//! upstream with the credential injected. Other hosts are tunnelled as opaque
-//! bytes. Bodies stream both ways; nothing is buffered whole.
+//! upstream with the credential injected, unless the injector routes it to a
+//! local endpoint, which answers it without contacting upstream (a session's
+//! own OAuth token refresh). Other hosts are tunnelled as opaque bytes. Bodies
+//! stream both ways; nothing is buffered whole (local endpoints read at most
+//! [`MAX_LOCAL_BODY`] bytes).
 
 use crate::ProxyError;
 use crate::audit::{
@@ -12,7 +15,7 @@ use crate::audit::{
 };
 use crate::ca::CertificateAuthority;
 use crate::identity::{IdentityRegistry, SessionIdentity};
-use crate::inject::Injector;
+use crate::inject::{Injector, LocalEndpoint, MAX_LOCAL_BODY};
 use crate::policy::{PolicyDecision, PolicyRequest, RequestPolicy};
 use crate::upstream::{OverrideResolver, ProxyBody, UpstreamClient, UpstreamSettings};
 use bytes::Bytes;
@@ -37,6 +40,8 @@ pub const TUNNEL_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const TUNNEL_BUFFER: usize = 64 * 1024;
 /// Largest request head accepted from a session.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// How long the body of a request the proxy answers itself may take to arrive.
+pub const LOCAL_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything the proxy is made of.
 pub struct ProxyParts {
@@ -408,6 +413,10 @@ impl Proxy {
             return text(StatusCode::FORBIDDEN, reason);
         }
 
+        if let Some(endpoint) = self.shared.injector.local_endpoint(&t.host, &method, req.uri().path()) {
+            return self.answer_locally(endpoint.as_ref(), req.into_body(), record, started).await;
+        }
+
         let upgrade = is_upgrade(&req);
         let client_upgrade = if upgrade { Some(hyper::upgrade::on(&mut req)) } else { None };
         let (mut parts, body) = req.into_parts();
@@ -497,6 +506,58 @@ impl Proxy {
                 text(StatusCode::BAD_GATEWAY, format!("clauderon proxy: {reason}"))
             }
         }
+    }
+
+    /// A request the injector says the proxy answers itself: read its (small) body, answer,
+    /// audit. Nothing goes upstream.
+    async fn answer_locally(
+        &self,
+        endpoint: &dyn LocalEndpoint,
+        body: Incoming,
+        mut record: AuditRecord,
+        started: Instant,
+    ) -> Response<ProxyBody> {
+        let read = tokio::time::timeout(
+            LOCAL_BODY_TIMEOUT,
+            http_body_util::Limited::new(body, MAX_LOCAL_BODY).collect(),
+        );
+        let refused = match read.await {
+            Ok(Ok(collected)) => {
+                let body = collected.to_bytes();
+                let answer = endpoint.answer(&body);
+                record.status = Some(answer.status.as_u16());
+                record.bytes_up = body.len() as u64;
+                record.bytes_down = answer.body.len() as u64;
+                record.duration_ms = started.elapsed().as_millis() as u64;
+                record.decision = Decision::Answered { reason: answer.note };
+                self.shared.audit.record(record);
+                let mut resp = Response::new(Full::new(answer.body).map_err(|never| match never {}).boxed());
+                *resp.status_mut() = answer.status;
+                let headers = resp.headers_mut();
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                headers.insert(HeaderName::from_static("x-clauderon-proxy"), HeaderValue::from_static("1"));
+                return resp;
+            }
+            Ok(Err(_)) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "clauderon proxy: the request body could not be read, or is over {MAX_LOCAL_BODY} bytes"
+                ),
+            ),
+            Err(_) => (
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "clauderon proxy: the request body did not arrive within {}s",
+                    LOCAL_BODY_TIMEOUT.as_secs()
+                ),
+            ),
+        };
+        record.status = Some(refused.0.as_u16());
+        record.duration_ms = started.elapsed().as_millis() as u64;
+        record.decision = Decision::Failed { reason: refused.1.clone() };
+        self.shared.audit.record(record);
+        text(refused.0, refused.1)
     }
 
     /// A plain-HTTP absolute-form request: forwarded without any credential

@@ -45,6 +45,7 @@ fn read_entry(row: &Row<'_>) -> Result<AuditEntry, StoreError> {
             "tunneled" => Decision::Tunneled,
             "denied" => Decision::Denied { reason: reason() },
             "failed" => Decision::Failed { reason: reason() },
+            "answered" => Decision::Answered { reason: reason() },
             other => return Err(corrupt(format!("audit row {id}: unknown decision `{other}`"))),
         },
     })

@@ -65,6 +65,26 @@ fn proxy_secrets_live_and_die_with_their_session() {
     assert_eq!(store.proxy_secret(s.id).unwrap(), None);
 }
 
+/// The store maps decisions by label: a variant added to the domain type without a mapping
+/// here would make every row holding it unreadable.
+#[test]
+fn every_decision_round_trips_through_its_label() {
+    let store = Store::open_in_memory().unwrap();
+    let decisions = [
+        Decision::Injected,
+        Decision::Forwarded,
+        Decision::Tunneled,
+        Decision::Denied { reason: "denied because".into() },
+        Decision::Failed { reason: "failed because".into() },
+        Decision::Answered { reason: "answered because".into() },
+    ];
+    let entries: Vec<AuditEntry> = decisions.iter().map(|d| entry("all", d.clone())).collect();
+    store.append_audit(&entries).unwrap();
+    let read: Vec<Decision> =
+        store.audit(Some("all"), 0, 100).unwrap().into_iter().map(|e| e.decision).collect();
+    assert_eq!(read, decisions);
+}
+
 #[test]
 fn audit_round_trips_and_filters_by_session() {
     let store = Store::open_in_memory().unwrap();

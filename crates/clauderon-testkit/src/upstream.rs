@@ -16,6 +16,7 @@
 //! - The model API: `POST /v1/messages[/count_tokens]`, `POST /v1/responses`,
 //!   `POST /v1/chat/completions`, `POST /v1beta/models/{m}:generateContent` and
 //!   `:streamGenerateContent[?alt=sse]`; `GET /v1/responses` (Codex's WebSocket try) is refused.
+//! - `POST /v1/oauth/token`: a fake OAuth token endpoint that answers refresh grants (see [`oauth_api`]).
 //! - With a `git_root`, any path under one of its repositories (`/{owner}/{repo}.git/...`):
 //!   Git's smart HTTP protocol, served by the real `git http-backend` (clone, fetch, push).
 
@@ -23,6 +24,7 @@ mod body;
 mod client;
 pub mod git_backend;
 mod model_api;
+pub mod oauth_api;
 mod routes;
 mod tls;
 
@@ -49,6 +51,8 @@ pub const DEFAULT_HOSTS: &[&str] = &[
     "generativelanguage.googleapis.com",
     "api.github.com",
     "github.com",
+    "platform.claude.com",
+    "console.anthropic.com",
     "upstream.test",
     "other.test",
     "localhost",

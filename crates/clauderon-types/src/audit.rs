@@ -20,6 +20,9 @@ pub enum Decision {
     Denied { reason: String },
     /// The proxy could not complete it (upstream down, bad certificate…).
     Failed { reason: String },
+    /// Answered by the proxy itself, never sent upstream (an agent's own OAuth token
+    /// refresh gets placeholders); the reason says what was answered.
+    Answered { reason: String },
 }
 
 impl Decision {
@@ -30,12 +33,15 @@ impl Decision {
             Decision::Tunneled => "tunneled",
             Decision::Denied { .. } => "denied",
             Decision::Failed { .. } => "failed",
+            Decision::Answered { .. } => "answered",
         }
     }
 
     pub fn reason(&self) -> Option<&str> {
         match self {
-            Decision::Denied { reason } | Decision::Failed { reason } => Some(reason),
+            Decision::Denied { reason } | Decision::Failed { reason } | Decision::Answered { reason } => {
+                Some(reason)
+            }
             _ => None,
         }
     }

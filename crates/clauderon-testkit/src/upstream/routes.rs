@@ -3,7 +3,7 @@
 //! served the same routes.
 
 use super::body::{self, PatternBody, RespBody};
-use super::{ConnInfo, RecordedRequest, Shared, git_backend, model_api};
+use super::{ConnInfo, RecordedRequest, Shared, git_backend, model_api, oauth_api};
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::BodyExt;
 use hyper::body::{Bytes, Incoming};
@@ -114,6 +114,7 @@ async fn route(
     let get = req.parts.method == Method::GET;
     match path.as_str() {
         "/small" if get => body::full(StatusCode::OK, "text/plain", Bytes::from_static(SMALL_BODY)),
+        "/v1/oauth/token" if req.parts.method == Method::POST => oauth_api::token(&req),
         "/echo" => match shared.check(&req.host, &req.parts.headers) {
             Ok(()) => echo(&req),
             Err(missing) => unauthorized(&missing),

@@ -132,6 +132,7 @@ fn decision_color(d: &Decision) -> Option<&'static str> {
         Decision::Tunneled => Some("90"),
         Decision::Denied { .. } => Some("33"),
         Decision::Failed { .. } => Some("31"),
+        Decision::Answered { .. } => Some("36"),
     }
 }
 
