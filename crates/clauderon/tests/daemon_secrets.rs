@@ -9,7 +9,9 @@
 use chrono::Utc;
 use clauderon_store::Store;
 use clauderon_testkit::TlsUpstream;
-use clauderon_types::{AccessMode, AgentKind, BackendKind, EventKind, Session, SessionId, SessionName, SessionStatus};
+use clauderon_types::{
+    AccessMode, AgentKind, BackendKind, EventKind, Session, SessionId, SessionName, SessionStatus,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -63,7 +65,10 @@ async fn no_secret_reaches_the_logs_or_the_database() {
     let s = session();
     let secret = clauderon_proxy_secret(home.path(), &s);
     let ca_file = up.ca().write_pem(home.path());
-    let mut config = format!("[proxy]\nextra_ca_files = [{:?}]\n[proxy.upstream_overrides]\n", ca_file.display().to_string());
+    let mut config = format!(
+        "[proxy]\nextra_ca_files = [{:?}]\n[proxy.upstream_overrides]\n",
+        ca_file.display().to_string()
+    );
     for (host, addr) in up.overrides() {
         config.push_str(&format!("{host:?} = \"{addr}\"\n"));
     }
@@ -109,7 +114,11 @@ async fn no_secret_reaches_the_logs_or_the_database() {
     .unwrap();
     assert!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
     let seen = up.wait_for_requests(2, Duration::from_secs(5)).await;
-    assert_eq!(seen[0].header("x-api-key"), Some(REAL_KEY), "the credential was not injected, the test proves nothing");
+    assert_eq!(
+        seen[0].header("x-api-key"),
+        Some(REAL_KEY),
+        "the credential was not injected, the test proves nothing"
+    );
 
     // Stop it gracefully (SIGTERM) so logs flush and the database is checkpointed.
     let pid = child.id().to_string();
