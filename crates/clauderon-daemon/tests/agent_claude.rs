@@ -7,6 +7,10 @@
 //! `/api/claude_code/settings` and `/api/claude_code/policy_limits`; the fake answers 404,
 //! which the CLI accepts. No base URL is set: through the proxy, api.anthropic.com is the fake.
 //!
+//! With a Claude subscription login instead of a key, the CLI holds a placeholder login whose
+//! token has expired: it refreshes it at the token endpoint, the proxy answers with placeholders
+//! (the real login stays with the daemon), and its model call carries the daemon's real token.
+//!
 //! The CLI comes from `scripts/install-agent-clis.sh` (CI and `scripts/test.sh` run it), found
 //! through `CLAUDERON_TEST_CLAUDE_BIN` or the script's default cache folder.
 
@@ -14,10 +18,12 @@
 
 mod common;
 
+use clauderon_proxy::oauth::PLACEHOLDER_TOKEN;
 use clauderon_testkit::TestRepo;
 use clauderon_testkit::upstream::{ModelReply, RecordedRequest};
-use common::{ANTHROPIC_KEY, SECRETS, audit, fixture};
-use serde_json::Value;
+use common::{ANTHROPIC_KEY, Fx, SECRETS, audit, fixture, fixture_with};
+use serde_json::{Value, json};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -125,17 +131,20 @@ fn describe(requests: &[RecordedRequest]) -> String {
         .join("\n")
 }
 
-#[tokio::test]
-async fn claude_code_completes_a_prompt_through_the_proxy_holding_only_a_placeholder() {
-    let claude = claude_bin();
-    let fx = fixture().await;
-    fx.up.set_model_reply(ModelReply { text: REPLY.into(), ..ModelReply::default() });
-    // The fake API refuses any model call without the real key, as the real API would.
-    fx.up.require_header("api.anthropic.com", "x-api-key", ANTHROPIC_KEY);
+/// One `claude -p` run through the proxy as the `agent` session, and what it printed.
+struct Run {
+    status: Option<std::process::ExitStatus>,
+    stdout: String,
+    stderr: String,
+    report: String,
+}
 
-    let home = tempfile::tempdir().unwrap();
-    let tmp = home.path().join("tmp");
-    std::fs::create_dir(&tmp).unwrap();
+/// Runs `claude -p "Say hello"` in a fresh checkout with `home` as its HOME, through the proxy,
+/// trusting clauderon's CA, with `auth` as its credential environment.
+async fn run_claude(fx: &Fx, home: &Path, auth: &[(&str, &str)]) -> Run {
+    let claude = claude_bin();
+    let tmp = home.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
     let repo = TestRepo::new().unwrap();
     let proxy = fx.proxy_url();
     let mut cmd = tokio::process::Command::new(&claude);
@@ -143,19 +152,19 @@ async fn claude_code_completes_a_prompt_through_the_proxy_holding_only_a_placeho
         .current_dir(repo.path())
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
+        .env("HOME", home)
         .env("TMPDIR", &tmp) // the CLI leaves probe folders in its temp dir
         .env("HTTPS_PROXY", &proxy)
         .env("https_proxy", &proxy)
         .env("NO_PROXY", "localhost,127.0.0.1")
         .env("no_proxy", "localhost,127.0.0.1")
         .env("NODE_EXTRA_CA_CERTS", fx.d.ca_cert())
-        .env("ANTHROPIC_API_KEY", PLACEHOLDER)
         .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
         .env("DISABLE_TELEMETRY", "1")
         // No retries: a fault in the proxy must fail the test, not hide behind a retry, and a
         // refused key (401) would otherwise be retried for minutes.
         .env("CLAUDE_CODE_MAX_RETRIES", "0")
+        .envs(auth.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -172,7 +181,6 @@ async fn claude_code_completes_a_prompt_through_the_proxy_holding_only_a_placeho
         }
     };
     let (stdout, stderr) = (stdout.finish().await, stderr.finish().await);
-    let requests = fx.up.requests();
     let report = format!(
         "claude {} after {:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- upstream requests\n{}",
         status.map_or_else(
@@ -180,8 +188,22 @@ async fn claude_code_completes_a_prompt_through_the_proxy_holding_only_a_placeho
             |s| s.to_string()
         ),
         started.elapsed(),
-        describe(&requests)
+        describe(&fx.up.requests())
     );
+    Run { status, stdout, stderr, report }
+}
+
+#[tokio::test]
+async fn claude_code_completes_a_prompt_through_the_proxy_holding_only_a_placeholder() {
+    let fx = fixture().await;
+    fx.up.set_model_reply(ModelReply { text: REPLY.into(), ..ModelReply::default() });
+    // The fake API refuses any model call without the real key, as the real API would.
+    fx.up.require_header("api.anthropic.com", "x-api-key", ANTHROPIC_KEY);
+
+    let home = tempfile::tempdir().unwrap();
+    let Run { status, stdout, stderr, report } =
+        run_claude(&fx, home.path(), &[("ANTHROPIC_API_KEY", PLACEHOLDER)]).await;
+    let requests = fx.up.requests();
 
     assert!(status.is_some_and(|s| s.success()), "{report}");
     let result: Value =
@@ -234,4 +256,77 @@ async fn claude_code_completes_a_prompt_through_the_proxy_holding_only_a_placeho
             assert!(!e.to_string().contains(secret), "a secret reached the audit: {e}");
         }
     }
+}
+
+#[tokio::test]
+async fn claude_code_with_an_expired_subscription_login_refreshes_through_the_proxy() {
+    const REAL_ACCESS: &str = "sk-ant-oat01-REAL-daemon-login-3e8a";
+    const REAL_REFRESH: &str = "sk-ant-ort01-REAL-daemon-login-b71c";
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis(),
+    )
+    .unwrap();
+    let private_json = |path: &Path, doc: &Value| {
+        std::fs::write(path, doc.to_string()).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
+    let scopes = ["user:inference", "user:profile", "user:sessions:claude_code"];
+
+    // The daemon holds the real login, fresh for an hour; no API key anywhere.
+    let fx = fixture_with(&[], true).await;
+    let daemon_login = fx.d.layout().secrets().join("anthropic_oauth.json");
+    private_json(
+        &daemon_login,
+        &json!({"claudeAiOauth": {"accessToken": REAL_ACCESS, "refreshToken": REAL_REFRESH,
+            "expiresAt": now_ms + 3_600_000, "scopes": scopes, "subscriptionType": "max"}}),
+    );
+    let daemon_login_before = std::fs::read(&daemon_login).unwrap();
+    fx.up.set_model_reply(ModelReply { text: REPLY.into(), ..ModelReply::default() });
+    fx.up.require_header("api.anthropic.com", "authorization", &format!("Bearer {REAL_ACCESS}"));
+
+    // The session holds a placeholder login that expired a minute ago: the CLI refreshes it first.
+    let home = tempfile::tempdir().unwrap();
+    let cli_login = home.path().join(".claude/.credentials.json");
+    std::fs::create_dir_all(cli_login.parent().unwrap()).unwrap();
+    private_json(
+        &cli_login,
+        &json!({"claudeAiOauth": {"accessToken": PLACEHOLDER_TOKEN, "refreshToken": PLACEHOLDER_TOKEN,
+            "expiresAt": now_ms - 60_000, "scopes": scopes, "subscriptionType": "max"}}),
+    );
+    let Run { status, stdout, stderr, report } = run_claude(&fx, home.path(), &[]).await;
+
+    assert!(status.is_some_and(|s| s.success()), "{report}");
+    let result: Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {report}"));
+    assert!(result["result"].as_str().is_some_and(|r| r.contains(REPLY)), "{report}");
+
+    // Its refresh was answered by the proxy: nothing reached a token endpoint, and the CLI
+    // stored the placeholder with the new expiry.
+    let requests = fx.up.requests();
+    assert!(requests.iter().all(|r| !r.path.contains("oauth/token")), "{report}");
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&cli_login).unwrap()).unwrap();
+    assert_eq!(stored["claudeAiOauth"]["accessToken"], PLACEHOLDER_TOKEN, "{report}");
+    assert!(
+        stored["claudeAiOauth"]["expiresAt"].as_i64().unwrap() > now_ms,
+        "the CLI did not refresh: {stored}"
+    );
+    assert_eq!(std::fs::read(&daemon_login).unwrap(), daemon_login_before, "the real login was touched");
+
+    // Its model call carried the daemon's real token, which the CLI never saw.
+    let calls: Vec<_> =
+        requests.iter().filter(|r| r.path.split('?').next() == Some("/v1/messages")).collect();
+    assert!(!calls.is_empty(), "{report}");
+    for r in calls {
+        assert_eq!(r.header_all("authorization"), vec![format!("Bearer {REAL_ACCESS}")], "{report}");
+    }
+    for secret in [REAL_ACCESS, REAL_REFRESH] {
+        assert!(!stdout.contains(secret) && !stderr.contains(secret), "the CLI saw a real token: {report}");
+        let leaked = files_containing(home.path(), secret);
+        assert!(leaked.is_empty(), "a real token reached the CLI's files: {leaked:?}");
+    }
+    let entries = audit(&fx).await;
+    let answered = entries.iter().any(|e| {
+        e["decision"] == "answered" && e["host"] == "platform.claude.com" && e["path"] == "/v1/oauth/token"
+    });
+    assert!(answered, "no answered refresh in the audit: {entries:#?}");
 }
