@@ -2,7 +2,7 @@
 //! real `clauderon daemon` process's credential proxy (with injection and the
 //! audit on), in the same run. HTTP/1.1 on both paths.
 //!
-//! Usage: proxy-bench [--clauderon PATH] [--quick]
+//! Usage: proxy-bench [--clauderon PATH] [--quick] [--pin]
 
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -257,10 +257,14 @@ async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut bin = std::env::current_exe()?.with_file_name("clauderon");
     let mut quick = false;
+    // `--pin`: run the daemon on CPU 1 and this process (load generator + upstream) on CPU 0,
+    // so the proxy does not compete with the load for a core.
+    let mut pin = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--clauderon" => bin = PathBuf::from(args.next().context("--clauderon PATH")?),
             "--quick" => quick = true,
+            "--pin" => pin = true,
             other => bail!("unknown argument {other}"),
         }
     }
@@ -271,7 +275,21 @@ async fn main() -> anyhow::Result<()> {
     let home = tempfile::tempdir()?;
     let secret = prepare(home.path(), &up)?;
     let (api, proxy) = (free_port()?, free_port()?);
-    let child = Command::new(&bin)
+    if pin {
+        let me = std::process::id().to_string();
+        let ok = Command::new("taskset").args(["-a", "-p", "-c", "0", &me]).stdout(Stdio::null()).status()?;
+        if !ok.success() {
+            bail!("taskset failed: install util-linux, or run without --pin");
+        }
+    }
+    let mut command = if pin {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "1"]).arg(&bin);
+        c
+    } else {
+        Command::new(&bin)
+    };
+    let child = command
         .args(["daemon", "--bind", &api.to_string(), "--proxy-bind", &proxy.to_string(), "--log", "warn"])
         .env("CLAUDERON_HOME", home.path())
         .env("ANTHROPIC_API_KEY", "sk-ant-bench-not-a-real-key")
