@@ -93,6 +93,31 @@ fn text(status: StatusCode, message: impl Into<String>) -> Response<ProxyBody> {
     resp
 }
 
+/// A fresh audit record for a session's request; counts and status are filled in as it goes.
+fn record_for(
+    session: &SessionIdentity,
+    method: &str,
+    host: &str,
+    path: &str,
+    decision: Decision,
+) -> AuditRecord {
+    AuditRecord {
+        id: 0,
+        at: Utc::now(),
+        session_id: Some(session.session_id),
+        session_name: Some(session.name.to_string()),
+        method: method.to_string(),
+        host: host.to_string(),
+        path: path.to_string(),
+        status: None,
+        bytes_up: 0,
+        bytes_down: 0,
+        duration_ms: 0,
+        credential: None,
+        decision,
+    }
+}
+
 fn empty() -> ProxyBody {
     Full::new(Bytes::new()).map_err(|never| match never {}).boxed()
 }
@@ -247,21 +272,7 @@ impl Proxy {
     }
 
     fn audit_now(&self, session: &SessionIdentity, method: &str, host: &str, path: &str, decision: Decision) {
-        self.shared.audit.record(AuditRecord {
-            id: 0,
-            at: Utc::now(),
-            session_id: Some(session.session_id),
-            session_name: Some(session.name.to_string()),
-            method: method.to_string(),
-            host: host.to_string(),
-            path: path.to_string(),
-            status: None,
-            bytes_up: 0,
-            bytes_down: 0,
-            duration_ms: 0,
-            credential: None,
-            decision,
-        });
+        self.shared.audit.record(record_for(session, method, host, path, decision));
     }
 
     fn connect(&self, req: Request<Incoming>, session: SessionIdentity) -> Response<ProxyBody> {
@@ -328,21 +339,11 @@ impl Proxy {
                 (Decision::Failed { reason: format!("connecting to {}:{} timed out", t.host, t.port) }, 0, 0)
             }
         };
-        self.shared.audit.record(AuditRecord {
-            id: 0,
-            at: Utc::now(),
-            session_id: Some(t.session.session_id),
-            session_name: Some(t.session.name.to_string()),
-            method: "CONNECT".into(),
-            host: t.host.clone(),
-            path: String::new(),
-            status: None,
-            bytes_up: up,
-            bytes_down: down,
-            duration_ms: started.elapsed().as_millis() as u64,
-            credential: None,
-            decision,
-        });
+        let mut record = record_for(&t.session, "CONNECT", &t.host, "", decision);
+        record.bytes_up = up;
+        record.bytes_down = down;
+        record.duration_ms = started.elapsed().as_millis() as u64;
+        self.shared.audit.record(record);
     }
 
     /// Terminate TLS with a leaf for the host and serve HTTP/1.1 or HTTP/2 inside.
@@ -389,21 +390,8 @@ impl Proxy {
         let started = Instant::now();
         let path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
         let method = req.method().clone();
-        let mut record = AuditRecord {
-            id: 0,
-            at: Utc::now(),
-            session_id: Some(t.session.session_id),
-            session_name: Some(t.session.name.to_string()),
-            method: method.to_string(),
-            host: t.host.clone(),
-            path: redact_path(&path),
-            status: None,
-            bytes_up: 0,
-            bytes_down: 0,
-            duration_ms: 0,
-            credential: None,
-            decision: Decision::Forwarded,
-        };
+        let mut record =
+            record_for(&t.session, method.as_str(), &t.host, &redact_path(&path), Decision::Forwarded);
         let check =
             PolicyRequest { session: &t.session, method: method.as_str(), host: &t.host, path: Some(&path) };
         if let PolicyDecision::Deny(reason) = self.shared.policy.check(&check) {
@@ -584,21 +572,8 @@ impl Proxy {
             );
             return text(StatusCode::FORBIDDEN, reason);
         }
-        let mut record = AuditRecord {
-            id: 0,
-            at: Utc::now(),
-            session_id: Some(session.session_id),
-            session_name: Some(session.name.to_string()),
-            method: req.method().to_string(),
-            host: host.clone(),
-            path: redact_path(&path),
-            status: None,
-            bytes_up: 0,
-            bytes_down: 0,
-            duration_ms: 0,
-            credential: None,
-            decision: Decision::Forwarded,
-        };
+        let mut record =
+            record_for(&session, req.method().as_str(), &host, &redact_path(&path), Decision::Forwarded);
         let (mut parts, body) = req.into_parts();
         strip_hop_by_hop(&mut parts.headers, false);
         let port = self.shared.resolver.lookup(&host).map(|a| a.port()).unwrap_or(port);
