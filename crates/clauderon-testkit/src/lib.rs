@@ -4,6 +4,7 @@ pub mod daemon;
 pub mod fake_backend;
 pub mod git;
 pub mod http;
+pub mod session;
 pub mod upstream;
 
 pub use daemon::TestDaemon;

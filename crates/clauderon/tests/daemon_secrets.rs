@@ -9,36 +9,12 @@
 use chrono::Utc;
 use clauderon_store::Store;
 use clauderon_testkit::TlsUpstream;
-use clauderon_types::{
-    AccessMode, AgentKind, BackendKind, EventKind, Session, SessionId, SessionName, SessionStatus,
-};
-use std::path::{Path, PathBuf};
+use clauderon_types::{EventKind, Session};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const REAL_KEY: &str = "sk-ant-REAL-never-logged-7e3";
-
-fn session() -> Session {
-    let now = Utc::now();
-    Session {
-        id: SessionId::new(),
-        name: SessionName::parse("logged").unwrap(),
-        repo_path: PathBuf::from("/nonexistent"),
-        branch: "clauderon/logged".into(),
-        base_commit: "0".into(),
-        worktree_path: PathBuf::from("/nonexistent"),
-        backend: BackendKind::Fake,
-        agent: AgentKind::Claude,
-        access_mode: AccessMode::ReadWrite,
-        prompt: String::new(),
-        status: SessionStatus::Running,
-        archived: false,
-        backend_handle: None,
-        error: None,
-        created_at: now,
-        updated_at: now,
-    }
-}
 
 fn free_port() -> std::net::SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
@@ -62,7 +38,7 @@ fn all_text(dir: &Path) -> String {
 async fn no_secret_reaches_the_logs_or_the_database() {
     let up = TlsUpstream::start_default().await;
     let home = tempfile::tempdir().unwrap();
-    let s = session();
+    let s = clauderon_testkit::session::sample("logged");
     let secret = clauderon_proxy_secret(home.path(), &s);
     let ca_file = up.ca().write_pem(home.path());
     let mut config = format!(

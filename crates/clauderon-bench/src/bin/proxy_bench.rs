@@ -11,9 +11,7 @@ use chrono::Utc;
 use clauderon_proxy::upstream::OverrideResolver;
 use clauderon_store::Store;
 use clauderon_testkit::TlsUpstream;
-use clauderon_types::{
-    AccessMode, AgentKind, BackendKind, EventKind, Session, SessionId, SessionName, SessionStatus,
-};
+use clauderon_types::EventKind;
 use http_body_util::{BodyExt, Empty};
 use hyper::Uri;
 use hyper_util::client::legacy::Client;
@@ -217,24 +215,7 @@ fn free_port() -> anyhow::Result<SocketAddr> {
 /// config pointing the proxy at the upstream.
 fn prepare(home: &Path, up: &TlsUpstream) -> anyhow::Result<String> {
     let now = Utc::now();
-    let session = Session {
-        id: SessionId::new(),
-        name: SessionName::parse("bench")?,
-        repo_path: PathBuf::from("/nonexistent"),
-        branch: "clauderon/bench".into(),
-        base_commit: "0".into(),
-        worktree_path: PathBuf::from("/nonexistent"),
-        backend: BackendKind::Fake,
-        agent: AgentKind::Claude,
-        access_mode: AccessMode::ReadWrite,
-        prompt: String::new(),
-        status: SessionStatus::Running,
-        archived: false,
-        backend_handle: None,
-        error: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let session = clauderon_testkit::session::sample("bench");
     let secret = clauderon_proxy::identity::new_secret();
     let store = Store::open(&home.join("clauderon.db"))?;
     store.insert_session(&session, &EventKind::Archived, now)?;
