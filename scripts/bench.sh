@@ -8,3 +8,8 @@ echo "== session store at scale"
 echo
 echo "== credential proxy: direct vs through the proxy"
 ./target/release/proxy-bench
+if command -v taskset >/dev/null 2>&1; then
+  echo
+  echo "== credential proxy, the daemon pinned to its own core"
+  taskset -c 0 ./target/release/proxy-bench --pin
+fi
