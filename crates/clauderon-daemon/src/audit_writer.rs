@@ -39,43 +39,48 @@ fn write(store: &Arc<Store>, batch: Vec<AuditRecord>) {
     }
 }
 
+/// Write everything queued so far, in batches.
+async fn drain(store: &Arc<Store>, rx: &mut mpsc::Receiver<AuditRecord>) {
+    loop {
+        let mut batch = Vec::with_capacity(BATCH);
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        if batch.is_empty() {
+            return;
+        }
+        let more = batch.len() == BATCH;
+        let s = store.clone();
+        let _ = tokio::task::spawn_blocking(move || write(&s, batch)).await;
+        if !more {
+            return;
+        }
+    }
+}
+
 /// Start the writer. It drains the queue and exits when `shutdown` turns true,
 /// releasing its hold on the store.
 pub fn start(store: Arc<Store>, mut shutdown: watch::Receiver<bool>) -> (Arc<QueueSink>, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel::<AuditRecord>(QUEUE);
     let sink = Arc::new(QueueSink { tx, dropped: Arc::new(AtomicU64::new(0)) });
     let task = tokio::spawn(async move {
-        let mut batch = Vec::with_capacity(BATCH);
         let mut tick = tokio::time::interval(FLUSH_EVERY);
         loop {
-            tokio::select! {
-                got = rx.recv() => match got {
-                    Some(r) => {
-                        batch.push(r);
-                        if batch.len() >= BATCH {
-                            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                            let s = store.clone();
-                            let _ = tokio::task::spawn_blocking(move || write(&s, full)).await;
-                        }
-                    }
-                    None => break,
-                },
-                _ = tick.tick() => {
-                    if !batch.is_empty() {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                        let s = store.clone();
-                        let _ = tokio::task::spawn_blocking(move || write(&s, full)).await;
-                    }
-                }
+            // Wake on the clock, not per record: a wake-up per record would cost every
+            // proxied request a cross-thread hand-off.
+            let stopping = tokio::select! {
+                _ = tick.tick() => false,
                 // The flag only ever turns true; a closed channel means the daemon is gone.
-                _ = shutdown.changed() => break,
+                _ = shutdown.changed() => true,
+            };
+            drain(&store, &mut rx).await;
+            if stopping {
+                break;
             }
         }
-        while let Ok(r) = rx.try_recv() {
-            batch.push(r);
-        }
-        let s = store.clone();
-        let _ = tokio::task::spawn_blocking(move || write(&s, batch)).await;
     });
     (sink, task)
 }
