@@ -5,25 +5,7 @@ use clauderon_types::DataLayout;
 use std::fmt;
 use std::path::PathBuf;
 
-/// The daemon's API token, sent as `Authorization: Bearer …` over HTTP. Its `Debug` prints `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiToken(String);
-
-impl ApiToken {
-    pub fn new(token: impl Into<String>) -> Self {
-        ApiToken(token.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use clauderon_types::ApiToken;
 
 /// Where the daemon listens.
 #[derive(Debug, Clone, PartialEq, Eq)]

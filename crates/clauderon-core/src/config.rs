@@ -10,7 +10,6 @@ use clauderon_proxy::rules::{InjectionRule, UserRuleConfig};
 use clauderon_types::{AccessMode, AgentKind, BackendKind, DataLayout};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -77,30 +76,17 @@ agent = "claude"            # claude | codex | gemini
 access_mode = "read-only"   # read-only | read-write
 "#;
 
-/// The API token. Its `Debug` and `Display` never show the value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiToken(String);
+pub use clauderon_types::ApiToken;
 
-impl ApiToken {
-    pub fn parse(value: &str, from: &str) -> Result<Self, CoreError> {
-        let value = value.trim();
-        if value.len() < MIN_TOKEN_LEN {
-            return Err(CoreError::Config(format!(
-                "the API token from {from} is shorter than {MIN_TOKEN_LEN} characters: use a long random one, e.g. `openssl rand -hex 32`"
-            )));
-        }
-        Ok(ApiToken(value.to_string()))
+/// Validate an API token read from `from` (a variable or file name, for the message).
+pub fn parse_api_token(value: &str, from: &str) -> Result<ApiToken, CoreError> {
+    let value = value.trim();
+    if value.len() < MIN_TOKEN_LEN {
+        return Err(CoreError::Config(format!(
+            "the API token from {from} is shorter than {MIN_TOKEN_LEN} characters: use a long random one, e.g. `openssl rand -hex 32`"
+        )));
     }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
+    Ok(ApiToken::new(value))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,7 +228,7 @@ fn read_token_file(path: &Path) -> Result<ApiToken, CoreError> {
         )));
     }
     let text = std::fs::read_to_string(path).map_err(|e| CoreError::Config(format!("{from}: {e}")))?;
-    ApiToken::parse(&text, &from)
+    parse_api_token(&text, &from)
 }
 
 impl Config {
@@ -289,7 +275,7 @@ impl Config {
         }
 
         let api_token = match (&env.api_token, &raw.daemon.api_token_file) {
-            (Some(t), _) => Some(ApiToken::parse(t, "CLAUDERON_API_TOKEN")?),
+            (Some(t), _) => Some(parse_api_token(t, "CLAUDERON_API_TOKEN")?),
             (None, Some(path)) => Some(read_token_file(path)?),
             (None, None) => None,
         };

@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn tcp_with_token_needs_the_token() {
-        let token = ApiToken::parse("0123456789abcdef0123", "test").unwrap();
+        let token = clauderon_core::config::parse_api_token("0123456789abcdef0123", "test").unwrap();
         let g = Guard::Tcp { token: Some(token) };
         assert!(g.check(&headers(&[(HOST, "192.168.1.5:3030")])).is_err());
         assert!(g.check(&headers(&[(HOST, "192.168.1.5:3030"), (AUTHORIZATION, "Bearer wrong")])).is_err());

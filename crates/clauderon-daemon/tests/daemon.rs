@@ -219,7 +219,7 @@ async fn a_token_guards_tcp_but_not_the_socket() {
     let data = tempfile::tempdir().unwrap();
     let mut config = clauderon_testkit::daemon::test_config();
     config.daemon.api_token =
-        Some(clauderon_core::config::ApiToken::parse("0123456789abcdef0123", "test").unwrap());
+        Some(clauderon_core::config::parse_api_token("0123456789abcdef0123", "test").unwrap());
     let d = launch(LaunchOptions {
         layout: clauderon_types::DataLayout::new(data.path()),
         config,

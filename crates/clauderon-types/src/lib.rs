@@ -9,6 +9,7 @@ pub mod layout;
 pub mod lifecycle;
 pub mod name;
 pub mod session;
+mod token;
 
 pub use event::{EventKind, SessionEvent};
 pub use kinds::{AccessMode, AgentKind, BackendKind, ParseKindError};
@@ -16,6 +17,7 @@ pub use layout::DataLayout;
 pub use lifecycle::{Effect, IllegalTransition, Lifecycle, SessionStatus, Transition};
 pub use name::{InvalidName, SessionName};
 pub use session::{Session, SessionId};
+pub use token::ApiToken;
 
 /// The version of clauderon, shared by the daemon and its clients.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
