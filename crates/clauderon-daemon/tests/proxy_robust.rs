@@ -43,6 +43,16 @@ async fn read_head(s: &mut TcpStream) -> String {
     String::from_utf8_lossy(&head).into_owned()
 }
 
+/// A CONNECT with the session's identity, answered 200; the stream is then the tunnel.
+async fn connect_to(d: &TestDaemon, auth: &str, target: &str) -> TcpStream {
+    let mut tcp = TcpStream::connect(d.proxy_addr()).await.unwrap();
+    tcp.write_all(format!("CONNECT {target} HTTP/1.1\r\nProxy-Authorization: {auth}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    assert!(read_head(&mut tcp).await.starts_with("HTTP/1.1 200"));
+    tcp
+}
+
 /// A CONNECT that the proxy accepts and carries out, proving it still serves.
 async fn still_serving(d: &TestDaemon, auth: &str) {
     let target = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -129,13 +139,7 @@ async fn a_dead_upstream_is_a_clear_502_and_audited() {
     let (mut d, auth) = daemon_with_session(config).await;
 
     // Intercepted host: TLS with the proxy succeeds, the request inside gets a 502 that names the host.
-    let mut tcp = TcpStream::connect(d.proxy_addr()).await.unwrap();
-    tcp.write_all(
-        format!("CONNECT api.anthropic.com:443 HTTP/1.1\r\nProxy-Authorization: {auth}\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
-    assert!(read_head(&mut tcp).await.starts_with("HTTP/1.1 200"));
+    let tcp = connect_to(&d, &auth, "api.anthropic.com:443").await;
     let mut roots = rustls::RootCertStore::empty();
     for cert in
         <rustls::pki_types::CertificateDer as rustls::pki_types::pem::PemObject>::pem_file_iter(d.ca_cert())
@@ -188,13 +192,7 @@ async fn a_dead_upstream_is_a_clear_502_and_audited() {
 #[tokio::test]
 async fn a_client_that_does_not_trust_the_ca_only_hurts_itself() {
     let (mut d, auth) = daemon_with_session(clauderon_testkit::daemon::test_config()).await;
-    let mut tcp = TcpStream::connect(d.proxy_addr()).await.unwrap();
-    tcp.write_all(
-        format!("CONNECT api.anthropic.com:443 HTTP/1.1\r\nProxy-Authorization: {auth}\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
-    assert!(read_head(&mut tcp).await.starts_with("HTTP/1.1 200"));
+    let tcp = connect_to(&d, &auth, "api.anthropic.com:443").await;
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
