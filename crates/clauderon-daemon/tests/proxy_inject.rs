@@ -305,16 +305,12 @@ async fn curl_through_the_proxy_trusting_only_clauderons_ca() {
     let proxy = fx.proxy_url();
     let ca = fx.d.ca_cert().to_path_buf();
     let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("curl")
+        common::curl()
             .args(["-sS", "-i", "--max-time", "10", "--proxy", &proxy, "--cacert"])
             .arg(&ca)
             .args(["-H", "x-api-key: placeholder", "-H", "content-type: application/json"])
             .args(["-d", r#"{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"#])
             .arg("https://api.anthropic.com/v1/messages")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("https_proxy")
-            .env_remove("ALL_PROXY")
-            .env_remove("NO_PROXY")
             .output()
             .unwrap()
     })

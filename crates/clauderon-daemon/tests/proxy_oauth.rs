@@ -92,18 +92,8 @@ async fn post(fx: &Fx, host: &str, path: &str, body: &Value) -> Reply {
         body.to_string(),
         format!("https://{host}{path}"),
     ];
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("curl")
-            .args(&args)
-            .env_remove("HTTPS_PROXY")
-            .env_remove("https_proxy")
-            .env_remove("ALL_PROXY")
-            .env_remove("NO_PROXY")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out =
+        tokio::task::spawn_blocking(move || common::curl().args(&args).output().unwrap()).await.unwrap();
     assert!(out.status.success(), "curl failed: {}", String::from_utf8_lossy(&out.stderr));
     let all = String::from_utf8_lossy(&out.stdout).into_owned();
     // `curl -i` prints the proxy's answer to CONNECT first: the status is the last one's.

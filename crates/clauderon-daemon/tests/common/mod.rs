@@ -81,3 +81,21 @@ pub async fn audit(fx: &Fx) -> Vec<Value> {
     let reply = unix(fx.d.socket(), ApiRequest::new("GET", "/api/sessions/agent/requests")).await;
     reply.json()["requests"].as_array().unwrap().clone()
 }
+
+/// `curl` with no proxy settings inherited from the environment: a test names its proxy itself.
+pub fn curl() -> std::process::Command {
+    let mut c = std::process::Command::new("curl");
+    for var in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        c.env_remove(var);
+    }
+    c
+}
