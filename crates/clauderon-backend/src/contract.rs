@@ -25,6 +25,7 @@ pub struct Fixture {
 impl Fixture {
     pub fn new(label: &str) -> Result<Self, String> {
         let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
+        std::fs::create_dir(dir.path().join("home")).map_err(|e| format!("home: {e}"))?;
         let id = SessionId::new();
         let name =
             SessionName::parse(&format!("contract-{label}-{}", id.short())).map_err(|e| e.to_string())?;
@@ -35,8 +36,13 @@ impl Fixture {
             worktree: dir.path().to_path_buf(),
             repo: dir.path().to_path_buf(),
             agent: AgentKind::Claude,
-            command: Some(format!("printf '%s\\n' {marker}; sleep 300")),
             prompt: String::new(),
+            options: clauderon_types::SessionOptions {
+                command: Some(format!("printf '%s\\n' {marker}; sleep 300")),
+                ..Default::default()
+            },
+            home: dir.path().join("home"),
+            placeholders: Vec::new(),
             proxy: crate::ProxyAccess {
                 user: "contract".into(),
                 secret: "contract-secret".into(),

@@ -9,9 +9,10 @@
 //! [`backend_contract_tests!`].
 
 pub mod contract;
+pub mod env;
 
 use async_trait::async_trait;
-use clauderon_types::{AgentKind, BackendKind, SessionId, SessionName};
+use clauderon_types::{AgentKind, BackendKind, SessionId, SessionName, SessionOptions};
 use std::path::PathBuf;
 
 /// What a backend needs to know to run one session.
@@ -24,9 +25,15 @@ pub struct SessionSpec {
     /// The user's repository, for backends that mount its git metadata.
     pub repo: PathBuf,
     pub agent: AgentKind,
-    /// A command to run instead of the agent (`--command`), as one shell string.
-    pub command: Option<String>,
     pub prompt: String,
+    /// `--command`, image, network, sandbox, limits… as the user gave them.
+    pub options: SessionOptions,
+    /// The session's own HOME on the host (created, empty or as a previous run left it):
+    /// agent settings and transcripts live here, never in the worktree.
+    pub home: PathBuf,
+    /// Placeholder environment variables, one per configured credential (`ANTHROPIC_API_KEY` =
+    /// a placeholder). A credential that is not configured has none.
+    pub placeholders: Vec<(String, String)>,
     /// How the session reaches the credential proxy.
     pub proxy: ProxyAccess,
 }

@@ -31,6 +31,7 @@ fn sessions(n: usize) -> anyhow::Result<Vec<Session>> {
                 agent: AgentKind::Claude,
                 access_mode: AccessMode::ReadOnly,
                 prompt: "Fix the flaky login test and add a regression test for it".into(),
+                options: Default::default(),
                 status: SessionStatus::Stopped,
                 archived: false,
                 backend_handle: Some(format!("container-{i:05}")),

@@ -53,6 +53,7 @@ fn session(name: &str) -> Session {
         agent: AgentKind::Claude,
         access_mode: AccessMode::ReadOnly,
         prompt: "do it".into(),
+        options: Default::default(),
         status: SessionStatus::Running,
         archived: false,
         backend_handle: None,
@@ -227,6 +228,7 @@ async fn every_call_over_the_socket_sends_the_specified_request_and_decodes_the_
         agent: None,
         access_mode: Some(AccessMode::ReadWrite),
         base: None,
+        options: clauderon_types::SessionOptions { command: Some("make test".into()), ..Default::default() },
     };
     let created = client.create(&req).await.unwrap();
     assert_eq!((created.name.as_str(), created.prompt.as_str()), ("fix-it", "fix the bug"));

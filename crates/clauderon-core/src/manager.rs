@@ -10,6 +10,7 @@ use crate::error::CoreError;
 use crate::worktree;
 use chrono::Utc;
 use clauderon_backend::{BackendHandle, ProxyAccess, SessionBackend, SessionSpec};
+use clauderon_proxy::credentials::CredentialStore;
 use clauderon_proxy::identity::{IdentityRegistry, SessionIdentity, new_secret};
 use clauderon_store::Store;
 use clauderon_types::api::{
@@ -34,12 +35,26 @@ pub struct ManagerParts {
     pub proxy: ProxyEndpoint,
 }
 
-/// Where sessions find the proxy.
+/// Where sessions find the proxy, and which credentials it can inject.
 #[derive(Debug, Clone)]
 pub struct ProxyEndpoint {
     pub port: u16,
     /// clauderon's CA certificate (PEM).
     pub ca_cert: std::path::PathBuf,
+    /// Sessions get a placeholder for each credential configured here, and only for those.
+    pub credentials: Option<Arc<CredentialStore>>,
+}
+
+impl ProxyEndpoint {
+    /// Placeholder variables for the credentials configured right now.
+    fn placeholders(&self) -> Vec<(String, String)> {
+        let configured: Vec<String> = self
+            .credentials
+            .as_ref()
+            .map(|c| c.describe().into_iter().filter(|i| i.configured()).map(|i| i.name).collect())
+            .unwrap_or_default();
+        clauderon_proxy::credentials::placeholder_env(&configured)
+    }
 }
 
 /// A cheap, cloneable handle over the manager's private state.
@@ -271,6 +286,7 @@ impl SessionManager {
                 req.prompt.len()
             )));
         }
+        req.options.validate().map_err(CoreError::Invalid)?;
         let kind = self.pick_backend(req.backend)?;
         let backend = self.backend(kind)?.clone();
         backend.check().await?;
@@ -319,6 +335,7 @@ impl SessionManager {
             agent: req.agent.unwrap_or(self.inner.defaults.agent),
             access_mode: req.access_mode.unwrap_or(self.inner.defaults.access_mode),
             prompt: req.prompt,
+            options: req.options,
             status: SessionStatus::Creating,
             archived: false,
             backend_handle: None,
@@ -340,7 +357,7 @@ impl SessionManager {
 
         let secret = new_secret();
         let started = match self.issue_identity(&session, &secret).await {
-            Ok(()) => self.start_on_backend(&backend, &mut session, None, secret).await,
+            Ok(()) => self.start_on_backend(&backend, &mut session, secret).await,
             Err(e) => Err(e),
         };
         match started {
@@ -357,17 +374,22 @@ impl SessionManager {
         &self,
         backend: &Arc<dyn SessionBackend>,
         session: &mut Session,
-        command: Option<String>,
         secret: String,
     ) -> Result<(), CoreError> {
+        let home = self.inner.layout.session_home(session.name.as_str());
+        create_private_dir(&home).await.map_err(|e| {
+            CoreError::Internal(format!("creating the session's home {}: {e}", home.display()))
+        })?;
         let spec = SessionSpec {
             session_id: session.id,
             name: session.name.clone(),
             worktree: session.worktree_path.clone(),
             repo: session.repo_path.clone(),
             agent: session.agent,
-            command,
             prompt: session.prompt.clone(),
+            options: session.options.clone(),
+            home,
+            placeholders: self.inner.proxy.placeholders(),
             proxy: ProxyAccess {
                 user: session.name.to_string(),
                 secret,
@@ -404,11 +426,24 @@ impl SessionManager {
     }
 
     async fn discard_worktree(&self, session: &Session) {
+        self.remove_home(session).await;
         if let Err(e) = worktree::remove(&session.repo_path, &session.worktree_path, true).await {
             tracing::warn!(session = %session.name, error = %e, "could not remove the worktree of a failed create");
         }
         if let Err(e) = worktree::delete_branch(&session.repo_path, &session.branch).await {
             tracing::warn!(session = %session.name, error = %e, "could not delete the branch of a failed create");
+        }
+    }
+
+    /// The session's HOME goes with the session (its transcripts were the agent's, not the user's work).
+    async fn remove_home(&self, session: &Session) {
+        let home = self.inner.layout.session_home(session.name.as_str());
+        match tokio::fs::remove_dir_all(&home).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(session = %session.name, error = %e, home = %home.display(), "could not remove the session's home")
+            }
         }
     }
 
@@ -517,6 +552,7 @@ impl SessionManager {
                 let id = s.id;
                 let event = self.store(move |st| st.remove_session(id, &EventKind::Deleted, Utc::now())).await?;
                 self.inner.identities.revoke(&s.name);
+                self.remove_home(&s).await;
                 self.inner.bus.publish([event]);
                 Ok(s)
             })
@@ -577,4 +613,11 @@ impl SessionManager {
             .map_err(|e| CoreError::Internal(format!("closing store: {e}")))?
             .map_err(CoreError::from)
     }
+}
+
+/// A folder only the user can enter (its parents as the umask makes them).
+async fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    tokio::fs::create_dir_all(path).await?;
+    tokio::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).await
 }

@@ -86,29 +86,9 @@ pub(crate) async fn run(manager: &SessionManager) -> Result<ReconcileReport, Cor
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Utc;
-    use clauderon_types::{AccessMode, AgentKind, BackendKind, SessionName};
-    use std::path::PathBuf;
 
     fn at(status: SessionStatus) -> Session {
-        Session {
-            id: SessionId::new(),
-            name: SessionName::parse("r").unwrap(),
-            repo_path: PathBuf::new(),
-            branch: String::new(),
-            base_commit: String::new(),
-            worktree_path: PathBuf::new(),
-            backend: BackendKind::Fake,
-            agent: AgentKind::Claude,
-            access_mode: AccessMode::ReadOnly,
-            prompt: String::new(),
-            status,
-            archived: false,
-            backend_handle: Some("h".into()),
-            error: None,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-        }
+        Session { status, backend_handle: Some("h".into()), ..clauderon_testkit::session::sample("r") }
     }
 
     #[test]

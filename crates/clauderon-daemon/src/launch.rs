@@ -130,18 +130,6 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
         .await
         .map_err(|e| DaemonError::Bind { addr: opts.config.proxy.bind.to_string(), reason: e.to_string() })?;
     let proxy_addr = proxy_listener.local_addr().map_err(|e| bind_error(opts.config.proxy.bind, e))?;
-    let identities = Arc::new(IdentityRegistry::new());
-    let manager = SessionManager::new(ManagerParts {
-        store: store.clone(),
-        backends: opts.backends,
-        layout: layout.clone(),
-        defaults: opts.config.sessions.clone(),
-        identities: identities.clone(),
-        proxy: ProxyEndpoint { port: proxy_addr.port(), ca_cert: ca_cert.clone() },
-    });
-    manager.load_identities().await?;
-    let reconcile = manager.reconcile().await?;
-
     let upstream = UpstreamSettings {
         extra_ca_files: opts.config.proxy.extra_ca_files.clone(),
         overrides: opts.config.proxy.upstream_overrides.clone(),
@@ -160,6 +148,22 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
     };
     let credentials = Arc::new(credentials.with_token_refresher(refresher.clone()));
     let claude_logins = credentials.claude_credentials_files();
+
+    let identities = Arc::new(IdentityRegistry::new());
+    let manager = SessionManager::new(ManagerParts {
+        store: store.clone(),
+        backends: opts.backends,
+        layout: layout.clone(),
+        defaults: opts.config.sessions.clone(),
+        identities: identities.clone(),
+        proxy: ProxyEndpoint {
+            port: proxy_addr.port(),
+            ca_cert: ca_cert.clone(),
+            credentials: Some(credentials.clone()),
+        },
+    });
+    manager.load_identities().await?;
+    let reconcile = manager.reconcile().await?;
 
     let tcp = TcpListener::bind(opts.config.daemon.bind)
         .await

@@ -148,6 +148,11 @@ pub struct BuiltinCredential {
     pub env: &'static [&'static str],
     /// A Claude credentials file in the secrets folder, looked at after `<secrets>/<name>`.
     pub claude_credentials: Option<&'static str>,
+    /// The variables a session gets holding [`BuiltinCredential::placeholder`] when this
+    /// credential is configured (the agents read their key from these).
+    pub session_env: &'static [&'static str],
+    /// What a session holds instead of the value. Never a usable credential anywhere.
+    pub placeholder: &'static str,
 }
 
 pub const BUILTIN_CREDENTIALS: &[BuiltinCredential] = &[
@@ -156,32 +161,55 @@ pub const BUILTIN_CREDENTIALS: &[BuiltinCredential] = &[
         description: "Anthropic API key (x-api-key on api.anthropic.com)",
         env: &["ANTHROPIC_API_KEY"],
         claude_credentials: None,
+        session_env: &["ANTHROPIC_API_KEY"],
+        placeholder: "sk-ant-api03-clauderon-placeholder",
     },
     BuiltinCredential {
         name: "anthropic_oauth_token",
         description: "Claude subscription OAuth token (preferred over the API key when set)",
         env: &["CLAUDE_CODE_OAUTH_TOKEN"],
         claude_credentials: Some("anthropic_oauth.json"),
+        session_env: &["CLAUDE_CODE_OAUTH_TOKEN"],
+        placeholder: "sk-ant-oat01-clauderon-placeholder",
     },
     BuiltinCredential {
         name: "openai_api_key",
         description: "OpenAI API key (Bearer on api.openai.com)",
         env: &["OPENAI_API_KEY"],
         claude_credentials: None,
+        session_env: &["OPENAI_API_KEY", "CODEX_API_KEY"],
+        placeholder: "sk-clauderon-placeholder",
     },
     BuiltinCredential {
         name: "gemini_api_key",
         description: "Gemini API key (x-goog-api-key on generativelanguage.googleapis.com)",
         env: &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
         claude_credentials: None,
+        session_env: &["GEMINI_API_KEY"],
+        placeholder: "clauderon-placeholder-gemini",
     },
     BuiltinCredential {
         name: "github_token",
         description: "GitHub token (api.github.com, and git over HTTPS on github.com)",
         env: &["GH_TOKEN", "GITHUB_TOKEN"],
         claude_credentials: None,
+        session_env: &["GH_TOKEN", "GITHUB_TOKEN"],
+        placeholder: "ghp_clauderonplaceholder",
     },
 ];
+
+/// The placeholder variables for a session, given the names of the configured credentials.
+/// With a Claude subscription token configured the API-key placeholder is left out: the agent
+/// then logs in the subscription way, which is what the proxy injects for.
+pub fn placeholder_env(configured: &[String]) -> Vec<(String, String)> {
+    let has = |n: &str| configured.iter().any(|c| c == n);
+    BUILTIN_CREDENTIALS
+        .iter()
+        .filter(|c| has(c.name))
+        .filter(|c| !(c.name == "anthropic_api_key" && has("anthropic_oauth_token")))
+        .flat_map(|c| c.session_env.iter().map(|v| ((*v).to_string(), c.placeholder.to_string())))
+        .collect()
+}
 
 pub fn builtin_credential(name: &str) -> Option<&'static BuiltinCredential> {
     BUILTIN_CREDENTIALS.iter().find(|c| c.name == name)
@@ -508,6 +536,27 @@ fn read_secret_file(path: &Path) -> Result<Option<Secret>, CredentialError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_only_for_configured_credentials_and_oauth_wins_over_the_key() {
+        let env = placeholder_env(&["openai_api_key".into(), "github_token".into()]);
+        let names: Vec<&str> = env.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["OPENAI_API_KEY", "CODEX_API_KEY", "GH_TOKEN", "GITHUB_TOKEN"]);
+        let env = placeholder_env(&["anthropic_api_key".into(), "anthropic_oauth_token".into()]);
+        assert_eq!(
+            env,
+            [("CLAUDE_CODE_OAUTH_TOKEN".to_string(), "sk-ant-oat01-clauderon-placeholder".to_string())]
+        );
+        assert_eq!(placeholder_env(&["anthropic_api_key".into()])[0].0, "ANTHROPIC_API_KEY");
+        assert!(placeholder_env(&[]).is_empty());
+        for c in BUILTIN_CREDENTIALS {
+            assert!(
+                c.placeholder.contains("clauderon") && c.placeholder.contains("placeholder"),
+                "{}",
+                c.name
+            );
+        }
+    }
 
     #[test]
     fn names_are_file_names_without_paths() {

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use clauderon_types::api::ListView;
 use clauderon_types::{EventKind, Session, SessionEvent, SessionId, SessionName};
 use error::Duplicate;
-use rows::{EVENT_COLUMNS, EventRow, SESSION_COLUMNS, event_tag, read_session, time_text};
+use rows::{EVENT_COLUMNS, EventRow, SESSION_COLUMNS, event_tag, options_text, read_session, time_text};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -62,7 +62,7 @@ fn append_event(
 
 fn insert_row(tx: &Transaction<'_>, s: &Session) -> Result<(), StoreError> {
     tx.prepare_cached(&format!(
-        "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+        "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
     ))?
     .execute(params![
         s.id.to_string(),
@@ -81,6 +81,7 @@ fn insert_row(tx: &Transaction<'_>, s: &Session) -> Result<(), StoreError> {
         s.error,
         time_text(s.created_at),
         time_text(s.updated_at),
+        options_text(s)?,
     ])
     .map_err(|e| match error::duplicate(&e) {
         Some(Duplicate::Name) => StoreError::Conflict(format!("a session named `{}` already exists", s.name)),
@@ -176,7 +177,7 @@ impl Store {
         let changed = tx
             .prepare_cached(
                 "UPDATE sessions SET status = ?2, archived = ?3, access_mode = ?4, backend_handle = ?5, error = ?6, \
-                 updated_at = ?7 WHERE id = ?1",
+                 updated_at = ?7, options = ?8 WHERE id = ?1",
             )?
             .execute(params![
                 s.id.to_string(),
@@ -186,6 +187,7 @@ impl Store {
                 s.backend_handle,
                 s.error,
                 time_text(s.updated_at),
+                options_text(s)?,
             ])?;
         if changed == 0 {
             return Err(StoreError::NotFound(format!("session `{}`", s.name)));

@@ -77,6 +77,11 @@ pub const MIGRATIONS: &[Migration] = &[
         );
         CREATE INDEX proxy_requests_by_session ON proxy_requests(session_name, id);",
     },
+    Migration {
+        version: 4,
+        name: "session options",
+        sql: "ALTER TABLE sessions ADD COLUMN options TEXT NOT NULL DEFAULT '{}';",
+    },
 ];
 
 pub fn latest() -> u32 {

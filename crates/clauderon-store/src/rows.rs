@@ -8,9 +8,14 @@ use rusqlite::Row;
 use std::path::PathBuf;
 
 pub const SESSION_COLUMNS: &str = "id, name, repo_path, branch, base_commit, worktree_path, backend, agent, \
-     access_mode, prompt, status, archived, backend_handle, error, created_at, updated_at";
+     access_mode, prompt, status, archived, backend_handle, error, created_at, updated_at, options";
 
 pub const EVENT_COLUMNS: &str = "seq, session_id, session_name, at, kind, payload";
+
+/// The session's options as stored: JSON.
+pub fn options_text(s: &Session) -> Result<String, StoreError> {
+    serde_json::to_string(&s.options).map_err(|e| corrupt(format!("options of `{}`: {e}", s.name)))
+}
 
 /// Fixed-width RFC 3339 (nanoseconds, `Z`) so text order is time order.
 pub fn time_text(t: DateTime<Utc>) -> String {
@@ -77,6 +82,8 @@ fn read_session_fields(row: &Row<'_>) -> Result<Session, StoreError> {
         error: opt_text(13, "error")?,
         created_at: parse_time(text(14, "created_at")?, "created_at")?,
         updated_at: parse_time(text(15, "updated_at")?, "updated_at")?,
+        options: serde_json::from_str(text(16, "options")?)
+            .map_err(|e| corrupt(format!("options are not valid: {e}")))?,
     })
 }
 

@@ -5,31 +5,13 @@
 use chrono::Utc;
 use clauderon_store::Store;
 use clauderon_types::audit::{AuditEntry, Decision};
-use clauderon_types::{
-    AccessMode, AgentKind, BackendKind, EventKind, Session, SessionId, SessionName, SessionStatus,
-};
-use std::path::PathBuf;
+use clauderon_types::{EventKind, Session, SessionId};
+
+#[allow(dead_code)] // each test binary uses its own part of the fixture
+mod fixture;
 
 fn session(name: &str) -> Session {
-    let now = Utc::now();
-    Session {
-        id: SessionId::new(),
-        name: SessionName::parse(name).unwrap(),
-        repo_path: PathBuf::from("/r"),
-        branch: format!("clauderon/{name}"),
-        base_commit: "abc".into(),
-        worktree_path: PathBuf::from("/w"),
-        backend: BackendKind::Fake,
-        agent: AgentKind::Claude,
-        access_mode: AccessMode::ReadOnly,
-        prompt: String::new(),
-        status: SessionStatus::Running,
-        archived: false,
-        backend_handle: None,
-        error: None,
-        created_at: now,
-        updated_at: now,
-    }
+    fixture::session(name, 0)
 }
 
 fn entry(name: &str, decision: Decision) -> AuditEntry {

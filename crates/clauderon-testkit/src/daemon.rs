@@ -112,6 +112,6 @@ pub fn manager(data: &Path, fake: Arc<FakeBackend>) -> clauderon_core::SessionMa
         layout: DataLayout::new(data),
         defaults: test_config().sessions,
         identities: Arc::new(clauderon_proxy::identity::IdentityRegistry::new()),
-        proxy: clauderon_core::ProxyEndpoint { port: 9, ca_cert: data.join("ca.pem") },
+        proxy: clauderon_core::ProxyEndpoint { port: 9, ca_cert: data.join("ca.pem"), credentials: None },
     })
 }

@@ -118,7 +118,7 @@ impl SessionBackend for FakeBackend {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let handle = format!("fake-{}-{n}", spec.name);
         // The fake does not run the command; its log records it, so `logs` shows the command text.
-        let log = vec![format!("fake: created for {} running {:?}", spec.name, spec.command)];
+        let log = vec![format!("fake: created for {} running {:?}", spec.name, spec.options.command)];
         let resource = Resource {
             session_id: spec.session_id,
             name: spec.name.to_string(),

@@ -18,6 +18,7 @@ pub fn sample(name: &str) -> Session {
         agent: AgentKind::Claude,
         access_mode: AccessMode::ReadWrite,
         prompt: String::new(),
+        options: Default::default(),
         status: SessionStatus::Running,
         archived: false,
         backend_handle: None,

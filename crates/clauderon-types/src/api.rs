@@ -3,6 +3,7 @@
 use crate::event::SessionEvent;
 use crate::kinds::{AccessMode, AgentKind, BackendKind};
 use crate::name::SessionName;
+use crate::options::SessionOptions;
 use crate::session::Session;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -29,6 +30,9 @@ pub struct CreateSessionRequest {
     /// The ref the session's branch starts from; the repository's HEAD when absent.
     #[serde(default)]
     pub base: Option<String>,
+    /// The command instead of the agent, backend settings, extra allowed hosts.
+    #[serde(default)]
+    pub options: SessionOptions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]

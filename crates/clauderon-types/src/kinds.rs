@@ -81,6 +81,28 @@ kind_enum!(
     }
 );
 
+kind_enum!(
+    /// How a container session reaches the network (Docker).
+    NetworkMode, "network mode", {
+        /// The container's own network; it reaches the proxy through the host gateway.
+        Open => "open",
+        /// The proxy is the only address the container can reach.
+        Locked => "locked",
+    }
+);
+
+kind_enum!(
+    /// How much of the host a host-side session (Zellij) is kept from, with bubblewrap.
+    SandboxLevel, "sandbox level", {
+        /// No sandbox: the host's files and network, only the environment is clean.
+        Off => "off",
+        /// The worktree read-write, the rest read-only, the user's secret places hidden.
+        Fs => "fs",
+        /// `fs` plus a network namespace whose only way out is the proxy.
+        Full => "full",
+    }
+);
+
 // Written out because the enums come from a macro that cannot place `#[default]`.
 #[allow(clippy::derivable_impls)]
 impl Default for AgentKind {

@@ -55,6 +55,13 @@ impl DataLayout {
     pub fn logs(&self) -> PathBuf {
         self.root.join("logs")
     }
+    /// Per-session HOME folders, outside the worktrees: agent settings and transcripts live here.
+    pub fn homes(&self) -> PathBuf {
+        self.root.join("homes")
+    }
+    pub fn session_home(&self, name: &str) -> PathBuf {
+        self.homes().join(name)
+    }
 }
 
 #[cfg(test)]

@@ -8,14 +8,16 @@ pub mod kinds;
 pub mod layout;
 pub mod lifecycle;
 pub mod name;
+pub mod options;
 pub mod session;
 mod token;
 
 pub use event::{EventKind, SessionEvent};
-pub use kinds::{AccessMode, AgentKind, BackendKind, ParseKindError};
+pub use kinds::{AccessMode, AgentKind, BackendKind, NetworkMode, ParseKindError, SandboxLevel};
 pub use layout::DataLayout;
 pub use lifecycle::{Effect, IllegalTransition, Lifecycle, SessionStatus, Transition};
 pub use name::{InvalidName, SessionName};
+pub use options::SessionOptions;
 pub use session::{Session, SessionId};
 pub use token::ApiToken;
 

@@ -3,6 +3,7 @@
 use crate::kinds::{AccessMode, AgentKind, BackendKind};
 use crate::lifecycle::{Lifecycle, SessionStatus};
 use crate::name::SessionName;
+use crate::options::SessionOptions;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -66,6 +67,9 @@ pub struct Session {
     pub access_mode: AccessMode,
     /// The initial prompt given to the agent.
     pub prompt: String,
+    /// What the session was created with beyond the above (command, backend settings…).
+    #[serde(default)]
+    pub options: SessionOptions,
     pub status: SessionStatus,
     pub archived: bool,
     /// The backend's own handle: container id, zellij session name…

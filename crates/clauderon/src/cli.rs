@@ -3,7 +3,7 @@
 use crate::daemon_cmd::DaemonArgs;
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use clauderon_types::{AccessMode, AgentKind, BackendKind, ParseKindError};
+use clauderon_types::{AccessMode, AgentKind, BackendKind, NetworkMode, ParseKindError, SandboxLevel};
 use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -86,9 +86,33 @@ pub struct CreateArgs {
     /// The repository, or a folder inside it.
     #[arg(long, value_name = "PATH", default_value = ".")]
     pub repo: PathBuf,
-    /// The agent's first prompt.
-    #[arg(long, value_name = "TEXT")]
-    pub prompt: String,
+    /// The agent's first prompt (optional with --command).
+    #[arg(long, value_name = "TEXT", required_unless_present = "command")]
+    pub prompt: Option<String>,
+    /// Run this shell command in the session instead of the agent (`sh -c`), e.g. a shell.
+    #[arg(long, value_name = "SHELL COMMAND")]
+    pub command: Option<String>,
+    /// The agent's model, e.g. claude-sonnet-4-5 [default: the agent's own].
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Container image (docker) [default: clauderon's agent image, built on first use].
+    #[arg(long, help_heading = "Backend")]
+    pub image: Option<String>,
+    /// Container network (docker): `locked` leaves the proxy as the only reachable address [default: open].
+    #[arg(long, help_heading = "Backend", value_parser = KindParser::<NetworkMode>::new())]
+    pub network: Option<NetworkMode>,
+    /// Host sandbox (zellij) [default: full where bubblewrap works, else off].
+    #[arg(long, help_heading = "Backend", value_parser = KindParser::<SandboxLevel>::new())]
+    pub sandbox: Option<SandboxLevel>,
+    /// CPU limit in cores, e.g. 2 or 1.5 (docker).
+    #[arg(long, help_heading = "Backend", value_parser = clauderon_types::options::parse_cpus)]
+    pub cpus: Option<u32>,
+    /// Memory limit, e.g. 512m or 4g (docker).
+    #[arg(long, help_heading = "Backend", value_parser = clauderon_types::options::parse_memory)]
+    pub memory: Option<u64>,
+    /// Let the session reach this host too (repeatable); `*.example.com` for its subdomains.
+    #[arg(long = "allow-host", value_name = "HOST")]
+    pub allow_hosts: Vec<String>,
     /// Session name: letters, digits and dashes [default: generated].
     #[arg(long)]
     pub name: Option<String>,
@@ -205,6 +229,20 @@ impl Kind for AgentKind {
 
 impl Kind for AccessMode {
     const ALL: &'static [Self] = AccessMode::ALL;
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Kind for NetworkMode {
+    const ALL: &'static [Self] = NetworkMode::ALL;
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Kind for SandboxLevel {
+    const ALL: &'static [Self] = SandboxLevel::ALL;
     fn name(self) -> &'static str {
         self.as_str()
     }

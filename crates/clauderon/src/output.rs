@@ -262,6 +262,7 @@ mod tests {
             agent: AgentKind::Claude,
             access_mode: AccessMode::ReadOnly,
             prompt: "do it".into(),
+            options: Default::default(),
             status,
             archived,
             backend_handle: None,

@@ -4,8 +4,8 @@ use crate::cli::{CreateArgs, DeleteArgs, ListArgs, NameArgs, SetAccessModeArgs};
 use crate::output::{Style, emit, emit_json};
 use anyhow::Context;
 use clauderon_client::Client;
-use clauderon_types::SessionName;
 use clauderon_types::api::{CreateSessionRequest, DeleteQuery, ListView};
+use clauderon_types::{SessionName, SessionOptions};
 
 pub async fn create(client: &Client, args: CreateArgs) -> anyhow::Result<()> {
     // The daemon resolves paths in its own working directory, so send an absolute one.
@@ -14,12 +14,22 @@ pub async fn create(client: &Client, args: CreateArgs) -> anyhow::Result<()> {
     let name = args.name.as_deref().map(SessionName::parse).transpose()?;
     let req = CreateSessionRequest {
         repo_path: repo.to_string_lossy().into_owned(),
-        prompt: args.prompt,
+        prompt: args.prompt.unwrap_or_default(),
         name,
         backend: args.backend,
         agent: args.agent,
         access_mode: args.access_mode,
         base: args.base,
+        options: SessionOptions {
+            command: args.command,
+            model: args.model,
+            image: args.image,
+            network: args.network,
+            sandbox: args.sandbox,
+            milli_cpus: args.cpus,
+            memory_bytes: args.memory,
+            allow_hosts: args.allow_hosts,
+        },
     };
     if !args.out.json {
         eprintln!("creating a session in {} …", repo.display());
