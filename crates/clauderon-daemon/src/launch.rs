@@ -18,7 +18,7 @@ use clauderon_store::Store;
 use clauderon_types::DataLayout;
 use clauderon_types::api::ReconcileReport;
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -58,6 +58,22 @@ pub struct LaunchOptions {
     /// The environment credentials are read from; `None` is the daemon's own.
     /// Tests pass a map so they never touch the process environment.
     pub credential_env: Option<HashMap<String, String>>,
+    /// More addresses for the proxy, each on the main proxy port: where sessions that cannot
+    /// reach loopback find it (a container bridge's gateway, say).
+    pub extra_proxy_ips: Vec<IpAddr>,
+}
+
+impl LaunchOptions {
+    /// No backends, the process's own credentials, the proxy on its configured address only.
+    pub fn new(layout: DataLayout, config: Config) -> Self {
+        LaunchOptions {
+            layout,
+            config,
+            backends: Vec::new(),
+            credential_env: None,
+            extra_proxy_ips: Vec::new(),
+        }
+    }
 }
 
 /// A running daemon. Dropping it does not stop it: call [`RunningDaemon::stop`].
@@ -67,6 +83,10 @@ pub struct RunningDaemon {
     /// clauderon's CA certificate, which sessions trust.
     pub ca_cert: PathBuf,
     pub socket: PathBuf,
+    /// The proxy on a Unix socket (`<data>/proxy.sock`), for sandboxes without a network.
+    pub proxy_socket: PathBuf,
+    /// Every TCP address the proxy listens on, the main one first.
+    pub proxy_addrs: Vec<SocketAddr>,
     pub reconcile: ReconcileReport,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<Result<(), DaemonError>>,
@@ -130,6 +150,27 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
         .await
         .map_err(|e| DaemonError::Bind { addr: opts.config.proxy.bind.to_string(), reason: e.to_string() })?;
     let proxy_addr = proxy_listener.local_addr().map_err(|e| bind_error(opts.config.proxy.bind, e))?;
+    let mut extra_proxy_listeners = Vec::new();
+    for ip in &opts.extra_proxy_ips {
+        let addr = SocketAddr::new(*ip, proxy_addr.port());
+        if addr == proxy_addr {
+            continue;
+        }
+        extra_proxy_listeners.push(Proxy::bind(addr).await.map_err(|e| DaemonError::Bind {
+            addr: addr.to_string(),
+            reason: format!("{e} (an extra proxy address a backend asked for)"),
+        })?);
+    }
+    let mut proxy_addrs = vec![proxy_addr];
+    for l in &extra_proxy_listeners {
+        proxy_addrs.push(l.local_addr().map_err(|e| bind_error(proxy_addr, e))?);
+    }
+    let proxy_socket = layout.proxy_socket();
+    // We hold the lock, so a socket file left here is from a daemon that died.
+    let _ = std::fs::remove_file(&proxy_socket);
+    let proxy_unix = UnixListener::bind(&proxy_socket).map_err(|e| bind_error(proxy_socket.display(), e))?;
+    std::fs::set_permissions(&proxy_socket, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| bind_error(proxy_socket.display(), e))?;
     let upstream = UpstreamSettings {
         extra_ca_files: opts.config.proxy.extra_ca_files.clone(),
         overrides: opts.config.proxy.upstream_overrides.clone(),
@@ -204,7 +245,12 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
     let signal = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let proxy_task = tokio::spawn(proxy.serve(proxy_listener, signal(shutdown_rx.clone())));
+    let mut proxy_tasks =
+        vec![tokio::spawn(proxy.clone().serve_unix(proxy_unix, signal(shutdown_rx.clone())))];
+    for listener in extra_proxy_listeners {
+        proxy_tasks.push(tokio::spawn(proxy.clone().serve(listener, signal(shutdown_rx.clone()))));
+    }
+    proxy_tasks.push(tokio::spawn(proxy.serve(proxy_listener, signal(shutdown_rx.clone()))));
     let keepers: Vec<JoinHandle<()>> = claude_logins
         .into_iter()
         .map(|path| tokio::spawn(refresher.clone().keep_fresh(path, signal(shutdown_rx.clone()))))
@@ -212,6 +258,7 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
     let tcp_server = axum::serve(tcp, tcp_app).with_graceful_shutdown(signal(shutdown_rx.clone()));
     let unix_server = axum::serve(unix, unix_app).with_graceful_shutdown(signal(shutdown_rx));
     let socket_path = socket.clone();
+    let proxy_socket_path = proxy_socket.clone();
     tracing::info!(%http_addr, %proxy_addr, socket = %socket.display(), data_dir = %layout.root().display(), "clauderon daemon listening");
 
     let task = tokio::spawn(async move {
@@ -220,7 +267,10 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
             tracing::error!(error = %e, "server error");
         }
         let _ = std::fs::remove_file(&socket_path);
-        let _ = proxy_task.await;
+        for task in proxy_tasks {
+            let _ = task.await;
+        }
+        let _ = std::fs::remove_file(&proxy_socket_path);
         for keeper in keepers {
             let _ = keeper.await;
         }
@@ -231,5 +281,15 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
         closed.map_err(DaemonError::from)
     });
 
-    Ok(RunningDaemon { http_addr, proxy_addr, ca_cert, socket, reconcile, shutdown: shutdown_tx, task })
+    Ok(RunningDaemon {
+        http_addr,
+        proxy_addr,
+        ca_cert,
+        socket,
+        proxy_socket,
+        proxy_addrs,
+        reconcile,
+        shutdown: shutdown_tx,
+        task,
+    })
 }

@@ -83,6 +83,7 @@ async fn a_second_daemon_on_the_same_data_dir_names_the_holder() {
         config: clauderon_testkit::daemon::test_config(),
         backends: Vec::new(),
         credential_env: Some(Default::default()),
+        extra_proxy_ips: Vec::new(),
     })
     .await;
     match second {
@@ -107,6 +108,7 @@ async fn non_loopback_bind_without_a_token_refuses_to_start() {
         config,
         backends: Vec::new(),
         credential_env: Some(Default::default()),
+        extra_proxy_ips: Vec::new(),
     })
     .await;
     let message = result.err().map(|e| e.to_string()).unwrap_or_default();
@@ -225,6 +227,7 @@ async fn a_token_guards_tcp_but_not_the_socket() {
         config,
         backends: Vec::new(),
         credential_env: Some(Default::default()),
+        extra_proxy_ips: Vec::new(),
     })
     .await
     .unwrap();
@@ -242,4 +245,28 @@ async fn a_token_guards_tcp_but_not_the_socket() {
     assert_eq!(right.status, 200, "{}", right.body);
     assert_eq!(unix(&d.socket, Request::new("GET", "/api/sessions")).await.status, 200);
     d.stop().await.unwrap();
+}
+
+/// A backend can ask for the proxy on more addresses (a container bridge's gateway): each
+/// listens on the main proxy port and refuses requests without a session identity.
+#[tokio::test]
+async fn the_proxy_listens_on_extra_addresses_on_its_own_port() {
+    let data = tempfile::tempdir().unwrap();
+    let extra: std::net::IpAddr = "127.0.0.2".parse().unwrap();
+    let d = launch(LaunchOptions {
+        credential_env: Some(Default::default()),
+        extra_proxy_ips: vec![extra],
+        ..LaunchOptions::new(
+            clauderon_types::DataLayout::new(data.path()),
+            clauderon_testkit::daemon::test_config(),
+        )
+    })
+    .await
+    .unwrap();
+    let want = std::net::SocketAddr::new(extra, d.proxy_addr.port());
+    assert_eq!(d.proxy_addrs, vec![d.proxy_addr, want]);
+    let resp = tcp(want, Request::new("GET", "http://example.test/")).await;
+    assert_eq!(resp.status, 407, "{}", resp.body);
+    d.stop().await.unwrap();
+    assert!(!data.path().join("proxy.sock").exists(), "the proxy socket is removed at stop");
 }

@@ -31,7 +31,7 @@ async fn raw(d: &TestDaemon, bytes: &[u8]) -> String {
 }
 
 /// Read a response head (up to the blank line).
-async fn read_head(s: &mut TcpStream) -> String {
+async fn read_head<S: tokio::io::AsyncRead + Unpin>(s: &mut S) -> String {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -205,4 +205,31 @@ async fn a_client_that_does_not_trust_the_ca_only_hurts_itself() {
     assert!(result.is_err(), "a client trusting nothing must refuse the proxy's certificate");
     still_serving(&d, &auth).await;
     d.stop().await;
+}
+
+/// Sandboxes without a network reach the proxy on its Unix socket: same identity rules, and a
+/// CONNECT there reaches the target like one over TCP.
+#[tokio::test]
+async fn the_unix_socket_proxy_checks_identity_and_tunnels() {
+    let (d, auth) = daemon_with_session(clauderon_testkit::daemon::test_config()).await;
+    let path = d.layout().proxy_socket();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+
+    let target = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = target.local_addr().unwrap();
+    let mut anon = tokio::net::UnixStream::connect(&path).await.unwrap();
+    anon.write_all(format!("CONNECT {addr} HTTP/1.1\r\n\r\n").as_bytes()).await.unwrap();
+    assert!(read_head(&mut anon).await.starts_with("HTTP/1.1 407"), "no identity must be refused");
+
+    let mut s = tokio::net::UnixStream::connect(&path).await.unwrap();
+    s.write_all(format!("CONNECT {addr} HTTP/1.1\r\nProxy-Authorization: {auth}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    assert!(read_head(&mut s).await.starts_with("HTTP/1.1 200"));
+    let (mut inner, _) = target.accept().await.unwrap();
+    s.write_all(b"ping").await.unwrap();
+    let mut got = [0u8; 4];
+    inner.read_exact(&mut got).await.unwrap();
+    assert_eq!(&got, b"ping");
 }

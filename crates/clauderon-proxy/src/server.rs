@@ -30,7 +30,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpStream, UnixListener};
 
 /// Named timeouts. Long-lived streams (SSE, WebSocket, tunnels) have none.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -213,12 +213,32 @@ impl Proxy {
 
     /// Serve until `shutdown` resolves. Open tunnels and streams end with the process.
     pub async fn serve(self, listener: TcpListener, shutdown: impl std::future::Future<Output = ()>) {
+        let accept = || async {
+            let (stream, _peer) = listener.accept().await?;
+            let _ = stream.set_nodelay(true);
+            Ok(stream)
+        };
+        self.accept_loop(accept, shutdown).await
+    }
+
+    /// The same proxy on a Unix socket: how sandboxes without a network reach it. Identity
+    /// works as on TCP (the socket's 0600 mode is a second fence, not the only one).
+    pub async fn serve_unix(self, listener: UnixListener, shutdown: impl std::future::Future<Output = ()>) {
+        let accept = || async { listener.accept().await.map(|(stream, _peer)| stream) };
+        self.accept_loop(accept, shutdown).await
+    }
+
+    async fn accept_loop<S, F, Fut>(self, mut accept: F, shutdown: impl std::future::Future<Output = ()>)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = std::io::Result<S>>,
+    {
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, _peer)) => {
-                        let _ = stream.set_nodelay(true);
+                accepted = accept() => match accepted {
+                    Ok(stream) => {
                         let proxy = self.clone();
                         tokio::spawn(async move { proxy.serve_connection(stream).await });
                     }
@@ -232,7 +252,10 @@ impl Proxy {
         }
     }
 
-    async fn serve_connection(self, stream: TcpStream) {
+    async fn serve_connection<S>(self, stream: S)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let service = service_fn(move |req| {
             let proxy = self.clone();
             async move { Ok::<_, Infallible>(proxy.front(req).await) }

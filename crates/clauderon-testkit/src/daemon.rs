@@ -52,6 +52,7 @@ impl TestDaemon {
             config: self.config.clone(),
             backends: vec![backend],
             credential_env: Some(self.credential_env.clone()),
+            extra_proxy_ips: Vec::new(),
         })
         .await
         .unwrap_or_else(|e| panic!("launching the test daemon: {e}"));

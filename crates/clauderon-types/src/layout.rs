@@ -43,6 +43,10 @@ impl DataLayout {
     pub fn socket(&self) -> PathBuf {
         self.root.join("clauderon.sock")
     }
+    /// The credential proxy on a Unix socket, for sandboxes with no network of their own.
+    pub fn proxy_socket(&self) -> PathBuf {
+        self.root.join("proxy.sock")
+    }
     pub fn lock_file(&self) -> PathBuf {
         self.root.join("daemon.lock")
     }

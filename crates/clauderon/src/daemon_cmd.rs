@@ -72,10 +72,8 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
     let _log_guard = init_logging(&layout, &config.daemon.log_filter)?;
 
     // Real backends register here as they land (Docker, Zellij…).
-    let backends = Vec::new();
-    let daemon = launch(LaunchOptions { layout, config, backends, credential_env: None })
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let options = LaunchOptions::new(layout, config);
+    let daemon = launch(options).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     eprintln!(
         "clauderon daemon {} listening on http://{} and {}",
         clauderon_types::VERSION,
