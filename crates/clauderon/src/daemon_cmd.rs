@@ -72,7 +72,8 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
     let _log_guard = init_logging(&layout, &config.daemon.log_filter)?;
 
     // Real backends register here as they land (Docker, Zellij…).
-    let options = LaunchOptions::new(layout, config);
+    let mut options = LaunchOptions::new(layout.clone(), config);
+    crate::docker_setup::register(&mut options, &layout).await;
     let daemon = launch(options).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     eprintln!(
         "clauderon daemon {} listening on http://{} and {}",

@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod daemon_cmd;
+mod docker_setup;
 mod doctor;
 mod output;
 mod report;

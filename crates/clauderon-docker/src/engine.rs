@@ -1,0 +1,81 @@
+//! The engine connection (DOCKER_HOST honoured, API version agreed once) and the mapping of its
+//! errors to the backend's, with messages that say what to do.
+
+use bollard::Docker;
+use bollard::errors::Error;
+use clauderon_backend::{BackendError, BackendHandle};
+use clauderon_types::BackendKind;
+use tokio::sync::Mutex;
+
+const NOT_RUNNING: &str = "Docker is not running or not reachable: start it (`sudo systemctl start docker`, \
+     or `dockerd`), check DOCKER_HOST, or pick `--backend zellij`";
+
+pub(crate) struct Engine {
+    /// The client once the engine has answered; tried again on every call until then, so a
+    /// daemon started before Docker picks it up later.
+    negotiated: Mutex<Option<Docker>>,
+}
+
+impl Engine {
+    pub(crate) fn from_env() -> Self {
+        Engine { negotiated: Mutex::new(None) }
+    }
+
+    /// The client, speaking the newest API version both sides know.
+    pub(crate) async fn client(&self) -> Result<Docker, BackendError> {
+        let mut slot = self.negotiated.lock().await;
+        if let Some(d) = slot.as_ref() {
+            return Ok(d.clone());
+        }
+        let raw = Docker::connect_with_defaults().map_err(|e| unavailable(&e))?;
+        let docker = raw.negotiate_version().await.map_err(|e| unavailable(&e))?;
+        *slot = Some(docker.clone());
+        Ok(docker)
+    }
+}
+
+/// The engine answered 404: no such container, image or network.
+pub fn is_missing(e: &Error) -> bool {
+    matches!(e, Error::DockerResponseServerError { status_code: 404, .. })
+}
+
+/// The engine could not be reached at all.
+pub fn unavailable(e: &Error) -> BackendError {
+    BackendError::Unavailable { backend: BackendKind::Docker, reason: format!("{NOT_RUNNING} ({e})") }
+}
+
+fn is_connection(e: &Error) -> bool {
+    !matches!(
+        e,
+        Error::DockerResponseServerError { .. }
+            | Error::JsonDataError { .. }
+            | Error::JsonSerdeError { .. }
+            | Error::DockerStreamError { .. }
+    )
+}
+
+pub(crate) fn error(message: impl Into<String>) -> BackendError {
+    BackendError::Failed { backend: BackendKind::Docker, message: message.into() }
+}
+
+/// An engine error while doing `what`.
+pub(crate) fn map(e: Error, what: &str) -> BackendError {
+    match e {
+        Error::DockerResponseServerError { message, .. } => error(format!("{what}: {message}")),
+        other if is_connection(&other) => unavailable(&other),
+        other => error(format!("{what}: {other}")),
+    }
+}
+
+/// As [`map`], with a 404 meaning the session's container is gone.
+pub(crate) fn map_handle(e: Error, handle: &BackendHandle, what: &str) -> BackendError {
+    if is_missing(&e) {
+        BackendError::NotFound { backend: BackendKind::Docker, handle: handle.as_str().to_string() }
+    } else {
+        map(e, what)
+    }
+}
+
+pub(crate) fn failed(what: &'static str) -> impl Fn(Error) -> BackendError {
+    move |e| map(e, what)
+}

@@ -1,0 +1,268 @@
+//! What a session's container is made of, decided without talking to the engine: mounts, user,
+//! environment, limits, network and the files clauderon writes for it on the host. Pure apart
+//! from reading file metadata, so the choices are unit-tested.
+
+use clauderon_backend::SessionSpec;
+use clauderon_backend::env::{SessionView, session_env};
+use clauderon_types::{AgentKind, NetworkMode};
+use std::path::{Path, PathBuf};
+
+/// Where things are inside the container.
+pub const WORKSPACE: &str = "/workspace";
+pub const HOME: &str = "/home/clauderon";
+/// clauderon's files for the session (CA, bundle, entrypoint), mounted read-only.
+pub const FILES: &str = "/etc/clauderon";
+pub const CA_CERT: &str = "/etc/clauderon/ca.pem";
+pub const CA_BUNDLE: &str = "/etc/clauderon/ca-bundle.pem";
+pub const ENTRYPOINT: &str = "/etc/clauderon/entrypoint.sh";
+/// The proxy's Unix socket, in locked sessions.
+pub const PROXY_SOCKET: &str = "/run/clauderon/proxy.sock";
+/// Debian's system store: replaced (read-only) by the bundle with clauderon's CA added.
+pub const SYSTEM_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// Labels that mark clauderon's containers.
+pub const LABEL_MANAGED: &str = "dev.clauderon.managed";
+pub const LABEL_SESSION_ID: &str = "dev.clauderon.session-id";
+pub const LABEL_SESSION_NAME: &str = "dev.clauderon.session-name";
+
+/// The folder beside the session's HOME content that holds clauderon's files for the container.
+pub fn files_dir(spec: &SessionSpec) -> PathBuf {
+    spec.home.join(".clauderon")
+}
+
+/// The entrypoint: in a locked session, a loopback port relayed to the proxy's Unix socket (the
+/// container has no network at all), then the session's command.
+pub const ENTRYPOINT_SCRIPT: &str = r#"#!/bin/sh
+# Written by clauderon. Runs before the session's command.
+if [ -S /run/clauderon/proxy.sock ]; then
+  if ! command -v socat >/dev/null 2>&1; then
+    echo "clauderon: --network locked needs socat in the image (apt-get install socat), or use clauderon's image" >&2
+    exit 70
+  fi
+  socat "TCP-LISTEN:${CLAUDERON_PROXY_PORT},bind=127.0.0.1,fork,reuseaddr" UNIX-CONNECT:/run/clauderon/proxy.sock &
+  i=0
+  while [ $i -lt 50 ] && ! (exec 3<>"/dev/tcp/127.0.0.1/${CLAUDERON_PROXY_PORT}") 2>/dev/null; do
+    i=$((i + 1)); sleep 0.05
+  done
+fi
+exec "$@"
+"#;
+
+/// One bind mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bind {
+    pub source: PathBuf,
+    pub target: String,
+    pub read_only: bool,
+}
+
+/// Everything the container is created with.
+#[derive(Debug, Clone)]
+pub struct ContainerPlan {
+    pub name: String,
+    pub image: String,
+    /// `uid:gid`.
+    pub user: String,
+    pub env: Vec<(String, String)>,
+    pub binds: Vec<Bind>,
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub network: NetworkMode,
+    pub nano_cpus: Option<i64>,
+    pub memory: Option<i64>,
+    pub labels: Vec<(String, String)>,
+}
+
+/// The container's name for a session.
+pub fn container_name(spec: &SessionSpec) -> String {
+    format!("clauderon-{}", spec.name)
+}
+
+/// The git directory shared by the worktree: `<repo>/.git` when it is a directory.
+pub fn git_common_dir(repo: &Path) -> Option<PathBuf> {
+    let dir = repo.join(".git");
+    dir.is_dir().then_some(dir)
+}
+
+/// The command the container runs: `--command` through `sh -c`, else the agent's CLI.
+pub fn command(spec: &SessionSpec) -> Vec<String> {
+    if let Some(c) = &spec.options.command {
+        return vec!["/bin/sh".into(), "-c".into(), c.clone()];
+    }
+    let mut cmd: Vec<String> = match spec.agent {
+        AgentKind::Claude => vec!["claude".into(), "--dangerously-skip-permissions".into()],
+        AgentKind::Codex => {
+            vec!["codex".into(), "--dangerously-bypass-approvals-and-sandbox".into()]
+        }
+        AgentKind::Gemini => vec!["gemini".into(), "--yolo".into()],
+    };
+    if let Some(model) = &spec.options.model {
+        cmd.push("--model".into());
+        cmd.push(model.clone());
+    }
+    if !spec.prompt.is_empty() {
+        cmd.push(spec.prompt.clone());
+    }
+    cmd
+}
+
+/// Decide the container for a session. `proxy_host` is how an open session reaches the proxy
+/// (the bridge's gateway); a locked session reaches it on its own loopback. `uid`/`gid` are the
+/// host user's; `system_bundle` says whether the bundle written for the session may replace the
+/// image's system store.
+pub struct PlanInputs<'a> {
+    pub spec: &'a SessionSpec,
+    pub image: &'a str,
+    pub proxy_host: &'a str,
+    pub uid: u32,
+    pub gid: u32,
+    pub system_bundle: bool,
+    /// The proxy's Unix socket on the host, for locked sessions.
+    pub proxy_socket: Option<&'a Path>,
+}
+
+pub fn plan(i: &PlanInputs<'_>) -> Result<ContainerPlan, String> {
+    let spec = i.spec;
+    let network = spec.options.network.unwrap_or(NetworkMode::Open);
+    let proxy_host = match network {
+        NetworkMode::Open => i.proxy_host,
+        NetworkMode::Locked => "127.0.0.1",
+    };
+    let view = SessionView { proxy_host, ca_cert: CA_CERT, ca_bundle: CA_BUNDLE, home: HOME };
+    let mut env = session_env(spec, &view);
+    env.push(("CLAUDERON_PROXY_PORT".into(), spec.proxy.port.to_string()));
+    env.push(("USER".into(), "clauderon".into()));
+
+    let mut binds = vec![
+        Bind { source: spec.worktree.clone(), target: WORKSPACE.into(), read_only: false },
+        Bind { source: spec.home.clone(), target: HOME.into(), read_only: false },
+        Bind { source: files_dir(spec), target: FILES.into(), read_only: true },
+    ];
+    if i.system_bundle {
+        binds.push(Bind {
+            source: files_dir(spec).join("ca-bundle.pem"),
+            target: SYSTEM_BUNDLE.into(),
+            read_only: true,
+        });
+    }
+    if let Some(git) = git_common_dir(&spec.repo) {
+        let at = path_str(&git)?;
+        // The shared git dir at its host path (the worktree's `.git` file names it), writable so
+        // commits land on the session's branch; hooks and config over it, read-only.
+        binds.push(Bind { source: git.clone(), target: at.clone(), read_only: false });
+        binds.push(Bind { source: git.join("hooks"), target: format!("{at}/hooks"), read_only: true });
+        binds.push(Bind { source: git.join("config"), target: format!("{at}/config"), read_only: true });
+    }
+    if network == NetworkMode::Locked {
+        let socket = i.proxy_socket.ok_or_else(|| {
+            "--network locked needs the proxy's Unix socket, which this daemon did not give the Docker backend"
+                .to_string()
+        })?;
+        binds.push(Bind { source: socket.to_path_buf(), target: PROXY_SOCKET.into(), read_only: false });
+    }
+
+    Ok(ContainerPlan {
+        name: container_name(spec),
+        image: i.image.to_string(),
+        user: format!("{}:{}", i.uid, i.gid),
+        env,
+        binds,
+        entrypoint: vec!["/bin/sh".into(), ENTRYPOINT.into()],
+        cmd: command(spec),
+        network,
+        nano_cpus: spec.options.milli_cpus.map(|m| i64::from(m) * 1_000_000),
+        memory: spec.options.memory_bytes.and_then(|b| i64::try_from(b).ok()),
+        labels: vec![
+            (LABEL_MANAGED.into(), "true".into()),
+            (LABEL_SESSION_ID.into(), spec.session_id.to_string()),
+            (LABEL_SESSION_NAME.into(), spec.name.to_string()),
+        ],
+    })
+}
+
+fn path_str(p: &Path) -> Result<String, String> {
+    p.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("{} is not valid UTF-8: Docker cannot mount it", p.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use clauderon_backend::ProxyAccess;
+    use clauderon_types::{SessionId, SessionName, SessionOptions};
+
+    fn spec(repo: &Path, options: SessionOptions) -> SessionSpec {
+        SessionSpec {
+            session_id: SessionId::new(),
+            name: SessionName::parse("s1").unwrap(),
+            worktree: "/data/worktrees/s1".into(),
+            repo: repo.to_path_buf(),
+            agent: AgentKind::Claude,
+            prompt: "fix it".into(),
+            options,
+            home: "/data/homes/s1".into(),
+            placeholders: vec![("ANTHROPIC_API_KEY".into(), "clauderon-placeholder".into())],
+            proxy: ProxyAccess {
+                user: "s1".into(),
+                secret: "sek".into(),
+                port: 3128,
+                ca_cert: "/ca.pem".into(),
+            },
+        }
+    }
+
+    fn inputs<'a>(spec: &'a SessionSpec, socket: Option<&'a Path>) -> PlanInputs<'a> {
+        PlanInputs {
+            spec,
+            image: "img",
+            proxy_host: "172.17.0.1",
+            uid: 1000,
+            gid: 1001,
+            system_bundle: true,
+            proxy_socket: socket,
+        }
+    }
+
+    fn env<'a>(p: &'a ContainerPlan, k: &str) -> Option<&'a str> {
+        p.env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn open_session_uses_the_gateway_and_mounts_hooks_and_config_read_only() {
+        let repo = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(repo.path().join(".git/hooks")).unwrap();
+        let s = spec(repo.path(), SessionOptions { milli_cpus: Some(1500), ..Default::default() });
+        let p = plan(&inputs(&s, None)).unwrap();
+        assert_eq!(env(&p, "HTTPS_PROXY"), Some("http://s1:sek@172.17.0.1:3128"));
+        assert_eq!(env(&p, "SSL_CERT_FILE"), Some(CA_BUNDLE));
+        assert_eq!(env(&p, "HOME"), Some(HOME));
+        assert_eq!(p.user, "1000:1001");
+        assert_eq!(p.nano_cpus, Some(1_500_000_000));
+        let git = repo.path().join(".git");
+        let hooks = p.binds.iter().find(|b| b.source == git.join("hooks")).unwrap();
+        assert!(hooks.read_only);
+        assert!(p.binds.iter().any(|b| b.source == git.join("config") && b.read_only));
+        assert!(p.binds.iter().any(|b| b.source == git && !b.read_only), "commits must be possible");
+        assert_eq!(p.cmd, vec!["claude", "--dangerously-skip-permissions", "fix it"]);
+    }
+
+    #[test]
+    fn locked_session_goes_through_its_loopback_and_the_proxy_socket() {
+        let repo = tempfile::tempdir().unwrap();
+        let options = SessionOptions {
+            network: Some(NetworkMode::Locked),
+            command: Some("echo hi".into()),
+            ..Default::default()
+        };
+        let s = spec(repo.path(), options);
+        assert!(plan(&inputs(&s, None)).unwrap_err().contains("socket"));
+        let socket = Path::new("/data/proxy.sock");
+        let p = plan(&inputs(&s, Some(socket))).unwrap();
+        assert_eq!(env(&p, "https_proxy"), Some("http://s1:sek@127.0.0.1:3128"));
+        assert!(p.binds.iter().any(|b| b.source == socket && b.target == PROXY_SOCKET));
+        assert!(!p.binds.iter().any(|b| b.target.ends_with("/hooks")), "no .git in a plain folder");
+        assert_eq!(p.cmd, vec!["/bin/sh", "-c", "echo hi"]);
+    }
+}

@@ -1,0 +1,1 @@
+//! Terminal streams to a session's main process, for the daemon's WebSocket terminal.

@@ -1,0 +1,176 @@
+//! End to end through a real daemon with the Docker backend: a container session makes HTTPS
+//! requests through the credential proxy to the test kit's TLS upstream (which listens on the
+//! host's loopback, where the proxy, not the container, connects). The upstream gets the real
+//! credential; the container's environment, its files and its output never hold it. A locked
+//! session reaches the proxy and nothing else.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use clauderon_daemon::{LaunchOptions, RunningDaemon, launch};
+use clauderon_docker::{DockerBackend, DockerSettings};
+use clauderon_testkit::TestRepo;
+use clauderon_testkit::http::{Request as ApiRequest, unix};
+use clauderon_testkit::upstream::TlsUpstream;
+use clauderon_types::DataLayout;
+use serde_json::json;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const REAL_KEY: &str = "sk-ant-REAL-docker-e2e-9f8e7d";
+
+struct Fx {
+    daemon: RunningDaemon,
+    up: TlsUpstream,
+    backend: Arc<DockerBackend>,
+    data: tempfile::TempDir,
+    _ca_dir: tempfile::TempDir,
+    repo: TestRepo,
+    gateway: IpAddr,
+}
+
+async fn fixture() -> Fx {
+    let up = TlsUpstream::start_default().await;
+    let data = tempfile::tempdir().unwrap();
+    let ca_dir = tempfile::tempdir().unwrap();
+    let layout = DataLayout::new(data.path());
+    let mut config = clauderon_testkit::daemon::test_config();
+    config.proxy.upstream_overrides = up.overrides();
+    config.proxy.extra_ca_files = vec![up.ca().write_pem(ca_dir.path())];
+    let backend = support::backend_with(DockerSettings {
+        image: support::base_image(),
+        proxy_socket: Some(layout.proxy_socket()),
+        ..Default::default()
+    })
+    .await;
+    let ips = backend.proxy_ips().await.unwrap();
+    let mut options = LaunchOptions::new(layout, config);
+    options.backends.push(backend.clone());
+    options.credential_env = Some(HashMap::from([("ANTHROPIC_API_KEY".to_string(), REAL_KEY.to_string())]));
+    options.extra_proxy_ips = ips.clone();
+    let daemon = launch(options).await.unwrap();
+    let repo = TestRepo::new().unwrap();
+    Fx { daemon, up, backend, data, _ca_dir: ca_dir, repo, gateway: ips[0] }
+}
+
+impl Fx {
+    async fn create(&self, name: &str, command: &str, network: &str) {
+        let body = json!({
+            "repo_path": self.repo.path(), "prompt": "go", "name": name, "backend": "docker",
+            "options": {"command": command, "network": network},
+        });
+        let reply =
+            unix(&self.daemon.socket, ApiRequest::new("POST", "/api/sessions").json(body.to_string())).await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+    }
+
+    /// The session's output once it contains `marker` (the command prints it last).
+    async fn output_until(&self, name: &str, marker: &str) -> String {
+        let handle = clauderon_backend::BackendHandle(format!("clauderon-{name}"));
+        let mut logs = String::new();
+        for _ in 0..300 {
+            logs = clauderon_backend::SessionBackend::logs(self.backend.as_ref(), &handle, 10_000)
+                .await
+                .unwrap();
+            if logs.contains(marker) {
+                return logs;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the session never printed {marker}; its output: {logs}");
+    }
+
+    async fn delete(&self, name: &str) {
+        let path = format!("/api/sessions/{name}?force=true");
+        let reply = unix(&self.daemon.socket, ApiRequest::new("DELETE", &path)).await;
+        assert!(reply.status < 300, "{}", reply.body);
+    }
+}
+
+/// A plain HTTP server on the bridge's gateway, outside the proxy: what a direct connection
+/// from a container would reach.
+async fn direct_server(ip: IpAddr) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(ip, 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\ndirect-ok")
+                .await;
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn container_session_gets_the_credential_injected_and_never_holds_it() {
+    let fx = fixture().await;
+    let command = r#"
+        curl -sS -o /dev/null -w 'STATUS=%{http_code}\n' https://api.anthropic.com/small -H "x-api-key: $ANTHROPIC_API_KEY"
+        curl -sS https://api.anthropic.com/small | head -c 5; echo
+        id -u
+        env | sort
+        echo FINISHED
+        sleep 300
+    "#;
+    fx.create("e2e", command, "open").await;
+    let logs = fx.output_until("e2e", "FINISHED").await;
+    assert!(logs.contains("STATUS=200"), "the proxied request failed: {logs}");
+    assert!(logs.contains("xxxxx"), "no body through the proxy: {logs}");
+    // The upstream got the real key, injected by the proxy.
+    let requests = fx.up.wait_for_requests(1, Duration::from_secs(5)).await;
+    assert!(
+        requests.iter().any(|r| r.header("x-api-key") == Some(REAL_KEY)),
+        "upstream never got the real key"
+    );
+    // The container never held it: its output and env, docker inspect, PID 1's environ, its files.
+    assert!(logs.contains("ANTHROPIC_API_KEY="), "no placeholder for a configured credential: {logs}");
+    assert!(!logs.contains(REAL_KEY), "the real key reached the session's output");
+    let inspect = support::docker_cli(&["inspect", "clauderon-e2e"]);
+    assert!(inspect.contains("HTTPS_PROXY="), "inspect did not show the env: {inspect}");
+    assert!(!inspect.contains(REAL_KEY), "the real key is in the container's config");
+    let environ = support::docker_cli(&["exec", "clauderon-e2e", "cat", "/proc/1/environ"]);
+    assert!(environ.contains("HTTPS_PROXY"), "could not read PID 1's environ: {environ}");
+    assert!(!environ.contains(REAL_KEY));
+    let grep = support::docker_cli(&[
+        "exec",
+        "clauderon-e2e",
+        "sh",
+        "-c",
+        &format!("grep -rl {REAL_KEY} /workspace /home /etc /tmp /run 2>/dev/null; echo GREP-DONE"),
+    ]);
+    assert_eq!(grep.trim(), "GREP-DONE", "files in the container hold the real key");
+    fx.delete("e2e").await;
+    assert!(support::docker_cli(&["ps", "-aq", "--filter", "name=^clauderon-e2e$"]).trim().is_empty());
+    drop(fx.data);
+}
+
+#[tokio::test]
+async fn locked_network_reaches_the_proxy_and_nothing_else() {
+    let fx = fixture().await;
+    let direct = direct_server(fx.gateway).await;
+    let probe = format!(
+        r#"
+        curl -sS --noproxy '*' -m 3 http://{direct}/ && echo " DIRECT-REACHED" || echo DIRECT-FAILED
+        curl -sS -o /dev/null -w 'PROXIED=%{{http_code}}\n' -m 10 https://api.anthropic.com/small
+        echo FINISHED
+        sleep 300
+    "#
+    );
+    // The same probe in an open session shows the direct server is reachable there.
+    fx.create("open", &probe, "open").await;
+    fx.create("locked", &probe, "locked").await;
+    let open = fx.output_until("open", "FINISHED").await;
+    let locked = fx.output_until("locked", "FINISHED").await;
+    fx.delete("open").await;
+    fx.delete("locked").await;
+    assert!(open.contains("direct-ok DIRECT-REACHED"), "the open session could not reach the host: {open}");
+    assert!(open.contains("PROXIED=200"), "{open}");
+    assert!(locked.contains("DIRECT-FAILED"), "a locked session reached another address: {locked}");
+    assert!(locked.contains("PROXIED=200"), "a locked session could not use the proxy: {locked}");
+}

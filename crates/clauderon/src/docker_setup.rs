@@ -1,0 +1,35 @@
+//! The Docker backend in the shipped daemon: registered always (its `check` says what to do
+//! when the engine is down), and the proxy also listens where open containers reach the host.
+
+use clauderon_daemon::LaunchOptions;
+use clauderon_docker::{DockerBackend, DockerSettings};
+use clauderon_types::DataLayout;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Settings from the environment: `CLAUDERON_DOCKER_IMAGE` (the image sessions run when they
+/// name none) and `CLAUDERON_DOCKER_BASE_IMAGE` (what clauderon's image is built from).
+pub fn settings(layout: &DataLayout) -> DockerSettings {
+    let mut s = DockerSettings { proxy_socket: Some(layout.proxy_socket()), ..Default::default() };
+    if let Some(image) = std::env::var("CLAUDERON_DOCKER_IMAGE").ok().filter(|v| !v.is_empty()) {
+        s.image = image;
+    }
+    if let Some(base) = std::env::var("CLAUDERON_DOCKER_BASE_IMAGE").ok().filter(|v| !v.is_empty()) {
+        s.base_image = base;
+    }
+    s
+}
+
+pub async fn register(options: &mut LaunchOptions, layout: &DataLayout) {
+    let backend = DockerBackend::new(settings(layout));
+    match tokio::time::timeout(Duration::from_secs(5), backend.proxy_ips()).await {
+        Ok(Ok(ips)) => options.extra_proxy_ips.extend(ips),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "Docker sessions with an open network will not reach the proxy until the daemon restarts with Docker running")
+        }
+        Err(_) => tracing::warn!(
+            "the Docker engine did not answer within 5 s: Docker sessions with an open network will not reach the proxy"
+        ),
+    }
+    options.backends.push(Arc::new(backend));
+}
