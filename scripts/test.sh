@@ -10,6 +10,13 @@ agent_clis=$(bash scripts/install-agent-clis.sh)
 eval "$agent_clis"
 export CLAUDERON_TEST_CLAUDE_BIN
 
+echo "== Docker test base image (cached by tag)"
+if docker info >/dev/null 2>&1; then
+  bash scripts/docker-test-image.sh
+else
+  echo "Docker is not running: the Docker backend's tests will fail (start it: scripts/start-dockerd.sh)" >&2
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
