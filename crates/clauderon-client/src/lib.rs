@@ -12,8 +12,8 @@ pub use endpoint::{ApiToken, Endpoint};
 pub use error::ClientError;
 
 use clauderon_types::api::{
-    AuditList, CreateSessionRequest, CredentialList, DeleteQuery, ErrorBody, Health, ListView, SessionDetail,
-    SessionList, SetAccessModeRequest, VersionInfo,
+    AllowHostRequest, AuditList, CreateSessionRequest, CredentialList, DeleteQuery, ErrorBody, Health,
+    ListView, SessionDetail, SessionList, SetAccessModeRequest, SetBudgetRequest, VersionInfo,
 };
 use clauderon_types::{AccessMode, DataLayout, Session, SessionName};
 use hyper::Method;
@@ -166,6 +166,15 @@ impl Client {
     pub async fn set_access_mode(&self, name: &str, mode: AccessMode) -> Result<Session, ClientError> {
         let body = SetAccessModeRequest { mode };
         self.call(Method::PUT, &session_path(name, "/access-mode")?, Some(&body), Pace::Quick).await
+    }
+
+    pub async fn allow_host(&self, name: &str, host: &str) -> Result<Session, ClientError> {
+        let body = AllowHostRequest { host: host.to_string() };
+        self.call(Method::POST, &session_path(name, "/allowed-hosts")?, Some(&body), Pace::Quick).await
+    }
+
+    pub async fn set_budget(&self, name: &str, budget: SetBudgetRequest) -> Result<Session, ClientError> {
+        self.call(Method::PUT, &session_path(name, "/budget")?, Some(&budget), Pace::Quick).await
     }
 
     /// The proxy's audit of one session (404 for an unknown one). Without `after`, its latest

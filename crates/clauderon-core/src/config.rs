@@ -4,9 +4,11 @@
 //! validated [`Config`]; the rest of the code never re-validates.
 
 use crate::error::CoreError;
+use crate::pricing::{PriceTable, RawPrice};
 use clauderon_proxy::credentials::CredentialSource;
 use clauderon_proxy::oauth::{DEFAULT_CLIENT_ID, DEFAULT_TOKEN_URL, OAuthSettings};
-use clauderon_proxy::rules::{InjectionRule, UserRuleConfig};
+use clauderon_proxy::policy::{EgressMode, PolicySettings};
+use clauderon_proxy::rules::{HostPattern, InjectionRule, UserRuleConfig};
 use clauderon_types::{AccessMode, AgentKind, BackendKind, DataLayout};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -69,11 +71,38 @@ client_id = "9d1c250a-e61b-44d9-88ed-5944d1962f5e"
 # <data dir>/secrets/anthropic_oauth.json (a copy of ~/.claude/.credentials.json).
 # anthropic_oauth_token = "claude-credentials:/home/me/.claude/.credentials.json"
 
+[policy]
+# Egress: "allowlist" (sessions reach only the hosts below) or "open" (any host; credentials
+# still go only to their own hosts).
+egress = "allowlist"
+# The built-in list: model APIs, GitHub, the common package registries (`clauderon config show`
+# lists them). Set to false to allow only what you list here and per session (--allow-host).
+builtin_allow_hosts = true
+# More hosts every session may reach; `*.example.com` for the subdomains of example.com.
+allow_hosts = []
+# Model APIs besides the built-in ones (Anthropic, OpenAI, Gemini): read-only sessions may call
+# them with any method, and budgets count their use.
+inference_hosts = []
+# Hosts read-only sessions tunnel without interception (clients that pin certificates). Their
+# requests are then not checked for writes.
+tunnel_hosts = []
+
 [sessions]
 # Defaults for `clauderon create` when a flag is not given.
 # backend = "docker"        # zellij | docker | kubernetes | sprites | apple-container
 agent = "claude"            # claude | codex | gemini
 access_mode = "read-only"   # read-only | read-write
+
+# Model prices in USD per million tokens, for the usage report and dollar budgets. The shipped
+# table has list prices as of 2026 for Anthropic, OpenAI and Gemini models; entries here win
+# over it. `model` is a name or a pattern with `*`; the longest matching pattern wins. Cache
+# prices default to the input price.
+# [[prices]]
+# model = "claude-sonnet-4*"
+# input = 3.0
+# output = 15.0
+# cache_read = 0.3
+# cache_write = 3.75
 "#;
 
 pub use clauderon_types::ApiToken;
@@ -122,6 +151,10 @@ pub struct Config {
     pub daemon: DaemonSettings,
     pub proxy: ProxySettings,
     pub sessions: SessionDefaults,
+    /// Egress allowlist, model hosts, interception exceptions (`[policy]`).
+    pub policy: PolicySettings,
+    /// What model calls cost (`[[prices]]` over the shipped table).
+    pub prices: PriceTable,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
 }
@@ -166,6 +199,23 @@ struct RawConfig {
     credentials: BTreeMap<String, String>,
     #[serde(default)]
     sessions: RawSessions,
+    #[serde(default)]
+    prices: Vec<RawPrice>,
+    #[serde(default)]
+    policy: RawPolicy,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    egress: Option<String>,
+    builtin_allow_hosts: Option<bool>,
+    #[serde(default)]
+    allow_hosts: Vec<String>,
+    #[serde(default)]
+    inference_hosts: Vec<String>,
+    #[serde(default)]
+    tunnel_hosts: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -203,6 +253,36 @@ struct RawSessions {
     backend: Option<String>,
     agent: Option<String>,
     access_mode: Option<String>,
+}
+
+fn host_patterns(list: &[String], key: &str) -> Result<Vec<HostPattern>, CoreError> {
+    list.iter()
+        .map(|h| HostPattern::parse(h).map_err(|e| CoreError::Config(format!("policy.{key}: {e}"))))
+        .collect()
+}
+
+fn policy_from_raw(raw: RawPolicy) -> Result<PolicySettings, CoreError> {
+    let defaults = PolicySettings::default();
+    let egress = match raw.egress.as_deref() {
+        None | Some("allowlist") => EgressMode::Allowlist,
+        Some("open") => EgressMode::Open,
+        Some(other) => {
+            return Err(CoreError::Config(format!(
+                "policy.egress: `{other}` is not an egress mode: use \"allowlist\" or \"open\""
+            )));
+        }
+    };
+    let mut allow_hosts =
+        if raw.builtin_allow_hosts.unwrap_or(true) { defaults.allow_hosts } else { Vec::new() };
+    allow_hosts.extend(host_patterns(&raw.allow_hosts, "allow_hosts")?);
+    let mut inference_hosts = defaults.inference_hosts;
+    inference_hosts.extend(host_patterns(&raw.inference_hosts, "inference_hosts")?);
+    Ok(PolicySettings {
+        egress,
+        allow_hosts,
+        inference_hosts,
+        tunnel_hosts: host_patterns(&raw.tunnel_hosts, "tunnel_hosts")?,
+    })
 }
 
 fn parse_bind(value: &str, from: &str) -> Result<SocketAddr, CoreError> {
@@ -311,7 +391,16 @@ impl Config {
                 .transpose()?
                 .unwrap_or_default(),
         };
-        Ok(Config { daemon: DaemonSettings { bind, api_token, log_filter }, proxy, sessions, file })
+        let policy = policy_from_raw(raw.policy)?;
+        let prices = PriceTable::from_config(raw.prices)?;
+        Ok(Config {
+            daemon: DaemonSettings { bind, api_token, log_filter },
+            proxy,
+            sessions,
+            policy,
+            prices,
+            file,
+        })
     }
 
     fn proxy_from_raw(
@@ -410,6 +499,20 @@ impl Config {
         for (name, source) in &self.proxy.credentials {
             out.push_str(&format!("# credential {name}: {source}\n"));
         }
+        out.push_str(&format!(
+            "\n[policy]\negress = \"{}\"\n",
+            match self.policy.egress {
+                EgressMode::Allowlist => "allowlist",
+                EgressMode::Open => "open",
+            }
+        ));
+        let list = |l: &[HostPattern]| l.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", ");
+        out.push_str(&format!(
+            "# every host sessions may reach (built-in and configured)\nallow_hosts = [{}]\n",
+            list(&self.policy.allow_hosts)
+        ));
+        out.push_str(&format!("inference_hosts = [{}]\n", list(&self.policy.inference_hosts)));
+        out.push_str(&format!("tunnel_hosts = [{}]\n", list(&self.policy.tunnel_hosts)));
         out.push_str("\n[sessions]\n");
         if let Some(b) = self.sessions.backend {
             out.push_str(&format!("backend = \"{b}\"\n"));
@@ -418,6 +521,12 @@ impl Config {
             "agent = \"{}\"\naccess_mode = \"{}\"\n",
             self.sessions.agent, self.sessions.access_mode
         ));
+        for p in self.prices.configured() {
+            out.push_str(&format!(
+                "\n[[prices]]\nmodel = {:?}\ninput = {}\noutput = {}\ncache_read = {}\ncache_write = {}\n",
+                p.model, p.input, p.output, p.cache_read, p.cache_write
+            ));
+        }
         out
     }
 }
@@ -451,7 +560,23 @@ mod tests {
         assert_eq!(example.proxy.anthropic_oauth, defaults.proxy.anthropic_oauth);
         assert_eq!(defaults.proxy.bind.to_string(), DEFAULT_PROXY_BIND);
         assert_eq!(example.sessions, defaults.sessions);
+        assert_eq!(example.prices, defaults.prices);
+        assert_eq!(example.policy, defaults.policy);
+        assert_eq!(defaults.policy, PolicySettings::default());
         assert_eq!(defaults.daemon.bind.to_string(), DEFAULT_BIND);
+    }
+
+    #[test]
+    fn configured_prices_win_over_the_shipped_ones() {
+        let text = "[[prices]]\nmodel = \"gpt-4o*\"\ninput = 1.0\noutput = 2.0\n";
+        let config = Config::from_toml(text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            config.prices.price("gpt-4o-2024-08-06").map(|p| (p.input, p.cache_read)),
+            Some((1.0, 1.0))
+        );
+        assert!(config.to_toml_string().contains("model = \"gpt-4o*\""));
+        let bad = Config::from_toml("[[prices]]\nmodel = \"x\"\ninput = -1.0\noutput = 2.0\n");
+        assert!(bad.err().is_some_and(|e| e.to_string().contains("prices[0]")));
     }
 
     #[test]

@@ -8,10 +8,13 @@ use crate::bus::EventBus;
 use crate::config::SessionDefaults;
 use crate::error::CoreError;
 use crate::worktree;
+
+mod policy;
 use chrono::Utc;
 use clauderon_backend::{BackendHandle, ProxyAccess, SessionBackend, SessionSpec};
 use clauderon_proxy::credentials::CredentialStore;
 use clauderon_proxy::identity::{IdentityRegistry, SessionIdentity, new_secret};
+use clauderon_proxy::policy::SessionPolicies;
 use clauderon_store::Store;
 use clauderon_types::api::{
     CreateSessionRequest, DeleteQuery, ListView, MAX_PROMPT_BYTES, ReconcileReport, SessionDetail,
@@ -32,6 +35,8 @@ pub struct ManagerParts {
     pub defaults: SessionDefaults,
     /// The proxy's session identities, kept in step with the sessions.
     pub identities: Arc<IdentityRegistry>,
+    /// The proxy's live per-session policy settings, kept in step with the sessions.
+    pub policies: Arc<SessionPolicies>,
     pub proxy: ProxyEndpoint,
 }
 
@@ -69,6 +74,7 @@ struct Inner {
     layout: DataLayout,
     defaults: SessionDefaults,
     identities: Arc<IdentityRegistry>,
+    policies: Arc<SessionPolicies>,
     proxy: ProxyEndpoint,
     bus: EventBus,
     /// Names being created right now: a second create with the same name waits for nothing, it fails.
@@ -106,6 +112,7 @@ impl SessionManager {
                 layout: parts.layout,
                 defaults: parts.defaults,
                 identities: parts.identities,
+                policies: parts.policies,
                 proxy: parts.proxy,
                 bus: EventBus::new(),
                 reserved: Mutex::new(HashSet::new()),
@@ -287,6 +294,7 @@ impl SessionManager {
             )));
         }
         req.options.validate().map_err(CoreError::Invalid)?;
+        policy::host_patterns(&req.options.allow_hosts)?;
         let kind = self.pick_backend(req.backend)?;
         let backend = self.backend(kind)?.clone();
         backend.check().await?;
@@ -414,6 +422,7 @@ impl SessionManager {
             tracing::warn!(session = %session.name, error = %e, "could not delete the backend resource of a failed create");
         }
         self.inner.identities.revoke(&session.name);
+        self.inner.policies.remove(session.id);
         let _ = self.transition(session, Transition::Fail(cause.to_string())).await;
         self.discard_worktree(session).await;
         let id = session.id;
@@ -451,6 +460,7 @@ impl SessionManager {
     async fn issue_identity(&self, session: &Session, secret: &str) -> Result<(), CoreError> {
         let (id, stored) = (session.id, secret.to_string());
         self.store(move |s| s.set_proxy_secret(id, &stored)).await?;
+        self.sync_policy(session);
         self.inner.identities.insert(
             SessionIdentity { session_id: session.id, name: session.name.clone() },
             secret.to_string(),
@@ -460,6 +470,9 @@ impl SessionManager {
 
     /// Fill the proxy's registry from the store (at start): identities survive restarts.
     pub async fn load_identities(&self) -> Result<usize, CoreError> {
+        for session in self.store(|s| s.list(ListView::All)).await? {
+            self.sync_policy(&session);
+        }
         let secrets = self.store(|s| s.proxy_secrets()).await?;
         let n = secrets.len();
         for (session_id, name, secret) in secrets {
@@ -508,6 +521,8 @@ impl SessionManager {
                 s.access_mode = mode;
                 s.updated_at = Utc::now();
                 self.commit(&s, vec![EventKind::AccessModeChanged { from, to: mode }]).await?;
+                // The proxy reads the mode on every request: the next one sees the change.
+                self.sync_policy(&s);
             }
             Ok(s)
         })
@@ -552,6 +567,7 @@ impl SessionManager {
                 let id = s.id;
                 let event = self.store(move |st| st.remove_session(id, &EventKind::Deleted, Utc::now())).await?;
                 self.inner.identities.revoke(&s.name);
+                self.inner.policies.remove(s.id);
                 self.remove_home(&s).await;
                 self.inner.bus.publish([event]);
                 Ok(s)

@@ -10,7 +10,7 @@ use clauderon_proxy::credentials::CredentialStore;
 use clauderon_proxy::identity::IdentityRegistry;
 use clauderon_proxy::inject::RuleInjector;
 use clauderon_proxy::oauth::{HttpTokenEndpoint, TokenRefresher, agent_refresh_routes};
-use clauderon_proxy::policy::AllowAll;
+use clauderon_proxy::policy::{PolicyEngine, SessionPolicies};
 use clauderon_proxy::rules::{RuleSet, builtin_rules};
 use clauderon_proxy::server::{Proxy, ProxyParts};
 use clauderon_proxy::upstream::UpstreamSettings;
@@ -191,12 +191,14 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
     let claude_logins = credentials.claude_credentials_files();
 
     let identities = Arc::new(IdentityRegistry::new());
+    let policies = Arc::new(SessionPolicies::new());
     let manager = SessionManager::new(ManagerParts {
         store: store.clone(),
         backends: opts.backends,
         layout: layout.clone(),
         defaults: opts.config.sessions.clone(),
         identities: identities.clone(),
+        policies: policies.clone(),
         proxy: ProxyEndpoint {
             port: proxy_addr.port(),
             ca_cert: ca_cert.clone(),
@@ -229,7 +231,7 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
         ca: ca.clone(),
         upstream,
         injector: Arc::new(injector),
-        policy: Arc::new(AllowAll),
+        policy: Arc::new(PolicyEngine::new(opts.config.policy.clone(), policies)),
         audit: audit_sink,
     })
     .map_err(|e| DaemonError::Config(e.to_string()))?;

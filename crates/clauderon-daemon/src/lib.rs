@@ -35,6 +35,8 @@ pub fn router(state: AppState, guard: Guard) -> Router {
         .route("/api/sessions/{name}/archive", post(sessions::archive))
         .route("/api/sessions/{name}/unarchive", post(sessions::unarchive))
         .route("/api/sessions/{name}/access-mode", put(sessions::set_access_mode))
+        .route("/api/sessions/{name}/allowed-hosts", post(sessions::allow_host))
+        .route("/api/sessions/{name}/budget", put(sessions::set_budget))
         .route("/api/sessions/{name}/requests", get(routes::proxy::session_requests))
         .route("/api/requests", get(routes::proxy::all_requests))
         .route("/api/proxy/ca.pem", get(routes::proxy::ca_pem))

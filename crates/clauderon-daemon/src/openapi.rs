@@ -16,6 +16,8 @@ use utoipa::OpenApi;
         sessions::archive,
         sessions::unarchive,
         sessions::set_access_mode,
+        sessions::allow_host,
+        sessions::set_budget,
         proxy::session_requests,
         proxy::all_requests,
         proxy::ca_pem,

@@ -154,6 +154,63 @@ async fn git_clone_through_the_proxy_gets_the_token_injected_and_never_sees_it()
     }
 }
 
+/// Read-only refuses the push (both the `git-receive-pack` advertisement and the POST) with a
+/// message that says how to change the mode, while clone and fetch work; switching to
+/// read-write lets the very next push through, nothing restarted.
+#[tokio::test]
+async fn read_only_refuses_git_push_until_the_session_is_read_write() {
+    let fx = fixture().await;
+    common::set_mode(&fx.fx, "read-only").await;
+    let clone = fx.clone().await;
+    std::fs::write(clone.join("NOTES.md"), "pushed through clauderon\n").unwrap();
+    fx.git_ok(&clone, &["add", "NOTES.md"]).await;
+    fx.git_ok(&clone, &["commit", "--quiet", "-m", "notes"]).await;
+    fx.git_ok(&clone, &["fetch", "origin"]).await;
+    fx.fx.up.clear();
+
+    let refused = fx.git(&clone, &["push", "origin", "HEAD:refs/heads/agent-work"]).await;
+    assert!(!refused.status.success(), "a read-only push went through");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("403"), "{stderr}");
+    fx.assert_no_secret("git's output", &refused.stderr);
+    assert!(
+        fx.git_requests().iter().all(|r| !r.path.contains("receive-pack")),
+        "a push request reached upstream"
+    );
+    assert!(
+        fx.repo.git(&["rev-parse", "--verify", "--quiet", "agent-work"]).is_err(),
+        "the branch was created"
+    );
+    let audit = fx.audit().await;
+    let denied = audit
+        .iter()
+        .find(|e| e["path"].as_str().unwrap_or("").contains("service=git-receive-pack"))
+        .unwrap_or_else(|| panic!("no refused advertisement in the audit: {audit:?}"));
+    assert_eq!(denied["decision"], "denied", "{denied}");
+    assert!(denied["reason"].as_str().unwrap().contains("read-only: git push"), "{denied}");
+    assert_eq!(denied["status"], 403, "{denied}");
+
+    // The message the session sees, as curl shows it.
+    let mut curl = common::curl();
+    curl.args(["-sS", "--proxy", &fx.fx.proxy_url(), "--cacert"])
+        .arg(fx.fx.d.ca_cert())
+        .arg(format!("{URL}/info/refs?service=git-receive-pack"));
+    let body = common::run(curl).await;
+    let text = String::from_utf8_lossy(&body.stdout);
+    assert!(
+        text.contains("read-only") && text.contains("clauderon set-access-mode agent read-write"),
+        "{text}"
+    );
+
+    common::set_mode(&fx.fx, "read-write").await;
+    fx.git_ok(&clone, &["push", "origin", "HEAD:refs/heads/agent-work"]).await;
+    let local = fx.git_ok(&clone, &["rev-parse", "HEAD"]).await;
+    assert_eq!(
+        fx.repo.git(&["rev-parse", "agent-work"]).unwrap(),
+        String::from_utf8_lossy(&local.stdout).trim()
+    );
+}
+
 #[tokio::test]
 async fn git_push_to_a_new_branch_through_the_proxy_succeeds() {
     let fx = fixture().await;
@@ -163,9 +220,7 @@ async fn git_push_to_a_new_branch_through_the_proxy_succeeds() {
     fx.git_ok(&clone, &["commit", "--quiet", "-m", "notes"]).await;
     fx.fx.up.clear();
 
-    // Read-write is the only access mode today, so the push goes through. Read-only (issue 4)
-    // must refuse exactly these requests, the `info/refs?service=git-receive-pack`
-    // advertisement and the `git-receive-pack` POST, while the clone above still works.
+    // The fixture's session is read-write, so the push goes through.
     fx.git_ok(&clone, &["push", "origin", "HEAD:refs/heads/agent-work"]).await;
 
     let local = fx.git_ok(&clone, &["rev-parse", "HEAD"]).await;

@@ -339,6 +339,7 @@ async fn a_user_rule_with_a_configured_source_injects_on_its_host_only() {
     config.daemon.bind = "127.0.0.1:0".parse().unwrap();
     config.proxy.bind = "127.0.0.1:0".parse().unwrap();
     config.proxy.upstream_overrides = up.overrides();
+    config.policy = clauderon_testkit::daemon::test_config().policy;
     let env = HashMap::from([("CORP_TOKEN".to_string(), "corp-REAL-token-9".to_string())]);
     let d = TestDaemon::start_with(config, env).await;
     let repo = TestRepo::new().unwrap();

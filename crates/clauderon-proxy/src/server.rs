@@ -16,7 +16,8 @@ use crate::audit::{
 use crate::ca::CertificateAuthority;
 use crate::identity::{IdentityRegistry, SessionIdentity};
 use crate::inject::{Injector, LocalEndpoint, MAX_LOCAL_BODY};
-use crate::policy::{PolicyDecision, PolicyRequest, RequestPolicy};
+use crate::peek::{First, Prefixed, TLS_HANDSHAKE};
+use crate::policy::{MAX_POLICY_BODY, PolicyDecision, PolicyRequest, Refusal, RequestPolicy};
 use crate::upstream::{OverrideResolver, ProxyBody, UpstreamClient, UpstreamSettings};
 use bytes::Bytes;
 use chrono::Utc;
@@ -75,6 +76,16 @@ struct Shared {
     audit: Arc<dyn AuditSink>,
 }
 
+/// Whether a CONNECT's TLS is terminated by the proxy.
+#[derive(Debug, Clone, Copy)]
+enum Intercept {
+    /// A rule host: a credential may go on its requests.
+    Always,
+    /// Policy wants to see the requests (a read-only session): if the session speaks TLS.
+    IfTls,
+    Never,
+}
+
 /// Who and where, for a request inside an intercepted connection.
 #[derive(Clone)]
 struct Target {
@@ -116,6 +127,15 @@ fn record_for(
         credential: None,
         decision,
     }
+}
+
+/// A policy refusal as the session sees it.
+fn refused(r: &Refusal) -> Response<ProxyBody> {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::FORBIDDEN);
+    let mut resp = text(status, r.message.clone());
+    resp.headers_mut()
+        .insert(HeaderName::from_static("x-clauderon-refused"), HeaderValue::from_static("policy"));
+    resp
 }
 
 fn empty() -> ProxyBody {
@@ -306,11 +326,17 @@ impl Proxy {
             );
         };
         let check = PolicyRequest { session: &session, method: "CONNECT", host: &host, path: None };
-        if let PolicyDecision::Deny(reason) = self.shared.policy.check(&check) {
-            self.audit_now(&session, "CONNECT", &host, "", Decision::Denied { reason: reason.clone() });
-            return text(StatusCode::FORBIDDEN, reason);
+        if let PolicyDecision::Deny(r) = self.shared.policy.check(&check) {
+            self.audit_now(&session, "CONNECT", &host, "", Decision::Denied { reason: r.reason.clone() });
+            return refused(&r);
         }
-        let intercept = self.shared.injector.intercepts(&host);
+        let intercept = if self.shared.injector.intercepts(&host) {
+            Intercept::Always
+        } else if self.shared.policy.intercepts(&session, &host) {
+            Intercept::IfTls
+        } else {
+            Intercept::Never
+        };
         let proxy = self.clone();
         tokio::spawn(async move {
             let upgraded = match hyper::upgrade::on(req).await {
@@ -321,17 +347,26 @@ impl Proxy {
                 }
             };
             let target = Target { session, host, port };
-            if intercept {
-                proxy.intercept(TokioIo::new(upgraded), target).await;
-            } else {
-                proxy.tunnel(TokioIo::new(upgraded), target).await;
+            let mut io = TokioIo::new(upgraded);
+            match intercept {
+                Intercept::Always => proxy.intercept(Prefixed::new(Vec::new(), io), target).await,
+                Intercept::Never => proxy.tunnel(Prefixed::new(Vec::new(), io), target).await,
+                // Policy wants to see requests, which it can in TLS only: another protocol is
+                // tunnelled as it is (egress was checked already).
+                Intercept::IfTls => match crate::peek::first_byte(&mut io).await {
+                    First::Closed => {}
+                    First::Byte(TLS_HANDSHAKE) => {
+                        proxy.intercept(Prefixed::new(vec![TLS_HANDSHAKE], io), target).await
+                    }
+                    other => proxy.tunnel(Prefixed::new(other.prefix(), io), target).await,
+                },
             }
         });
         Response::new(empty())
     }
 
     /// Opaque bytes both ways, audited by host, bytes and duration.
-    async fn tunnel(&self, mut client: TokioIo<hyper::upgrade::Upgraded>, t: Target) {
+    async fn tunnel(&self, mut client: Prefixed<TokioIo<hyper::upgrade::Upgraded>>, t: Target) {
         let started = Instant::now();
         let addr = self.shared.resolver.lookup(&t.host);
         let connect = async {
@@ -370,7 +405,7 @@ impl Proxy {
     }
 
     /// Terminate TLS with a leaf for the host and serve HTTP/1.1 or HTTP/2 inside.
-    async fn intercept(&self, io: TokioIo<hyper::upgrade::Upgraded>, t: Target) {
+    async fn intercept(&self, io: Prefixed<TokioIo<hyper::upgrade::Upgraded>>, t: Target) {
         // Clients send no SNI for an IP address: then the leaf is for the CONNECT target.
         let acceptor = if t.host.parse::<std::net::IpAddr>().is_ok() {
             match self.shared.ca.server_config_for_host(&t.host) {
@@ -415,15 +450,7 @@ impl Proxy {
         let method = req.method().clone();
         let mut record =
             record_for(&t.session, method.as_str(), &t.host, &redact_path(&path), Decision::Forwarded);
-        let check =
-            PolicyRequest { session: &t.session, method: method.as_str(), host: &t.host, path: Some(&path) };
-        if let PolicyDecision::Deny(reason) = self.shared.policy.check(&check) {
-            record.decision = Decision::Denied { reason: reason.clone() };
-            record.status = Some(403);
-            self.shared.audit.record(record);
-            return text(StatusCode::FORBIDDEN, reason);
-        }
-
+        // Answered in the proxy, nothing reaches upstream: no policy to apply.
         if let Some(endpoint) = self.shared.injector.local_endpoint(&t.host, &method, req.uri().path()) {
             return self.answer_locally(endpoint.as_ref(), req.into_body(), record, started).await;
         }
@@ -431,6 +458,12 @@ impl Proxy {
         let upgrade = is_upgrade(&req);
         let client_upgrade = if upgrade { Some(hyper::upgrade::on(&mut req)) } else { None };
         let (mut parts, body) = req.into_parts();
+        let check =
+            PolicyRequest { session: &t.session, method: method.as_str(), host: &t.host, path: Some(&path) };
+        let body = match self.apply_policy(&check, body, &record).await {
+            Ok(body) => body,
+            Err(refusal) => return refusal,
+        };
         strip_hop_by_hop(&mut parts.headers, upgrade);
 
         match self.shared.injector.inject(&t.host, &mut parts.headers).await {
@@ -519,6 +552,52 @@ impl Proxy {
         }
     }
 
+    /// Ask policy about a request; a refusal comes back audited, as the response to send. When
+    /// policy needs the body to decide (a GraphQL document) it is read here, bounded, and the
+    /// body to send on is those bytes.
+    async fn apply_policy(
+        &self,
+        check: &PolicyRequest<'_>,
+        body: Incoming,
+        record: &AuditRecord,
+    ) -> Result<ProxyBody, Response<ProxyBody>> {
+        let deny = |r: Refusal| {
+            let mut denied = record.clone();
+            denied.status = Some(r.status);
+            denied.decision = Decision::Denied { reason: r.reason.clone() };
+            self.shared.audit.record(denied);
+            refused(&r)
+        };
+        match self.shared.policy.check(check) {
+            PolicyDecision::Allow => Ok(body.boxed()),
+            PolicyDecision::Deny(r) => Err(deny(r)),
+            PolicyDecision::NeedsBody => {
+                let read = tokio::time::timeout(
+                    LOCAL_BODY_TIMEOUT,
+                    http_body_util::Limited::new(body, MAX_POLICY_BODY).collect(),
+                );
+                let bytes = match read.await {
+                    Ok(Ok(collected)) => collected.to_bytes(),
+                    _ => {
+                        return Err(deny(Refusal {
+                            status: 413,
+                            message: format!(
+                                "clauderon: this request's body must be checked by policy, and it could not be read \
+                                 within {}s or is over {MAX_POLICY_BODY} bytes",
+                                LOCAL_BODY_TIMEOUT.as_secs()
+                            ),
+                            reason: "policy: the body to check could not be read".into(),
+                        }));
+                    }
+                };
+                match self.shared.policy.check_body(check, &bytes) {
+                    PolicyDecision::Deny(r) => Err(deny(r)),
+                    _ => Ok(Full::new(bytes).map_err(|never| match never {}).boxed()),
+                }
+            }
+        }
+    }
+
     /// A request the injector says the proxy answers itself: read its (small) body, answer,
     /// audit. Nothing goes upstream.
     async fn answer_locally(
@@ -579,25 +658,19 @@ impl Proxy {
             return text(StatusCode::BAD_REQUEST, "clauderon proxy: the request URL has no host");
         };
         let path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
-        let check = PolicyRequest {
-            session: &session,
-            method: req.method().as_str(),
-            host: &host,
-            path: Some(&path),
-        };
-        if let PolicyDecision::Deny(reason) = self.shared.policy.check(&check) {
-            self.audit_now(
-                &session,
-                req.method().as_str(),
-                &host,
-                &redact_path(&path),
-                Decision::Denied { reason: reason.clone() },
-            );
-            return text(StatusCode::FORBIDDEN, reason);
-        }
         let mut record =
             record_for(&session, req.method().as_str(), &host, &redact_path(&path), Decision::Forwarded);
         let (mut parts, body) = req.into_parts();
+        let check = PolicyRequest {
+            session: &session,
+            method: parts.method.as_str(),
+            host: &host,
+            path: Some(&path),
+        };
+        let body = match self.apply_policy(&check, body, &record).await {
+            Ok(body) => body,
+            Err(refusal) => return refusal,
+        };
         strip_hop_by_hop(&mut parts.headers, false);
         let port = self.shared.resolver.lookup(&host).map(|a| a.port()).unwrap_or(port);
         parts.uri = match format!("http://{host}:{port}{path}").parse() {

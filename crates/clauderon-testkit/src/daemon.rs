@@ -20,9 +20,14 @@ pub struct TestDaemon {
     running: Option<RunningDaemon>,
 }
 
-/// Defaults, with port 0 so tests run side by side.
+/// The test kit's upstream names and loopback, on top of the built-in egress allowlist.
+const TEST_POLICY: &str =
+    "[policy]\nallow_hosts = [\"upstream.test\", \"other.test\", \"127.0.0.1\", \"localhost\"]\n";
+
+/// Defaults, with port 0 so tests run side by side, and the test kit's hosts and loopback on
+/// the egress allowlist.
 pub fn test_config() -> Config {
-    let mut config = Config::from_toml("").unwrap_or_else(|e| panic!("default config: {e}"));
+    let mut config = Config::from_toml(TEST_POLICY).unwrap_or_else(|e| panic!("default config: {e}"));
     config.daemon.bind = SocketAddr::from(([127, 0, 0, 1], 0));
     config.proxy.bind = SocketAddr::from(([127, 0, 0, 1], 0));
     config
@@ -113,6 +118,7 @@ pub fn manager(data: &Path, fake: Arc<FakeBackend>) -> clauderon_core::SessionMa
         layout: DataLayout::new(data),
         defaults: test_config().sessions,
         identities: Arc::new(clauderon_proxy::identity::IdentityRegistry::new()),
+        policies: Default::default(),
         proxy: clauderon_core::ProxyEndpoint { port: 9, ca_cert: data.join("ca.pem"), credentials: None },
     })
 }

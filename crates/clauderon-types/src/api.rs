@@ -168,3 +168,20 @@ pub struct CredentialView {
 pub struct CredentialList {
     pub credentials: Vec<CredentialView>,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllowHostRequest {
+    /// A host name, or `*.example.com` for its subdomains.
+    pub host: String,
+}
+
+/// Both bounds are replaced: an absent one means "no bound of that kind".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetBudgetRequest {
+    #[serde(default)]
+    pub tokens: Option<u64>,
+    #[serde(default)]
+    pub usd_cents: Option<u64>,
+}

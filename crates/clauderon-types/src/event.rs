@@ -12,10 +12,36 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum EventKind {
-    Created { backend: BackendKind, agent: AgentKind, access_mode: AccessMode },
-    StatusChanged { from: SessionStatus, to: SessionStatus },
-    Failed { from: SessionStatus, message: String },
-    AccessModeChanged { from: AccessMode, to: AccessMode },
+    Created {
+        backend: BackendKind,
+        agent: AgentKind,
+        access_mode: AccessMode,
+    },
+    StatusChanged {
+        from: SessionStatus,
+        to: SessionStatus,
+    },
+    Failed {
+        from: SessionStatus,
+        message: String,
+    },
+    AccessModeChanged {
+        from: AccessMode,
+        to: AccessMode,
+    },
+    /// A host added to the session's egress allowlist.
+    HostAllowed {
+        host: String,
+    },
+    /// The session's model budget was set or changed (`None`: no bound of that kind).
+    BudgetSet {
+        tokens: Option<u64>,
+        usd_cents: Option<u64>,
+    },
+    /// The session reached its budget: model calls are refused until it is raised.
+    BudgetExceeded {
+        used: String,
+    },
     Archived,
     Unarchived,
     Deleted,

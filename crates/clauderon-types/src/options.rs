@@ -32,9 +32,16 @@ pub struct SessionOptions {
     /// Memory limit in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_bytes: Option<u64>,
-    /// Hosts this session may reach beyond the configured allowlist; `*.example.com` for subdomains.
+    /// Hosts this session may reach beyond the configured allowlist; `*.example.com` for
+    /// subdomains (checked by the proxy's host patterns when the session is created).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow_hosts: Vec<String>,
+    /// Model budget in tokens (input + output, all models): once reached, model calls are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_tokens: Option<u64>,
+    /// Model budget in US cents, priced with the config's price table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_usd_cents: Option<u64>,
 }
 
 impl SessionOptions {
@@ -65,9 +72,6 @@ impl SessionOptions {
         {
             return Err(format!("--memory {m} bytes is too small: give at least 6 MiB, e.g. 512m or 2g"));
         }
-        for h in &self.allow_hosts {
-            check_host_pattern(h)?;
-        }
         if let Some(model) = &self.model
             && (model.is_empty()
                 || model.len() > 200
@@ -76,25 +80,6 @@ impl SessionOptions {
             return Err(format!("--model `{model}` is not a model name: no spaces, at most 200 characters"));
         }
         Ok(())
-    }
-}
-
-/// A host name, or `*.` followed by one, in lower case letters, digits, dashes and dots.
-pub fn check_host_pattern(pattern: &str) -> Result<(), String> {
-    let host = pattern.strip_prefix("*.").unwrap_or(pattern);
-    let ok = !host.is_empty()
-        && host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{pattern}` is not a host pattern: give a host name in lower case (api.example.com) or `*.example.com` for its subdomains"
-        ))
     }
 }
 
@@ -153,16 +138,6 @@ mod tests {
     }
 
     #[test]
-    fn host_patterns_accept_names_and_subdomain_wildcards_only() {
-        for ok in ["example.com", "*.github.com", "registry.npmjs.org", "localhost"] {
-            assert_eq!(check_host_pattern(ok), Ok(()), "{ok}");
-        }
-        for bad in ["", "*", "*.", "Example.com", "a..b", "host:443", "http://x", "a.*.com"] {
-            assert!(check_host_pattern(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
     fn options_are_checked_with_messages_that_say_what_to_do() {
         let o = SessionOptions { command: Some("  ".into()), ..Default::default() };
         assert!(o.validate().unwrap_err().contains("--command"));
@@ -170,8 +145,6 @@ mod tests {
         assert!(o.validate().unwrap_err().contains("1.5"));
         let o = SessionOptions { memory_bytes: Some(10), ..Default::default() };
         assert!(o.validate().unwrap_err().contains("512m"));
-        let o = SessionOptions { allow_hosts: vec!["*".into()], ..Default::default() };
-        assert!(o.validate().unwrap_err().contains("*.example.com"));
         let o =
             SessionOptions { command: Some("echo hi".into()), milli_cpus: Some(1500), ..Default::default() };
         assert_eq!(o.validate(), Ok(()));

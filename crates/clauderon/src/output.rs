@@ -193,6 +193,11 @@ pub fn describe_event(kind: &EventKind) -> String {
         EventKind::StatusChanged { from, to } => format!("{} -> {}", from.as_str(), to.as_str()),
         EventKind::Failed { from, message } => format!("failed while {}: {message}", from.as_str()),
         EventKind::AccessModeChanged { from, to } => format!("access mode {from} -> {to}"),
+        EventKind::HostAllowed { host } => format!("allowed host {host}"),
+        EventKind::BudgetSet { tokens, usd_cents } => {
+            format!("budget set: {}", budget_text(*tokens, *usd_cents))
+        }
+        EventKind::BudgetExceeded { used } => format!("budget reached ({used}): model calls refused"),
         EventKind::Archived => "archived".to_string(),
         EventKind::Unarchived => "unarchived".to_string(),
         EventKind::Deleted => "deleted".to_string(),
@@ -239,6 +244,18 @@ pub fn age(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
         3600..=86_399 => format!("{}h", secs / 3600),
         _ => format!("{}d", secs / 86_400),
     }
+}
+
+/// `1000 tokens, $5.00`, or `none`.
+pub fn budget_text(tokens: Option<u64>, usd_cents: Option<u64>) -> String {
+    let mut parts = Vec::new();
+    if let Some(t) = tokens {
+        parts.push(format!("{t} tokens"));
+    }
+    if let Some(c) = usd_cents {
+        parts.push(format!("${}.{:02}", c / 100, c % 100));
+    }
+    if parts.is_empty() { "none".to_string() } else { parts.join(", ") }
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use clauderon_types::Session;
 use clauderon_types::api::{
-    CreateSessionRequest, DeleteQuery, ErrorBody, ListQuery, SessionDetail, SessionList, SetAccessModeRequest,
+    AllowHostRequest, CreateSessionRequest, DeleteQuery, ErrorBody, ListQuery, SessionDetail, SessionList,
+    SetAccessModeRequest, SetBudgetRequest,
 };
 
 #[utoipa::path(get, path = "/api/sessions", tag = "sessions", params(ListQuery),
@@ -80,5 +81,31 @@ pub async fn set_access_mode(
 ) -> Result<ApiJson<Session>, ApiError> {
     let session = state.manager.set_access_mode(&name, req.mode).await?;
     tracing::info!(session = %session.name, mode = %session.access_mode, "access mode set");
+    Ok(ApiJson(session))
+}
+
+#[utoipa::path(post, path = "/api/sessions/{name}/allowed-hosts", tag = "sessions", params(("name" = String, Path)),
+    request_body = AllowHostRequest,
+    responses((status = 200, body = Session), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn allow_host(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<AllowHostRequest>,
+) -> Result<ApiJson<Session>, ApiError> {
+    let session = state.manager.allow_host(&name, &req.host).await?;
+    tracing::info!(session = %session.name, host = %req.host, "host allowed");
+    Ok(ApiJson(session))
+}
+
+#[utoipa::path(put, path = "/api/sessions/{name}/budget", tag = "sessions", params(("name" = String, Path)),
+    request_body = SetBudgetRequest,
+    responses((status = 200, body = Session), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn set_budget(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<SetBudgetRequest>,
+) -> Result<ApiJson<Session>, ApiError> {
+    let session = state.manager.set_budget(&name, req.tokens, req.usd_cents).await?;
+    tracing::info!(session = %session.name, tokens = ?req.tokens, usd_cents = ?req.usd_cents, "budget set");
     Ok(ApiJson(session))
 }

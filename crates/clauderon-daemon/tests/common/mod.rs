@@ -3,7 +3,7 @@
 //!
 //! The proxy fixture: a test daemon whose proxy reaches the real API host names at the test
 //! kit's TLS upstream (host overrides) and trusts it (an extra CA file), as a user would point
-//! it at a gateway, with a credential environment and one session named `agent`.
+//! it at a gateway, with a credential environment and one read-write session named `agent`.
 
 #![allow(dead_code)] // each test binary uses a different part
 
@@ -54,11 +54,32 @@ pub async fn fixture_on(up: TlsUpstream, env: &[(&str, &str)], trust_upstream: b
     let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let d = TestDaemon::start_with(config, env).await;
     let repo = TestRepo::new().unwrap();
-    let body = json!({"repo_path": repo.path(), "prompt": "go", "name": "agent"}).to_string();
+    // Read-write: these tests are about injection; the policy tests make read-only sessions.
+    let body =
+        json!({"repo_path": repo.path(), "prompt": "go", "name": "agent", "access_mode": "read-write"})
+            .to_string();
     let reply = unix(d.socket(), ApiRequest::new("POST", "/api/sessions").json(body)).await;
     assert_eq!(reply.status, 201, "{}", reply.body);
     let access = d.fake.proxy_for("agent").unwrap();
     Fx { d, up, access, _ca_dir: ca_dir }
+}
+
+/// A CA bundle with clauderon's CA (intercepted hosts) and the upstream's (tunnelled hosts
+/// show their own certificate), as a session's trust store has both kinds of roots.
+pub fn trust_bundle(fx: &Fx) -> std::path::PathBuf {
+    let path = fx._ca_dir.path().join("session-bundle.pem");
+    let mut pem = std::fs::read_to_string(fx.d.ca_cert()).unwrap();
+    pem.push_str(&std::fs::read_to_string(fx.up.ca().write_pem(fx._ca_dir.path())).unwrap());
+    std::fs::write(&path, pem).unwrap();
+    path
+}
+
+/// Switch the `agent` session's access mode through the API, as `clauderon set-access-mode` does.
+pub async fn set_mode(fx: &Fx, mode: &str) {
+    let body = json!({ "mode": mode }).to_string();
+    let reply =
+        unix(fx.d.socket(), ApiRequest::new("PUT", "/api/sessions/agent/access-mode").json(body)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
 /// Every built-in rule's credential configured, the upstream trusted.
@@ -80,6 +101,12 @@ pub async fn audit(fx: &Fx) -> Vec<Value> {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let reply = unix(fx.d.socket(), ApiRequest::new("GET", "/api/sessions/agent/requests")).await;
     reply.json()["requests"].as_array().unwrap().clone()
+}
+
+/// Run a `curl()` command off the async threads (the daemon under test shares them), at most 20 s.
+pub async fn run(mut cmd: std::process::Command) -> std::process::Output {
+    cmd.args(["--max-time", "20"]);
+    tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
 }
 
 /// `curl` with no proxy settings inherited from the environment: a test names its proxy itself.

@@ -1,10 +1,12 @@
 //! create, list, show, archive, unarchive, delete, set-access-mode.
 
-use crate::cli::{CreateArgs, DeleteArgs, ListArgs, NameArgs, SetAccessModeArgs};
+use crate::cli::{
+    AllowHostArgs, CreateArgs, DeleteArgs, ListArgs, NameArgs, SetAccessModeArgs, SetBudgetArgs,
+};
 use crate::output::{Style, emit, emit_json};
 use anyhow::Context;
 use clauderon_client::Client;
-use clauderon_types::api::{CreateSessionRequest, DeleteQuery, ListView};
+use clauderon_types::api::{CreateSessionRequest, DeleteQuery, ListView, SetBudgetRequest};
 use clauderon_types::{SessionName, SessionOptions};
 
 pub async fn create(client: &Client, args: CreateArgs) -> anyhow::Result<()> {
@@ -29,6 +31,8 @@ pub async fn create(client: &Client, args: CreateArgs) -> anyhow::Result<()> {
             milli_cpus: args.cpus,
             memory_bytes: args.memory,
             allow_hosts: args.allow_hosts,
+            budget_tokens: args.budget_tokens,
+            budget_usd_cents: args.budget_usd,
         },
     };
     if !args.out.json {
@@ -91,6 +95,27 @@ pub async fn delete(client: &Client, args: DeleteArgs) -> anyhow::Result<()> {
     } else {
         emit(&format!("deleted {}; its branch {} is kept", s.name, s.branch))
     }
+}
+
+pub async fn allow_host(client: &Client, args: AllowHostArgs) -> anyhow::Result<()> {
+    let s = client.allow_host(&args.name, &args.host).await?;
+    if args.out.json {
+        return emit_json(&s);
+    }
+    emit(&format!("{} may now reach {} (allowed: {})", s.name, args.host, s.options.allow_hosts.join(", ")))
+}
+
+pub async fn set_budget(client: &Client, args: SetBudgetArgs) -> anyhow::Result<()> {
+    let req = SetBudgetRequest { tokens: args.tokens, usd_cents: args.usd };
+    let s = client.set_budget(&args.name, req).await?;
+    if args.out.json {
+        return emit_json(&s);
+    }
+    emit(&format!(
+        "{} budget: {}",
+        s.name,
+        crate::output::budget_text(s.options.budget_tokens, s.options.budget_usd_cents)
+    ))
 }
 
 pub async fn set_access_mode(client: &Client, args: SetAccessModeArgs) -> anyhow::Result<()> {
