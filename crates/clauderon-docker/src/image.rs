@@ -28,12 +28,6 @@ pub struct BuildRequest {
     pub agent_packages: String,
 }
 
-impl BuildRequest {
-    pub fn agent(base_image: &str, tag: &str) -> Self {
-        BuildRequest { base_image: base_image.into(), tag: tag.into(), agent_packages: AGENT_PACKAGES.into() }
-    }
-}
-
 /// Where a build is, for a progress bar: `step` of `steps` once the builder has said.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Progress {
@@ -109,8 +103,11 @@ pub async fn build(
 }
 
 fn build_error(base: &str, message: &str, tail: &[String]) -> BackendError {
-    let hint = if message.contains("pull access denied") || message.contains("not found") {
-        format!(" (is the base image `{base}` on this machine or reachable? set `docker.base_image`)")
+    let at_from = tail.last().is_some_and(|l| l.contains(": FROM"));
+    let hint = if at_from || message.contains("pull access denied") || message.contains("not found") {
+        format!(
+            " (the base image `{base}` is neither on this machine nor pullable: pull or build it, or set another with CLAUDERON_DOCKER_BASE_IMAGE)"
+        )
     } else {
         String::new()
     };

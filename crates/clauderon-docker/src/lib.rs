@@ -31,7 +31,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 pub use engine::{is_missing, unavailable};
-pub use image::{DEFAULT_BASE_IMAGE, DEFAULT_IMAGE};
+pub use image::{AGENT_PACKAGES, DEFAULT_BASE_IMAGE, DEFAULT_IMAGE};
 
 /// Detach key sequence for `docker attach` and the daemon's terminal stream.
 pub const DETACH_KEYS: &str = "ctrl-q";
@@ -43,8 +43,21 @@ pub struct DockerSettings {
     pub image: String,
     /// The base image clauderon's agent image is built from.
     pub base_image: String,
+    /// npm packages clauderon's image installs (the agent CLIs); empty installs none.
+    pub agent_packages: String,
     /// The proxy's Unix socket on the host (`<data>/proxy.sock`), mounted into locked sessions.
     pub proxy_socket: Option<PathBuf>,
+}
+
+impl DockerSettings {
+    /// The build of clauderon's agent image these settings describe.
+    pub fn image_build(&self) -> image::BuildRequest {
+        image::BuildRequest {
+            base_image: self.base_image.clone(),
+            tag: self.image.clone(),
+            agent_packages: self.agent_packages.clone(),
+        }
+    }
 }
 
 impl Default for DockerSettings {
@@ -52,6 +65,7 @@ impl Default for DockerSettings {
         DockerSettings {
             image: DEFAULT_IMAGE.into(),
             base_image: DEFAULT_BASE_IMAGE.into(),
+            agent_packages: image::AGENT_PACKAGES.into(),
             proxy_socket: None,
         }
     }
@@ -104,14 +118,34 @@ impl DockerBackend {
             .ok_or_else(|| engine::error("the default bridge network has no IPv4 gateway for the proxy"))
     }
 
+    /// Is this image on the machine?
+    pub async fn image_exists(&self, image: &str) -> Result<bool, BackendError> {
+        let docker = self.docker().await?;
+        match docker.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_missing(&e) => Ok(false),
+            Err(e) => Err(engine::map(e, "inspecting the image")),
+        }
+    }
+
+    /// Build clauderon's agent image as the settings describe, reporting progress.
+    pub async fn build_image(&self, progress: impl FnMut(&image::Progress)) -> Result<(), BackendError> {
+        let docker = self.docker().await?;
+        image::build(&docker, &self.settings.image_build(), progress).await
+    }
+
     /// Make sure the session's image is here; build clauderon's own image when it is missing.
     async fn ensure_image(&self, docker: &Docker, image: &str) -> Result<(), BackendError> {
         match docker.inspect_image(image).await {
             Ok(_) => Ok(()),
             Err(e) if is_missing(&e) && image == self.settings.image => {
                 tracing::info!(image, base = %self.settings.base_image, "building clauderon's agent image (first use)");
-                let build = image::BuildRequest::agent(&self.settings.base_image, image);
-                image::build(docker, &build, |p| tracing::info!(step = %p.line, "image build")).await
+                image::build(
+                    docker,
+                    &self.settings.image_build(),
+                    |p| tracing::info!(step = %p.line, "image build"),
+                )
+                .await
             }
             Err(e) if is_missing(&e) => Err(engine::error(format!(
                 "image `{image}` is not on this machine: `docker pull {image}` or build it, \

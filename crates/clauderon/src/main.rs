@@ -5,6 +5,7 @@ mod commands;
 mod daemon_cmd;
 mod docker_setup;
 mod doctor;
+mod image_cmd;
 mod output;
 mod report;
 

@@ -1,0 +1,85 @@
+//! clauderon's agent image, built by the real engine from the Dockerfile clauderon ships, on the
+//! locally built base image (no registry here, so no agent CLIs from npm: AGENT_PACKAGES is
+//! empty), with progress; and built automatically when a session first needs it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use clauderon_backend::{BackendStatus, SessionBackend};
+use clauderon_docker::DockerSettings;
+use std::time::Duration;
+
+/// Builds share layers: removing one test's image while another builds breaks the other, so the
+/// builds in this file take turns.
+static BUILDS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn settings(tag: &str) -> DockerSettings {
+    DockerSettings {
+        image: tag.into(),
+        base_image: support::base_image(),
+        agent_packages: String::new(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn image_build_reports_steps_and_gives_an_image_with_the_session_tools() {
+    let _turn = BUILDS.lock().await;
+    let tag = "clauderon-agent-test:build";
+    let _ = support::docker_cli(&["rmi", "-f", tag]);
+    let b = support::backend_with(settings(tag)).await;
+    let mut seen = Vec::new();
+    b.build_image(|p| seen.push(p.clone())).await.unwrap();
+    assert!(b.image_exists(tag).await.unwrap());
+    let last = seen.last().unwrap();
+    assert!(last.steps > 0 && last.step == last.steps, "steps never reached the end: {seen:?}");
+    let tools = support::docker_cli(&[
+        "run",
+        "--rm",
+        tag,
+        "sh",
+        "-c",
+        "for t in git curl socat; do command -v $t; done | wc -l",
+    ]);
+    assert_eq!(tools.trim(), "3", "git, curl and socat must be in the image");
+    let label = support::docker_cli(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{index .Config.Labels \"dev.clauderon.image\"}}",
+        tag,
+    ]);
+    assert_eq!(label.trim(), "agent");
+}
+
+#[tokio::test]
+async fn a_bad_base_image_fails_with_what_to_set() {
+    let _turn = BUILDS.lock().await;
+    let mut s = settings("clauderon-agent-test:badbase");
+    s.base_image = "clauderon-no-such-base:1".into();
+    let b = support::backend_with(s).await;
+    let err = b.build_image(|_| {}).await.unwrap_err().to_string();
+    assert!(err.contains("CLAUDERON_DOCKER_BASE_IMAGE") && err.contains("clauderon-no-such-base:1"), "{err}");
+}
+
+#[tokio::test]
+async fn the_agent_image_is_built_on_first_use() {
+    let _turn = BUILDS.lock().await;
+    let tag = "clauderon-agent-test:first-use";
+    let _ = support::docker_cli(&["rmi", "-f", tag]);
+    let b = support::backend_with(settings(tag)).await;
+    let f = clauderon_backend::contract::Fixture::new("autobuild").unwrap();
+    let h = b.create(&f.spec).await.unwrap();
+    b.start(&h).await.unwrap();
+    let mut status = BackendStatus::Missing;
+    for _ in 0..50 {
+        status = b.status(&h).await.unwrap();
+        if status == BackendStatus::Running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.delete(&h).await.unwrap();
+    assert_eq!(status, BackendStatus::Running);
+    assert!(b.image_exists(tag).await.unwrap(), "the image was not built");
+}

@@ -1,0 +1,99 @@
+//! `clauderon image build`: clauderon's agent image, built by the local Docker engine from the
+//! Dockerfile clauderon ships, with a progress bar. `create` uses the same build when a Docker
+//! session needs the image and it is missing.
+
+use crate::docker_setup;
+use clauderon_docker::DockerBackend;
+use clauderon_docker::image::Progress;
+use clauderon_types::DataLayout;
+use std::io::{IsTerminal, Write};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ImageCommand {
+    /// Build clauderon's agent image (base image: CLAUDERON_DOCKER_BASE_IMAGE, default node:20-bookworm-slim).
+    Build(BuildArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// The base image [default: CLAUDERON_DOCKER_BASE_IMAGE or node:20-bookworm-slim].
+    #[arg(long, value_name = "IMAGE")]
+    pub base: Option<String>,
+    /// The tag to build [default: CLAUDERON_DOCKER_IMAGE or clauderon-agent:<version>].
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// Install no agent CLI (for a base without node, or to add them yourself).
+    #[arg(long)]
+    pub no_agents: bool,
+}
+
+pub async fn run(layout: &DataLayout, command: ImageCommand) -> anyhow::Result<()> {
+    match command {
+        ImageCommand::Build(args) => {
+            let mut settings = docker_setup::settings(layout);
+            if let Some(base) = args.base {
+                settings.base_image = base;
+            }
+            if let Some(tag) = args.tag {
+                settings.image = tag;
+            }
+            if args.no_agents {
+                settings.agent_packages.clear();
+            }
+            let tag = settings.image.clone();
+            let backend = DockerBackend::new(settings);
+            build_with_progress(&backend).await?;
+            eprintln!("built {tag}");
+            Ok(())
+        }
+    }
+}
+
+/// Build the backend's agent image, drawing a bar on a terminal and plain lines otherwise.
+pub async fn build_with_progress(backend: &DockerBackend) -> anyhow::Result<()> {
+    let s = backend.settings();
+    eprintln!("building {} from {} (once; later sessions reuse it)", s.image, s.base_image);
+    let tty = std::io::stderr().is_terminal();
+    let mut last_step = 0;
+    let result = backend
+        .build_image(|p| {
+            let mut err = std::io::stderr();
+            if tty {
+                let _ = write!(err, "\r\x1b[2K{}", progress_line(p, 80));
+                let _ = err.flush();
+            } else if p.step != last_step {
+                last_step = p.step;
+                let _ = writeln!(err, "{}", progress_line(p, 100));
+            }
+        })
+        .await;
+    if tty {
+        eprintln!();
+    }
+    result.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// `[#####-----] 3/7 RUN apt-get…`, cut to `width` characters.
+pub fn progress_line(p: &Progress, width: usize) -> String {
+    const BAR: usize = 20;
+    let filled = if p.steps == 0 { 0 } else { (p.step as usize * BAR) / p.steps as usize };
+    let detail = p.line.split_once(" : ").map_or(p.line.as_str(), |(_, rest)| rest);
+    let line =
+        format!("[{}{}] {}/{} {}", "#".repeat(filled), "-".repeat(BAR - filled), p.step, p.steps, detail);
+    line.chars().take(width).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bar_fills_with_the_steps_and_fits_the_width() {
+        let p = Progress { step: 3, steps: 6, line: "Step 3/6 : RUN set -e; need=\"\"".into() };
+        let line = progress_line(&p, 200);
+        assert!(line.starts_with("[##########----------] 3/6 RUN set -e"), "{line}");
+        assert_eq!(progress_line(&p, 10).chars().count(), 10);
+        let start = Progress::default();
+        assert!(progress_line(&start, 80).starts_with("[--------------------] 0/0"));
+    }
+}
