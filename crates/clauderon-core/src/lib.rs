@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod lock;
 pub mod manager;
+pub mod pricing;
 mod reconcile;
 pub mod worktree;
 

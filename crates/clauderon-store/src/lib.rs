@@ -7,6 +7,7 @@ mod error;
 mod migrations;
 mod proxy;
 mod rows;
+mod usage;
 
 pub use error::StoreError;
 pub use migrations::{MIGRATIONS, Migration, latest as latest_schema};

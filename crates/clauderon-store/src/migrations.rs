@@ -82,6 +82,24 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "session options",
         sql: "ALTER TABLE sessions ADD COLUMN options TEXT NOT NULL DEFAULT '{}';",
     },
+    Migration {
+        version: 5,
+        name: "token usage per model call",
+        sql: "CREATE TABLE usage_records (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            session_name TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            cache_read_tokens INTEGER NOT NULL,
+            cache_write_tokens INTEGER NOT NULL,
+            cost_usd REAL
+        );
+        CREATE INDEX usage_records_by_session ON usage_records(session_id, at);",
+    },
 ];
 
 pub fn latest() -> u32 {

@@ -11,6 +11,7 @@ pub mod name;
 pub mod options;
 pub mod session;
 mod token;
+pub mod usage;
 
 pub use event::{EventKind, SessionEvent};
 pub use kinds::{AccessMode, AgentKind, BackendKind, NetworkMode, ParseKindError, SandboxLevel};
