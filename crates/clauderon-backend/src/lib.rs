@@ -105,6 +105,22 @@ pub enum AttachTarget {
     Command { program: String, args: Vec<String> },
 }
 
+/// A live terminal on a session's main process, for the daemon's WebSocket terminal: what the
+/// process prints, and a way to type into it and resize it. Dropping both ends detaches; the
+/// process keeps running. Several may be open on one session at once.
+#[derive(Debug)]
+pub struct Terminal {
+    pub output: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    pub input: tokio::sync::mpsc::Sender<TerminalInput>,
+}
+
+/// What a client sends to a [`Terminal`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TerminalInput {
+    Data(Vec<u8>),
+    Resize { cols: u16, rows: u16 },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BackendError {
     /// The backend cannot be used here at all; the message says what to install or start.
@@ -147,6 +163,14 @@ pub trait SessionBackend: Send + Sync + 'static {
     async fn status(&self, handle: &BackendHandle) -> Result<BackendStatus, BackendError>;
 
     async fn attach_target(&self, handle: &BackendHandle) -> Result<AttachTarget, BackendError>;
+
+    /// A terminal stream to the main process, carried by the daemon's WebSocket (Docker).
+    /// `None`, the default: clients attach by running [`AttachTarget`]'s program on the host
+    /// (Zellij), which the daemon tells them over the same WebSocket.
+    async fn terminal(&self, handle: &BackendHandle) -> Result<Option<Terminal>, BackendError> {
+        let _ = handle;
+        Ok(None)
+    }
 
     /// The last `tail` lines of the session's output.
     async fn logs(&self, handle: &BackendHandle, tail: usize) -> Result<String, BackendError>;

@@ -6,6 +6,7 @@
 
 mod endpoint;
 mod error;
+pub mod terminal;
 mod transport;
 
 pub use endpoint::{ApiToken, Endpoint};

@@ -8,6 +8,7 @@ pub mod lock;
 pub mod manager;
 pub mod pricing;
 mod reconcile;
+pub mod session_io;
 pub mod worktree;
 
 pub use bus::EventBus;

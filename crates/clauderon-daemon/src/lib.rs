@@ -41,7 +41,9 @@ pub fn router(state: AppState, guard: Guard) -> Router {
         .route("/api/requests", get(routes::proxy::all_requests))
         .route("/api/proxy/ca.pem", get(routes::proxy::ca_pem))
         .route("/api/credentials", get(routes::proxy::credentials))
+        .route("/api/sessions/{name}/logs", get(routes::terminal::logs))
         .route("/ws/events", get(ws::events))
+        .route("/ws/sessions/{name}/terminal", get(routes::terminal::terminal))
         .fallback(|| async {
             error::ApiError::new(
                 StatusCode::NOT_FOUND,

@@ -12,7 +12,7 @@ mod engine;
 pub mod image;
 pub mod plan;
 mod session_files;
-pub mod terminal;
+mod terminal;
 
 use async_trait::async_trait;
 use bollard::Docker;
@@ -23,6 +23,7 @@ use bollard::query_parameters::{
 };
 use clauderon_backend::{
     AttachTarget, BackendError, BackendHandle, BackendResource, BackendStatus, SessionBackend, SessionSpec,
+    Terminal,
 };
 use clauderon_types::{BackendKind, SessionId};
 use futures_util::StreamExt;
@@ -270,6 +271,11 @@ impl SessionBackend for DockerBackend {
                 handle_name(handle).to_string(),
             ],
         })
+    }
+
+    async fn terminal(&self, handle: &BackendHandle) -> Result<Option<Terminal>, BackendError> {
+        let docker = self.docker().await?;
+        terminal::open(docker, handle).await.map(Some)
     }
 
     async fn logs(&self, handle: &BackendHandle, tail: usize) -> Result<String, BackendError> {

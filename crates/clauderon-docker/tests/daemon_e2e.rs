@@ -174,3 +174,67 @@ async fn locked_network_reaches_the_proxy_and_nothing_else() {
     assert!(locked.contains("DIRECT-FAILED"), "a locked session reached another address: {locked}");
     assert!(locked.contains("PROXIED=200"), "a locked session could not use the proxy: {locked}");
 }
+
+/// Read terminal output until it contains `want`.
+async fn read_until(reader: &mut clauderon_client::terminal::TerminalReader, want: &str) -> String {
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match reader.next().await.unwrap() {
+                clauderon_client::terminal::TerminalEvent::Output(b) => {
+                    seen.extend_from_slice(&b);
+                    if String::from_utf8_lossy(&seen).contains(want) {
+                        return;
+                    }
+                }
+                other => panic!("the terminal ended before {want}: {other:?}"),
+            }
+        }
+    })
+    .await;
+    let text = String::from_utf8_lossy(&seen).into_owned();
+    assert!(found.is_ok(), "never saw {want} on the terminal; saw {text:?}");
+    text
+}
+
+#[tokio::test]
+async fn two_clients_attach_through_the_daemon_type_resize_and_detach_leaving_it_running() {
+    let fx = fixture().await;
+    fx.create("term", "exec sh -i", "open").await;
+    let client = clauderon_client::Client::new(clauderon_client::Endpoint::Unix(fx.daemon.socket.clone()));
+    let (mut r1, mut w1) = client.terminal("term").await.unwrap();
+    let (mut r2, mut w2) = client.terminal("term").await.unwrap();
+    w1.resize(101, 33).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    w1.input(b"echo marker-$((6*7)); stty size\n").await.unwrap();
+    let one = read_until(&mut r1, "33 101").await;
+    let two = read_until(&mut r2, "33 101").await;
+    assert!(one.contains("marker-42") && two.contains("marker-42"), "{one:?} / {two:?}");
+    // Detach both: the session's shell keeps running and a new client can use it.
+    w1.close().await;
+    w2.close().await;
+    drop((r1, r2));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let status = clauderon_backend::SessionBackend::status(
+        fx.backend.as_ref(),
+        &clauderon_backend::BackendHandle("clauderon-term".into()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, clauderon_backend::BackendStatus::Running, "detaching stopped the session");
+    let (mut r3, mut w3) = client.terminal("term").await.unwrap();
+    w3.input(b"echo again-$((1+1))\n").await.unwrap();
+    read_until(&mut r3, "again-2").await;
+    // The logs route has what the shell printed.
+    let logs = client.logs("term", 100).await.unwrap();
+    assert!(logs.contains("marker-42"), "{logs}");
+    fx.delete("term").await;
+}
+
+#[tokio::test]
+async fn terminal_of_an_unknown_session_is_a_clear_error() {
+    let fx = fixture().await;
+    let client = clauderon_client::Client::new(clauderon_client::Endpoint::Unix(fx.daemon.socket.clone()));
+    let err = client.terminal("nope").await.err().unwrap();
+    assert_eq!(err.status(), Some(404), "{err}");
+}

@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod name;
 pub mod options;
 pub mod session;
+pub mod terminal;
 mod token;
 pub mod usage;
 

@@ -54,6 +54,10 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Switch a session between read-only and read-write, effective at once.
     SetAccessMode(SetAccessModeArgs),
+    /// Let a session reach one more host through the proxy, from its next request.
+    AllowHost(AllowHostArgs),
+    /// Set a session's model budget (tokens and/or dollars); once reached, model calls are refused.
+    SetBudget(SetBudgetArgs),
     /// The requests sessions made through the credential proxy: what was injected, forwarded, denied.
     Audit(AuditArgs),
     /// The credentials the proxy can inject and where each comes from. Never their values.
@@ -72,6 +76,10 @@ pub enum Command {
     },
     /// Print the versions of this CLI and of the running daemon.
     Version(JsonFlag),
+    /// Attach a terminal to a session's process through the daemon (Ctrl-Q detaches).
+    Attach(crate::attach_cmd::AttachArgs),
+    /// Print a session's output; --follow keeps printing it.
+    Logs(crate::attach_cmd::LogsArgs),
     /// clauderon's agent image for Docker sessions.
     Image {
         #[command(subcommand)]
@@ -118,6 +126,12 @@ pub struct CreateArgs {
     /// Let the session reach this host too (repeatable); `*.example.com` for its subdomains.
     #[arg(long = "allow-host", value_name = "HOST")]
     pub allow_hosts: Vec<String>,
+    /// Model budget in tokens (input + output): model calls are refused once it is reached.
+    #[arg(long, value_name = "N")]
+    pub budget_tokens: Option<u64>,
+    /// Model budget in dollars, e.g. 5 or 2.50.
+    #[arg(long, value_name = "DOLLARS", value_parser = parse_usd_cents)]
+    pub budget_usd: Option<u64>,
     /// Session name: letters, digits and dashes [default: generated].
     #[arg(long)]
     pub name: Option<String>,
@@ -180,6 +194,47 @@ pub struct SetAccessModeArgs {
     pub mode: AccessMode,
     #[command(flatten)]
     pub out: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct AllowHostArgs {
+    /// The session's name.
+    pub name: String,
+    /// A host name, or `*.example.com` for its subdomains.
+    pub host: String,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("bound").required(true).multiple(true).args(["tokens", "usd", "none"]))]
+pub struct SetBudgetArgs {
+    /// The session's name.
+    pub name: String,
+    /// Most tokens (input + output, every model) the session may use.
+    #[arg(long, value_name = "N")]
+    pub tokens: Option<u64>,
+    /// Most dollars the session may spend, e.g. 5 or 2.50 (priced with the config's price table).
+    #[arg(long, value_name = "DOLLARS", value_parser = parse_usd_cents)]
+    pub usd: Option<u64>,
+    /// Remove the budget.
+    #[arg(long, conflicts_with_all = ["tokens", "usd"])]
+    pub none: bool,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+/// `2.50` dollars -> 250 cents.
+pub fn parse_usd_cents(text: &str) -> Result<u64, String> {
+    let dollars: f64 = text
+        .trim()
+        .trim_start_matches('$')
+        .parse()
+        .map_err(|_| format!("`{text}` is not an amount: give dollars such as 5 or 2.50"))?;
+    if !(dollars.is_finite() && (0.0..1e9).contains(&dollars)) {
+        return Err(format!("`{text}` is not an amount: give dollars such as 5 or 2.50"));
+    }
+    Ok((dollars * 100.0).round() as u64)
 }
 
 #[derive(Debug, Args)]

@@ -28,11 +28,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Unarchive(args) => sessions::archive(&client(url)?, args, false).await?,
         Command::Delete(args) => sessions::delete(&client(url)?, args).await?,
         Command::SetAccessMode(args) => sessions::set_access_mode(&client(url)?, args).await?,
+        Command::AllowHost(args) => sessions::allow_host(&client(url)?, args).await?,
+        Command::SetBudget(args) => sessions::set_budget(&client(url)?, args).await?,
         Command::Audit(args) => audit::run(&client(url)?, args, style).await?,
         Command::Credentials(flag) => credentials::run(&client(url)?, flag.json, style).await?,
         Command::Config { command } => config::run(&layout()?, command, || client(url)).await?,
         Command::Version(flag) => version::run(&client(url)?, flag.json).await?,
         Command::Image { command } => crate::image_cmd::run(&layout()?, command).await?,
+        Command::Attach(args) => return crate::attach_cmd::attach(&client(url)?, args).await,
+        Command::Logs(args) => return crate::attach_cmd::logs(&client(url)?, args).await,
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "clauderon", &mut script);

@@ -1,0 +1,88 @@
+//! A session's output and terminal: `GET /api/sessions/{name}/logs?tail=N` and the WebSocket
+//! `/ws/sessions/{name}/terminal` (binary frames are terminal bytes both ways; text frames are
+//! [`TerminalMessage`]s). Any number of clients may watch one session; closing the socket
+//! detaches and leaves the session running.
+
+use crate::error::ApiError;
+use crate::routes::{ApiJson, ApiQuery};
+use crate::state::AppState;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use clauderon_backend::{AttachTarget, Terminal, TerminalInput};
+use clauderon_core::session_io::SessionTerminal;
+use clauderon_types::terminal::{SessionLogs, TerminalMessage};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsQuery {
+    /// How many lines from the end (default 200).
+    tail: Option<usize>,
+}
+
+pub async fn logs(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    ApiQuery(q): ApiQuery<LogsQuery>,
+) -> Result<ApiJson<SessionLogs>, ApiError> {
+    let text = state.manager.logs(&name, q.tail.unwrap_or(200)).await?;
+    Ok(ApiJson(SessionLogs { text }))
+}
+
+pub async fn terminal(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    // Open it before upgrading, so a missing session or a stopped engine is a plain HTTP error.
+    let terminal = state.manager.terminal(&name).await?;
+    Ok(ws.on_upgrade(move |socket| async move {
+        match terminal {
+            SessionTerminal::Stream(t) => relay(socket, t).await,
+            SessionTerminal::Command(target) => tell_command(socket, target).await,
+        }
+    }))
+}
+
+async fn tell_command(mut socket: WebSocket, target: AttachTarget) {
+    let AttachTarget::Command { program, args } = target;
+    if let Ok(text) = serde_json::to_string(&TerminalMessage::Command { program, args }) {
+        let _ = socket.send(Message::Text(text.into())).await;
+    }
+    let _ = socket.send(Message::Close(None)).await;
+}
+
+async fn relay(mut socket: WebSocket, mut t: Terminal) {
+    loop {
+        tokio::select! {
+            out = t.output.recv() => match out {
+                Some(bytes) => {
+                    if socket.send(Message::Binary(bytes.into())).await.is_err() {
+                        break;
+                    }
+                }
+                None => {
+                    // The process ended.
+                    let _ = socket.send(Message::Close(None)).await;
+                    break;
+                }
+            },
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Binary(bytes))) => {
+                    if t.input.send(TerminalInput::Data(bytes.to_vec())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Text(text))) => match serde_json::from_str::<TerminalMessage>(&text) {
+                    Ok(TerminalMessage::Resize { cols, rows }) if cols > 0 && rows > 0 => {
+                        let _ = t.input.send(TerminalInput::Resize { cols, rows }).await;
+                    }
+                    _ => tracing::debug!("ignoring an unknown terminal control message"),
+                },
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
