@@ -9,7 +9,7 @@ use clauderon_proxy::credentials::CredentialSource;
 use clauderon_proxy::oauth::{DEFAULT_CLIENT_ID, DEFAULT_TOKEN_URL, OAuthSettings};
 use clauderon_proxy::policy::{EgressMode, PolicySettings};
 use clauderon_proxy::rules::{HostPattern, InjectionRule, UserRuleConfig};
-use clauderon_types::{AccessMode, AgentKind, BackendKind, DataLayout};
+use clauderon_types::{AccessMode, AgentKind, BackendKind, DataLayout, SandboxLevel};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -86,12 +86,26 @@ inference_hosts = []
 # Hosts read-only sessions tunnel without interception (clients that pin certificates). Their
 # requests are then not checked for writes.
 tunnel_hosts = []
+# Replace a real secret that a response echoes back (headers or body, compressed or not) by its
+# placeholder before the session reads it.
+scrub = true
 
 [sessions]
 # Defaults for `clauderon create` when a flag is not given.
 # backend = "docker"        # zellij | docker | kubernetes | sprites | apple-container
 agent = "claude"            # claude | codex | gemini
 access_mode = "read-only"   # read-only | read-write
+
+[zellij]
+# The zellij program (looked up on PATH).
+# program = "zellij"
+# Sandbox (bubblewrap) for sessions that do not pass --sandbox: off | fs | full. When absent:
+# full where bubblewrap works, else off.
+# sandbox = "full"
+# More places a sandboxed session must not see, besides ~/.ssh, ~/.aws, ~/.config/gh, ~/.gnupg,
+# ~/.netrc, ~/.docker, ~/.kube, ~/.claude*, ~/.codex, ~/.config/gcloud, the data dir and others
+# (`~/` is your HOME; `name*` matches every entry starting with `name`).
+hide = []
 
 # Model prices in USD per million tokens, for the usage report and dollar budgets. The shipped
 # table has list prices as of 2026 for Anthropic, OpenAI and Gemini models; entries here win
@@ -146,6 +160,16 @@ pub struct ProxySettings {
     pub anthropic_oauth: OAuthSettings,
 }
 
+/// The zellij backend's settings (`[zellij]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ZellijSettings {
+    pub program: Option<PathBuf>,
+    /// `None`: full where bubblewrap works, else off.
+    pub sandbox: Option<SandboxLevel>,
+    /// Places hidden from sandboxed sessions beyond the built-in list.
+    pub hide: Vec<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub daemon: DaemonSettings,
@@ -155,6 +179,7 @@ pub struct Config {
     pub policy: PolicySettings,
     /// What model calls cost (`[[prices]]` over the shipped table).
     pub prices: PriceTable,
+    pub zellij: ZellijSettings,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
 }
@@ -203,6 +228,17 @@ struct RawConfig {
     prices: Vec<RawPrice>,
     #[serde(default)]
     policy: RawPolicy,
+    #[serde(default)]
+    zellij: RawZellij,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawZellij {
+    program: Option<PathBuf>,
+    sandbox: Option<String>,
+    #[serde(default)]
+    hide: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -216,6 +252,7 @@ struct RawPolicy {
     inference_hosts: Vec<String>,
     #[serde(default)]
     tunnel_hosts: Vec<String>,
+    scrub: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -282,6 +319,7 @@ fn policy_from_raw(raw: RawPolicy) -> Result<PolicySettings, CoreError> {
         allow_hosts,
         inference_hosts,
         tunnel_hosts: host_patterns(&raw.tunnel_hosts, "tunnel_hosts")?,
+        scrub: raw.scrub.unwrap_or(true),
     })
 }
 
@@ -393,12 +431,18 @@ impl Config {
         };
         let policy = policy_from_raw(raw.policy)?;
         let prices = PriceTable::from_config(raw.prices)?;
+        let zellij = ZellijSettings {
+            program: raw.zellij.program,
+            sandbox: raw.zellij.sandbox.as_deref().map(|v| parse_kind(v, "zellij.sandbox")).transpose()?,
+            hide: raw.zellij.hide,
+        };
         Ok(Config {
             daemon: DaemonSettings { bind, api_token, log_filter },
             proxy,
             sessions,
             policy,
             prices,
+            zellij,
             file,
         })
     }
@@ -513,6 +557,7 @@ impl Config {
         ));
         out.push_str(&format!("inference_hosts = [{}]\n", list(&self.policy.inference_hosts)));
         out.push_str(&format!("tunnel_hosts = [{}]\n", list(&self.policy.tunnel_hosts)));
+        out.push_str(&format!("scrub = {}\n", self.policy.scrub));
         out.push_str("\n[sessions]\n");
         if let Some(b) = self.sessions.backend {
             out.push_str(&format!("backend = \"{b}\"\n"));
@@ -521,6 +566,14 @@ impl Config {
             "agent = \"{}\"\naccess_mode = \"{}\"\n",
             self.sessions.agent, self.sessions.access_mode
         ));
+        out.push_str("\n[zellij]\n");
+        if let Some(p) = &self.zellij.program {
+            out.push_str(&format!("program = {:?}\n", p.display().to_string()));
+        }
+        if let Some(level) = self.zellij.sandbox {
+            out.push_str(&format!("sandbox = \"{level}\"\n"));
+        }
+        out.push_str(&format!("hide = {:?}\n", self.zellij.hide));
         for p in self.prices.configured() {
             out.push_str(&format!(
                 "\n[[prices]]\nmodel = {:?}\ninput = {}\noutput = {}\ncache_read = {}\ncache_write = {}\n",

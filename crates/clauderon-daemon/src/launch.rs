@@ -12,6 +12,7 @@ use clauderon_proxy::inject::RuleInjector;
 use clauderon_proxy::oauth::{HttpTokenEndpoint, TokenRefresher, agent_refresh_routes};
 use clauderon_proxy::policy::{PolicyEngine, SessionPolicies};
 use clauderon_proxy::rules::{RuleSet, builtin_rules};
+use clauderon_proxy::scrub::KnownSecrets;
 use clauderon_proxy::server::{Proxy, ProxyParts};
 use clauderon_proxy::upstream::UpstreamSettings;
 use clauderon_store::Store;
@@ -224,14 +225,19 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
     drop(store);
     let rules = RuleSet::new(builtin_rules(), opts.config.proxy.rules.clone());
     // Sessions' own token refreshes are answered by the proxy, never sent on.
-    let injector = RuleInjector::new(rules, credentials.clone())
+    let secrets = opts.config.policy.scrub.then(|| Arc::new(KnownSecrets::new()));
+    let mut injector = RuleInjector::new(rules, credentials.clone())
         .with_local_routes(agent_refresh_routes(&opts.config.proxy.anthropic_oauth));
+    if let Some(known) = &secrets {
+        injector = injector.with_known_secrets(known.clone());
+    }
     let proxy = Proxy::new(ProxyParts {
         identities,
         ca: ca.clone(),
         upstream,
         injector: Arc::new(injector),
         policy: Arc::new(PolicyEngine::new(opts.config.policy.clone(), policies)),
+        secrets,
         audit: audit_sink,
     })
     .map_err(|e| DaemonError::Config(e.to_string()))?;

@@ -95,8 +95,8 @@ async fn read_only_lets_graphql_queries_through_and_refuses_mutations_however_hi
     assert!(denied.iter().all(|e| e["reason"].as_str().unwrap().contains("GraphQL")), "{denied:?}");
 
     // A plain REST write is refused too; a read is not.
-    let (status, _) = curl(&fx, "https://api.github.com/status/200", Some("{}")).await;
-    assert_eq!(status, 403);
+    let (status, text) = curl(&fx, "https://api.github.com/status/200", Some("{}")).await;
+    assert_eq!(status, 403, "{text}");
     let (status, _) = curl(&fx, "https://api.github.com/status/200", None).await;
     assert_eq!(status, 200);
 

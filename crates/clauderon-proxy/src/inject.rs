@@ -2,7 +2,9 @@
 //! intercepted, what an intercepted request gets, and which requests the proxy
 //! answers itself instead of forwarding (an agent's own OAuth token refresh).
 
+use crate::scrub::KnownSecrets;
 use async_trait::async_trait;
+use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 use std::sync::Arc;
@@ -85,11 +87,32 @@ pub struct RuleInjector {
     rules: crate::rules::RuleSet,
     credentials: Arc<crate::credentials::CredentialStore>,
     local: Vec<LocalRoute>,
+    /// Where injected secrets are remembered, so responses echoing them can be scrubbed.
+    known: Option<Arc<KnownSecrets>>,
+}
+
+/// Remember a secret the proxy just put on a request, in every form it was sent in, with the
+/// placeholder the session holds for it.
+fn remember(known: &KnownSecrets, rule: &crate::rules::InjectionRule, secret: &crate::credentials::Secret) {
+    let placeholder = crate::credentials::builtin_credential(&rule.credential)
+        .map(|c| c.placeholder.to_string())
+        .unwrap_or_else(|| format!("clauderon-placeholder-{}", rule.credential));
+    known.insert(secret.expose(), &placeholder);
+    if let crate::rules::ValueEncoding::BasicAuth { username } = &rule.encoding {
+        let b64 = |v: &str| base64::engine::general_purpose::STANDARD.encode(format!("{username}:{v}"));
+        known.insert(&b64(secret.expose()), &b64(&placeholder));
+    }
 }
 
 impl RuleInjector {
     pub fn new(rules: crate::rules::RuleSet, credentials: Arc<crate::credentials::CredentialStore>) -> Self {
-        RuleInjector { rules, credentials, local: Vec::new() }
+        RuleInjector { rules, credentials, local: Vec::new(), known: None }
+    }
+
+    /// Remember each secret injected, for scrubbing responses.
+    pub fn with_known_secrets(mut self, known: Arc<KnownSecrets>) -> Self {
+        self.known = Some(known);
+        self
     }
 
     /// Requests the proxy answers itself (see [`crate::oauth::agent_refresh_routes`]).
@@ -117,6 +140,9 @@ impl Injector for RuleInjector {
             match self.credentials.resolve(&rule.credential).await {
                 Ok(Some(secret)) => {
                     rule.apply(headers, &secret).map_err(|e| InjectError(e.to_string()))?;
+                    if let Some(known) = &self.known {
+                        remember(known, rule, &secret);
+                    }
                     return Ok(Some(rule.credential.clone()));
                 }
                 Ok(None) => continue,

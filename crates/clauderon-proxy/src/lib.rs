@@ -13,6 +13,7 @@ pub mod oauth;
 mod peek;
 pub mod policy;
 pub mod rules;
+pub mod scrub;
 pub mod server;
 pub mod upstream;
 

@@ -18,6 +18,7 @@ use crate::identity::{IdentityRegistry, SessionIdentity};
 use crate::inject::{Injector, LocalEndpoint, MAX_LOCAL_BODY};
 use crate::peek::{First, Prefixed, TLS_HANDSHAKE};
 use crate::policy::{MAX_POLICY_BODY, PolicyDecision, PolicyRequest, Refusal, RequestPolicy};
+use crate::scrub::{KnownSecrets, ScrubBody, restrict_accept_encoding};
 use crate::upstream::{OverrideResolver, ProxyBody, UpstreamClient, UpstreamSettings};
 use bytes::Bytes;
 use chrono::Utc;
@@ -41,6 +42,8 @@ pub const TUNNEL_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const TUNNEL_BUFFER: usize = 64 * 1024;
 /// Largest request head accepted from a session.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// How long a refused request's body is read before the refusal goes out regardless.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long the body of a request the proxy answers itself may take to arrive.
 pub const LOCAL_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -53,6 +56,8 @@ pub struct ProxyParts {
     pub injector: Arc<dyn Injector>,
     pub policy: Arc<dyn RequestPolicy>,
     pub audit: Arc<dyn AuditSink>,
+    /// The real secrets to scrub from responses; `None` turns scrubbing off.
+    pub secrets: Option<Arc<KnownSecrets>>,
 }
 
 /// A cheap, cloneable handle on the running proxy's shared state.
@@ -74,6 +79,7 @@ struct Shared {
     injector: Arc<dyn Injector>,
     policy: Arc<dyn RequestPolicy>,
     audit: Arc<dyn AuditSink>,
+    secrets: Option<Arc<KnownSecrets>>,
 }
 
 /// Whether a CONNECT's TLS is terminated by the proxy.
@@ -220,6 +226,7 @@ impl Proxy {
                 resolver,
                 injector: parts.injector,
                 policy: parts.policy,
+                secrets: parts.secrets,
                 audit: parts.audit,
             }),
         })
@@ -465,6 +472,9 @@ impl Proxy {
             Err(refusal) => return refusal,
         };
         strip_hop_by_hop(&mut parts.headers, upgrade);
+        if self.shared.secrets.is_some() {
+            restrict_accept_encoding(&mut parts.headers);
+        }
 
         match self.shared.injector.inject(&t.host, &mut parts.headers).await {
             Ok(Some(credential)) => {
@@ -533,12 +543,10 @@ impl Proxy {
                     strip_hop_by_hop(&mut parts.headers, true);
                     return Response::from_parts(parts, empty());
                 }
-                let (mut parts, body) = resp.into_parts();
-                strip_hop_by_hop(&mut parts.headers, false);
+                let (parts, body) = resp.into_parts();
                 let pending =
                     PendingRecord::new(record, self.shared.audit.clone(), counters.clone(), started);
-                let body = CountingBody::new(body, counters, Direction::Down, Some(pending)).boxed();
-                Response::from_parts(parts, body)
+                self.to_session(parts, body, counters, pending, &method)
             }
             Err(e) => {
                 let reason = upstream_failure(&t.host, &e);
@@ -550,6 +558,49 @@ impl Proxy {
                 text(StatusCode::BAD_GATEWAY, format!("clauderon proxy: {reason}"))
             }
         }
+    }
+
+    /// An upstream response on its way to the session: counted and audited when it ends, and
+    /// scrubbed of any secret the proxy holds (decoded first when compressed, so nothing hides).
+    fn to_session(
+        &self,
+        mut parts: http::response::Parts,
+        body: Incoming,
+        counters: Arc<Counters>,
+        pending: PendingRecord,
+        method: &Method,
+    ) -> Response<ProxyBody> {
+        strip_hop_by_hop(&mut parts.headers, false);
+        let mut body =
+            CountingBody::new(body.map_err(Into::into), counters, Direction::Down, Some(pending)).boxed();
+        let Some(scrubber) = self.shared.secrets.as_ref().and_then(|s| s.scrubber()) else {
+            return Response::from_parts(parts, body);
+        };
+        scrubber.scrub_headers(&mut parts.headers);
+        let bodiless = method == Method::HEAD
+            || parts.status == StatusCode::NO_CONTENT
+            || parts.status == StatusCode::NOT_MODIFIED;
+        if bodiless {
+            return Response::from_parts(parts, body);
+        }
+        if let Some(encoding) = parts.headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()) {
+            match crate::scrub::decode(body, encoding) {
+                Ok(decoded) => {
+                    body = decoded;
+                    parts.headers.remove(header::CONTENT_ENCODING);
+                }
+                Err(undecoded) => {
+                    tracing::warn!(
+                        encoding,
+                        "a response in an encoding the proxy cannot read passes unscrubbed"
+                    );
+                    return Response::from_parts(parts, undecoded);
+                }
+            }
+        }
+        // Placeholders are not as long as the secrets they replace.
+        parts.headers.remove(header::CONTENT_LENGTH);
+        Response::from_parts(parts, ScrubBody::new(body, scrubber).boxed())
     }
 
     /// Ask policy about a request; a refusal comes back audited, as the response to send. When
@@ -569,8 +620,14 @@ impl Proxy {
             refused(&r)
         };
         match self.shared.policy.check(check) {
-            PolicyDecision::Allow => Ok(body.boxed()),
-            PolicyDecision::Deny(r) => Err(deny(r)),
+            PolicyDecision::Allow => Ok(body.map_err(Into::into).boxed()),
+            PolicyDecision::Deny(r) => {
+                // Read what the client already sent (bounded) before answering: an HTTP/2
+                // client whose body is cut off by a reset sees a framing error, not our answer.
+                let drain = http_body_util::Limited::new(body, MAX_POLICY_BODY).collect();
+                let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
+                Err(deny(r))
+            }
             PolicyDecision::NeedsBody => {
                 let read = tokio::time::timeout(
                     LOCAL_BODY_TIMEOUT,
@@ -661,17 +718,17 @@ impl Proxy {
         let mut record =
             record_for(&session, req.method().as_str(), &host, &redact_path(&path), Decision::Forwarded);
         let (mut parts, body) = req.into_parts();
-        let check = PolicyRequest {
-            session: &session,
-            method: parts.method.as_str(),
-            host: &host,
-            path: Some(&path),
-        };
+        let method = parts.method.clone();
+        let check =
+            PolicyRequest { session: &session, method: method.as_str(), host: &host, path: Some(&path) };
         let body = match self.apply_policy(&check, body, &record).await {
             Ok(body) => body,
             Err(refusal) => return refusal,
         };
         strip_hop_by_hop(&mut parts.headers, false);
+        if self.shared.secrets.is_some() {
+            restrict_accept_encoding(&mut parts.headers);
+        }
         let port = self.shared.resolver.lookup(&host).map(|a| a.port()).unwrap_or(port);
         parts.uri = match format!("http://{host}:{port}{path}").parse() {
             Ok(u) => u,
@@ -682,14 +739,10 @@ impl Proxy {
         match self.shared.client.request(Request::from_parts(parts, body)).await {
             Ok(resp) => {
                 record.status = Some(resp.status().as_u16());
-                let (mut parts, body) = resp.into_parts();
-                strip_hop_by_hop(&mut parts.headers, false);
+                let (parts, body) = resp.into_parts();
                 let pending =
                     PendingRecord::new(record, self.shared.audit.clone(), counters.clone(), started);
-                Response::from_parts(
-                    parts,
-                    CountingBody::new(body, counters, Direction::Down, Some(pending)).boxed(),
-                )
+                self.to_session(parts, body, counters, pending, &method)
             }
             Err(e) => {
                 let reason = upstream_failure(&host, &e);

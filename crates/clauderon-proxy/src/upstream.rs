@@ -20,7 +20,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-pub type ProxyBody = BoxBody<bytes::Bytes, hyper::Error>;
+/// Any error a body can end with: hyper's, or a decoder's when the proxy reads a compressed body.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub type ProxyBody = BoxBody<bytes::Bytes, BoxError>;
 pub type UpstreamClient = Client<hyper_rustls::HttpsConnector<HttpConnector<OverrideResolver>>, ProxyBody>;
 
 /// Named timeouts of the upstream side.

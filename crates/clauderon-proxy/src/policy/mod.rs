@@ -131,6 +131,8 @@ pub struct PolicySettings {
     /// Hosts a read-only session still tunnels without interception (a client that pins
     /// certificates); their requests are then not checked for writes.
     pub tunnel_hosts: Vec<HostPattern>,
+    /// Replace real secrets echoed in responses by their placeholders.
+    pub scrub: bool,
 }
 
 fn patterns(list: &[&str]) -> Vec<HostPattern> {
@@ -144,6 +146,7 @@ impl Default for PolicySettings {
             allow_hosts: patterns(DEFAULT_ALLOW_HOSTS),
             inference_hosts: patterns(DEFAULT_INFERENCE_HOSTS),
             tunnel_hosts: Vec::new(),
+            scrub: true,
         }
     }
 }

@@ -116,7 +116,7 @@ async fn route(
         "/small" if get => body::full(StatusCode::OK, "text/plain", Bytes::from_static(SMALL_BODY)),
         "/v1/oauth/token" if req.parts.method == Method::POST => oauth_api::token(&req),
         "/echo" => match shared.check(&req.host, &req.parts.headers) {
-            Ok(()) => echo(&req),
+            Ok(()) => echo(&req).await,
             Err(missing) => unauthorized(&missing),
         },
         "/sse" if get => sse(shared, &req),
@@ -156,7 +156,10 @@ fn unauthorized(missing: &str) -> Response<RespBody> {
     )
 }
 
-fn echo(req: &Req) -> Response<RespBody> {
+/// The request reflected as JSON, its credential headers also reflected as `x-echo-*` response
+/// headers. `?encoding=gzip|deflate|br|zstd` compresses the body; `?chunk=N` sends it in N-byte
+/// pieces a millisecond apart, so whatever it holds is split across reads.
+async fn echo(req: &Req) -> Response<RespBody> {
     let mut headers = serde_json::Map::new();
     for (name, value) in &req.parts.headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
@@ -181,7 +184,42 @@ fn echo(req: &Req) -> Response<RespBody> {
             b = b.header(*to, value.clone());
         }
     }
-    body::finish(b, body::boxed(http_body_util::Full::new(Bytes::from(reflected.to_string()))))
+    let mut bytes = reflected.to_string().into_bytes();
+    if let Some(encoding) = req.query("encoding") {
+        match compress(&encoding, &bytes).await {
+            Some(c) => bytes = c,
+            None => return bad_request("encoding must be gzip, deflate, br or zstd"),
+        }
+        b = b.header("content-encoding", encoding);
+    }
+    match req.query("chunk").and_then(|n| n.parse::<usize>().ok()).filter(|n| *n > 0) {
+        None => body::finish(b, body::boxed(http_body_util::Full::new(Bytes::from(bytes)))),
+        Some(n) => {
+            let pieces: Vec<Bytes> = bytes.chunks(n).map(Bytes::copy_from_slice).collect();
+            let frames = futures_util::stream::iter(pieces).then(|piece| async move {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                Ok::<_, std::convert::Infallible>(hyper::body::Frame::data(piece))
+            });
+            body::finish(b, body::boxed(http_body_util::StreamBody::new(frames)))
+        }
+    }
+}
+
+async fn compress(encoding: &str, data: &[u8]) -> Option<Vec<u8>> {
+    use async_compression::tokio::write::{BrotliEncoder, GzipEncoder, ZlibEncoder, ZstdEncoder};
+    use tokio::io::AsyncWriteExt;
+    async fn run<W: tokio::io::AsyncWrite + Unpin>(mut w: W, data: &[u8]) -> W {
+        let _ = w.write_all(data).await;
+        let _ = w.shutdown().await;
+        w
+    }
+    Some(match encoding {
+        "gzip" => run(GzipEncoder::new(Vec::new()), data).await.into_inner(),
+        "deflate" => run(ZlibEncoder::new(Vec::new()), data).await.into_inner(),
+        "br" => run(BrotliEncoder::new(Vec::new()), data).await.into_inner(),
+        "zstd" => run(ZstdEncoder::new(Vec::new()), data).await.into_inner(),
+        _ => return None,
+    })
 }
 
 /// `events` SSE events; with `gate`, event 1 goes out at once and the rest wait for the gate.

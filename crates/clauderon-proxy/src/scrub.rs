@@ -1,0 +1,391 @@
+//! Secret-echo scrubbing: if a response carries a real secret the proxy holds (an upstream that
+//! reflects request headers, an error page quoting the key), the secret is replaced by its
+//! placeholder before the session reads it — in headers and in the body, streamed, across chunk
+//! boundaries, through the content encodings the proxy can decode.
+//!
+//! The body is never delayed more than it must be: after each chunk only the bytes that could
+//! still become a secret (a suffix that is the start of one) are held back, so a stream whose
+//! chunks end in `\n\n` (SSE) passes through at once.
+
+use crate::upstream::{BoxError, ProxyBody};
+use aho_corasick::{AhoCorasick, MatchKind};
+use bytes::{Bytes, BytesMut};
+use futures_util::TryStreamExt as _;
+use http::header::{self, HeaderMap, HeaderValue};
+use http_body::{Body, Frame, SizeHint};
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
+
+/// Secrets shorter than this are not scrubbed: they would match ordinary text.
+pub const MIN_SECRET_LEN: usize = 8;
+
+/// The secrets the proxy holds, each with what replaces it. Filled as credentials are resolved
+/// for injection; read on every response.
+#[derive(Default)]
+pub struct KnownSecrets {
+    pairs: RwLock<Vec<(String, String)>>,
+    scrubber: RwLock<Option<Arc<Scrubber>>>,
+}
+
+impl std::fmt::Debug for KnownSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.pairs.read().map(|p| p.len()).unwrap_or(0);
+        write!(f, "KnownSecrets({n}, values ***)")
+    }
+}
+
+impl KnownSecrets {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Remember a secret (idempotent; a changed value, after a token refresh, adds the new one).
+    pub fn insert(&self, secret: &str, placeholder: &str) {
+        if secret.len() < MIN_SECRET_LEN {
+            return;
+        }
+        let Ok(mut pairs) = self.pairs.write() else { return };
+        if pairs.iter().any(|(s, _)| s == secret) {
+            return;
+        }
+        pairs.push((secret.to_string(), placeholder.to_string()));
+        let built = Scrubber::new(&pairs).map(Arc::new);
+        if let Ok(mut s) = self.scrubber.write() {
+            *s = built;
+        }
+    }
+
+    /// The scrubber for the secrets known now; `None` while there are none.
+    pub fn scrubber(&self) -> Option<Arc<Scrubber>> {
+        self.scrubber.read().ok().and_then(|s| s.clone())
+    }
+}
+
+/// Finds and replaces a fixed set of secrets.
+pub struct Scrubber {
+    matcher: AhoCorasick,
+    secrets: Vec<Vec<u8>>,
+    replacements: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Scrubber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Scrubber({} secrets ***)", self.secrets.len())
+    }
+}
+
+impl Scrubber {
+    pub fn new(pairs: &[(String, String)]) -> Option<Self> {
+        if pairs.is_empty() {
+            return None;
+        }
+        let secrets: Vec<Vec<u8>> = pairs.iter().map(|(s, _)| s.as_bytes().to_vec()).collect();
+        let matcher = AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&secrets).ok()?;
+        Some(Scrubber {
+            matcher,
+            secrets,
+            replacements: pairs.iter().map(|(_, p)| p.as_bytes().to_vec()).collect(),
+        })
+    }
+
+    /// Replace every secret in `input`; `None` when there is none (the common case: no copy).
+    pub fn replace(&self, input: &[u8]) -> Option<Vec<u8>> {
+        let mut matches = self.matcher.find_iter(input).peekable();
+        matches.peek()?;
+        let mut out = Vec::with_capacity(input.len());
+        let mut at = 0;
+        for m in matches {
+            out.extend_from_slice(&input[at..m.start()]);
+            out.extend_from_slice(&self.replacements[m.pattern().as_usize()]);
+            at = m.end();
+        }
+        out.extend_from_slice(&input[at..]);
+        Some(out)
+    }
+
+    /// Scrub every header value in place.
+    pub fn scrub_headers(&self, headers: &mut HeaderMap) {
+        for value in headers.values_mut() {
+            if let Some(clean) = self.replace(value.as_bytes())
+                && let Ok(v) = HeaderValue::from_bytes(&clean)
+            {
+                *value = v;
+            }
+        }
+    }
+
+    /// Length of the longest suffix of `tail` that is the start (not the whole) of a secret.
+    fn pending_suffix(&self, tail: &[u8]) -> usize {
+        let mut longest = 0;
+        for s in &self.secrets {
+            let window = tail.len().min(s.len() - 1);
+            let from = tail.len() - window;
+            // The first position from the left whose rest is a prefix of `s` is the longest.
+            for i in memchr::memchr_iter(s[0], &tail[from..]).map(|i| i + from) {
+                let rest = &tail[i..];
+                if rest.len() > longest && s.starts_with(rest) {
+                    longest = rest.len();
+                    break;
+                }
+            }
+        }
+        longest
+    }
+}
+
+/// Scrubbing state across the chunks of one body.
+pub struct ScrubStream {
+    scrubber: Arc<Scrubber>,
+    carry: BytesMut,
+}
+
+impl ScrubStream {
+    pub fn new(scrubber: Arc<Scrubber>) -> Self {
+        ScrubStream { scrubber, carry: BytesMut::new() }
+    }
+
+    /// The bytes that can be released after `chunk`; the rest waits for the next chunk.
+    pub fn push(&mut self, chunk: Bytes) -> Bytes {
+        let data: Bytes = if self.carry.is_empty() {
+            chunk
+        } else {
+            self.carry.extend_from_slice(&chunk);
+            self.carry.split().freeze()
+        };
+        let (released, tail_start) = match self.scrubber.matcher.find_iter(&data[..]).last() {
+            None => (None, 0),
+            Some(last) => (self.scrubber.replace(&data[..last.end()]), last.end()),
+        };
+        let hold = self.scrubber.pending_suffix(&data[tail_start..]);
+        let cut = data.len() - hold;
+        self.carry.extend_from_slice(&data[cut..]);
+        match released {
+            None => data.slice(..cut),
+            Some(mut head) => {
+                head.extend_from_slice(&data[tail_start..cut]);
+                Bytes::from(head)
+            }
+        }
+    }
+
+    /// What is still held at the end of the body: it never became a secret.
+    pub fn finish(&mut self) -> Bytes {
+        self.carry.split().freeze()
+    }
+}
+
+/// A response body with secrets replaced as it streams.
+pub struct ScrubBody<B> {
+    inner: B,
+    state: ScrubStream,
+    /// Trailers that arrived while held bytes still had to go out first.
+    trailers: Option<Frame<Bytes>>,
+    done: bool,
+}
+
+impl<B> ScrubBody<B> {
+    pub fn new(inner: B, scrubber: Arc<Scrubber>) -> Self {
+        ScrubBody { inner, state: ScrubStream::new(scrubber), trailers: None, done: false }
+    }
+}
+
+impl<B> Body for ScrubBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        loop {
+            if let Some(t) = self.trailers.take() {
+                return Poll::Ready(Some(Ok(t)));
+            }
+            if self.done {
+                return Poll::Ready(None);
+            }
+            match Pin::new(&mut self.inner).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) => {
+                        let out = self.state.push(data);
+                        if !out.is_empty() {
+                            return Poll::Ready(Some(Ok(Frame::data(out))));
+                        }
+                    }
+                    Err(mut trailers_frame) => {
+                        if let Some(trailers) = trailers_frame.trailers_mut() {
+                            self.state.scrubber.scrub_headers(trailers);
+                        }
+                        self.done = true;
+                        let rest = self.state.finish();
+                        if rest.is_empty() {
+                            return Poll::Ready(Some(Ok(trailers_frame)));
+                        }
+                        self.trailers = Some(trailers_frame);
+                        return Poll::Ready(Some(Ok(Frame::data(rest))));
+                    }
+                },
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => {
+                    self.done = true;
+                    let rest = self.state.finish();
+                    return Poll::Ready(if rest.is_empty() { None } else { Some(Ok(Frame::data(rest))) });
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        // Replacements change the length.
+        SizeHint::default()
+    }
+}
+
+/// Content encodings the proxy can see through.
+pub const DECODABLE: &[&str] = &["gzip", "x-gzip", "deflate", "br", "zstd"];
+
+/// The body decoded from `encoding` (one of [`DECODABLE`]); the body back, untouched, for an
+/// encoding the proxy cannot read. A decoding failure ends the body with an error, never with
+/// silently cut data.
+pub fn decode(body: ProxyBody, encoding: &str) -> Result<ProxyBody, ProxyBody> {
+    let coding = encoding.trim().to_ascii_lowercase();
+    if !DECODABLE.contains(&coding.as_str()) {
+        return Err(body);
+    }
+    use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder};
+    use http_body_util::BodyExt;
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let reader = tokio_util::io::StreamReader::new(stream);
+    Ok(match coding.as_str() {
+        "gzip" | "x-gzip" => {
+            let mut d = GzipDecoder::new(reader);
+            d.multiple_members(true);
+            reader_body(d)
+        }
+        "deflate" => reader_body(ZlibDecoder::new(reader)),
+        "br" => reader_body(BrotliDecoder::new(reader)),
+        _ => reader_body(ZstdDecoder::new(reader)),
+    })
+}
+
+fn reader_body<R: tokio::io::AsyncRead + Send + Sync + 'static>(reader: R) -> ProxyBody {
+    use futures_util::TryStreamExt;
+    use http_body_util::BodyExt;
+    let frames =
+        tokio_util::io::ReaderStream::new(reader).map_ok(Frame::data).map_err(|e| Box::new(e) as BoxError);
+    http_body_util::StreamBody::new(frames).boxed()
+}
+
+/// Limit a request's `Accept-Encoding` to what the proxy can decode, so every response it may
+/// have to scrub is one it can read.
+pub fn restrict_accept_encoding(headers: &mut HeaderMap) {
+    let Some(value) = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()) else { return };
+    let kept: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| {
+            let coding = item.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            coding == "identity" || DECODABLE.contains(&coding.as_str())
+        })
+        .collect();
+    let new = if kept.is_empty() { "identity".to_string() } else { kept.join(", ") };
+    if let Ok(v) = HeaderValue::from_str(&new) {
+        headers.insert(header::ACCEPT_ENCODING, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "sk-ant-REAL-secret-value-123";
+    const PLACEHOLDER: &str = "sk-ant-api03-clauderon-placeholder";
+
+    fn scrubber() -> Arc<Scrubber> {
+        Arc::new(
+            Scrubber::new(&[
+                (SECRET.to_string(), PLACEHOLDER.to_string()),
+                ("ghp_REALtoken_abcdef".to_string(), "ghp_clauderonplaceholder".to_string()),
+            ])
+            .unwrap(),
+        )
+    }
+
+    /// Feed `text` cut at every split point given, collect the output.
+    fn run(text: &str, cuts: &[usize]) -> String {
+        let mut s = ScrubStream::new(scrubber());
+        let mut out = Vec::new();
+        let mut at = 0;
+        for &c in cuts.iter().chain(std::iter::once(&text.len())) {
+            out.extend_from_slice(&s.push(Bytes::copy_from_slice(&text.as_bytes()[at..c])));
+            at = c;
+        }
+        out.extend_from_slice(&s.finish());
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_secret_split_anywhere_across_chunks_is_replaced() {
+        let text = format!("{{\"echo\": \"x-api-key: {SECRET}\", \"t\": \"ghp_REALtoken_abcdef\"}} end");
+        let want =
+            text.replace(SECRET, PLACEHOLDER).replace("ghp_REALtoken_abcdef", "ghp_clauderonplaceholder");
+        for a in 0..=text.len() {
+            assert_eq!(run(&text, &[a]), want, "cut at {a}");
+        }
+        // One byte at a time.
+        let all: Vec<usize> = (1..text.len()).collect();
+        assert_eq!(run(&text, &all), want);
+    }
+
+    #[test]
+    fn only_a_possible_secret_start_is_held_back() {
+        let mut s = ScrubStream::new(scrubber());
+        assert_eq!(s.push(Bytes::from_static(b"data: {\"a\":1}\n\n")), "data: {\"a\":1}\n\n");
+        assert_eq!(s.push(Bytes::from_static(b"value sk-an")), "value ");
+        assert_eq!(s.push(Bytes::from_static(b"d more")), "sk-and more");
+        assert_eq!(s.finish(), "");
+        let mut s = ScrubStream::new(scrubber());
+        assert_eq!(s.push(Bytes::from_static(b"ends with sk-ant-REAL")), "ends with ");
+        assert_eq!(s.finish(), "sk-ant-REAL", "a prefix that never completes is released at the end");
+    }
+
+    #[test]
+    fn headers_are_scrubbed_and_clean_input_is_not_copied() {
+        let sc = scrubber();
+        let mut h = HeaderMap::new();
+        h.insert("x-echo", HeaderValue::from_str(&format!("Bearer {SECRET}")).unwrap());
+        h.insert("x-other", HeaderValue::from_static("fine"));
+        sc.scrub_headers(&mut h);
+        assert_eq!(h["x-echo"], format!("Bearer {PLACEHOLDER}").as_str());
+        assert_eq!(h["x-other"], "fine");
+        assert!(sc.replace(b"nothing here").is_none());
+    }
+
+    #[test]
+    fn known_secrets_grow_and_ignore_short_values() {
+        let k = KnownSecrets::new();
+        assert!(k.scrubber().is_none());
+        k.insert("short", "p");
+        assert!(k.scrubber().is_none());
+        k.insert(SECRET, PLACEHOLDER);
+        k.insert(SECRET, PLACEHOLDER);
+        assert_eq!(k.scrubber().unwrap().secrets.len(), 1);
+        assert!(!format!("{k:?}").contains(SECRET));
+    }
+
+    #[test]
+    fn accept_encoding_keeps_only_what_can_be_decoded() {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, compress;q=0.5, br, x-custom"));
+        restrict_accept_encoding(&mut h);
+        assert_eq!(h[header::ACCEPT_ENCODING], "gzip, br");
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("compress"));
+        restrict_accept_encoding(&mut h);
+        assert_eq!(h[header::ACCEPT_ENCODING], "identity");
+    }
+}
