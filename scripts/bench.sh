@@ -13,3 +13,9 @@ if command -v taskset >/dev/null 2>&1; then
   echo "== credential proxy, the daemon pinned to its own core"
   taskset -c 0 ./target/release/proxy-bench --pin
 fi
+if docker info >/dev/null 2>&1; then
+  echo
+  echo "== Docker sessions: create to running vs plain docker run"
+  bash scripts/docker-test-image.sh
+  cargo run --release --locked -q -p clauderon-docker --example create_bench -- 10
+fi
