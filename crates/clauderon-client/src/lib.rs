@@ -17,6 +17,7 @@ use clauderon_types::api::{
     ListView, SessionDetail, SessionList, SetAccessModeRequest, SetBudgetRequest, VersionInfo,
 };
 use clauderon_types::{AccessMode, DataLayout, Session, SessionName};
+use clauderon_types::usage::{BucketWidth, UsageReport};
 use hyper::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -176,6 +177,17 @@ impl Client {
 
     pub async fn set_budget(&self, name: &str, budget: SetBudgetRequest) -> Result<Session, ClientError> {
         self.call(Method::PUT, &session_path(name, "/budget")?, Some(&budget), Pace::Quick).await
+    }
+
+    /// The session's token usage: totals per model and a series in `bucket`-wide steps.
+    pub async fn usage(&self, name: &str, bucket: BucketWidth) -> Result<UsageReport, ClientError> {
+        let width = match bucket {
+            BucketWidth::Minute => "minute",
+            BucketWidth::Hour => "hour",
+            BucketWidth::Day => "day",
+        };
+        let target = format!("{}?bucket={width}", session_path(name, "/usage")?);
+        self.call(Method::GET, &target, None::<&()>, Pace::Quick).await
     }
 
     /// The proxy's audit of one session (404 for an unknown one). Without `after`, its latest

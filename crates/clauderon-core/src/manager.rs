@@ -10,6 +10,7 @@ use crate::error::CoreError;
 use crate::worktree;
 
 mod policy;
+mod usage;
 use chrono::Utc;
 use clauderon_backend::{BackendHandle, ProxyAccess, SessionBackend, SessionSpec};
 use clauderon_proxy::credentials::CredentialStore;

@@ -3,12 +3,14 @@
 //! handle that shuts it down gracefully.
 
 mod audit_writer;
+mod batch_writer;
 pub mod error;
 pub mod launch;
 pub mod openapi;
 pub mod routes;
 pub mod security;
 pub mod state;
+pub mod usage_writer;
 pub mod ws;
 
 pub use launch::{DaemonError, LaunchOptions, RunningDaemon, launch};
@@ -38,6 +40,7 @@ pub fn router(state: AppState, guard: Guard) -> Router {
         .route("/api/sessions/{name}/allowed-hosts", post(sessions::allow_host))
         .route("/api/sessions/{name}/budget", put(sessions::set_budget))
         .route("/api/sessions/{name}/requests", get(routes::proxy::session_requests))
+        .route("/api/sessions/{name}/usage", get(routes::usage::session_usage))
         .route("/api/requests", get(routes::proxy::all_requests))
         .route("/api/proxy/ca.pem", get(routes::proxy::ca_pem))
         .route("/api/credentials", get(routes::proxy::credentials))

@@ -1,6 +1,6 @@
 //! The API described as OpenAPI, served at `/api/openapi.json`.
 
-use crate::routes::{proxy, sessions, system};
+use crate::routes::{proxy, sessions, system, usage};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -19,6 +19,7 @@ use utoipa::OpenApi;
         sessions::allow_host,
         sessions::set_budget,
         proxy::session_requests,
+        usage::session_usage,
         proxy::all_requests,
         proxy::ca_pem,
         proxy::credentials,

@@ -42,7 +42,7 @@ fn usage_round_trips_in_time_order_per_session() {
     let early = record(&a, 1, "claude-haiku-4-5", 10, None);
     let other = record(&b, 2, "gpt-5", 1, Some(1.0));
     store.append_usage(&[late.clone(), other.clone()]).unwrap();
-    store.append_usage(&[early.clone()]).unwrap();
+    store.append_usage(std::slice::from_ref(&early)).unwrap();
     assert_eq!(store.usage_for(a.id).unwrap(), vec![early, late]);
     assert_eq!(store.usage_for(b.id).unwrap(), vec![other]);
     assert!(store.usage_for(SessionId::new()).unwrap().is_empty());

@@ -1,6 +1,7 @@
 //! How things look: aligned tables, colours on a terminal, sizes and ages, and writing to stdout.
 
 mod proxy;
+mod usage;
 
 pub use proxy::AuditTable;
 

@@ -158,3 +158,46 @@ async fn reaches_the_daemon_over_http_too() {
     assert!(out.contains("API v1"), "{out}");
     d.stop().await;
 }
+
+/// `show` prints the session's usage (tokens per model, cost); `--json` carries the usage
+/// report beside the detail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn show_prints_tokens_per_model_and_cost() {
+    use clauderon_types::usage::{TokenUsage, UsageRecord};
+    let mut d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    let repo_path = repo.path().to_string_lossy().to_string();
+    ok(&d, &["create", "--repo", &repo_path, "--prompt", "go", "--name", "spender"]).await;
+    assert!(ok(&d, &["show", "spender"]).await.contains("usage: no model calls metered yet"));
+
+    let store = clauderon_store::Store::open(&d.layout().database()).unwrap();
+    let session = store.list(clauderon_types::api::ListView::All).unwrap().remove(0);
+    let record = UsageRecord {
+        at: chrono::Utc::now(),
+        session_id: session.id,
+        session_name: "spender".into(),
+        usage: TokenUsage {
+            provider: "openai".into(),
+            model: "gpt-5-codex".into(),
+            input_tokens: 4000,
+            output_tokens: 250,
+            cache_read_tokens: 1000,
+            cache_write_tokens: 0,
+        },
+        cost_usd: Some(0.0076),
+    };
+    store.append_usage(&[record.clone(), record]).unwrap();
+
+    let shown = ok(&d, &["show", "spender"]).await;
+    assert!(shown.contains("usage: 10500 tokens, $0.0152"), "{shown}");
+    let row = shown.lines().find(|l| l.contains("gpt-5-codex")).unwrap_or_else(|| panic!("{shown}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells, ["openai", "gpt-5-codex", "8000", "500", "2000", "0", "2", "$0.0152"], "{shown}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&d, &["show", "spender", "--json"]).await).unwrap();
+    assert_eq!(json["session"]["name"], "spender", "the detail is still there");
+    assert_eq!(json["usage"]["total_tokens"], 10500);
+    assert_eq!(json["usage"]["totals"][0]["requests"], 2);
+    d.stop().await;
+}

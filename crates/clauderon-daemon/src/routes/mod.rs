@@ -4,6 +4,7 @@
 pub mod proxy;
 pub mod sessions;
 pub mod system;
+pub mod usage;
 pub mod terminal;
 
 use crate::error::ApiError;

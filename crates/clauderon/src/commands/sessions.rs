@@ -8,6 +8,7 @@ use anyhow::Context;
 use clauderon_client::Client;
 use clauderon_types::api::{CreateSessionRequest, DeleteQuery, ListView, SetBudgetRequest};
 use clauderon_types::{SessionName, SessionOptions};
+use clauderon_types::usage::{BucketWidth, UsageReport};
 
 pub async fn create(client: &Client, args: CreateArgs) -> anyhow::Result<()> {
     // The daemon resolves paths in its own working directory, so send an absolute one.
@@ -68,12 +69,25 @@ pub async fn list(client: &Client, args: ListArgs, style: Style) -> anyhow::Resu
     emit(&style.sessions_table(&list.sessions, chrono::Utc::now()))
 }
 
+/// `show --json`: the session's detail with its usage beside it.
+#[derive(serde::Serialize)]
+struct ShowJson<'a> {
+    #[serde(flatten)]
+    detail: &'a clauderon_types::api::SessionDetail,
+    /// `null` when the daemon could not report it.
+    usage: Option<&'a UsageReport>,
+}
+
 pub async fn show(client: &Client, args: NameArgs, style: Style) -> anyhow::Result<()> {
     let detail = client.get(&args.name).await?;
+    // The session exists: a usage report that fails should not hide its detail.
+    let usage = client.usage(&args.name, BucketWidth::Hour).await.map_err(|e| e.to_string());
     if args.out.json {
-        return emit_json(&detail);
+        return emit_json(&ShowJson { detail: &detail, usage: usage.as_ref().ok() });
     }
-    emit(&style.session_detail(&detail, chrono::Utc::now()))
+    let mut out = style.session_detail(&detail, chrono::Utc::now());
+    out.push_str(&style.usage_section(usage.as_ref().map_err(String::as_str)));
+    emit(&out)
 }
 
 pub async fn archive(client: &Client, args: NameArgs, archive: bool) -> anyhow::Result<()> {

@@ -1,0 +1,50 @@
+//! The proxy's usage sink: each metered model call is priced, queued without blocking the
+//! response path, and written to SQLite in batches by one task.
+//!
+//! Wiring (in `launch`): `let (usage_sink, usage_task) = usage_writer::start(store.clone(),
+//! opts.config.prices.clone(), shutdown_rx.clone());` then hand `usage_sink` to the proxy as
+//! its `Arc<dyn UsageSink>`, and await `usage_task` at shutdown like the audit task.
+
+use crate::batch_writer::{self, BatchQueue};
+use clauderon_core::pricing::PriceTable;
+use clauderon_proxy::identity::SessionIdentity;
+use clauderon_proxy::meter::UsageSink;
+use clauderon_store::Store;
+use clauderon_types::usage::{TokenUsage, UsageRecord};
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub struct UsageWriter {
+    queue: BatchQueue<UsageRecord>,
+    prices: PriceTable,
+}
+
+impl UsageWriter {
+    /// The record a call makes: its session, its time (now), its cost at the table's prices.
+    pub fn record_for(&self, session: &SessionIdentity, usage: TokenUsage) -> UsageRecord {
+        UsageRecord {
+            at: std::time::SystemTime::now().into(),
+            session_id: session.session_id,
+            session_name: session.name.to_string(),
+            cost_usd: self.prices.cost(&usage),
+            usage,
+        }
+    }
+}
+
+impl UsageSink for UsageWriter {
+    fn record(&self, session: &SessionIdentity, usage: TokenUsage) {
+        self.queue.push(self.record_for(session, usage));
+    }
+}
+
+/// Start the writer; it drains the queue and exits when `shutdown` turns true.
+pub fn start(
+    store: Arc<Store>,
+    prices: PriceTable,
+    shutdown: watch::Receiver<bool>,
+) -> (Arc<UsageWriter>, JoinHandle<()>) {
+    let (queue, task) = batch_writer::start("usage", store, Store::append_usage, shutdown);
+    (Arc::new(UsageWriter { queue, prices }), task)
+}
