@@ -16,8 +16,8 @@ use clauderon_types::api::{
     AllowHostRequest, AuditList, CreateSessionRequest, CredentialList, DeleteQuery, ErrorBody, Health,
     ListView, SessionDetail, SessionList, SetAccessModeRequest, SetBudgetRequest, VersionInfo,
 };
-use clauderon_types::{AccessMode, DataLayout, Session, SessionName};
 use clauderon_types::usage::{BucketWidth, UsageReport};
+use clauderon_types::{AccessMode, DataLayout, Session, SessionName};
 use hyper::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -4,8 +4,8 @@
 pub mod proxy;
 pub mod sessions;
 pub mod system;
-pub mod usage;
 pub mod terminal;
+pub mod usage;
 
 use crate::error::ApiError;
 use axum::extract::{FromRequest, FromRequestParts};

@@ -7,8 +7,8 @@ use crate::output::{Style, emit, emit_json};
 use anyhow::Context;
 use clauderon_client::Client;
 use clauderon_types::api::{CreateSessionRequest, DeleteQuery, ListView, SetBudgetRequest};
-use clauderon_types::{SessionName, SessionOptions};
 use clauderon_types::usage::{BucketWidth, UsageReport};
+use clauderon_types::{SessionName, SessionOptions};
 
 pub async fn create(client: &Client, args: CreateArgs) -> anyhow::Result<()> {
     // The daemon resolves paths in its own working directory, so send an absolute one.
