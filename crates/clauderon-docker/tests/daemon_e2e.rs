@@ -27,17 +27,39 @@ struct Fx {
     up: TlsUpstream,
     backend: Arc<DockerBackend>,
     data: tempfile::TempDir,
-    _ca_dir: tempfile::TempDir,
+    ca_dir: tempfile::TempDir,
     repo: TestRepo,
     gateway: IpAddr,
+    proxy_port: u16,
+    /// Appended to session names, so runs side by side (or a failed run's leftovers) never clash.
+    tag: String,
 }
 
 async fn fixture() -> Fx {
+    fixture_on_port(0).await
+}
+
+/// A daemon whose proxy listens on `proxy_port` (0: any), with the Docker backend.
+async fn fixture_on_port(proxy_port: u16) -> Fx {
     let up = TlsUpstream::start_default().await;
     let data = tempfile::tempdir().unwrap();
     let ca_dir = tempfile::tempdir().unwrap();
+    let repo = TestRepo::new().unwrap();
+    let (daemon, backend, gateway) = start(&data, &up, &ca_dir, proxy_port).await;
+    let proxy_port = daemon.proxy_addr.port();
+    let tag = clauderon_types::SessionId::new().short();
+    Fx { daemon, up, backend, data, ca_dir, repo, gateway, proxy_port, tag }
+}
+
+async fn start(
+    data: &tempfile::TempDir,
+    up: &TlsUpstream,
+    ca_dir: &tempfile::TempDir,
+    proxy_port: u16,
+) -> (RunningDaemon, Arc<DockerBackend>, IpAddr) {
     let layout = DataLayout::new(data.path());
     let mut config = clauderon_testkit::daemon::test_config();
+    config.proxy.bind = SocketAddr::from(([127, 0, 0, 1], proxy_port));
     config.proxy.upstream_overrides = up.overrides();
     config.proxy.extra_ca_files = vec![up.ca().write_pem(ca_dir.path())];
     let backend = support::backend_with(DockerSettings {
@@ -52,12 +74,17 @@ async fn fixture() -> Fx {
     options.credential_env = Some(HashMap::from([("ANTHROPIC_API_KEY".to_string(), REAL_KEY.to_string())]));
     options.extra_proxy_ips = ips.clone();
     let daemon = launch(options).await.unwrap();
-    let repo = TestRepo::new().unwrap();
-    Fx { daemon, up, backend, data, _ca_dir: ca_dir, repo, gateway: ips[0] }
+    (daemon, backend, ips[0])
 }
 
 impl Fx {
-    async fn create(&self, name: &str, command: &str, network: &str) {
+    /// The session's full name for this run.
+    fn n(&self, base: &str) -> String {
+        format!("{base}-{}", self.tag)
+    }
+
+    async fn create(&self, base: &str, command: &str, network: &str) {
+        let name = self.n(base);
         let body = json!({
             "repo_path": self.repo.path(), "prompt": "go", "name": name, "backend": "docker",
             "options": {"command": command, "network": network},
@@ -68,7 +95,8 @@ impl Fx {
     }
 
     /// The session's output once it contains `marker` (the command prints it last).
-    async fn output_until(&self, name: &str, marker: &str) -> String {
+    async fn output_until(&self, base: &str, marker: &str) -> String {
+        let name = self.n(base);
         let handle = clauderon_backend::BackendHandle(format!("clauderon-{name}"));
         let mut logs = String::new();
         for _ in 0..300 {
@@ -83,7 +111,8 @@ impl Fx {
         panic!("the session never printed {marker}; its output: {logs}");
     }
 
-    async fn delete(&self, name: &str) {
+    async fn delete(&self, base: &str) {
+        let name = self.n(base);
         let path = format!("/api/sessions/{name}?force=true");
         let reply = unix(&self.daemon.socket, ApiRequest::new("DELETE", &path)).await;
         assert!(reply.status < 300, "{}", reply.body);
@@ -131,23 +160,28 @@ async fn container_session_gets_the_credential_injected_and_never_holds_it() {
     // The container never held it: its output and env, docker inspect, PID 1's environ, its files.
     assert!(logs.contains("ANTHROPIC_API_KEY="), "no placeholder for a configured credential: {logs}");
     assert!(!logs.contains(REAL_KEY), "the real key reached the session's output");
-    let inspect = support::docker_cli(&["inspect", "clauderon-e2e"]);
+    let inspect = support::docker_cli(&["inspect", &format!("clauderon-{}", fx.n("e2e"))]);
     assert!(inspect.contains("HTTPS_PROXY="), "inspect did not show the env: {inspect}");
     assert!(!inspect.contains(REAL_KEY), "the real key is in the container's config");
-    let environ = support::docker_cli(&["exec", "clauderon-e2e", "cat", "/proc/1/environ"]);
+    let environ =
+        support::docker_cli(&["exec", &format!("clauderon-{}", fx.n("e2e")), "cat", "/proc/1/environ"]);
     assert!(environ.contains("HTTPS_PROXY"), "could not read PID 1's environ: {environ}");
     assert!(!environ.contains(REAL_KEY));
     let grep = support::docker_cli(&[
         "exec",
-        "clauderon-e2e",
+        &format!("clauderon-{}", fx.n("e2e")),
         "sh",
         "-c",
         &format!("grep -rl {REAL_KEY} /workspace /home /etc /tmp /run 2>/dev/null; echo GREP-DONE"),
     ]);
     assert_eq!(grep.trim(), "GREP-DONE", "files in the container hold the real key");
     fx.delete("e2e").await;
-    assert!(support::docker_cli(&["ps", "-aq", "--filter", "name=^clauderon-e2e$"]).trim().is_empty());
-    drop(fx.data);
+    assert!(
+        support::docker_cli(&["ps", "-aq", "--filter", &format!("name=^clauderon-{}$", fx.n("e2e"))])
+            .trim()
+            .is_empty()
+    );
+    drop((fx.data, fx.ca_dir));
 }
 
 #[tokio::test]
@@ -202,8 +236,8 @@ async fn two_clients_attach_through_the_daemon_type_resize_and_detach_leaving_it
     let fx = fixture().await;
     fx.create("term", "exec sh -i", "open").await;
     let client = clauderon_client::Client::new(clauderon_client::Endpoint::Unix(fx.daemon.socket.clone()));
-    let (mut r1, mut w1) = client.terminal("term").await.unwrap();
-    let (mut r2, mut w2) = client.terminal("term").await.unwrap();
+    let (mut r1, mut w1) = client.terminal(&fx.n("term")).await.unwrap();
+    let (mut r2, mut w2) = client.terminal(&fx.n("term")).await.unwrap();
     w1.resize(101, 33).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     w1.input(b"echo marker-$((6*7)); stty size\n").await.unwrap();
@@ -217,16 +251,16 @@ async fn two_clients_attach_through_the_daemon_type_resize_and_detach_leaving_it
     tokio::time::sleep(Duration::from_millis(300)).await;
     let status = clauderon_backend::SessionBackend::status(
         fx.backend.as_ref(),
-        &clauderon_backend::BackendHandle("clauderon-term".into()),
+        &clauderon_backend::BackendHandle(format!("clauderon-{}", fx.n("term"))),
     )
     .await
     .unwrap();
     assert_eq!(status, clauderon_backend::BackendStatus::Running, "detaching stopped the session");
-    let (mut r3, mut w3) = client.terminal("term").await.unwrap();
+    let (mut r3, mut w3) = client.terminal(&fx.n("term")).await.unwrap();
     w3.input(b"echo again-$((1+1))\n").await.unwrap();
     read_until(&mut r3, "again-2").await;
     // The logs route has what the shell printed.
-    let logs = client.logs("term", 100).await.unwrap();
+    let logs = client.logs(&fx.n("term"), 100).await.unwrap();
     assert!(logs.contains("marker-42"), "{logs}");
     fx.delete("term").await;
 }
@@ -237,4 +271,50 @@ async fn terminal_of_an_unknown_session_is_a_clear_error() {
     let client = clauderon_client::Client::new(clauderon_client::Endpoint::Unix(fx.daemon.socket.clone()));
     let err = client.terminal("nope").await.err().unwrap();
     assert_eq!(err.status(), Some(404), "{err}");
+}
+
+/// A port free on loopback and on the bridge gateway, for a daemon that must keep its proxy
+/// port across a restart (a container's proxy address does not change).
+async fn free_port(gateway: IpAddr) -> u16 {
+    loop {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        if tokio::net::TcpListener::bind(SocketAddr::new(gateway, port)).await.is_ok() {
+            return port;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_daemon_restart_keeps_the_session_its_terminal_and_its_proxy_identity() {
+    let probe = support::backend().await;
+    let gateway = probe.proxy_ips().await.unwrap()[0];
+    let port = free_port(gateway).await;
+    let mut fx = fixture_on_port(port).await;
+    fx.create("restart", "echo READY; exec sh -i", "open").await;
+    fx.output_until("restart", "READY").await;
+    fx.daemon.stop().await.unwrap();
+    let (daemon, backend, _) = start(&fx.data, &fx.up, &fx.ca_dir, port).await;
+    fx.daemon = daemon;
+    fx.backend = backend;
+    assert_eq!(fx.daemon.proxy_addr.port(), fx.proxy_port);
+    let reply =
+        unix(&fx.daemon.socket, ApiRequest::new("GET", &format!("/api/sessions/{}", fx.n("restart")))).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.json()["session"]["status"].as_str().or(reply.json()["status"].as_str()),
+        Some("running"),
+        "{}",
+        reply.body
+    );
+    // Attach through the new daemon and use the proxy with the identity the session was given.
+    let client = clauderon_client::Client::new(clauderon_client::Endpoint::Unix(fx.daemon.socket.clone()));
+    let (mut r, mut w) = client.terminal(&fx.n("restart")).await.unwrap();
+    w.input(b"curl -sS -o /dev/null -w 'AFTER=%{http_code}\\n' https://api.anthropic.com/small\n")
+        .await
+        .unwrap();
+    let seen = read_until(&mut r, "AFTER=").await;
+    let seen = seen + &read_until(&mut r, "\n").await;
+    assert!(seen.contains("AFTER=200"), "the proxy refused the session after a restart: {seen:?}");
+    fx.delete("restart").await;
 }
