@@ -33,6 +33,7 @@ struct Fx {
     proxy_port: u16,
     /// Appended to session names, so runs side by side (or a failed run's leftovers) never clash.
     tag: String,
+    _cleanup: Cleanup,
 }
 
 async fn fixture() -> Fx {
@@ -48,7 +49,8 @@ async fn fixture_on_port(proxy_port: u16) -> Fx {
     let (daemon, backend, gateway) = start(&data, &up, &ca_dir, proxy_port).await;
     let proxy_port = daemon.proxy_addr.port();
     let tag = clauderon_types::SessionId::new().short();
-    Fx { daemon, up, backend, data, ca_dir, repo, gateway, proxy_port, tag }
+    let _cleanup = Cleanup(tag.clone());
+    Fx { daemon, up, backend, data, ca_dir, repo, gateway, proxy_port, tag, _cleanup }
 }
 
 async fn start(
@@ -75,6 +77,18 @@ async fn start(
     options.extra_proxy_ips = ips.clone();
     let daemon = launch(options).await.unwrap();
     (daemon, backend, ips[0])
+}
+
+/// Removes the run's containers when dropped, so a failed test leaves none behind.
+struct Cleanup(String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let ids = support::docker_cli(&["ps", "-aq", "--filter", &format!("name=-{}$", self.0)]);
+        for id in ids.split_whitespace() {
+            let _ = support::docker_cli(&["rm", "-f", id]);
+        }
+    }
 }
 
 impl Fx {
@@ -181,7 +195,6 @@ async fn container_session_gets_the_credential_injected_and_never_holds_it() {
             .trim()
             .is_empty()
     );
-    drop((fx.data, fx.ca_dir));
 }
 
 #[tokio::test]
