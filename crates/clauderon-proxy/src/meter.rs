@@ -32,18 +32,22 @@ impl Provider {
 }
 
 /// The model API a request goes to, if it is one the meter reads. `host` without a port.
+/// Only the calls that generate: a response fetched again (`GET /v1/responses/{id}`) or a
+/// token count is not a new use.
 pub fn provider_for(host: &str, path: &str) -> Option<Provider> {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     let path = path.split('?').next().unwrap_or(path);
     match host.as_str() {
-        "api.anthropic.com" if path.starts_with("/v1/messages") && !path.ends_with("/count_tokens") => {
-            Some(Provider::Anthropic)
-        }
-        "api.openai.com" if path.starts_with("/v1/responses") || path.starts_with("/v1/chat/completions") => {
+        "api.anthropic.com" if path == "/v1/messages" => Some(Provider::Anthropic),
+        "api.openai.com" if path == "/v1/responses" || path == "/v1/chat/completions" => {
             Some(Provider::OpenAi)
         }
-        "generativelanguage.googleapis.com" if path.contains(":generateContent") => Some(Provider::Gemini),
-        "generativelanguage.googleapis.com" if path.contains(":streamGenerateContent") => {
+        // Codex signed in with ChatGPT: the Responses API under another path.
+        "chatgpt.com" if path == "/backend-api/codex/responses" => Some(Provider::OpenAi),
+        // The Gemini API, and Code Assist (the Gemini CLI signed in with Google).
+        "generativelanguage.googleapis.com" | "cloudcode-pa.googleapis.com"
+            if path.ends_with(":generateContent") || path.ends_with(":streamGenerateContent") =>
+        {
             Some(Provider::Gemini)
         }
         _ => None,
@@ -164,6 +168,8 @@ impl Counts {
                 }
             }
             Provider::Gemini => {
+                // Code Assist wraps the API's answer in `response`.
+                let v = v.get("response").filter(|r| r.is_object()).unwrap_or(v);
                 self.model_from(v.get("modelVersion"));
                 if let Some(meta) = v.get("usageMetadata").filter(|m| m.is_object()) {
                     self.gemini(meta);

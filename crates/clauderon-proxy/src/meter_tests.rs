@@ -172,11 +172,24 @@ fn providers_and_models_from_requests() {
     assert_eq!(provider_for("api.anthropic.com", "/v1/messages?beta=true"), Some(Provider::Anthropic));
     assert_eq!(provider_for("api.anthropic.com", "/v1/messages/count_tokens"), None);
     assert_eq!(provider_for("API.OpenAI.com", "/v1/responses"), Some(Provider::OpenAi));
+    assert_eq!(provider_for("api.openai.com", "/v1/responses/resp_1"), None, "a fetch is not a new call");
     assert_eq!(provider_for("api.openai.com", "/v1/chat/completions"), Some(Provider::OpenAi));
+    assert_eq!(provider_for("chatgpt.com", "/backend-api/codex/responses"), Some(Provider::OpenAi));
     assert_eq!(provider_for("api.openai.com", "/v1/models"), None);
+    let code_assist = "/v1internal:streamGenerateContent?alt=sse";
+    assert_eq!(provider_for("cloudcode-pa.googleapis.com", code_assist), Some(Provider::Gemini));
+    assert_eq!(model_from_path(code_assist), None);
     let gemini = "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse";
     assert_eq!(provider_for("generativelanguage.googleapis.com", gemini), Some(Provider::Gemini));
     assert_eq!(provider_for("example.com", "/v1/messages"), None);
     assert_eq!(model_from_path(gemini).as_deref(), Some("gemini-2.5-pro"));
     assert_eq!(model_from_path("/v1/messages"), None);
+}
+
+#[test]
+fn gemini_code_assist_wraps_the_answer_in_response() {
+    let event = r#"{"response":{"candidates":[],"modelVersion":"gemini-2.5-pro",
+        "usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":4}},"traceId":"t"}"#;
+    let sse = format!("data: {}\r\n\r\n", event.replace('\n', ""));
+    assert_eq!(read(Provider::Gemini, SSE, None, &sse), usage("gemini", "gemini-2.5-pro", 9, 4, 0, 0));
 }
