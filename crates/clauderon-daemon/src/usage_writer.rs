@@ -3,7 +3,8 @@
 //!
 //! Wiring (in `launch`): `let (usage_sink, usage_task) = usage_writer::start(store.clone(),
 //! opts.config.prices.clone(), shutdown_rx.clone());` then hand `usage_sink` to the proxy as
-//! its `Arc<dyn UsageSink>`, and await `usage_task` at shutdown like the audit task.
+//! its `Arc<dyn UsageSink>`, and await `usage_task` at shutdown like the audit task. A sink
+//! that also charges budgets can wrap it: `record_for` prices the call, `push` queues it.
 
 use crate::batch_writer::{self, BatchQueue};
 use clauderon_core::pricing::PriceTable;
@@ -31,11 +32,16 @@ impl UsageWriter {
             usage,
         }
     }
+
+    /// Queue a record for the store without blocking (a full queue drops it, counted).
+    pub fn push(&self, record: UsageRecord) {
+        self.queue.push(record);
+    }
 }
 
 impl UsageSink for UsageWriter {
     fn record(&self, session: &SessionIdentity, usage: TokenUsage) {
-        self.queue.push(self.record_for(session, usage));
+        self.push(self.record_for(session, usage));
     }
 }
 
