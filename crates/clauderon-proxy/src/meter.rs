@@ -5,7 +5,8 @@
 //! one element of a streamed JSON array, or one SSE event) larger than [`MAX_DOCUMENT`] is
 //! skipped quietly. Malformed input gives `None` or what was read before it, never a panic.
 //!
-//! Counts are normalised as [`TokenUsage`] documents: input tokens exclude cached ones.
+//! Counts come out as a [`TokenUsage`], normalised so that input tokens exclude cached ones
+//! on every provider.
 
 use crate::identity::SessionIdentity;
 use clauderon_types::usage::TokenUsage;
@@ -35,22 +36,25 @@ impl Provider {
 /// Only the calls that generate: a response fetched again (`GET /v1/responses/{id}`) or a
 /// token count is not a new use.
 pub fn provider_for(host: &str, path: &str) -> Option<Provider> {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    // Called for every intercepted response: no allocation.
+    let host = host.trim_end_matches('.');
+    let is = |name: &str| host.eq_ignore_ascii_case(name);
     let path = path.split('?').next().unwrap_or(path);
-    match host.as_str() {
-        "api.anthropic.com" if path == "/v1/messages" => Some(Provider::Anthropic),
-        "api.openai.com" if path == "/v1/responses" || path == "/v1/chat/completions" => {
-            Some(Provider::OpenAi)
-        }
+    let gemini = path.ends_with(":generateContent") || path.ends_with(":streamGenerateContent");
+    if is("api.anthropic.com") && path == "/v1/messages" {
+        Some(Provider::Anthropic)
+    } else if (is("api.openai.com") && (path == "/v1/responses" || path == "/v1/chat/completions"))
         // Codex signed in with ChatGPT: the Responses API under another path.
-        "chatgpt.com" if path == "/backend-api/codex/responses" => Some(Provider::OpenAi),
+        || (is("chatgpt.com") && path == "/backend-api/codex/responses")
+    {
+        Some(Provider::OpenAi)
+    } else if gemini
         // The Gemini API, and Code Assist (the Gemini CLI signed in with Google).
-        "generativelanguage.googleapis.com" | "cloudcode-pa.googleapis.com"
-            if path.ends_with(":generateContent") || path.ends_with(":streamGenerateContent") =>
-        {
-            Some(Provider::Gemini)
-        }
-        _ => None,
+        && (is("generativelanguage.googleapis.com") || is("cloudcode-pa.googleapis.com"))
+    {
+        Some(Provider::Gemini)
+    } else {
+        None
     }
 }
 
