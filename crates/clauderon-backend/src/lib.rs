@@ -114,6 +114,16 @@ pub struct Terminal {
     pub input: tokio::sync::mpsc::Sender<TerminalInput>,
 }
 
+/// A resource's status changed on the backend's side (a container's process exited…), pushed
+/// by [`SessionBackend::watch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChange {
+    pub handle: BackendHandle,
+    pub status: BackendStatus,
+    /// What happened, for the log (`exited with code 3`).
+    pub detail: String,
+}
+
 /// What a client sends to a [`Terminal`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TerminalInput {
@@ -163,6 +173,13 @@ pub trait SessionBackend: Send + Sync + 'static {
     async fn status(&self, handle: &BackendHandle) -> Result<BackendStatus, BackendError>;
 
     async fn attach_target(&self, handle: &BackendHandle) -> Result<AttachTarget, BackendError>;
+
+    /// Status changes as they happen (Docker's event stream), so sessions follow their
+    /// resources without polling. `None`, the default: the backend has no such feed and
+    /// reconcile at start is what corrects statuses. The feed ends when the receiver is dropped.
+    fn watch(&self) -> Option<tokio::sync::mpsc::Receiver<StatusChange>> {
+        None
+    }
 
     /// A terminal stream to the main process, carried by the daemon's WebSocket (Docker).
     /// `None`, the default: clients attach by running [`AttachTarget`]'s program on the host

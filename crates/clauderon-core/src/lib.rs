@@ -9,6 +9,7 @@ pub mod manager;
 pub mod pricing;
 mod reconcile;
 pub mod session_io;
+mod follow;
 pub mod worktree;
 
 pub use bus::EventBus;

@@ -221,6 +221,8 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
         .map_err(|e| bind_error(socket.display(), e))?;
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    // Sessions follow their resources as backends report changes (Docker's events).
+    let followers = manager.follow_backends(shutdown_rx.clone());
     let (audit_sink, audit_task) = crate::audit_writer::start(store.clone(), shutdown_rx.clone());
     drop(store);
     let rules = RuleSet::new(builtin_rules(), opts.config.proxy.rules.clone());
@@ -281,6 +283,9 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
         let _ = std::fs::remove_file(&proxy_socket_path);
         for keeper in keepers {
             let _ = keeper.await;
+        }
+        for follower in followers {
+            let _ = follower.await;
         }
         let _ = audit_task.await;
         let closed = manager.close().await;

@@ -9,6 +9,7 @@
 //! the container, so the proxy is the only address it can reach, on any stock engine.
 
 mod engine;
+mod events;
 pub mod image;
 pub mod plan;
 mod session_files;
@@ -23,7 +24,7 @@ use bollard::query_parameters::{
 };
 use clauderon_backend::{
     AttachTarget, BackendError, BackendHandle, BackendResource, BackendStatus, SessionBackend, SessionSpec,
-    Terminal,
+    StatusChange, Terminal,
 };
 use clauderon_types::{BackendKind, SessionId};
 use futures_util::StreamExt;
@@ -74,7 +75,7 @@ impl Default for DockerSettings {
 
 /// The Docker session backend.
 pub struct DockerBackend {
-    engine: engine::Engine,
+    engine: std::sync::Arc<engine::Engine>,
     settings: DockerSettings,
 }
 
@@ -82,7 +83,7 @@ impl DockerBackend {
     /// A backend for the engine that DOCKER_HOST names (the local socket by default). Does not
     /// contact the engine: `check` does.
     pub fn new(settings: DockerSettings) -> Self {
-        DockerBackend { engine: engine::Engine::from_env(), settings }
+        DockerBackend { engine: std::sync::Arc::new(engine::Engine::from_env()), settings }
     }
 
     pub fn settings(&self) -> &DockerSettings {
@@ -271,6 +272,10 @@ impl SessionBackend for DockerBackend {
                 handle_name(handle).to_string(),
             ],
         })
+    }
+
+    fn watch(&self) -> Option<tokio::sync::mpsc::Receiver<StatusChange>> {
+        Some(events::watch(self.engine.clone()))
     }
 
     async fn terminal(&self, handle: &BackendHandle) -> Result<Option<Terminal>, BackendError> {

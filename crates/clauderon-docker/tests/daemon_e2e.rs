@@ -331,3 +331,39 @@ async fn a_daemon_restart_keeps_the_session_its_terminal_and_its_proxy_identity(
     assert!(seen.contains("AFTER=200"), "the proxy refused the session after a restart: {seen:?}");
     fx.delete("restart").await;
 }
+
+/// The session's status as the API reports it.
+async fn status(fx: &Fx, base: &str) -> String {
+    let reply =
+        unix(&fx.daemon.socket, ApiRequest::new("GET", &format!("/api/sessions/{}", fx.n(base)))).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let v = reply.json();
+    v["session"]["status"].as_str().or(v["status"].as_str()).unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn a_session_follows_its_container_exiting_and_starting_again() {
+    let fx = fixture().await;
+    fx.create("exits", "sleep 1; exit 3", "open").await;
+    assert_eq!(status(&fx, "exits").await, "running");
+    let mut seen = String::new();
+    for _ in 0..100 {
+        seen = status(&fx, "exits").await;
+        if seen == "stopped" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, "stopped", "the session did not follow its container's exit");
+    // Started again behind clauderon's back: the session follows that too.
+    support::docker_cli(&["start", &format!("clauderon-{}", fx.n("exits"))]);
+    for _ in 0..50 {
+        seen = status(&fx, "exits").await;
+        if seen == "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, "running", "the session did not follow its container starting");
+    fx.delete("exits").await;
+}

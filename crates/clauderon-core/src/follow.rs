@@ -1,0 +1,65 @@
+//! Sessions follow their resources: each backend's status feed ([`SessionBackend::watch`],
+//! Docker's events) is applied as it comes, with the same decisions reconcile makes at start,
+//! so a container that exits makes its session `stopped` without anyone polling.
+
+use crate::manager::SessionManager;
+use crate::reconcile::decide;
+use clauderon_backend::StatusChange;
+use clauderon_types::api::ListView;
+use clauderon_types::{BackendKind, SessionStatus};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+impl SessionManager {
+    /// One task per backend with a feed, until `stop` turns true. Await them before `close`.
+    pub fn follow_backends(&self, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+        let mut tasks = Vec::new();
+        for (kind, backend) in self.backends() {
+            let Some(mut feed) = backend.watch() else { continue };
+            let (kind, manager, mut stop) = (*kind, self.clone(), stop.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        change = feed.recv() => match change {
+                            Some(c) => manager.apply_change(kind, c).await,
+                            None => break,
+                        },
+                        _ = async { stop.wait_for(|s| *s).await.is_ok() } => break,
+                    }
+                }
+            }));
+        }
+        tasks
+    }
+
+    async fn apply_change(&self, kind: BackendKind, change: StatusChange) {
+        let sessions = match self.list(ListView::All).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not apply a backend status change");
+                return;
+            }
+        };
+        let Some(session) = sessions
+            .into_iter()
+            .find(|s| s.backend == kind && s.backend_handle.as_deref() == Some(change.handle.as_str()))
+        else {
+            return;
+        };
+        // The manager itself is creating or deleting it: its own steps set the status.
+        if matches!(session.status, SessionStatus::Creating | SessionStatus::Deleting) {
+            return;
+        }
+        if let Some(t) = decide(&session, Some(change.status)) {
+            let name = session.name.to_string();
+            match self.report(&name, t).await {
+                Ok(after) => {
+                    tracing::info!(session = %name, status = %after.status, detail = %change.detail, "backend reported a change")
+                }
+                Err(e) => {
+                    tracing::warn!(session = %name, error = %e, "could not apply a backend status change")
+                }
+            }
+        }
+    }
+}
