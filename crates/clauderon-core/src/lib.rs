@@ -4,12 +4,12 @@
 pub mod bus;
 pub mod config;
 pub mod error;
+mod follow;
 pub mod lock;
 pub mod manager;
 pub mod pricing;
 mod reconcile;
 pub mod session_io;
-mod follow;
 pub mod worktree;
 
 pub use bus::EventBus;
