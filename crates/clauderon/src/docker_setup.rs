@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Settings from the environment: `CLAUDERON_DOCKER_IMAGE` (the image sessions run when they
-/// name none) and `CLAUDERON_DOCKER_BASE_IMAGE` (what clauderon's image is built from).
+/// name none), `CLAUDERON_DOCKER_BASE_IMAGE` (what clauderon's image is built from) and
+/// `CLAUDERON_DOCKER_AGENT_PACKAGES` (npm packages it installs; `none` for none).
 pub fn settings(layout: &DataLayout) -> DockerSettings {
     let mut s = DockerSettings { proxy_socket: Some(layout.proxy_socket()), ..Default::default() };
     if let Some(image) = std::env::var("CLAUDERON_DOCKER_IMAGE").ok().filter(|v| !v.is_empty()) {
@@ -16,6 +17,9 @@ pub fn settings(layout: &DataLayout) -> DockerSettings {
     }
     if let Some(base) = std::env::var("CLAUDERON_DOCKER_BASE_IMAGE").ok().filter(|v| !v.is_empty()) {
         s.base_image = base;
+    }
+    if let Ok(packages) = std::env::var("CLAUDERON_DOCKER_AGENT_PACKAGES") {
+        s.agent_packages = if packages.trim() == "none" { String::new() } else { packages };
     }
     s
 }

@@ -49,6 +49,23 @@ pub async fn run(layout: &DataLayout, command: ImageCommand) -> anyhow::Result<(
     }
 }
 
+/// Before `create --backend docker` without `--image`, on a local daemon: build clauderon's
+/// image here with a progress bar when it is missing, rather than leave the user waiting on a
+/// silent create while the daemon builds it. An unreachable engine is left for the daemon to
+/// report.
+pub async fn build_if_missing(client: &clauderon_client::Client) -> anyhow::Result<()> {
+    if !matches!(client.endpoint(), clauderon_client::Endpoint::Unix(_)) {
+        return Ok(());
+    }
+    let Some(layout) = DataLayout::from_env() else { return Ok(()) };
+    let backend = DockerBackend::new(docker_setup::settings(&layout));
+    let image = backend.settings().image.clone();
+    match backend.image_exists(&image).await {
+        Ok(false) => build_with_progress(&backend).await,
+        Ok(true) | Err(_) => Ok(()),
+    }
+}
+
 /// Build the backend's agent image, drawing a bar on a terminal and plain lines otherwise.
 pub async fn build_with_progress(backend: &DockerBackend) -> anyhow::Result<()> {
     let s = backend.settings();

@@ -36,6 +36,9 @@ pub async fn create(client: &Client, args: CreateArgs) -> anyhow::Result<()> {
             budget_usd_cents: args.budget_usd,
         },
     };
+    if req.backend == Some(clauderon_types::BackendKind::Docker) && req.options.image.is_none() {
+        crate::image_cmd::build_if_missing(client).await?;
+    }
     if !args.out.json {
         eprintln!("creating a session in {} …", repo.display());
     }
