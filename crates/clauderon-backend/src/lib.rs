@@ -181,6 +181,16 @@ pub trait SessionBackend: Send + Sync + 'static {
         None
     }
 
+    /// The environment the session's main process was started with, as the backend knows it
+    /// (`clauderon env`). `None`, the default: the backend cannot tell.
+    async fn environment(
+        &self,
+        handle: &BackendHandle,
+    ) -> Result<Option<Vec<(String, String)>>, BackendError> {
+        let _ = handle;
+        Ok(None)
+    }
+
     /// A terminal stream to the main process, carried by the daemon's WebSocket (Docker).
     /// `None`, the default: clients attach by running [`AttachTarget`]'s program on the host
     /// (Zellij), which the daemon tells them over the same WebSocket.

@@ -1,7 +1,7 @@
 //! A session's logs and its terminal WebSocket, over the daemon's Unix socket or TCP.
 
 use crate::{Client, ClientError, Endpoint, Pace, error_reply, session_path};
-use clauderon_types::terminal::{SessionLogs, TerminalMessage};
+use clauderon_types::terminal::{SessionEnv, SessionLogs, TerminalMessage};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use hyper::Method;
@@ -79,6 +79,13 @@ impl Client {
         let target = format!("{}?tail={tail}", session_path(name, "/logs")?);
         let logs: SessionLogs = self.call(Method::GET, &target, None::<&()>, Pace::Quick).await?;
         Ok(logs.text)
+    }
+
+    /// The session's environment as its process got it, proxy passwords masked.
+    pub async fn env(&self, name: &str) -> Result<Vec<(String, String)>, ClientError> {
+        let env: SessionEnv =
+            self.call(Method::GET, &session_path(name, "/env")?, None::<&()>, Pace::Quick).await?;
+        Ok(env.vars)
     }
 
     /// Open a session's terminal. Any number of clients may watch one session.

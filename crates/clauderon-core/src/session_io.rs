@@ -42,6 +42,18 @@ impl SessionManager {
         Ok(backend.logs(&handle, tail.min(MAX_LOG_LINES)).await?)
     }
 
+    /// The session's environment as its process got it, proxy passwords masked.
+    pub async fn environment(&self, name: &str) -> Result<Vec<(String, String)>, CoreError> {
+        let (backend, handle) = self.resource(name).await?;
+        let vars = backend.environment(&handle).await?.ok_or_else(|| {
+            CoreError::Unavailable(format!(
+                "the {} backend cannot show a session's environment",
+                backend.kind()
+            ))
+        })?;
+        Ok(vars.into_iter().map(|(k, v)| (k, clauderon_types::terminal::mask_url_password(&v))).collect())
+    }
+
     /// A terminal on the session's main process, or the program that attaches to it.
     pub async fn terminal(&self, name: &str) -> Result<SessionTerminal, CoreError> {
         let (backend, handle) = self.resource(name).await?;

@@ -278,6 +278,26 @@ impl SessionBackend for DockerBackend {
         Some(events::watch(self.engine.clone()))
     }
 
+    async fn environment(
+        &self,
+        handle: &BackendHandle,
+    ) -> Result<Option<Vec<(String, String)>>, BackendError> {
+        let docker = self.docker().await?;
+        let info = docker
+            .inspect_container(handle_name(handle), None)
+            .await
+            .map_err(|e| engine::map_handle(e, handle, "inspecting the container"))?;
+        let env = info.config.and_then(|c| c.env).unwrap_or_default();
+        Ok(Some(
+            env.into_iter()
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, v)) => (k.to_string(), v.to_string()),
+                    None => (kv, String::new()),
+                })
+                .collect(),
+        ))
+    }
+
     async fn terminal(&self, handle: &BackendHandle) -> Result<Option<Terminal>, BackendError> {
         let docker = self.docker().await?;
         terminal::open(docker, handle).await.map(Some)

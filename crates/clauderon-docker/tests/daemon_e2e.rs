@@ -189,6 +189,16 @@ async fn container_session_gets_the_credential_injected_and_never_holds_it() {
         &format!("grep -rl {REAL_KEY} /workspace /home /etc /tmp /run 2>/dev/null; echo GREP-DONE"),
     ]);
     assert_eq!(grep.trim(), "GREP-DONE", "files in the container hold the real key");
+    // `clauderon env`: what the process got, the proxy password masked, no real credential.
+    let client = clauderon_client::Client::new(clauderon_client::Endpoint::Unix(fx.daemon.socket.clone()));
+    let vars = client.env(&fx.n("e2e")).await.unwrap();
+    let get = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let secret = inspect.split("HTTPS_PROXY=http://").nth(1).unwrap().split('@').next().unwrap();
+    let secret = secret.split_once(':').unwrap().1;
+    assert!(get("HTTPS_PROXY").contains(":***@"), "{vars:?}");
+    assert!(!vars.iter().any(|(_, v)| v.contains(secret)), "clauderon env shows the proxy secret");
+    assert!(!get("ANTHROPIC_API_KEY").is_empty() && get("ANTHROPIC_API_KEY") != REAL_KEY);
+    assert!(!vars.iter().any(|(_, v)| v.contains(REAL_KEY)));
     fx.delete("e2e").await;
     assert!(
         support::docker_cli(&["ps", "-aq", "--filter", &format!("name=^clauderon-{}$", fx.n("e2e"))])

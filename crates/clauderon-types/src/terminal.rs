@@ -22,6 +22,23 @@ pub struct SessionLogs {
     pub text: String,
 }
 
+/// `GET /api/sessions/{name}/env`: the session's environment as its process got it, with the
+/// password of every `scheme://user:password@host` value (the session's proxy identity) masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SessionEnv {
+    pub vars: Vec<(String, String)>,
+}
+
+/// `http://user:secret@host:3128` -> `http://user:***@host:3128`; other values unchanged.
+pub fn mask_url_password(value: &str) -> String {
+    let Some((scheme, rest)) = value.split_once("://") else { return value.to_string() };
+    let Some((userinfo, host)) = rest.split_once('@') else { return value.to_string() };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => value.to_string(),
+    }
+}
+
 /// The byte that detaches `clauderon attach` (Ctrl-Q), leaving the session running.
 pub const DETACH_BYTE: u8 = 0x11;
 
@@ -29,6 +46,14 @@ pub const DETACH_BYTE: u8 = 0x11;
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn proxy_passwords_are_masked_and_other_values_kept() {
+        assert_eq!(mask_url_password("http://s1:sek-123@172.17.0.1:3128"), "http://s1:***@172.17.0.1:3128");
+        assert_eq!(mask_url_password("https://example.com/a@b"), "https://example.com/a@b");
+        assert_eq!(mask_url_password("/home/clauderon"), "/home/clauderon");
+        assert_eq!(mask_url_password("clauderon-placeholder"), "clauderon-placeholder");
+    }
 
     #[test]
     fn control_messages_are_tagged_json() {

@@ -27,6 +27,31 @@ pub struct LogsArgs {
     pub tail: usize,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct EnvArgs {
+    /// The session.
+    pub name: String,
+    /// Print JSON (`{"vars": [[name, value], …]}`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `clauderon env NAME`: the session's environment as its process got it, the proxy password
+/// masked, so a user can see that no real credential is there.
+pub async fn env(client: &Client, args: EnvArgs) -> anyhow::Result<ExitCode> {
+    let vars = client.env(&args.name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut out = std::io::stdout();
+    if args.json {
+        let body = clauderon_types::terminal::SessionEnv { vars };
+        writeln!(out, "{}", serde_json::to_string_pretty(&body)?)?;
+    } else {
+        for (k, v) in vars {
+            writeln!(out, "{k}={v}")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Puts the terminal back as it was, however attach ends.
 struct RawMode(bool);
 

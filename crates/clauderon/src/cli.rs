@@ -80,6 +80,8 @@ pub enum Command {
     Attach(crate::attach_cmd::AttachArgs),
     /// Print a session's output; --follow keeps printing it.
     Logs(crate::attach_cmd::LogsArgs),
+    /// Print a session's environment as its process got it (the proxy password masked).
+    Env(crate::attach_cmd::EnvArgs),
     /// clauderon's agent image for Docker sessions.
     Image {
         #[command(subcommand)]

@@ -98,6 +98,10 @@ async fn create_with_docker_builds_the_image_runs_the_command_and_delete_cleans_
     }
     assert!(logs.contains("hello-from-42"), "clauderon logs: {logs:?}");
 
+    let vars = String::from_utf8_lossy(&env.run(&["env", &name]).stdout).into_owned();
+    assert!(vars.contains("HOME=/home/clauderon"), "clauderon env: {vars}");
+    assert!(vars.lines().any(|l| l.starts_with("HTTPS_PROXY=http://") && l.contains(":***@")), "{vars}");
+
     env.run(&["delete", &name, "--force"]);
     assert!(
         docker(&["ps", "-aq", "--filter", &format!("name=^{container}$")]).is_empty(),

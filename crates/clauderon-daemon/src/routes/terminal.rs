@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use clauderon_backend::{AttachTarget, Terminal, TerminalInput};
 use clauderon_core::session_io::SessionTerminal;
-use clauderon_types::terminal::{SessionLogs, TerminalMessage};
+use clauderon_types::terminal::{SessionEnv, SessionLogs, TerminalMessage};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -28,6 +28,13 @@ pub async fn logs(
 ) -> Result<ApiJson<SessionLogs>, ApiError> {
     let text = state.manager.logs(&name, q.tail.unwrap_or(200)).await?;
     Ok(ApiJson(SessionLogs { text }))
+}
+
+pub async fn env(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<ApiJson<SessionEnv>, ApiError> {
+    Ok(ApiJson(SessionEnv { vars: state.manager.environment(&name).await? }))
 }
 
 pub async fn terminal(

@@ -37,6 +37,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Image { command } => crate::image_cmd::run(&layout()?, command).await?,
         Command::Attach(args) => return crate::attach_cmd::attach(&client(url)?, args).await,
         Command::Logs(args) => return crate::attach_cmd::logs(&client(url)?, args).await,
+        Command::Env(args) => return crate::attach_cmd::env(&client(url)?, args).await,
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "clauderon", &mut script);
