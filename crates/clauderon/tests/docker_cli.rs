@@ -80,7 +80,7 @@ async fn create_with_docker_builds_the_image_runs_the_command_and_delete_cleans_
         "--name",
         &name,
         "--command",
-        "echo hello-from-$((40+2)); sleep 300",
+        "echo hello-from-$((40+2)); exec sh -i",
     ]);
     let stderr = String::from_utf8_lossy(&created.stderr);
     assert!(stderr.contains(&format!("building {tag}")), "no build progress shown: {stderr}");
@@ -97,6 +97,42 @@ async fn create_with_docker_builds_the_image_runs_the_command_and_delete_cleans_
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(logs.contains("hello-from-42"), "clauderon logs: {logs:?}");
+
+    // `clauderon attach` on a real terminal (script(1) gives it a pty): keys reach the shell,
+    // Ctrl-Q detaches, the session keeps running.
+    let bin = env!("CARGO_BIN_EXE_clauderon");
+    let mut attach = Command::new("script")
+        .args(["-q", "-e", "-c", &format!("{bin} attach {name}"), "/dev/null"])
+        .env("CLAUDERON_HOME", env.home.path())
+        .env("TERM", "dumb")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux gives attach a pseudo-terminal");
+    let mut stdin = attach.stdin.take().unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    use std::io::Write;
+    stdin.write_all(b"echo attached-$((2+3))\r").unwrap();
+    stdin.flush().unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    stdin.write_all(&[0x11]).unwrap();
+    stdin.flush().unwrap();
+    let pid = attach.id().to_string();
+    let waited = tokio::time::timeout(
+        Duration::from_secs(15),
+        tokio::task::spawn_blocking(move || attach.wait_with_output()),
+    )
+    .await;
+    let Ok(done) = waited else {
+        let _ = Command::new("kill").arg(&pid).status();
+        panic!("clauderon attach did not end after Ctrl-Q");
+    };
+    let done = done.unwrap().unwrap();
+    let shown = String::from_utf8_lossy(&done.stdout).into_owned();
+    assert!(shown.contains("attached-5"), "the shell did not get the keys: {shown:?}");
+    assert!(shown.contains("detached from"), "Ctrl-Q did not detach: {shown:?}");
+    assert_eq!(docker(&["inspect", "-f", "{{.State.Running}}", &container]), "true", "detaching stopped it");
 
     let vars = String::from_utf8_lossy(&env.run(&["env", &name]).stdout).into_owned();
     assert!(vars.contains("HOME=/home/clauderon"), "clauderon env: {vars}");
