@@ -38,3 +38,13 @@ async fn logs_of_an_unknown_session_are_not_found() {
     let err = client.logs("missing", 10).await.unwrap_err();
     assert_eq!(err.status(), Some(404), "{err}");
 }
+
+#[tokio::test]
+async fn the_logs_and_env_routes_are_in_the_openapi_document() {
+    let d = TestDaemon::start().await;
+    let reply = unix(d.socket(), ApiRequest::new("GET", "/api/openapi.json")).await;
+    let doc = reply.json();
+    for path in ["/api/sessions/{name}/logs", "/api/sessions/{name}/env"] {
+        assert!(doc["paths"][path]["get"].is_object(), "{path} missing from the OpenAPI document");
+    }
+}

@@ -11,16 +11,19 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use clauderon_backend::{AttachTarget, Terminal, TerminalInput};
 use clauderon_core::session_io::SessionTerminal;
+use clauderon_types::api::ErrorBody;
 use clauderon_types::terminal::{SessionEnv, SessionLogs, TerminalMessage};
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct LogsQuery {
     /// How many lines from the end (default 200).
     tail: Option<usize>,
 }
 
+#[utoipa::path(get, path = "/api/sessions/{name}/logs", tag = "sessions", params(("name" = String, Path), LogsQuery),
+    responses((status = 200, body = SessionLogs), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn logs(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -30,6 +33,8 @@ pub async fn logs(
     Ok(ApiJson(SessionLogs { text }))
 }
 
+#[utoipa::path(get, path = "/api/sessions/{name}/env", tag = "sessions", params(("name" = String, Path)),
+    responses((status = 200, body = SessionEnv), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn env(
     State(state): State<AppState>,
     Path(name): Path<String>,
