@@ -107,6 +107,18 @@ access_mode = "read-only"   # read-only | read-write
 # (`~/` is your HOME; `name*` matches every entry starting with `name`).
 hide = []
 
+[docker]
+# The image Docker sessions run when they give no --image [default: clauderon-agent:<version>,
+# built on first use; env CLAUDERON_DOCKER_IMAGE].
+# image = "clauderon-agent:0.1.0"
+# The base clauderon's image is built from [env CLAUDERON_DOCKER_BASE_IMAGE].
+# base_image = "node:20-bookworm-slim"
+# npm packages clauderon's image installs; [] installs none [env CLAUDERON_DOCKER_AGENT_PACKAGES].
+# agent_packages = ["@anthropic-ai/claude-code", "@openai/codex", "@google/gemini-cli"]
+# Limits for sessions that give no --cpus / --memory.
+# cpus = "2"
+# memory = "4g"
+
 # Model prices in USD per million tokens, for the usage report and dollar budgets. The shipped
 # table has list prices as of 2026 for Anthropic, OpenAI and Gemini models; entries here win
 # over it. `model` is a name or a pattern with `*`; the longest matching pattern wins. Cache
@@ -170,6 +182,18 @@ pub struct ZellijSettings {
     pub hide: Vec<String>,
 }
 
+/// The Docker backend's settings (`[docker]`); the environment overrides the images.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DockerConfig {
+    pub image: Option<String>,
+    pub base_image: Option<String>,
+    /// npm packages for clauderon's image; an empty list installs none.
+    pub agent_packages: Option<Vec<String>>,
+    /// Limits for sessions that give none.
+    pub milli_cpus: Option<u32>,
+    pub memory_bytes: Option<u64>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub daemon: DaemonSettings,
@@ -180,6 +204,7 @@ pub struct Config {
     /// What model calls cost (`[[prices]]` over the shipped table).
     pub prices: PriceTable,
     pub zellij: ZellijSettings,
+    pub docker: DockerConfig,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
 }
@@ -230,6 +255,18 @@ struct RawConfig {
     policy: RawPolicy,
     #[serde(default)]
     zellij: RawZellij,
+    #[serde(default)]
+    docker: RawDocker,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDocker {
+    image: Option<String>,
+    base_image: Option<String>,
+    agent_packages: Option<Vec<String>>,
+    cpus: Option<String>,
+    memory: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -436,6 +473,25 @@ impl Config {
             sandbox: raw.zellij.sandbox.as_deref().map(|v| parse_kind(v, "zellij.sandbox")).transpose()?,
             hide: raw.zellij.hide,
         };
+        let docker = DockerConfig {
+            image: raw.docker.image.filter(|v| !v.is_empty()),
+            base_image: raw.docker.base_image.filter(|v| !v.is_empty()),
+            agent_packages: raw.docker.agent_packages,
+            milli_cpus: raw
+                .docker
+                .cpus
+                .as_deref()
+                .map(clauderon_types::options::parse_cpus)
+                .transpose()
+                .map_err(|e| CoreError::Config(format!("docker.cpus: {e}")))?,
+            memory_bytes: raw
+                .docker
+                .memory
+                .as_deref()
+                .map(clauderon_types::options::parse_memory)
+                .transpose()
+                .map_err(|e| CoreError::Config(format!("docker.memory: {e}")))?,
+        };
         Ok(Config {
             daemon: DaemonSettings { bind, api_token, log_filter },
             proxy,
@@ -443,6 +499,7 @@ impl Config {
             policy,
             prices,
             zellij,
+            docker,
             file,
         })
     }
@@ -574,6 +631,21 @@ impl Config {
             out.push_str(&format!("sandbox = \"{level}\"\n"));
         }
         out.push_str(&format!("hide = {:?}\n", self.zellij.hide));
+        out.push_str("\n[docker]\n");
+        for (key, value) in [("image", &self.docker.image), ("base_image", &self.docker.base_image)] {
+            if let Some(v) = value {
+                out.push_str(&format!("{key} = {v:?}\n"));
+            }
+        }
+        if let Some(p) = &self.docker.agent_packages {
+            out.push_str(&format!("agent_packages = {p:?}\n"));
+        }
+        if let Some(m) = self.docker.milli_cpus {
+            out.push_str(&format!("cpus = \"{}\"\n", f64::from(m) / 1000.0));
+        }
+        if let Some(b) = self.docker.memory_bytes {
+            out.push_str(&format!("memory = \"{b}\"\n"));
+        }
         for p in self.prices.configured() {
             out.push_str(&format!(
                 "\n[[prices]]\nmodel = {:?}\ninput = {}\noutput = {}\ncache_read = {}\ncache_write = {}\n",
@@ -704,5 +776,20 @@ mod tests {
             cfg.daemon.api_token.map(|t| t.expose().to_string()).as_deref(),
             Some("0123456789abcdef0123")
         );
+    }
+
+    #[test]
+    fn docker_section_sets_images_packages_and_limits() {
+        let text = "[docker]\nimage = \"img:1\"\nbase_image = \"debian\"\nagent_packages = []\ncpus = \"1.5\"\nmemory = \"512m\"\n";
+        let cfg = Config::from_toml(text).unwrap();
+        assert_eq!(cfg.docker.image.as_deref(), Some("img:1"));
+        assert_eq!(cfg.docker.agent_packages, Some(Vec::new()));
+        assert_eq!(cfg.docker.milli_cpus, Some(1500));
+        assert_eq!(cfg.docker.memory_bytes, Some(512 << 20));
+        let again = Config::from_toml(&cfg.to_toml_string()).unwrap();
+        assert_eq!(again.docker, cfg.docker);
+        let err = Config::from_toml("[docker]\ncpus = \"lots\"\n").unwrap_err().to_string();
+        assert!(err.contains("docker.cpus") && err.contains("1.5"), "{err}");
+        assert_eq!(Config::from_toml("").unwrap().docker, DockerConfig::default());
     }
 }

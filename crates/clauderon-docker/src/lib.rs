@@ -49,6 +49,10 @@ pub struct DockerSettings {
     pub agent_packages: String,
     /// The proxy's Unix socket on the host (`<data>/proxy.sock`), mounted into locked sessions.
     pub proxy_socket: Option<PathBuf>,
+    /// CPU limit (thousandths of a core) for sessions that give none.
+    pub default_milli_cpus: Option<u32>,
+    /// Memory limit (bytes) for sessions that give none.
+    pub default_memory_bytes: Option<u64>,
 }
 
 impl DockerSettings {
@@ -69,6 +73,8 @@ impl Default for DockerSettings {
             base_image: DEFAULT_BASE_IMAGE.into(),
             agent_packages: image::AGENT_PACKAGES.into(),
             proxy_socket: None,
+            default_milli_cpus: None,
+            default_memory_bytes: None,
         }
     }
 }
@@ -197,6 +203,8 @@ impl SessionBackend for DockerBackend {
             gid: files.gid,
             system_bundle: files.system_bundle,
             proxy_socket: self.settings.proxy_socket.as_deref(),
+            default_milli_cpus: self.settings.default_milli_cpus,
+            default_memory_bytes: self.settings.default_memory_bytes,
         })
         .map_err(engine::error)?;
         let body = container_body(&plan)?;

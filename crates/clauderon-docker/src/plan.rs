@@ -119,6 +119,9 @@ pub struct PlanInputs<'a> {
     pub system_bundle: bool,
     /// The proxy's Unix socket on the host, for locked sessions.
     pub proxy_socket: Option<&'a Path>,
+    /// Limits for sessions that give none (the config's `[docker]`).
+    pub default_milli_cpus: Option<u32>,
+    pub default_memory_bytes: Option<u64>,
 }
 
 pub fn plan(i: &PlanInputs<'_>) -> Result<ContainerPlan, String> {
@@ -170,8 +173,8 @@ pub fn plan(i: &PlanInputs<'_>) -> Result<ContainerPlan, String> {
         entrypoint: vec!["/bin/sh".into(), ENTRYPOINT.into()],
         cmd: command(spec),
         network,
-        nano_cpus: spec.options.milli_cpus.map(|m| i64::from(m) * 1_000_000),
-        memory: spec.options.memory_bytes.and_then(|b| i64::try_from(b).ok()),
+        nano_cpus: spec.options.milli_cpus.or(i.default_milli_cpus).map(|m| i64::from(m) * 1_000_000),
+        memory: spec.options.memory_bytes.or(i.default_memory_bytes).and_then(|b| i64::try_from(b).ok()),
         labels: vec![
             (LABEL_MANAGED.into(), "true".into()),
             (LABEL_SESSION_ID.into(), spec.session_id.to_string()),
@@ -222,6 +225,8 @@ mod tests {
             gid: 1001,
             system_bundle: true,
             proxy_socket: socket,
+            default_milli_cpus: None,
+            default_memory_bytes: Some(1 << 30),
         }
     }
 
@@ -240,6 +245,7 @@ mod tests {
         assert_eq!(env(&p, "HOME"), Some(HOME));
         assert_eq!(p.user, "1000:1001");
         assert_eq!(p.nano_cpus, Some(1_500_000_000));
+        assert_eq!(p.memory, Some(1 << 30), "the config's default when the session gives none");
         let git = repo.path().join(".git");
         let hooks = p.binds.iter().find(|b| b.source == git.join("hooks")).unwrap();
         assert!(hooks.read_only);

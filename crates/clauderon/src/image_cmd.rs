@@ -30,7 +30,7 @@ pub struct BuildArgs {
 pub async fn run(layout: &DataLayout, command: ImageCommand) -> anyhow::Result<()> {
     match command {
         ImageCommand::Build(args) => {
-            let mut settings = docker_setup::settings(layout);
+            let mut settings = docker_setup::settings(layout, &docker_config(layout)?);
             if let Some(base) = args.base {
                 settings.base_image = base;
             }
@@ -58,12 +58,17 @@ pub async fn build_if_missing(client: &clauderon_client::Client) -> anyhow::Resu
         return Ok(());
     }
     let Some(layout) = DataLayout::from_env() else { return Ok(()) };
-    let backend = DockerBackend::new(docker_setup::settings(&layout));
+    let backend = DockerBackend::new(docker_setup::settings(&layout, &docker_config(&layout)?));
     let image = backend.settings().image.clone();
     match backend.image_exists(&image).await {
         Ok(false) => build_with_progress(&backend).await,
         Ok(true) | Err(_) => Ok(()),
     }
+}
+
+/// The config file's `[docker]` section (the daemon reads the same file).
+fn docker_config(layout: &DataLayout) -> anyhow::Result<clauderon_core::config::DockerConfig> {
+    Ok(clauderon_core::Config::load(layout).map_err(|e| anyhow::anyhow!("{e}"))?.docker)
 }
 
 /// Build the backend's agent image, drawing a bar on a terminal and plain lines otherwise.
