@@ -377,3 +377,28 @@ async fn a_session_follows_its_container_exiting_and_starting_again() {
     assert_eq!(seen, "running", "the session did not follow its container starting");
     fx.delete("exits").await;
 }
+
+#[tokio::test]
+async fn a_labelled_container_without_a_session_is_reported_at_start_and_left_alone() {
+    let short = clauderon_types::SessionId::new().short();
+    let orphan = format!("clauderon-orphan-{short}");
+    let _cleanup = Cleanup(short);
+    support::docker_cli(&[
+        "create",
+        "--name",
+        &orphan,
+        "--label",
+        "dev.clauderon.managed=true",
+        "--label",
+        &format!("dev.clauderon.session-id={}", clauderon_types::SessionId::new()),
+        &support::base_image(),
+        "true",
+    ]);
+    let fx = fixture().await;
+    let found = fx.daemon.reconcile.orphans.iter().any(|o| o.handle == orphan);
+    assert!(found, "the orphan was not reported: {:?}", fx.daemon.reconcile.orphans);
+    assert!(
+        !support::docker_cli(&["ps", "-aq", "--filter", &format!("name=^{orphan}$")]).is_empty(),
+        "it was removed"
+    );
+}
