@@ -402,3 +402,22 @@ async fn a_labelled_container_without_a_session_is_reported_at_start_and_left_al
         "it was removed"
     );
 }
+
+#[tokio::test]
+async fn an_unknown_image_through_the_daemon_is_a_clear_error_and_leaves_nothing_behind() {
+    let fx = fixture().await;
+    let name = fx.n("badimg");
+    let body = json!({
+        "repo_path": fx.repo.path(), "prompt": "go", "name": name, "backend": "docker",
+        "options": {"command": "true", "image": "clauderon-no-such-image:1"},
+    });
+    let reply =
+        unix(&fx.daemon.socket, ApiRequest::new("POST", "/api/sessions").json(body.to_string())).await;
+    assert!(reply.status >= 400, "{}", reply.body);
+    assert!(reply.body.contains("docker pull clauderon-no-such-image:1"), "{}", reply.body);
+    let list = unix(&fx.daemon.socket, ApiRequest::new("GET", "/api/sessions?view=all")).await;
+    assert!(!list.body.contains(&name), "the session was kept: {}", list.body);
+    assert!(!fx.repo.branches().unwrap().iter().any(|b| b.contains(&name)), "the branch was kept");
+    assert!(!fx.data.path().join("worktrees").join(&name).exists(), "the worktree was kept");
+    assert!(support::docker_cli(&["ps", "-aq", "--filter", &format!("name=^clauderon-{name}$")]).is_empty());
+}
