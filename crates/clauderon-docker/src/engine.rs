@@ -11,14 +11,27 @@ const NOT_RUNNING: &str = "Docker is not running or not reachable: start it (`su
      or `dockerd`), check DOCKER_HOST, or pick `--backend zellij`";
 
 pub(crate) struct Engine {
+    /// `unix:///path` or `tcp://host:port`; `None`: DOCKER_HOST, else the local socket.
+    host: Option<String>,
     /// The client once the engine has answered; tried again on every call until then, so a
     /// daemon started before Docker picks it up later.
     negotiated: Mutex<Option<Docker>>,
 }
 
 impl Engine {
-    pub(crate) fn from_env() -> Self {
-        Engine { negotiated: Mutex::new(None) }
+    pub(crate) fn new(host: Option<String>) -> Self {
+        Engine { host, negotiated: Mutex::new(None) }
+    }
+
+    fn connect(&self) -> Result<Docker, Error> {
+        const TIMEOUT_SECS: u64 = 120;
+        match self.host.as_deref() {
+            None => Docker::connect_with_defaults(),
+            Some(h) if h.starts_with("unix://") => {
+                Docker::connect_with_unix(h, TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
+            }
+            Some(h) => Docker::connect_with_http(h, TIMEOUT_SECS, bollard::API_DEFAULT_VERSION),
+        }
     }
 
     /// The client, speaking the newest API version both sides know.
@@ -27,7 +40,7 @@ impl Engine {
         if let Some(d) = slot.as_ref() {
             return Ok(d.clone());
         }
-        let raw = Docker::connect_with_defaults().map_err(|e| unavailable(&e))?;
+        let raw = self.connect().map_err(|e| unavailable(&e))?;
         let docker = raw.negotiate_version().await.map_err(|e| unavailable(&e))?;
         *slot = Some(docker.clone());
         Ok(docker)

@@ -53,6 +53,8 @@ pub struct DockerSettings {
     pub default_milli_cpus: Option<u32>,
     /// Memory limit (bytes) for sessions that give none.
     pub default_memory_bytes: Option<u64>,
+    /// The engine: `unix:///path` or `tcp://host:port`. `None`: DOCKER_HOST, else the local socket.
+    pub docker_host: Option<String>,
 }
 
 impl DockerSettings {
@@ -75,6 +77,7 @@ impl Default for DockerSettings {
             proxy_socket: None,
             default_milli_cpus: None,
             default_memory_bytes: None,
+            docker_host: None,
         }
     }
 }
@@ -86,10 +89,13 @@ pub struct DockerBackend {
 }
 
 impl DockerBackend {
-    /// A backend for the engine that DOCKER_HOST names (the local socket by default). Does not
-    /// contact the engine: `check` does.
+    /// A backend for the engine the settings name (else DOCKER_HOST, else the local socket).
+    /// Does not contact the engine: `check` does.
     pub fn new(settings: DockerSettings) -> Self {
-        DockerBackend { engine: std::sync::Arc::new(engine::Engine::from_env()), settings }
+        DockerBackend {
+            engine: std::sync::Arc::new(engine::Engine::new(settings.docker_host.clone())),
+            settings,
+        }
     }
 
     pub fn settings(&self) -> &DockerSettings {

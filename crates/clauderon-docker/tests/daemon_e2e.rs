@@ -421,3 +421,30 @@ async fn an_unknown_image_through_the_daemon_is_a_clear_error_and_leaves_nothing
     assert!(!fx.data.path().join("worktrees").join(&name).exists(), "the worktree was kept");
     assert!(support::docker_cli(&["ps", "-aq", "--filter", &format!("name=^clauderon-{name}$")]).is_empty());
 }
+
+#[tokio::test]
+async fn docker_not_running_is_a_503_that_says_what_to_do_and_leaves_nothing_behind() {
+    let data = tempfile::tempdir().unwrap();
+    let layout = DataLayout::new(data.path());
+    let settings = DockerSettings {
+        docker_host: Some("unix:///nonexistent/clauderon-test/docker.sock".into()),
+        ..Default::default()
+    };
+    let mut options = LaunchOptions::new(layout, clauderon_testkit::daemon::test_config());
+    options.backends.push(Arc::new(DockerBackend::new(settings)));
+    let daemon = launch(options).await.unwrap();
+    let repo = TestRepo::new().unwrap();
+    let body = json!({"repo_path": repo.path(), "prompt": "go", "name": "down", "backend": "docker",
+        "options": {"command": "true"}});
+    let reply = unix(&daemon.socket, ApiRequest::new("POST", "/api/sessions").json(body.to_string())).await;
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert!(
+        reply.body.contains("Docker is not running") && reply.body.contains("start it"),
+        "{}",
+        reply.body
+    );
+    let list = unix(&daemon.socket, ApiRequest::new("GET", "/api/sessions?view=all")).await;
+    assert!(!list.body.contains("\"down\""), "the session was kept: {}", list.body);
+    assert!(!repo.branches().unwrap().iter().any(|b| b.contains("down")), "the branch was kept");
+    daemon.stop().await.unwrap();
+}
