@@ -10,6 +10,7 @@
 
 pub mod contract;
 pub mod env;
+pub mod session_files;
 
 use async_trait::async_trait;
 use clauderon_types::{AgentKind, BackendKind, SessionId, SessionName, SessionOptions};

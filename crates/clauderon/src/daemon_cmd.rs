@@ -74,6 +74,7 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
     // Real backends register here as they land (Docker, Zellij…).
     let mut options = LaunchOptions::new(layout.clone(), config);
     crate::docker_setup::register(&mut options, &layout).await;
+    crate::zellij_setup::register(&mut options, &layout);
     let daemon = launch(options).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     eprintln!(
         "clauderon daemon {} listening on http://{} and {}",

@@ -2,8 +2,8 @@
 //! Each check is a small function returning a `Check`; only `failed` decides the exit code.
 
 use clauderon_client::{Client, ClientError};
-use clauderon_types::DataLayout;
 use clauderon_types::api::Health;
+use clauderon_types::{DataLayout, SandboxLevel};
 use serde::Serialize;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -59,7 +59,7 @@ pub async fn run_all(layout: Option<&DataLayout>, client: anyhow::Result<Client>
         check_daemon(client).await,
         check_docker(),
         check_zellij(),
-        check_bwrap(),
+        check_bwrap(layout.and_then(|l| clauderon_core::Config::load(l).ok()).and_then(|c| c.zellij.sandbox)),
     ];
     Report { failed: failed(&checks), checks }
 }
@@ -113,20 +113,47 @@ pub fn check_zellij() -> Check {
             "zellij",
             Level::Missing,
             "not found (needed for --backend zellij)",
-            "install it: `cargo install --locked zellij`",
+            "install it: `cargo install --locked zellij` (about 12 minutes), then put it on PATH or set [zellij] program",
         ),
     }
 }
 
-pub fn check_bwrap() -> Check {
-    match version_of("bwrap", &["--version"]) {
-        Some(v) => Check::ok("bubblewrap", v),
-        None => Check::bad(
-            "bubblewrap",
-            Level::Warn,
-            "not found (optional: will sandbox zellij sessions)",
-            "install it: `apt-get install bubblewrap`",
-        ),
+/// Is bubblewrap there, does it work here (the namespaces the sandbox uses), and which sandbox
+/// level zellij sessions get when they do not ask for one (`configured`: `[zellij] sandbox`).
+pub fn check_bwrap(configured: Option<SandboxLevel>) -> Check {
+    let Some(version) = version_of("bwrap", &["--version"]) else {
+        let detail = match configured {
+            Some(SandboxLevel::Off) | None => "not found: zellij sessions run without a sandbox".to_string(),
+            Some(level) => {
+                format!("not found, but [zellij] sandbox = \"{level}\": zellij sessions will fail")
+            }
+        };
+        return Check::bad("bubblewrap", Level::Warn, detail, "install it: `apt-get install bubblewrap`");
+    };
+    let probe = Command::new("bwrap")
+        .args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--unshare-net"])
+        .args(["--", "/bin/true"])
+        .output();
+    match probe {
+        Ok(out) if out.status.success() => {
+            let level = configured.unwrap_or(SandboxLevel::Full);
+            Check::ok("bubblewrap", format!("{version}, works here: zellij sessions get --sandbox {level}"))
+        }
+        other => {
+            let why = match other {
+                Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                Err(e) => e.to_string(),
+            };
+            Check::bad(
+                "bubblewrap",
+                Level::Warn,
+                format!(
+                    "{version} cannot make namespaces here ({why}): zellij sessions run without a sandbox"
+                ),
+                "allow unprivileged user namespaces (`sysctl kernel.unprivileged_userns_clone=1`, or the \
+                 AppArmor rule for bwrap on Ubuntu), or set [zellij] sandbox = \"off\"",
+            )
+        }
     }
 }
 

@@ -9,12 +9,16 @@ mod doctor;
 mod image_cmd;
 mod output;
 mod report;
+mod zellij_setup;
 
 use clap::Parser;
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some(zellij_setup::RELAY_SUBCOMMAND) {
+        return zellij_setup::relay_main();
+    }
     // Usage errors are clap's: its message, the usage line, exit code 2.
     let cli = cli::Cli::parse();
     match commands::run(cli).await {

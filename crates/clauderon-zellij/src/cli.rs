@@ -1,0 +1,310 @@
+//! The `zellij` command line, run with a clean environment: the zellij server a session starts
+//! inherits its creator's environment, so it gets only what zellij itself needs (PATH, HOME for
+//! its caches, where its sockets live, the locale), never the daemon's credentials.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use tokio::process::Command;
+
+/// Variables the zellij server may inherit from the daemon. None of them is a secret; the
+/// session's own process gets its environment from the launch script, not from these.
+pub const PASSED_TO_ZELLIJ: &[&str] =
+    &["PATH", "HOME", "USER", "LOGNAME", "XDG_RUNTIME_DIR", "ZELLIJ_SOCKET_DIR", "TMPDIR", "LANG", "LC_ALL"];
+
+/// How to run zellij: the program, the config file clauderon writes for its sessions, and the
+/// environment it runs in.
+#[derive(Debug, Clone)]
+pub struct ZellijCli {
+    pub program: PathBuf,
+    pub config: PathBuf,
+    pub env: Vec<(String, String)>,
+    /// Shared by every clauderon process of the user (see [`ZellijCli::lock`]).
+    pub lock_file: PathBuf,
+}
+
+/// How long a session may take to start before clauderon gives up on it.
+pub const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// One line of `zellij list-sessions`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedSession {
+    pub name: String,
+    /// Killed but kept for resurrection (only with session serialization on).
+    pub exited: bool,
+}
+
+/// zellij's settings for clauderon's sessions: no first-run wizard, tips or release notes in
+/// the way of the session's pane, and nothing kept when a session is killed.
+pub const CONFIG_KDL: &str = "// Written by clauderon for its sessions.
+show_startup_tips false
+show_release_notes false
+session_serialization false
+";
+
+impl ZellijCli {
+    /// The daemon's values of [`PASSED_TO_ZELLIJ`], from `lookup`.
+    pub fn new(program: PathBuf, config: PathBuf, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let mut env: Vec<(String, String)> =
+            PASSED_TO_ZELLIJ.iter().filter_map(|k| lookup(k).map(|v| ((*k).to_string(), v))).collect();
+        env.push(("TERM".into(), "xterm-256color".into()));
+        let lock_dir = env
+            .iter()
+            .find(|(k, _)| k == "XDG_RUNTIME_DIR")
+            .map(|(_, v)| PathBuf::from(v))
+            .unwrap_or_else(std::env::temp_dir);
+        let user = env.iter().find(|(k, _)| k == "USER").map_or("user", |(_, v)| v.as_str());
+        let lock_file = lock_dir.join(format!("clauderon-zellij-{user}.lock"));
+        ZellijCli { program, config, env, lock_file }
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.env_clear().envs(self.env.iter().map(|(k, v)| (k, v))).kill_on_drop(true);
+        cmd.stdin(std::process::Stdio::null());
+        cmd
+    }
+
+    /// Run zellij with `args`; `Err` when it could not be started at all.
+    pub async fn run(&self, args: &[&str]) -> Result<Output, String> {
+        self.command().args(args).output().await.map_err(|e| self.spawn_error(e))
+    }
+
+    fn spawn_error(&self, e: std::io::Error) -> String {
+        format!(
+            "cannot run {}: {e}; install zellij (`cargo install --locked zellij`) or set `zellij.program` in the config",
+            self.program.display()
+        )
+    }
+
+    /// `zellij --version`.
+    pub async fn version(&self) -> Result<String, String> {
+        let out = self.run(&["--version"]).await?;
+        if !out.status.success() {
+            return Err(format!("`{} --version` failed: {}", self.program.display(), stderr(&out)));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// Every zellij server running as some user's session, by name, read from the process table
+    /// (`zellij --server <socket dir>/<name>`). zellij's own `list-sessions` probes each
+    /// session's socket, and a server probed before its first client is set up dies (zellij
+    /// 0.45), so clauderon never probes to learn what runs. Where there is no `/proc`, zellij's
+    /// list it is.
+    pub async fn list(&self) -> Result<Vec<ListedSession>, String> {
+        if let Some(found) = tokio::task::spawn_blocking(servers_in_proc).await.map_err(|e| e.to_string())? {
+            return Ok(found);
+        }
+        let _guard = self.lock(false).await?;
+        let out = self.run(&["list-sessions", "--no-formatting"]).await?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() && !text.trim().is_empty() {
+            return Err(format!("`zellij list-sessions` failed: {}", stderr(&out)));
+        }
+        // With no session zellij exits 1 and says so on stderr.
+        Ok(parse_list(&text))
+    }
+
+    /// Hold the lock that keeps clauderon's zellij commands (which all probe every session's
+    /// socket) away from a server that is starting: exclusive while one starts, shared otherwise.
+    /// Released when the returned file is dropped.
+    async fn lock(&self, exclusive: bool) -> Result<std::fs::File, String> {
+        let path = self.lock_file.clone();
+        tokio::task::spawn_blocking(move || {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(|e| format!("opening the zellij lock {}: {e}", path.display()))?;
+            let locked = if exclusive { file.lock() } else { file.lock_shared() };
+            locked.map_err(|e| format!("locking {}: {e}", path.display()))?;
+            Ok(file)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
+    /// Start a background session named `name` whose first pane runs `script` in `cwd`, and wait
+    /// until the pane has run (the script creates `started`), so no other zellij command probes
+    /// the new server before it is set up. The server zellij forks keeps the client's stdout and
+    /// stderr, so they go to `/dev/null` and to `err_log` (a pipe would never reach its end).
+    pub async fn create_background(
+        &self,
+        name: &str,
+        cwd: &Path,
+        script: &Path,
+        started: &Path,
+        err_log: &Path,
+    ) -> Result<(), String> {
+        let config = self.config.to_string_lossy().into_owned();
+        let script_arg = script.to_string_lossy().into_owned();
+        let log =
+            std::fs::File::create(err_log).map_err(|e| format!("creating {}: {e}", err_log.display()))?;
+        let _ = std::fs::remove_file(started);
+        let _guard = self.lock(true).await?;
+        let run = self
+            .command()
+            .current_dir(cwd)
+            .args(["--config", &config, "attach", "--create-background", name, "--", "/bin/sh", &script_arg])
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .status();
+        let status = match tokio::time::timeout(START_TIMEOUT, run).await {
+            Ok(status) => status.map_err(|e| self.spawn_error(e))?,
+            Err(_) => return Err(self.start_failure(name, err_log, "zellij did not return")),
+        };
+        if !status.success() {
+            return Err(self.start_failure(name, err_log, &status.to_string()));
+        }
+        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+        while !started.exists() {
+            if tokio::time::Instant::now() > deadline {
+                return Err(self.start_failure(name, err_log, "its pane never ran the session's command"));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        Ok(())
+    }
+
+    fn start_failure(&self, name: &str, err_log: &Path, what: &str) -> String {
+        let log = std::fs::read_to_string(err_log).unwrap_or_default();
+        let log = log.trim();
+        format!(
+            "zellij could not start session `{name}` ({what}{}{log}); see zellij's log in its temp folder \
+             (zellij-log/zellij.log), and try again",
+            if log.is_empty() { "" } else { ": " }
+        )
+    }
+
+    /// Kill a session (its processes get SIGHUP). Fine when it is already gone.
+    pub async fn kill(&self, name: &str) -> Result<(), String> {
+        let guard = self.lock(false).await?;
+        let out = self.run(&["kill-session", name]).await?;
+        drop(guard);
+        // The server takes a moment to go: wait, so a new session of the same name can start.
+        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+        while self.list().await?.iter().any(|s| s.name == name && !s.exited) {
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!("zellij could not kill session `{name}`: {}", stderr(&out)));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        Ok(())
+    }
+
+    /// The screen and scrollback of the session's first pane (the session's process).
+    pub async fn dump_screen(&self, name: &str) -> Result<String, String> {
+        let _guard = self.lock(false).await?;
+        let out = self
+            .run(&["--session", name, "action", "dump-screen", "--full", "--pane-id", "terminal_0"])
+            .await?;
+        if !out.status.success() {
+            return Err(format!("zellij could not read the screen of `{name}`: {}", stderr(&out)));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+/// `zellij --server <socket dir>/<name>` processes, by name; `None` without a readable `/proc`.
+fn servers_in_proc() -> Option<Vec<ListedSession>> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    let mut found = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let pid = entry.file_name();
+        if !pid.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        if let Some(name) = server_name(&cmdline) {
+            found.push(ListedSession { name, exited: false });
+        }
+    }
+    Some(found)
+}
+
+/// The session name in a zellij server's command line (NUL-separated arguments).
+pub fn server_name(cmdline: &[u8]) -> Option<String> {
+    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    let program = Path::new(std::str::from_utf8(args.first()?).ok()?);
+    if program.file_name()? != "zellij" || args.get(1)? != b"--server" {
+        return None;
+    }
+    let socket = Path::new(std::str::from_utf8(args.get(2)?).ok()?);
+    Some(socket.file_name()?.to_str()?.to_string())
+}
+
+fn stderr(out: &Output) -> String {
+    let text = String::from_utf8_lossy(&out.stderr);
+    let text = text.trim();
+    if text.is_empty() {
+        format!("exit status {}", out.status)
+    } else {
+        text.lines().take(5).collect::<Vec<_>>().join(" / ")
+    }
+}
+
+/// Parse `zellij list-sessions --no-formatting`: one session per line, its name first
+/// (`NAME [Created 3s ago] (EXITED - attach to resurrect)`).
+pub fn parse_list(text: &str) -> Vec<ListedSession> {
+    text.lines()
+        .filter_map(|line| {
+            let name = line.split_whitespace().next()?;
+            Some(ListedSession { name: name.to_string(), exited: line.contains("(EXITED") })
+        })
+        .collect()
+}
+
+/// The last `tail` lines of a screen dump, without the blank lines below the output.
+pub fn tail_lines(screen: &str, tail: usize) -> String {
+    let lines: Vec<&str> = screen.lines().map(str::trim_end).collect();
+    let end = lines.iter().rposition(|l| !l.is_empty()).map_or(0, |i| i + 1);
+    let start = end.saturating_sub(tail);
+    let mut out = lines[start..end].join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_parses_names_and_exited_sessions() {
+        let text = "clauderon-a-1 [Created 3s ago] \nclauderon-a-10 [Created 1m ago] (EXITED - attach to resurrect)\n\n";
+        assert_eq!(
+            parse_list(text),
+            vec![
+                ListedSession { name: "clauderon-a-1".into(), exited: false },
+                ListedSession { name: "clauderon-a-10".into(), exited: true },
+            ]
+        );
+        assert!(parse_list("").is_empty());
+    }
+
+    #[test]
+    fn servers_are_found_by_their_exact_socket_name() {
+        let line = b"/x/bin/zellij\0--server\0/tmp/zellij-0/contract_version_1/clauderon-a-1\0";
+        assert_eq!(server_name(line).as_deref(), Some("clauderon-a-1"));
+        assert_eq!(server_name(b"/x/bin/zellij\0attach\0clauderon-a-1\0"), None);
+        assert_eq!(server_name(b"/bin/sh\0--server\0/tmp/x/clauderon-a-1\0"), None);
+    }
+
+    #[test]
+    fn tail_keeps_the_last_lines_of_output() {
+        assert_eq!(tail_lines("a\nb\nc\n\n   \n", 2), "b\nc\n");
+        assert_eq!(tail_lines("a\n", 10), "a\n");
+        assert_eq!(tail_lines("\n\n", 3), "");
+    }
+
+    #[test]
+    fn zellij_gets_only_the_passed_variables() {
+        let cli = ZellijCli::new("zellij".into(), "/c.kdl".into(), |k| match k {
+            "PATH" => Some("/bin".into()),
+            "ANTHROPIC_API_KEY" => Some("sk-real".into()),
+            _ => None,
+        });
+        assert_eq!(cli.env, vec![("PATH".into(), "/bin".into()), ("TERM".into(), "xterm-256color".into())]);
+    }
+}

@@ -1,0 +1,172 @@
+//! The relay inside a `full` sandbox: the network namespace has only loopback, so a listener on
+//! `127.0.0.1:<proxy port>` carries each connection to the proxy's Unix socket, bound in from the
+//! host. Nothing else leaves the namespace.
+//!
+//! `relay --listen ADDR --socket PATH -- COMMAND...` starts the listener as a child process in
+//! its own process group (so a Ctrl-C meant for the agent does not stop it), waits until it
+//! accepts, then becomes COMMAND (exec), keeping the terminal. When COMMAND ends, bubblewrap ends
+//! the namespace and the listener with it.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayArgs {
+    pub listen: SocketAddr,
+    pub socket: PathBuf,
+    /// Empty: serve (the listener process). Otherwise the command to become.
+    pub command: Vec<String>,
+}
+
+/// The arguments after the program (and after the `sandbox-relay` subcommand).
+pub fn relay_args(listen: SocketAddr, socket: &std::path::Path, command: &[String]) -> Vec<String> {
+    let mut a =
+        vec!["--listen".into(), listen.to_string(), "--socket".into(), socket.to_string_lossy().into()];
+    if command.is_empty() {
+        a.push("--serve".into());
+    } else {
+        a.push("--".into());
+        a.extend(command.iter().cloned());
+    }
+    a
+}
+
+pub fn parse(args: &[String]) -> Result<RelayArgs, String> {
+    let usage = "usage: sandbox-relay --listen 127.0.0.1:PORT --socket PATH (--serve | -- COMMAND...)";
+    let (mut listen, mut socket, mut serve) = (None, None, false);
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--listen" => {
+                let v = it.next().ok_or(usage)?;
+                listen = Some(v.parse::<SocketAddr>().map_err(|e| format!("--listen {v}: {e}; {usage}"))?);
+            }
+            "--socket" => socket = Some(PathBuf::from(it.next().ok_or(usage)?)),
+            "--serve" => serve = true,
+            "--" => break,
+            other => return Err(format!("unknown argument `{other}`; {usage}")),
+        }
+    }
+    let command: Vec<String> = it.cloned().collect();
+    if serve != command.is_empty() {
+        return Err(usage.into());
+    }
+    Ok(RelayArgs { listen: listen.ok_or(usage)?, socket: socket.ok_or(usage)?, command })
+}
+
+/// Run the relay. `self_command` is how to run this relay again (the program and any
+/// subcommand before its arguments). Returns only on failure (or when serving ends).
+pub fn run(args: RelayArgs, self_command: &[String]) -> Result<(), String> {
+    if args.command.is_empty() {
+        return serve(&args);
+    }
+    let (program, pre) = self_command.split_first().ok_or("the relay needs its own program name")?;
+    let mut server = std::process::Command::new(program);
+    server.args(pre).args(relay_args(args.listen, &args.socket, &[])).process_group(0);
+    server.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null());
+    let mut child = server.spawn().map_err(|e| format!("clauderon relay: cannot start the listener: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect(args.listen).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("clauderon relay: the listener on {} stopped ({status})", args.listen));
+        }
+        if Instant::now() > deadline {
+            return Err(format!("clauderon relay: nothing listens on {} after 5 s", args.listen));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let (program, rest) = args.command.split_first().ok_or("no command to run")?;
+    let err = std::process::Command::new(program).args(rest).exec();
+    Err(format!("clauderon relay: cannot run {program}: {err}"))
+}
+
+fn serve(args: &RelayArgs) -> Result<(), String> {
+    let listener = TcpListener::bind(args.listen)
+        .map_err(|e| format!("clauderon relay: cannot listen on {}: {e}", args.listen))?;
+    for conn in listener.incoming() {
+        let Ok(tcp) = conn else { continue };
+        let socket = args.socket.clone();
+        std::thread::spawn(move || {
+            if let Ok(unix) = UnixStream::connect(&socket) {
+                pipe_both(tcp, unix);
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Copy both ways until each side has finished, passing half-closes on.
+fn pipe_both(tcp: TcpStream, unix: UnixStream) {
+    let (Ok(tcp_r), Ok(unix_w)) = (tcp.try_clone(), unix.try_clone()) else { return };
+    let up = std::thread::spawn(move || {
+        copy(tcp_r, &unix_w);
+        let _ = unix_w.shutdown(Shutdown::Write);
+    });
+    copy(unix, &tcp);
+    let _ = tcp.shutdown(Shutdown::Write);
+    let _ = up.join();
+}
+
+fn copy(mut from: impl Read, mut to: impl Write) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if to.write_all(&buf[..n]).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::os::unix::net::UnixListener;
+
+    #[test]
+    fn arguments_round_trip() {
+        let addr: SocketAddr = "127.0.0.1:3128".parse().unwrap();
+        let cmd = vec!["/bin/sh".to_string(), "-c".into(), "echo --serve".into()];
+        let a = parse(&relay_args(addr, std::path::Path::new("/s.sock"), &cmd)).unwrap();
+        assert_eq!(a, RelayArgs { listen: addr, socket: "/s.sock".into(), command: cmd });
+        let a = parse(&relay_args(addr, std::path::Path::new("/s.sock"), &[])).unwrap();
+        assert!(a.command.is_empty());
+        assert!(parse(&["--listen".into(), "x".into()]).unwrap_err().contains("usage"));
+    }
+
+    #[test]
+    fn serving_carries_bytes_both_ways_and_half_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("p.sock");
+        let upstream = UnixListener::bind(&sock).unwrap();
+        std::thread::spawn(move || {
+            let (mut s, _) = upstream.accept().unwrap();
+            let mut got = Vec::new();
+            s.read_to_end(&mut got).unwrap();
+            s.write_all(b"echo:").unwrap();
+            s.write_all(&got).unwrap();
+        });
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let args = RelayArgs { listen: port, socket: sock, command: vec![] };
+        std::thread::spawn(move || serve(&args));
+        let mut c = loop {
+            if let Ok(c) = TcpStream::connect(port) {
+                break c;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        c.write_all(b"hello").unwrap();
+        c.shutdown(Shutdown::Write).unwrap();
+        let mut reply = String::new();
+        c.read_to_string(&mut reply).unwrap();
+        assert_eq!(reply, "echo:hello");
+    }
+}

@@ -1,0 +1,14 @@
+//! The backend contract against real zellij, without a sandbox.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use clauderon_backend::SessionBackend;
+use std::sync::Arc;
+
+async fn make() -> Arc<dyn SessionBackend> {
+    support::backend(clauderon_types::SandboxLevel::Off)
+}
+
+clauderon_backend::backend_contract_tests!(make);
