@@ -1,12 +1,13 @@
 //! Secret-echo scrubbing through a real daemon, with real curl: an upstream that reflects the
 //! request's credential headers back, in the body and in a response header, split across
 //! chunks and compressed every way the proxy can read, never shows the session a real secret —
-//! it sees the placeholder it holds.
+//! it sees the placeholder it holds, fitted to the secret's length.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 mod common;
 
+use clauderon_proxy::scrub::fit;
 use common::{ANTHROPIC_KEY, Fx, GITHUB_TOKEN, OPENAI_KEY, SECRETS, fixture};
 use serde_json::Value;
 
@@ -42,9 +43,11 @@ async fn a_reflected_api_key_is_replaced_by_its_placeholder_in_headers_and_body_
         let resp = fetch(&fx, &url, &["x-api-key: placeholder"]).await;
         assert_clean(&url, &resp);
         let json = body_json(&resp);
-        assert_eq!(json["headers"]["x-api-key"], "sk-ant-api03-clauderon-placeholder", "{url}: {resp}");
+        // The placeholder, fitted to the key's length so the body keeps its length.
+        let want = fit("sk-ant-api03-clauderon-placeholder", ANTHROPIC_KEY.len());
+        assert_eq!(json["headers"]["x-api-key"], want.as_str(), "{url}: {resp}");
         assert!(
-            resp.to_ascii_lowercase().contains("x-echo-x-api-key: sk-ant-api03-clauderon-placeholder"),
+            resp.to_ascii_lowercase().contains(&format!("x-echo-x-api-key: {want}")),
             "{url}: the reflected header was not scrubbed: {resp}"
         );
     }
@@ -64,7 +67,8 @@ async fn compressed_echoes_are_decoded_scrubbed_and_sent_plain() {
             assert_clean(&url, &resp);
             assert!(!resp.to_ascii_lowercase().contains("content-encoding"), "{url}: {resp}");
             let json = body_json(&resp);
-            assert_eq!(json["headers"]["authorization"], "Bearer sk-clauderon-placeholder", "{url}");
+            let want = format!("Bearer {}", fit("sk-clauderon-placeholder", OPENAI_KEY.len()));
+            assert_eq!(json["headers"]["authorization"], want.as_str(), "{url}");
             // What the upstream was asked to accept is only what the proxy can read.
             let last = fx.up.requests().pop().unwrap();
             assert_eq!(last.header("accept-encoding"), Some("gzip, br"));
@@ -86,7 +90,8 @@ async fn the_encoded_git_credential_is_scrubbed_too() {
     let shown = json["headers"]["authorization"].as_str().unwrap();
     use base64::Engine;
     let decoded = base64::engine::general_purpose::STANDARD.decode(&shown["Basic ".len()..]).unwrap();
-    assert_eq!(String::from_utf8(decoded).unwrap(), "x-access-token:ghp_clauderonplaceholder");
+    let want = format!("x-access-token:{}", fit("ghp_clauderonplaceholder", GITHUB_TOKEN.len()));
+    assert_eq!(String::from_utf8(decoded).unwrap(), want);
     assert!(!resp.contains(GITHUB_TOKEN));
 }
 

@@ -99,8 +99,10 @@ fn remember(known: &KnownSecrets, rule: &crate::rules::InjectionRule, secret: &c
         .unwrap_or_else(|| format!("clauderon-placeholder-{}", rule.credential));
     known.insert(secret.expose(), &placeholder);
     if let crate::rules::ValueEncoding::BasicAuth { username } = &rule.encoding {
+        // The encoded placeholder, of the same length, decodes to the fitted placeholder.
+        let fitted = crate::scrub::fit(&placeholder, secret.expose().len());
         let b64 = |v: &str| base64::engine::general_purpose::STANDARD.encode(format!("{username}:{v}"));
-        known.insert(&b64(secret.expose()), &b64(&placeholder));
+        known.insert(&b64(secret.expose()), &b64(&fitted));
     }
 }
 

@@ -15,6 +15,7 @@ pub mod policy;
 pub mod rules;
 pub mod scrub;
 pub mod server;
+mod tap;
 pub mod upstream;
 
 pub use error::ProxyError;

@@ -5,7 +5,9 @@
 //!
 //! The body is never delayed more than it must be: after each chunk only the bytes that could
 //! still become a secret (a suffix that is the start of one) are held back, so a stream whose
-//! chunks end in `\n\n` (SSE) passes through at once.
+//! chunks end in `\n\n` (SSE) passes through at once. A secret is replaced by its placeholder
+//! fitted to the secret's length (padded with `_`, or cut), so a body keeps its length and its
+//! `Content-Length`.
 
 use crate::upstream::{BoxError, ProxyBody};
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -41,15 +43,17 @@ impl KnownSecrets {
     }
 
     /// Remember a secret (idempotent; a changed value, after a token refresh, adds the new one).
+    /// `placeholder` is fitted to the secret's length (see [`fit`]).
     pub fn insert(&self, secret: &str, placeholder: &str) {
         if secret.len() < MIN_SECRET_LEN {
             return;
         }
+        let placeholder = fit(placeholder, secret.len());
         let Ok(mut pairs) = self.pairs.write() else { return };
         if pairs.iter().any(|(s, _)| s == secret) {
             return;
         }
-        pairs.push((secret.to_string(), placeholder.to_string()));
+        pairs.push((secret.to_string(), placeholder));
         let built = Scrubber::new(&pairs).map(Arc::new);
         if let Ok(mut s) = self.scrubber.write() {
             *s = built;
@@ -60,6 +64,15 @@ impl KnownSecrets {
     pub fn scrubber(&self) -> Option<Arc<Scrubber>> {
         self.scrubber.read().ok().and_then(|s| s.clone())
     }
+}
+
+/// `placeholder` made exactly `len` bytes long: padded with `_`, or cut (placeholders are ASCII).
+pub fn fit(placeholder: &str, len: usize) -> String {
+    let mut out: String = placeholder.chars().filter(char::is_ascii).take(len).collect();
+    while out.len() < len {
+        out.push('_');
+    }
+    out
 }
 
 /// Finds and replaces a fixed set of secrets.
@@ -241,8 +254,8 @@ where
     }
 
     fn size_hint(&self) -> SizeHint {
-        // Replacements change the length.
-        SizeHint::default()
+        // Replacements are as long as what they replace (see [`fit`]).
+        self.inner.size_hint()
     }
 }
 
@@ -364,6 +377,17 @@ mod tests {
         assert_eq!(h["x-echo"], format!("Bearer {PLACEHOLDER}").as_str());
         assert_eq!(h["x-other"], "fine");
         assert!(sc.replace(b"nothing here").is_none());
+    }
+
+    #[test]
+    fn placeholders_are_fitted_to_the_secrets_length() {
+        assert_eq!(fit("abc", 6), "abc___");
+        assert_eq!(fit("placeholder", 5), "place");
+        let k = KnownSecrets::new();
+        k.insert(SECRET, "ph");
+        let out = k.scrubber().unwrap().replace(format!("a {SECRET} b").as_bytes()).unwrap();
+        assert_eq!(out.len(), SECRET.len() + 4);
+        assert!(String::from_utf8(out).unwrap().starts_with("a ph___"));
     }
 
     #[test]

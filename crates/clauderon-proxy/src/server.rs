@@ -16,9 +16,11 @@ use crate::audit::{
 use crate::ca::CertificateAuthority;
 use crate::identity::{IdentityRegistry, SessionIdentity};
 use crate::inject::{Injector, LocalEndpoint, MAX_LOCAL_BODY};
+use crate::meter::{UsageMeter, UsageSink};
 use crate::peek::{First, Prefixed, TLS_HANDSHAKE};
 use crate::policy::{MAX_POLICY_BODY, PolicyDecision, PolicyRequest, Refusal, RequestPolicy};
 use crate::scrub::{KnownSecrets, ScrubBody, restrict_accept_encoding};
+use crate::tap::MeterBody;
 use crate::upstream::{OverrideResolver, ProxyBody, UpstreamClient, UpstreamSettings};
 use bytes::Bytes;
 use chrono::Utc;
@@ -58,6 +60,8 @@ pub struct ProxyParts {
     pub audit: Arc<dyn AuditSink>,
     /// The real secrets to scrub from responses; `None` turns scrubbing off.
     pub secrets: Option<Arc<KnownSecrets>>,
+    /// Where token usage read from model API responses goes; `None` turns metering off.
+    pub usage: Option<Arc<dyn UsageSink>>,
 }
 
 /// A cheap, cloneable handle on the running proxy's shared state.
@@ -80,6 +84,15 @@ struct Shared {
     policy: Arc<dyn RequestPolicy>,
     audit: Arc<dyn AuditSink>,
     secrets: Option<Arc<KnownSecrets>>,
+    usage: Option<Arc<dyn UsageSink>>,
+}
+
+/// The request a response answers, as the response path needs it.
+struct Exchange<'a> {
+    session: &'a SessionIdentity,
+    method: &'a Method,
+    host: &'a str,
+    path: &'a str,
 }
 
 /// Whether a CONNECT's TLS is terminated by the proxy.
@@ -227,6 +240,7 @@ impl Proxy {
                 injector: parts.injector,
                 policy: parts.policy,
                 secrets: parts.secrets,
+                usage: parts.usage,
                 audit: parts.audit,
             }),
         })
@@ -472,7 +486,7 @@ impl Proxy {
             Err(refusal) => return refusal,
         };
         strip_hop_by_hop(&mut parts.headers, upgrade);
-        if self.shared.secrets.is_some() {
+        if self.shared.secrets.is_some() || self.shared.usage.is_some() {
             restrict_accept_encoding(&mut parts.headers);
         }
 
@@ -546,7 +560,8 @@ impl Proxy {
                 let (parts, body) = resp.into_parts();
                 let pending =
                     PendingRecord::new(record, self.shared.audit.clone(), counters.clone(), started);
-                self.to_session(parts, body, counters, pending, &method)
+                let exchange = Exchange { session: &t.session, method: &method, host: &t.host, path: &path };
+                self.to_session(parts, body, counters, pending, &exchange)
             }
             Err(e) => {
                 let reason = upstream_failure(&t.host, &e);
@@ -568,39 +583,55 @@ impl Proxy {
         body: Incoming,
         counters: Arc<Counters>,
         pending: PendingRecord,
-        method: &Method,
+        request: &Exchange<'_>,
     ) -> Response<ProxyBody> {
         strip_hop_by_hop(&mut parts.headers, false);
         let mut body =
             CountingBody::new(body.map_err(Into::into), counters, Direction::Down, Some(pending)).boxed();
-        let Some(scrubber) = self.shared.secrets.as_ref().and_then(|s| s.scrubber()) else {
-            return Response::from_parts(parts, body);
+        let scrubber = self.shared.secrets.as_ref().and_then(|s| s.scrubber());
+        let meter = match (&self.shared.usage, crate::meter::provider_for(request.host, request.path)) {
+            (Some(sink), Some(provider)) if parts.status.is_success() => {
+                let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+                let meter =
+                    UsageMeter::new(provider, content_type, crate::meter::model_from_path(request.path));
+                Some((meter, sink.clone()))
+            }
+            _ => None,
         };
-        scrubber.scrub_headers(&mut parts.headers);
-        let bodiless = method == Method::HEAD
+        if let Some(s) = &scrubber {
+            s.scrub_headers(&mut parts.headers);
+        }
+        let bodiless = request.method == Method::HEAD
             || parts.status == StatusCode::NO_CONTENT
             || parts.status == StatusCode::NOT_MODIFIED;
-        if bodiless {
+        if bodiless || (scrubber.is_none() && meter.is_none()) {
             return Response::from_parts(parts, body);
         }
+        // Both need to read the body: see through its compression first.
         if let Some(encoding) = parts.headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()) {
             match crate::scrub::decode(body, encoding) {
                 Ok(decoded) => {
                     body = decoded;
                     parts.headers.remove(header::CONTENT_ENCODING);
+                    parts.headers.remove(header::CONTENT_LENGTH);
                 }
                 Err(undecoded) => {
                     tracing::warn!(
                         encoding,
-                        "a response in an encoding the proxy cannot read passes unscrubbed"
+                        "a response in an encoding the proxy cannot read passes unscrubbed and unmetered"
                     );
                     return Response::from_parts(parts, undecoded);
                 }
             }
         }
-        // Placeholders are not as long as the secrets they replace.
-        parts.headers.remove(header::CONTENT_LENGTH);
-        Response::from_parts(parts, ScrubBody::new(body, scrubber).boxed())
+        if let Some((meter, sink)) = meter {
+            body = MeterBody::new(body, meter, request.session.clone(), sink).boxed();
+        }
+        if let Some(s) = scrubber {
+            // Replacements keep the length: Content-Length stays true.
+            body = ScrubBody::new(body, s).boxed();
+        }
+        Response::from_parts(parts, body)
     }
 
     /// Ask policy about a request; a refusal comes back audited, as the response to send. When
@@ -726,7 +757,7 @@ impl Proxy {
             Err(refusal) => return refusal,
         };
         strip_hop_by_hop(&mut parts.headers, false);
-        if self.shared.secrets.is_some() {
+        if self.shared.secrets.is_some() || self.shared.usage.is_some() {
             restrict_accept_encoding(&mut parts.headers);
         }
         let port = self.shared.resolver.lookup(&host).map(|a| a.port()).unwrap_or(port);
@@ -742,7 +773,8 @@ impl Proxy {
                 let (parts, body) = resp.into_parts();
                 let pending =
                     PendingRecord::new(record, self.shared.audit.clone(), counters.clone(), started);
-                self.to_session(parts, body, counters, pending, &method)
+                let exchange = Exchange { session: &session, method: &method, host: &host, path: &path };
+                self.to_session(parts, body, counters, pending, &exchange)
             }
             Err(e) => {
                 let reason = upstream_failure(&host, &e);

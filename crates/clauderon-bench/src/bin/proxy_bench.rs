@@ -211,11 +211,25 @@ fn free_port() -> anyhow::Result<SocketAddr> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
+/// How much policy the daemon applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    /// The defaults: a read-write session, the built-in allowlist, scrubbing on.
+    Default,
+    /// Everything off: egress open, scrubbing off, a read-write session.
+    Off,
+    /// Everything on: a read-only session, an allowlist of 50 hosts, scrubbing on.
+    On,
+}
+
 /// A data dir with one session and its proxy secret already recorded, and a
 /// config pointing the proxy at the upstream.
-fn prepare(home: &Path, up: &TlsUpstream) -> anyhow::Result<String> {
+fn prepare(home: &Path, up: &TlsUpstream, policy: Policy) -> anyhow::Result<String> {
     let now = Utc::now();
-    let session = clauderon_testkit::session::sample("bench");
+    let mut session = clauderon_testkit::session::sample("bench");
+    if policy == Policy::On {
+        session.access_mode = clauderon_types::AccessMode::ReadOnly;
+    }
     let secret = clauderon_proxy::identity::new_secret();
     let store = Store::open(&home.join("clauderon.db"))?;
     store.insert_session(&session, &EventKind::Archived, now)?;
@@ -229,8 +243,57 @@ fn prepare(home: &Path, up: &TlsUpstream) -> anyhow::Result<String> {
     for (host, addr) in up.overrides() {
         config.push_str(&format!("{host:?} = \"{addr}\"\n"));
     }
+    match policy {
+        Policy::Default => config.push_str("[policy]\nallow_hosts = [\"other.test\"]\n"),
+        Policy::Off => config.push_str("[policy]\negress = \"open\"\nscrub = false\n"),
+        Policy::On => {
+            // 50 hosts: the bench's own two and 48 others, none of the built-in list.
+            let mut hosts = vec!["\"api.anthropic.com\"".to_string(), "\"other.test\"".to_string()];
+            hosts.extend((0..48).map(|i| format!("\"*.registry-{i}.example\"")));
+            config.push_str(&format!(
+                "[policy]\nbuiltin_allow_hosts = false\nallow_hosts = [{}]\nscrub = true\n",
+                hosts.join(", ")
+            ));
+        }
+    }
     std::fs::write(home.join("config.toml"), config)?;
     Ok(secret)
+}
+
+/// Start `clauderon daemon` on a fresh data dir; returns it with its proxy's address and the
+/// session's proxy secret.
+async fn start_daemon(
+    bin: &Path,
+    home: &Path,
+    up: &TlsUpstream,
+    policy: Policy,
+    pin: bool,
+) -> anyhow::Result<(Daemon, SocketAddr, String)> {
+    let secret = prepare(home, up, policy)?;
+    let (api, proxy) = (free_port()?, free_port()?);
+    let mut command = if pin {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "1"]).arg(bin);
+        c
+    } else {
+        Command::new(bin)
+    };
+    let child = command
+        .args(["daemon", "--bind", &api.to_string(), "--proxy-bind", &proxy.to_string(), "--log", "warn"])
+        .env("CLAUDERON_HOME", home)
+        .env("ANTHROPIC_API_KEY", "sk-ant-bench-not-a-real-key")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting the daemon")?;
+    let daemon = Daemon(child);
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(proxy).await.is_ok() {
+            return Ok((daemon, proxy, secret));
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    bail!("the daemon's proxy did not start on {proxy}")
 }
 
 #[tokio::main]
@@ -241,8 +304,11 @@ async fn main() -> anyhow::Result<()> {
     // `--pin`: run the daemon on CPU 1 and this process (load generator + upstream) on CPU 0,
     // so the proxy does not compete with the load for a core.
     let mut pin = false;
+    // `--policy`: the intercepted path with policy off and on, side by side (issue 4 §6).
+    let mut policy = false;
     while let Some(a) = args.next() {
         match a.as_str() {
+            "--policy" => policy = true,
             "--clauderon" => bin = PathBuf::from(args.next().context("--clauderon PATH")?),
             "--quick" => quick = true,
             "--pin" => pin = true,
@@ -253,9 +319,6 @@ async fn main() -> anyhow::Result<()> {
         bail!("{} not found: build it with `cargo build --release -p clauderon`", bin.display());
     }
     let up = TlsUpstream::start_default().await;
-    let home = tempfile::tempdir()?;
-    let secret = prepare(home.path(), &up)?;
-    let (api, proxy) = (free_port()?, free_port()?);
     if pin {
         let me = std::process::id().to_string();
         let ok = Command::new("taskset").args(["-a", "-p", "-c", "0", &me]).stdout(Stdio::null()).status()?;
@@ -263,33 +326,16 @@ async fn main() -> anyhow::Result<()> {
             bail!("taskset failed: install util-linux, or run without --pin");
         }
     }
-    let mut command = if pin {
-        let mut c = Command::new("taskset");
-        c.args(["-c", "1"]).arg(&bin);
-        c
+    let sizes = if quick {
+        Sizes { n1: 300, n64: 20, mib: 16, runs: 1 }
     } else {
-        Command::new(&bin)
+        Sizes { n1: 2000, n64: 100, mib: 100, runs: 3 }
     };
-    let child = command
-        .args(["daemon", "--bind", &api.to_string(), "--proxy-bind", &proxy.to_string(), "--log", "warn"])
-        .env("CLAUDERON_HOME", home.path())
-        .env("ANTHROPIC_API_KEY", "sk-ant-bench-not-a-real-key")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("starting the daemon")?;
-    let _daemon = Daemon(child);
-    let mut up_yet = false;
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(proxy).await.is_ok() {
-            up_yet = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+    if policy {
+        return policy_comparison(&bin, &up, pin, &sizes).await;
     }
-    if !up_yet {
-        bail!("the daemon's proxy did not start on {proxy}");
-    }
+    let home = tempfile::tempdir()?;
+    let (_daemon, proxy, secret) = start_daemon(&bin, home.path(), &up, Policy::Default, pin).await?;
 
     let host = "api.anthropic.com";
     let mut direct_roots = rustls::RootCertStore::empty();
@@ -324,11 +370,6 @@ async fn main() -> anyhow::Result<()> {
         bail!("the proxy path did not inject the credential");
     }
 
-    let sizes = if quick {
-        Sizes { n1: 300, n64: 20, mib: 16, runs: 1 }
-    } else {
-        Sizes { n1: 2000, n64: 100, mib: 100, runs: 3 }
-    };
     let d = measure(&direct, &sizes).await?;
     let p = measure(&via, &sizes).await?;
     let t = measure(&tunneled, &sizes).await?;
@@ -352,6 +393,44 @@ async fn main() -> anyhow::Result<()> {
     row("c=64 requests/s (1 KiB)", &|r| r.c64.rps, &ratio, 0);
     row("c=64 p50 latency (ms)", &|r| r.c64.p50_ms, &plus, 2);
     row("c=64 p99 latency (ms)", &|r| r.c64.p99_ms, &plus, 2);
+    row(&format!("{} MiB download (MiB/s, best of {})", sizes.mib, sizes.runs), &|r| r.mib_s, &ratio, 0);
+    row("time to first SSE event, median (ms)", &|r| r.first_event_ms, &plus, 3);
+    Ok(())
+}
+
+/// The intercepted path through two daemons, one with every policy off and one with every
+/// policy on, measured one after the other in the same run.
+async fn policy_comparison(bin: &Path, up: &TlsUpstream, pin: bool, sizes: &Sizes) -> anyhow::Result<()> {
+    let host = "api.anthropic.com";
+    let mut results = Vec::new();
+    for policy in [Policy::Off, Policy::On] {
+        let home = tempfile::tempdir()?;
+        let (daemon, proxy, secret) = start_daemon(bin, home.path(), up, policy, pin).await?;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(home.path().join("ca/ca.pem"))? {
+            roots.add(cert?)?;
+        }
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("bench:{secret}"));
+        let mut plain = HttpConnector::new();
+        plain.set_nodelay(true);
+        let tunnel = Tunnel::new(format!("http://{proxy}").parse()?, plain)
+            .with_auth(format!("Basic {auth}").parse()?);
+        let via = make_path(Connector::Proxy(tunnel), roots, format!("https://{host}"))?;
+        get(&via, "/small").await?;
+        results.push(measure(&via, sizes).await?);
+        drop(daemon);
+    }
+    let (off, on) = (&results[0], &results[1]);
+    println!("| measure | policy off | policy on | on vs off |");
+    println!("|---|---|---|---|");
+    let ratio = |x: f64, base: f64| format!("{:.2}x", x / base);
+    let plus = |x: f64, base: f64| format!("{:+.3} ms", x - base);
+    let row = |name: &str, f: &dyn Fn(&Results) -> f64, cmp: &dyn Fn(f64, f64) -> String, digits: usize| {
+        println!("| {name} | {:.digits$} | {:.digits$} | {} |", f(off), f(on), cmp(f(on), f(off)));
+    };
+    row("c=1 requests/s (1 KiB)", &|r| r.c1.rps, &ratio, 0);
+    row("c=1 p50 latency (ms)", &|r| r.c1.p50_ms, &plus, 3);
+    row("c=64 requests/s (1 KiB)", &|r| r.c64.rps, &ratio, 0);
     row(&format!("{} MiB download (MiB/s, best of {})", sizes.mib, sizes.runs), &|r| r.mib_s, &ratio, 0);
     row("time to first SSE event, median (ms)", &|r| r.first_event_ms, &plus, 3);
     Ok(())
