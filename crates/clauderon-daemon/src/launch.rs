@@ -9,6 +9,7 @@ use clauderon_proxy::ca::CertificateAuthority;
 use clauderon_proxy::credentials::CredentialStore;
 use clauderon_proxy::identity::IdentityRegistry;
 use clauderon_proxy::inject::RuleInjector;
+use clauderon_proxy::meter::UsageSink;
 use clauderon_proxy::oauth::{HttpTokenEndpoint, TokenRefresher, agent_refresh_routes};
 use clauderon_proxy::policy::{PolicyEngine, SessionPolicies};
 use clauderon_proxy::rules::{RuleSet, builtin_rules};
@@ -207,6 +208,7 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
         },
     });
     manager.load_identities().await?;
+    manager.load_spending().await?;
     let reconcile = manager.reconcile().await?;
 
     let tcp = TcpListener::bind(opts.config.daemon.bind)
@@ -224,6 +226,10 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
     // Sessions follow their resources as backends report changes (Docker's events).
     let followers = manager.follow_backends(shutdown_rx.clone());
     let (audit_sink, audit_task) = crate::audit_writer::start(store.clone(), shutdown_rx.clone());
+    let (usage_writer, usage_task) =
+        crate::usage_writer::start(store.clone(), opts.config.prices.clone(), shutdown_rx.clone());
+    let usage_sink: Arc<dyn UsageSink> =
+        Arc::new(crate::usage_writer::Charging::new(usage_writer, manager.clone()));
     drop(store);
     let rules = RuleSet::new(builtin_rules(), opts.config.proxy.rules.clone());
     // Sessions' own token refreshes are answered by the proxy, never sent on.
@@ -240,6 +246,7 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
         injector: Arc::new(injector),
         policy: Arc::new(PolicyEngine::new(opts.config.policy.clone(), policies)),
         secrets,
+        usage: Some(usage_sink),
         audit: audit_sink,
     })
     .map_err(|e| DaemonError::Config(e.to_string()))?;
@@ -288,6 +295,7 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
             let _ = follower.await;
         }
         let _ = audit_task.await;
+        let _ = usage_task.await;
         let closed = manager.close().await;
         drop(lock);
         tracing::info!("clauderon daemon stopped");

@@ -54,3 +54,35 @@ pub fn start(
     let (queue, task) = batch_writer::start("usage", store, Store::append_usage, shutdown);
     (Arc::new(UsageWriter { queue, prices }), task)
 }
+
+/// The sink the daemon gives the proxy: each call is stored (through the writer) and charged
+/// to its session's budget, which may stop the session's next model call.
+pub struct Charging {
+    writer: Arc<UsageWriter>,
+    manager: clauderon_core::SessionManager,
+}
+
+impl Charging {
+    pub fn new(writer: Arc<UsageWriter>, manager: clauderon_core::SessionManager) -> Self {
+        Charging { writer, manager }
+    }
+}
+
+impl UsageSink for Charging {
+    fn record(&self, session: &SessionIdentity, usage: TokenUsage) {
+        let record = self.writer.record_for(session, usage);
+        let tokens = record.usage.input_tokens
+            + record.usage.output_tokens
+            + record.usage.cache_read_tokens
+            + record.usage.cache_write_tokens;
+        let usd = record.cost_usd.unwrap_or(0.0);
+        self.writer.push(record);
+        let (manager, name) = (self.manager.clone(), session.name.to_string());
+        // Charged in order of arrival per session is not needed: totals only add.
+        tokio::spawn(async move {
+            if let Err(e) = manager.record_spending(&name, tokens, usd).await {
+                tracing::debug!(session = %name, error = %e, "could not charge usage to the session's budget");
+            }
+        });
+    }
+}

@@ -216,3 +216,49 @@ async fn a_session_created_with_allow_host_reaches_it_and_others_do_not() {
     assert_eq!(reply.status, 400, "{}", reply.body);
     assert!(reply.body.contains("--allow-host"), "{}", reply.body);
 }
+
+/// A token budget: the call that reaches it goes through (its cost is only known after), the
+/// next model call is refused with a 429 that says how to raise it, an event says so, and
+/// raising the budget lets the session call again — nothing restarted. Other hosts are not
+/// model calls and stay reachable.
+#[tokio::test]
+async fn a_budget_stops_the_next_model_call_until_it_is_raised() {
+    let fx =
+        fixture_on(TlsUpstream::start_default().await, &[("ANTHROPIC_API_KEY", common::ANTHROPIC_KEY)], true)
+            .await;
+    let set = |tokens: u64| {
+        ApiRequest::new("PUT", "/api/sessions/agent/budget").json(json!({ "tokens": tokens }).to_string())
+    };
+    assert_eq!(unix(fx.d.socket(), set(25)).await.status, 200);
+    let body =
+        json!({"model": "claude-test", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]})
+            .to_string();
+    let call = || curl(&fx, "https://api.anthropic.com/v1/messages", Some(&body));
+
+    // The fake API reports 12 + 7 = 19 tokens a call.
+    assert_eq!(call().await.0, 200);
+    // Charged after the response: wait until the second call's refusal is due.
+    let (status, _) = call().await;
+    assert_eq!(status, 200, "19 < 25: the second call still goes");
+    let mut refused = None;
+    for _ in 0..50 {
+        let (status, text) = call().await;
+        if status == 429 {
+            refused = Some(text);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let text = refused.expect("the budget never stopped a model call");
+    assert!(text.contains("used its budget") && text.contains("clauderon set-budget agent"), "{text}");
+    let calls = fx.up.requests().iter().filter(|r| r.path == "/v1/messages").count();
+    assert_eq!(calls, 2, "a refused call reached the model API");
+    let (status, _) = curl(&fx, "https://api.github.com/status/200", None).await;
+    assert_eq!(status, 200, "only model calls are stopped");
+    let detail = unix(fx.d.socket(), ApiRequest::new("GET", "/api/sessions/agent")).await.json();
+    let events = detail["events"].as_array().unwrap();
+    assert_eq!(events.iter().filter(|e| e["type"] == "budget-exceeded").count(), 1, "{detail}");
+
+    assert_eq!(unix(fx.d.socket(), set(1000)).await.status, 200);
+    assert_eq!(call().await.0, 200, "raising the budget lets the session continue");
+}

@@ -41,7 +41,6 @@ async fn usage(fx: &Fx, calls: u64) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "until launch hands the proxy the usage writer (ProxyParts.usage is None): remove this then"]
 async fn recorded_usage_equals_what_each_model_api_sent() {
     let fx = fixture().await;
     let reply = ModelReply { text: "counted through the proxy".into(), input_tokens: 321, output_tokens: 45 };

@@ -128,7 +128,7 @@ pub struct CreateArgs {
     /// Let the session reach this host too (repeatable); `*.example.com` for its subdomains.
     #[arg(long = "allow-host", value_name = "HOST")]
     pub allow_hosts: Vec<String>,
-    /// Model budget in tokens (input + output): model calls are refused once it is reached.
+    /// Model budget in tokens (input, output and cached): model calls are refused once it is reached.
     #[arg(long, value_name = "N")]
     pub budget_tokens: Option<u64>,
     /// Model budget in dollars, e.g. 5 or 2.50.
@@ -213,7 +213,7 @@ pub struct AllowHostArgs {
 pub struct SetBudgetArgs {
     /// The session's name.
     pub name: String,
-    /// Most tokens (input + output, every model) the session may use.
+    /// Most tokens (input, output and cached, every model) the session may use.
     #[arg(long, value_name = "N")]
     pub tokens: Option<u64>,
     /// Most dollars the session may spend, e.g. 5 or 2.50 (priced with the config's price table).
