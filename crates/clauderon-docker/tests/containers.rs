@@ -176,3 +176,33 @@ async fn an_engine_that_is_not_running_is_unavailable_with_what_to_do() {
     assert!(err.is_retryable(), "{err:?}");
     assert!(err.to_string().contains("start it"), "{err}");
 }
+
+#[tokio::test]
+async fn stop_and_start_keep_the_container_and_its_files() {
+    let b = support::backend().await;
+    let c = checkout(
+        "keep",
+        "test -f /tmp/kept && echo KEPT; date > /tmp/kept; sleep 300",
+        SessionOptions::default(),
+    );
+    let h = b.create(&c.spec).await.unwrap();
+    b.start(&h).await.unwrap();
+    let id = |b: &str| support::docker_cli(&["inspect", "-f", "{{.Id}}", b]);
+    let before = id(h.as_str());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    b.stop(&h).await.unwrap();
+    assert_eq!(b.status(&h).await.unwrap(), BackendStatus::Stopped);
+    b.start(&h).await.unwrap();
+    let mut logs = String::new();
+    for _ in 0..50 {
+        logs = b.logs(&h, 100).await.unwrap();
+        if logs.contains("KEPT") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let after = id(h.as_str());
+    b.delete(&h).await.unwrap();
+    assert_eq!(before, after, "start made a new container");
+    assert!(logs.contains("KEPT"), "a file written before the stop was gone after the start: {logs}");
+}
