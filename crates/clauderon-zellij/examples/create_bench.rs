@@ -4,7 +4,8 @@
 //! says running, and, to compare, until the session's process has actually run (it writes a file).
 //!
 //! `cargo run --release -p clauderon-zellij --example create_bench -- [RUNS] [--relay PATH]`
-//! (the relay defaults to the `clauderon` binary beside this example's target folder).
+//! (the relay defaults to the `clauderon` binary beside this example's target folder; the crate's
+//! `clauderon-sandbox-relay` works too).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -73,13 +74,43 @@ async fn main() {
     let data = root.path().join("data");
     std::fs::create_dir(&data).unwrap();
     let socket = std::os::unix::net::UnixListener::bind(data.join("proxy.sock")).unwrap();
-    let relay_cmd = vec![relay.to_string_lossy().into_owned(), "sandbox-relay".into()];
+    // `clauderon` runs the relay as a subcommand; the crate's own relay program needs none.
+    let mut relay_cmd = vec![relay.to_string_lossy().into_owned()];
+    if relay.file_name().is_some_and(|n| n == "clauderon") {
+        relay_cmd.push("sandbox-relay".into());
+    }
     let settings = ZellijSettings::new(&DataLayout::new(&data), relay_cmd, |k| std::env::var(k).ok());
     let backend = ZellijBackend::new(settings).unwrap();
     backend.check().await.expect("zellij is not usable here");
 
     println!("zellij sessions, {runs} runs each, milliseconds (median, max)");
     println!("{:<10} {:>17} {:>17}", "sandbox", "to running", "to process ran");
+    // The floor: zellij alone starting a background session whose pane runs the same command.
+    let zellij =
+        clauderon_zellij::resolve_program(Path::new("zellij"), std::env::var("PATH").ok().as_deref());
+    let mut plain = Vec::new();
+    for i in 0..runs {
+        let dir = root.path().join(format!("plain-{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let name = format!("clauderon-bench-plain-{}-{i}", std::process::id());
+        let t = Instant::now();
+        let status = std::process::Command::new(&zellij)
+            .current_dir(&dir)
+            .args(["attach", "--create-background", &name, "--", "/bin/sh", "-c", "touch ran; sleep 60"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        while !dir.join("ran").exists() {
+            assert!(t.elapsed() < Duration::from_secs(10), "plain zellij never ran its command");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        plain.push(t.elapsed().as_secs_f64() * 1000.0);
+        let _ = std::process::Command::new(&zellij).args(["kill-session", &name]).output();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    println!("{:<10} {:>17} {}", "zellij -b", "", stats(plain));
     for level in [SandboxLevel::Off, SandboxLevel::Fs, SandboxLevel::Full] {
         let (mut to_running, mut to_ran) = (Vec::new(), Vec::new());
         for i in 0..runs {

@@ -22,6 +22,9 @@ pub struct ZellijCli {
     pub lock_file: PathBuf,
 }
 
+/// How long a killed session's server may take to go before it gets a signal.
+const KILL_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How long a session may take to start before clauderon gives up on it.
 pub const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -31,6 +34,8 @@ pub struct ListedSession {
     pub name: String,
     /// Killed but kept for resurrection (only with session serialization on).
     pub exited: bool,
+    /// The server's process, when read from the process table.
+    pub pid: Option<u32>,
 }
 
 /// zellij's settings for clauderon's sessions: no first-run wizard, tips or release notes in
@@ -66,7 +71,11 @@ impl ZellijCli {
 
     /// Run zellij with `args`; `Err` when it could not be started at all.
     pub async fn run(&self, args: &[&str]) -> Result<Output, String> {
-        self.command().args(args).output().await.map_err(|e| self.spawn_error(e))
+        let run = self.command().args(args).output();
+        match tokio::time::timeout(START_TIMEOUT, run).await {
+            Ok(out) => out.map_err(|e| self.spawn_error(e)),
+            Err(_) => Err(format!("`zellij {}` did not answer within {START_TIMEOUT:?}", args.join(" "))),
+        }
     }
 
     fn spawn_error(&self, e: std::io::Error) -> String {
@@ -181,15 +190,34 @@ impl ZellijCli {
         let guard = self.lock(false).await?;
         let out = self.run(&["kill-session", name]).await?;
         drop(guard);
-        // The server takes a moment to go: wait, so a new session of the same name can start.
-        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
-        while self.list().await?.iter().any(|s| s.name == name && !s.exited) {
-            if tokio::time::Instant::now() > deadline {
-                return Err(format!("zellij could not kill session `{name}`: {}", stderr(&out)));
+        // The server takes a moment to go: wait, so a new session of the same name can start. A
+        // server that no longer answers on its socket (zellij 0.45 can wedge when probed while it
+        // starts) is ended by signal.
+        let started = tokio::time::Instant::now();
+        let mut signalled = None;
+        loop {
+            let Some(server) = self.list().await?.into_iter().find(|s| s.name == name && !s.exited) else {
+                return Ok(());
+            };
+            let waited = started.elapsed();
+            let signal = match waited {
+                w if w > START_TIMEOUT => {
+                    return Err(format!("zellij could not kill session `{name}`: {}", stderr(&out)));
+                }
+                w if w > KILL_GRACE * 2 => "-KILL",
+                w if w > KILL_GRACE => "-TERM",
+                _ => "",
+            };
+            if let Some(pid) = server.pid
+                && !signal.is_empty()
+                && signalled != Some(signal)
+            {
+                tracing::warn!(session = name, pid, signal, "the zellij server did not stop: signalling it");
+                let _ = Command::new("kill").args([signal, &pid.to_string()]).output().await;
+                signalled = Some(signal);
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        Ok(())
     }
 
     /// The screen and scrollback of the session's first pane (the session's process).
@@ -216,7 +244,8 @@ fn servers_in_proc() -> Option<Vec<ListedSession>> {
         }
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
         if let Some(name) = server_name(&cmdline) {
-            found.push(ListedSession { name, exited: false });
+            let pid = pid.to_string_lossy().parse().ok();
+            found.push(ListedSession { name, exited: false, pid });
         }
     }
     Some(found)
@@ -249,7 +278,7 @@ pub fn parse_list(text: &str) -> Vec<ListedSession> {
     text.lines()
         .filter_map(|line| {
             let name = line.split_whitespace().next()?;
-            Some(ListedSession { name: name.to_string(), exited: line.contains("(EXITED") })
+            Some(ListedSession { name: name.to_string(), exited: line.contains("(EXITED"), pid: None })
         })
         .collect()
 }
@@ -276,8 +305,8 @@ mod tests {
         assert_eq!(
             parse_list(text),
             vec![
-                ListedSession { name: "clauderon-a-1".into(), exited: false },
-                ListedSession { name: "clauderon-a-10".into(), exited: true },
+                ListedSession { name: "clauderon-a-1".into(), exited: false, pid: None },
+                ListedSession { name: "clauderon-a-10".into(), exited: true, pid: None },
             ]
         );
         assert!(parse_list("").is_empty());
