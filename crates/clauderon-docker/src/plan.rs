@@ -4,7 +4,8 @@
 
 use clauderon_backend::SessionSpec;
 use clauderon_backend::env::{SessionView, session_env};
-use clauderon_types::{AgentKind, NetworkMode};
+use clauderon_backend::session_files::{files_dir, session_command};
+use clauderon_types::NetworkMode;
 use std::path::{Path, PathBuf};
 
 /// Where things are inside the container.
@@ -24,11 +25,6 @@ pub const SYSTEM_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 pub const LABEL_MANAGED: &str = "dev.clauderon.managed";
 pub const LABEL_SESSION_ID: &str = "dev.clauderon.session-id";
 pub const LABEL_SESSION_NAME: &str = "dev.clauderon.session-name";
-
-/// The folder beside the session's HOME content that holds clauderon's files for the container.
-pub fn files_dir(spec: &SessionSpec) -> PathBuf {
-    spec.home.join(".clauderon")
-}
 
 /// The entrypoint: in a locked session, a loopback port relayed to the proxy's Unix socket (the
 /// container has no network at all), then the session's command.
@@ -82,28 +78,6 @@ pub fn container_name(spec: &SessionSpec) -> String {
 pub fn git_common_dir(repo: &Path) -> Option<PathBuf> {
     let dir = repo.join(".git");
     dir.is_dir().then_some(dir)
-}
-
-/// The command the container runs: `--command` through `sh -c`, else the agent's CLI.
-pub fn command(spec: &SessionSpec) -> Vec<String> {
-    if let Some(c) = &spec.options.command {
-        return vec!["/bin/sh".into(), "-c".into(), c.clone()];
-    }
-    let mut cmd: Vec<String> = match spec.agent {
-        AgentKind::Claude => vec!["claude".into(), "--dangerously-skip-permissions".into()],
-        AgentKind::Codex => {
-            vec!["codex".into(), "--dangerously-bypass-approvals-and-sandbox".into()]
-        }
-        AgentKind::Gemini => vec!["gemini".into(), "--yolo".into()],
-    };
-    if let Some(model) = &spec.options.model {
-        cmd.push("--model".into());
-        cmd.push(model.clone());
-    }
-    if !spec.prompt.is_empty() {
-        cmd.push(spec.prompt.clone());
-    }
-    cmd
 }
 
 /// Decide the container for a session. `proxy_host` is how an open session reaches the proxy
@@ -171,7 +145,7 @@ pub fn plan(i: &PlanInputs<'_>) -> Result<ContainerPlan, String> {
         env,
         binds,
         entrypoint: vec!["/bin/sh".into(), ENTRYPOINT.into()],
-        cmd: command(spec),
+        cmd: session_command(spec),
         network,
         nano_cpus: spec.options.milli_cpus.or(i.default_milli_cpus).map(|m| i64::from(m) * 1_000_000),
         memory: spec.options.memory_bytes.or(i.default_memory_bytes).and_then(|b| i64::try_from(b).ok()),
@@ -194,7 +168,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use clauderon_backend::ProxyAccess;
-    use clauderon_types::{SessionId, SessionName, SessionOptions};
+    use clauderon_types::{AgentKind, SessionId, SessionName, SessionOptions};
 
     fn spec(repo: &Path, options: SessionOptions) -> SessionSpec {
         SessionSpec {

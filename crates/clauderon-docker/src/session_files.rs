@@ -1,10 +1,10 @@
-//! The files clauderon writes on the host for a session's container: its CA (alone and as a
-//! bundle with the system roots), the entrypoint, the git settings in its HOME, and an empty
-//! hooks folder in the repository's git dir so it can be mounted read-only.
+//! The files clauderon writes on the host for a session's container: the shared trust files and
+//! gitconfig ([`write_trust_files`]), the entrypoint beside them, and an empty hooks folder in
+//! the repository's git dir so it can be mounted read-only.
 
 use crate::engine;
 use crate::plan::{self, ENTRYPOINT_SCRIPT};
-use clauderon_backend::env::{ca_bundle, gitconfig, host_git_identity};
+use clauderon_backend::session_files::{files_dir, write_trust_files};
 use clauderon_backend::{BackendError, SessionSpec};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -31,28 +31,12 @@ fn io(what: &str, path: &Path) -> impl Fn(std::io::Error) -> BackendError {
 
 fn write_blocking(spec: &SessionSpec) -> Result<Written, BackendError> {
     let meta = std::fs::metadata(&spec.home).map_err(io("reading the session's home", &spec.home))?;
-    let dir = plan::files_dir(spec);
-    std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
-    // The container's user reads these; nothing in them is secret (the CA key stays with the daemon).
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
-        .map_err(io("setting modes of", &dir))?;
-    let ca = std::fs::read_to_string(&spec.proxy.ca_cert).unwrap_or_default();
-    let bundle = ca_bundle(&ca);
-    let system_bundle = bundle.len() > ca.len();
-    for (name, text) in
-        [("ca.pem", ca.as_str()), ("ca-bundle.pem", bundle.as_str()), ("entrypoint.sh", ENTRYPOINT_SCRIPT)]
-    {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(io("writing", &path))?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
-            .map_err(io("setting modes of", &path))?;
-    }
-    let gitconfig_path = spec.home.join(".gitconfig");
-    if !gitconfig_path.exists() {
-        let (name, email) = host_git_identity(&spec.repo);
-        std::fs::write(&gitconfig_path, gitconfig(name.as_deref(), email.as_deref()))
-            .map_err(io("writing", &gitconfig_path))?;
-    }
+    // The CA alone and as a bundle, and the gitconfig: the same for every backend.
+    let trust = write_trust_files(spec).map_err(engine::error)?;
+    let entrypoint = files_dir(spec).join("entrypoint.sh");
+    std::fs::write(&entrypoint, ENTRYPOINT_SCRIPT).map_err(io("writing", &entrypoint))?;
+    std::fs::set_permissions(&entrypoint, std::fs::Permissions::from_mode(0o644))
+        .map_err(io("setting modes of", &entrypoint))?;
     if let Some(git) = plan::git_common_dir(&spec.repo) {
         let hooks = git.join("hooks");
         if !hooks.exists() {
@@ -67,5 +51,5 @@ fn write_blocking(spec: &SessionSpec) -> Result<Written, BackendError> {
             )));
         }
     }
-    Ok(Written { uid: meta.uid(), gid: meta.gid(), system_bundle })
+    Ok(Written { uid: meta.uid(), gid: meta.gid(), system_bundle: trust.system_roots })
 }
