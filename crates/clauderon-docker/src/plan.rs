@@ -167,27 +167,17 @@ fn path_str(p: &Path) -> Result<String, String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use clauderon_backend::ProxyAccess;
-    use clauderon_types::{AgentKind, SessionId, SessionName, SessionOptions};
+    use clauderon_backend::contract::Fixture;
+    use clauderon_types::SessionOptions;
 
+    /// The contract suite's session, with this repository and these options.
     fn spec(repo: &Path, options: SessionOptions) -> SessionSpec {
-        SessionSpec {
-            session_id: SessionId::new(),
-            name: SessionName::parse("s1").unwrap(),
-            worktree: "/data/worktrees/s1".into(),
-            repo: repo.to_path_buf(),
-            agent: AgentKind::Claude,
-            prompt: "fix it".into(),
-            options,
-            home: "/data/homes/s1".into(),
-            placeholders: vec![("ANTHROPIC_API_KEY".into(), "clauderon-placeholder".into())],
-            proxy: ProxyAccess {
-                user: "s1".into(),
-                secret: "sek".into(),
-                port: 3128,
-                ca_cert: "/ca.pem".into(),
-            },
-        }
+        let mut spec = Fixture::new("plan").unwrap().spec;
+        spec.repo = repo.to_path_buf();
+        spec.prompt = "fix it".into();
+        spec.options = options;
+        spec.proxy.port = 3128;
+        spec
     }
 
     fn inputs<'a>(spec: &'a SessionSpec, socket: Option<&'a Path>) -> PlanInputs<'a> {
@@ -214,7 +204,7 @@ mod tests {
         std::fs::create_dir_all(repo.path().join(".git/hooks")).unwrap();
         let s = spec(repo.path(), SessionOptions { milli_cpus: Some(1500), ..Default::default() });
         let p = plan(&inputs(&s, None)).unwrap();
-        assert_eq!(env(&p, "HTTPS_PROXY"), Some("http://s1:sek@172.17.0.1:3128"));
+        assert_eq!(env(&p, "HTTPS_PROXY"), Some("http://contract:contract-secret@172.17.0.1:3128"));
         assert_eq!(env(&p, "SSL_CERT_FILE"), Some(CA_BUNDLE));
         assert_eq!(env(&p, "HOME"), Some(HOME));
         assert_eq!(p.user, "1000:1001");
@@ -240,7 +230,7 @@ mod tests {
         assert!(plan(&inputs(&s, None)).unwrap_err().contains("socket"));
         let socket = Path::new("/data/proxy.sock");
         let p = plan(&inputs(&s, Some(socket))).unwrap();
-        assert_eq!(env(&p, "https_proxy"), Some("http://s1:sek@127.0.0.1:3128"));
+        assert_eq!(env(&p, "https_proxy"), Some("http://contract:contract-secret@127.0.0.1:3128"));
         assert!(p.binds.iter().any(|b| b.source == socket && b.target == PROXY_SOCKET));
         assert!(!p.binds.iter().any(|b| b.target.ends_with("/hooks")), "no .git in a plain folder");
         assert_eq!(p.cmd, vec!["/bin/sh", "-c", "echo hi"]);
