@@ -19,3 +19,10 @@ if docker info >/dev/null 2>&1; then
   bash scripts/docker-test-image.sh
   cargo run --release --locked -q -p clauderon-docker --example create_bench -- 10
 fi
+zellij_bin="$HOME/.cache/clauderon/zellij/bin"   # where scripts/install-zellij.sh puts it
+if command -v zellij >/dev/null 2>&1 || [ -x "$zellij_bin/zellij" ]; then
+  echo
+  echo "== Zellij sessions: create to running, sandboxed and not, vs plain zellij"
+  PATH="$zellij_bin:$PATH" cargo run --release --locked -q -p clauderon-zellij --example create_bench -- 20 \
+    --relay target/release/clauderon
+fi
