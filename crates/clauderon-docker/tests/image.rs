@@ -9,8 +9,9 @@ use clauderon_backend::{BackendStatus, SessionBackend};
 use clauderon_docker::DockerSettings;
 use std::time::Duration;
 
-/// Builds share layers: removing one test's image while another builds breaks the other, so the
-/// builds in this file take turns.
+/// Builds share layers: removing an image while another build uses its layers as cache breaks
+/// that build, so these tests never remove images (a rebuild with the cache gives the same image,
+/// so tags cost nothing), use a fresh tag where the image must be missing, and take turns.
 static BUILDS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn settings(tag: &str) -> DockerSettings {
@@ -26,7 +27,6 @@ fn settings(tag: &str) -> DockerSettings {
 async fn image_build_reports_steps_and_gives_an_image_with_the_session_tools() {
     let _turn = BUILDS.lock().await;
     let tag = "clauderon-agent-test:build";
-    let _ = support::docker_cli(&["rmi", "-f", tag]);
     let b = support::backend_with(settings(tag)).await;
     let mut seen = Vec::new();
     b.build_image(|p| seen.push(p.clone())).await.unwrap();
@@ -65,9 +65,10 @@ async fn a_bad_base_image_fails_with_what_to_set() {
 #[tokio::test]
 async fn the_agent_image_is_built_on_first_use() {
     let _turn = BUILDS.lock().await;
-    let tag = "clauderon-agent-test:first-use";
-    let _ = support::docker_cli(&["rmi", "-f", tag]);
+    let tag = format!("clauderon-agent-test:first-use-{}", clauderon_types::SessionId::new().short());
+    let tag = tag.as_str();
     let b = support::backend_with(settings(tag)).await;
+    assert!(!b.image_exists(tag).await.unwrap());
     let f = clauderon_backend::contract::Fixture::new("autobuild").unwrap();
     let h = b.create(&f.spec).await.unwrap();
     b.start(&h).await.unwrap();
