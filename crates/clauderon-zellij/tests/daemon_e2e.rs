@@ -121,6 +121,14 @@ impl Env {
     }
 }
 
+/// A test that fails half-way must not leave zellij sessions running: kill whatever this data
+/// dir's backend still has.
+impl Drop for Env {
+    fn drop(&mut self) {
+        support::kill_leftovers(self.data.path());
+    }
+}
+
 fn make_backend(data: &Path, user_home: &Path) -> Arc<ZellijBackend> {
     let mut s = support::settings(data, user_home, SandboxLevel::Off);
     s.default_sandbox = None;

@@ -59,3 +59,14 @@ pub fn backend(level: SandboxLevel) -> Arc<ZellijBackend> {
     std::mem::forget(socket);
     Arc::new(ZellijBackend::new(settings(&data, &home, level)).unwrap_or_else(|e| panic!("backend: {e}")))
 }
+
+/// Kill the zellij sessions a backend on `data` made (for tests that stop half-way).
+pub fn kill_leftovers(data: &Path) {
+    let Ok(entries) = std::fs::read_dir(data.join("zellij")) else { return };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(clauderon_zellij::SESSION_PREFIX) {
+            let _ = std::process::Command::new(zellij()).args(["kill-session", &name]).output();
+        }
+    }
+}

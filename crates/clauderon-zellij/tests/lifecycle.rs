@@ -1,0 +1,70 @@
+//! What the contract does not pin but users rely on, against real zellij: a process that ends
+//! makes the session stopped while its output stays readable; a stopped session keeps its last
+//! screen for `logs`; starting again runs the command afresh.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use clauderon_backend::contract::Fixture;
+use clauderon_backend::{BackendStatus, SessionBackend};
+use clauderon_types::SandboxLevel;
+use std::time::Duration;
+
+async fn wait_status(b: &dyn SessionBackend, h: &clauderon_backend::BackendHandle, want: BackendStatus) {
+    for _ in 0..100 {
+        if b.status(h).await.unwrap() == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("status never became {want:?}");
+}
+
+#[tokio::test]
+async fn an_ended_process_is_stopped_and_its_output_stays_readable() {
+    let b = support::backend(SandboxLevel::Fs);
+    let mut f = Fixture::new("ends").unwrap();
+    f.spec.options.command = Some("echo first-line; echo last-words; exit 3".into());
+    let h = b.create(&f.spec).await.unwrap();
+    b.start(&h).await.unwrap();
+    wait_status(b.as_ref(), &h, BackendStatus::Stopped).await;
+    let logs = b.logs(&h, 10).await.unwrap();
+    assert!(logs.contains("last-words"), "{logs:?}");
+    assert_eq!(b.logs(&h, 1).await.unwrap().lines().count(), 1, "tail is honoured");
+    b.start(&h).await.unwrap();
+    assert!(b.logs(&h, 10).await.unwrap().contains("first-line"));
+    b.delete(&h).await.unwrap();
+    assert_eq!(b.status(&h).await.unwrap(), BackendStatus::Missing);
+}
+
+#[tokio::test]
+async fn a_stopped_session_keeps_its_last_screen() {
+    let b = support::backend(SandboxLevel::Off);
+    let mut f = Fixture::new("keeps").unwrap();
+    f.spec.options.command = Some("echo kept-marker; sleep 300".into());
+    let h = b.create(&f.spec).await.unwrap();
+    b.start(&h).await.unwrap();
+    for _ in 0..50 {
+        if b.logs(&h, 10).await.unwrap().contains("kept-marker") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    b.stop(&h).await.unwrap();
+    assert_eq!(b.status(&h).await.unwrap(), BackendStatus::Stopped);
+    assert!(b.logs(&h, 10).await.unwrap().contains("kept-marker"));
+    b.delete(&h).await.unwrap();
+}
+
+#[tokio::test]
+async fn asking_for_a_sandbox_without_bubblewrap_says_what_to_install() {
+    let data = tempfile::tempdir().unwrap();
+    let mut s = support::settings(data.path(), data.path(), SandboxLevel::Full);
+    s.bwrap = "/nonexistent/bwrap".into();
+    let b = clauderon_zellij::ZellijBackend::new(s).unwrap();
+    let f = Fixture::new("nobwrap").unwrap();
+    let err = b.create(&f.spec).await.unwrap_err().to_string();
+    assert!(err.contains("apt-get install bubblewrap"), "{err}");
+    assert_eq!(b.sandbox_for(Some(SandboxLevel::Off)).await.unwrap(), SandboxLevel::Off);
+}
