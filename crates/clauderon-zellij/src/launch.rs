@@ -24,6 +24,11 @@ impl SessionDir {
     pub fn exit_status(&self) -> PathBuf {
         self.0.join("exit-status")
     }
+    /// The session's environment as its process gets it (`KEY=VALUE`, NUL-separated), for
+    /// `clauderon env`.
+    pub fn environment(&self) -> PathBuf {
+        self.0.join("environment")
+    }
     /// The session's working directory, for starting zellij in it.
     pub fn cwd(&self) -> PathBuf {
         self.0.join("cwd")
@@ -64,6 +69,19 @@ pub fn script(p: &LaunchPlan<'_>) -> String {
     s
 }
 
+/// The environment file's text: `KEY=VALUE` entries, each ended by a NUL.
+pub fn encode_env(env: &[(String, String)]) -> String {
+    env.iter().map(|(k, v)| format!("{k}={v}\0")).collect()
+}
+
+/// Read [`encode_env`]'s text back.
+pub fn decode_env(text: &str) -> Vec<(String, String)> {
+    text.split('\0')
+        .filter_map(|entry| entry.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// One shell word in single quotes.
 pub fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
@@ -73,6 +91,12 @@ pub fn quote(text: &str) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn the_environment_file_round_trips_any_value() {
+        let env = vec![("A".to_string(), "x=y\nz".to_string()), ("B".to_string(), String::new())];
+        assert_eq!(decode_env(&encode_env(&env)), env);
+    }
 
     #[test]
     fn the_script_runs_the_command_with_exactly_the_given_environment() {

@@ -294,6 +294,7 @@ impl ZellijBackend {
         // The script holds the session's proxy identity: only the user reads it.
         write_private(&dir.launch_script(), &script)?;
         write_private(&dir.session_id(), &spec.session_id.to_string())?;
+        write_private(&dir.environment(), &launch::encode_env(env))?;
         write_private(&dir.cwd(), &spec.worktree.to_string_lossy())
     }
 }
@@ -419,6 +420,16 @@ impl SessionBackend for ZellijBackend {
             program: program.to_string_lossy().into_owned(),
             args: vec!["attach".into(), handle.0.clone()],
         })
+    }
+
+    async fn environment(
+        &self,
+        handle: &BackendHandle,
+    ) -> Result<Option<Vec<(String, String)>>, BackendError> {
+        let dir = self.dir(handle).ok_or_else(|| not_found(handle))?;
+        let text = std::fs::read_to_string(dir.environment())
+            .map_err(|e| failed(format!("reading {}: {e}", dir.environment().display())))?;
+        Ok(Some(launch::decode_env(&text)))
     }
 
     async fn logs(&self, handle: &BackendHandle, tail: usize) -> Result<String, BackendError> {

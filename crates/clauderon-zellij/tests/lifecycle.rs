@@ -1,6 +1,7 @@
 //! What the contract does not pin but users rely on, against real zellij: a process that ends
 //! makes the session stopped while its output stays readable; a stopped session keeps its last
-//! screen for `logs`; starting again runs the command afresh.
+//! screen for `logs`; starting again runs the command afresh; `environment` says what the
+//! process got.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -51,6 +52,11 @@ async fn a_stopped_session_keeps_its_last_screen() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let env = b.environment(&h).await.unwrap().unwrap();
+    let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(get("HOME"), Some(f.spec.home.to_string_lossy().into_owned()), "{env:?}");
+    assert!(get("HTTPS_PROXY").is_some_and(|p| p.contains("@127.0.0.1:")), "{env:?}");
+    assert_eq!(get("CLAUDERON_SANDBOX").as_deref(), Some("off"));
     b.stop(&h).await.unwrap();
     assert_eq!(b.status(&h).await.unwrap(), BackendStatus::Stopped);
     assert!(b.logs(&h, 10).await.unwrap().contains("kept-marker"));
