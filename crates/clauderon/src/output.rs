@@ -157,6 +157,21 @@ impl Style {
             ("updated", Cell::new(when(s.updated_at))),
             ("prompt", Cell::new(clip(&s.prompt, PROMPT_LINES, PROMPT_CHARS))),
         ];
+        let o = &s.options;
+        let optional: [(&str, Option<String>); 8] = [
+            ("command", o.command.as_ref().map(|c| clip(c, PROMPT_LINES, PROMPT_CHARS))),
+            ("model", o.model.clone()),
+            ("image", o.image.clone()),
+            ("network", o.network.map(|n| n.to_string())),
+            ("sandbox", o.sandbox.map(|n| n.to_string())),
+            ("cpus", o.milli_cpus.map(|m| format!("{}", m as f64 / 1000.0))),
+            ("memory", o.memory_bytes.map(human_bytes)),
+            ("allowed hosts", (!o.allow_hosts.is_empty()).then(|| o.allow_hosts.join(", "))),
+        ];
+        rows.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, Cell::new(v)))));
+        if o.budget_tokens.is_some() || o.budget_usd_cents.is_some() {
+            rows.push(("budget", Cell::new(budget_text(o.budget_tokens, o.budget_usd_cents))));
+        }
         if let Some(error) = &s.error {
             rows.push(("error", self.paint(error, Color::Red)));
         }
@@ -394,6 +409,28 @@ mod tests {
         assert!(out.contains("failed while idle: boom"), "{out}");
         assert!(!out.contains("created (docker backend"), "the oldest event should be cut:\n{out}");
         assert_eq!(out.lines().filter(|l| l.contains("running -> idle")).count(), 19);
+        assert!(!out.contains("budget:") && !out.contains("allowed hosts:"), "unset options are not shown");
+    }
+
+    #[test]
+    fn show_lists_the_options_a_session_was_given() {
+        let now = Utc::now();
+        let mut s = session("opts", SessionStatus::Running, false, now);
+        s.options = clauderon_types::SessionOptions {
+            command: Some("make test".into()),
+            milli_cpus: Some(1500),
+            memory_bytes: Some(512 << 20),
+            allow_hosts: vec!["*.corp.example".into(), "pypi.org".into()],
+            budget_tokens: Some(5000),
+            budget_usd_cents: Some(250),
+            ..Default::default()
+        };
+        let detail =
+            SessionDetail { session: s, worktree: WorktreeInfo { exists: false, disk_bytes: None }, events: vec![] };
+        let out = Style { color: false }.session_detail(&detail, now);
+        for want in ["make test", "1.5", "512.0 MiB", "*.corp.example, pypi.org", "5000 tokens, $2.50"] {
+            assert!(out.contains(want), "no `{want}`:\n{out}");
+        }
     }
 
     #[test]
