@@ -425,8 +425,11 @@ mod tests {
             budget_usd_cents: Some(250),
             ..Default::default()
         };
-        let detail =
-            SessionDetail { session: s, worktree: WorktreeInfo { exists: false, disk_bytes: None }, events: vec![] };
+        let detail = SessionDetail {
+            session: s,
+            worktree: WorktreeInfo { exists: false, disk_bytes: None },
+            events: vec![],
+        };
         let out = Style { color: false }.session_detail(&detail, now);
         for want in ["make test", "1.5", "512.0 MiB", "*.corp.example, pypi.org", "5000 tokens, $2.50"] {
             assert!(out.contains(want), "no `{want}`:\n{out}");
