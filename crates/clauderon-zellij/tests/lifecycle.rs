@@ -74,3 +74,35 @@ async fn asking_for_a_sandbox_without_bubblewrap_says_what_to_install() {
     assert!(err.contains("apt-get install bubblewrap"), "{err}");
     assert_eq!(b.sandbox_for(Some(SandboxLevel::Off)).await.unwrap(), SandboxLevel::Off);
 }
+
+/// In the `fs` sandbox the session commits on its branch (the repository's git dir is
+/// writable) but cannot plant a hook or change the repository's config, which run on the host.
+#[tokio::test]
+async fn a_sandboxed_session_commits_but_cannot_touch_hooks_or_config() {
+    let repo = clauderon_testkit::TestRepo::new().unwrap();
+    let b = support::backend(SandboxLevel::Fs);
+    let mut f = Fixture::new("git").unwrap();
+    let worktree = f.spec.worktree.join("wt");
+    repo.git(&["worktree", "add", "-q", "-b", "clauderon/git-test", worktree.to_str().unwrap()]).unwrap();
+    f.spec.repo = repo.path_buf();
+    f.spec.worktree = worktree.clone();
+    f.spec.options.command = Some(
+        "git -c user.name=t -c user.email=t@t commit -q --allow-empty -m from-the-sandbox; echo commit=$?; \
+         echo 'echo pwned' > \"$(git rev-parse --git-common-dir)/hooks/post-checkout\"; echo hook=$?; \
+         git config --file \"$(git rev-parse --git-common-dir)/config\" core.hooksPath /tmp; echo config=$?; \
+         echo finished"
+            .into(),
+    );
+    let h = b.create(&f.spec).await.unwrap();
+    b.start(&h).await.unwrap();
+    wait_status(b.as_ref(), &h, BackendStatus::Stopped).await;
+    let logs = b.logs(&h, 50).await.unwrap();
+    b.delete(&h).await.unwrap();
+    assert!(logs.contains("finished"), "{logs}");
+    assert!(logs.contains("commit=0"), "the session could not commit: {logs}");
+    assert!(!logs.contains("hook=0"), "the session wrote a hook: {logs}");
+    assert!(!logs.contains("config=0"), "the session changed the repository's config: {logs}");
+    assert!(!repo.path().join(".git/hooks/post-checkout").exists());
+    let subject = repo.git(&["log", "-1", "--format=%s", "clauderon/git-test"]).unwrap();
+    assert_eq!(subject.trim(), "from-the-sandbox");
+}
