@@ -101,6 +101,8 @@ async fn create_with_docker_builds_the_image_runs_the_command_and_delete_cleans_
     // `clauderon attach` on a real terminal (script(1) gives it a pty): keys reach the shell,
     // Ctrl-Q detaches, the session keeps running.
     let bin = env!("CARGO_BIN_EXE_clauderon");
+    // `clauderon logs --follow` watching meanwhile sees what the attached terminal makes happen.
+    let follow = env.cmd(&["logs", &name, "--follow", "--tail", "5"]).stdout(Stdio::piped()).spawn().unwrap();
     let mut attach = Command::new("script")
         .args(["-q", "-e", "-c", &format!("{bin} attach {name}"), "/dev/null"])
         .env("CLAUDERON_HOME", env.home.path())
@@ -132,6 +134,11 @@ async fn create_with_docker_builds_the_image_runs_the_command_and_delete_cleans_
     let shown = String::from_utf8_lossy(&done.stdout).into_owned();
     assert!(shown.contains("attached-5"), "the shell did not get the keys: {shown:?}");
     assert!(shown.contains("detached from"), "Ctrl-Q did not detach: {shown:?}");
+    let follow_pid = follow.id().to_string();
+    let _ = Command::new("kill").arg(&follow_pid).status();
+    let followed = String::from_utf8_lossy(&follow.wait_with_output().unwrap().stdout).into_owned();
+    assert!(followed.contains("hello-from-42"), "logs --follow did not start with the tail: {followed:?}");
+    assert!(followed.contains("attached-5"), "logs --follow did not follow: {followed:?}");
     assert_eq!(docker(&["inspect", "-f", "{{.State.Running}}", &container]), "true", "detaching stopped it");
 
     let vars = String::from_utf8_lossy(&env.run(&["env", &name]).stdout).into_owned();
