@@ -71,10 +71,8 @@ impl Charging {
 impl UsageSink for Charging {
     fn record(&self, session: &SessionIdentity, usage: TokenUsage) {
         let record = self.writer.record_for(session, usage);
-        let tokens = record.usage.input_tokens
-            + record.usage.output_tokens
-            + record.usage.cache_read_tokens
-            + record.usage.cache_write_tokens;
+        // Saturating: the counts come from upstream, and an overflow must not panic here.
+        let tokens = record.usage.total();
         let usd = record.cost_usd.unwrap_or(0.0);
         self.writer.push(record);
         let (manager, name) = (self.manager.clone(), session.name.to_string());
