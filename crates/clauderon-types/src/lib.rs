@@ -7,6 +7,7 @@ pub mod event;
 pub mod kinds;
 pub mod layout;
 pub mod lifecycle;
+pub mod messages;
 pub mod name;
 pub mod options;
 pub mod session;
