@@ -16,6 +16,18 @@ const ENGINE_DETACH_KEYS: &str = "ctrl-@,ctrl-@,ctrl-@";
 
 pub(crate) async fn open(docker: Docker, handle: &BackendHandle) -> Result<Terminal, BackendError> {
     let name = handle.as_str().to_string();
+    // The engine would accept an attach to a stopped container and then send nothing.
+    let info = docker
+        .inspect_container(&name, None)
+        .await
+        .map_err(|e| engine::map_handle(e, handle, "inspecting the container"))?;
+    let state = info.state.unwrap_or_default();
+    if state.running != Some(true) {
+        let code = state.exit_code.map_or(String::new(), |c| format!(" (its process exited with code {c})"));
+        return Err(engine::error(format!(
+            "the session's container is not running{code}: `clauderon logs` shows its last output"
+        )));
+    }
     let options = AttachContainerOptionsBuilder::new()
         .stdin(true)
         .stdout(true)

@@ -448,3 +448,23 @@ async fn docker_not_running_is_a_503_that_says_what_to_do_and_leaves_nothing_beh
     assert!(!repo.branches().unwrap().iter().any(|b| b.contains("down")), "the branch was kept");
     daemon.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn attaching_to_a_session_whose_process_ended_says_so() {
+    let fx = fixture().await;
+    fx.create("ended", "echo bye; exit 4", "open").await;
+    fx.output_until("ended", "bye").await;
+    let client = clauderon_client::Client::new(clauderon_client::Endpoint::Unix(fx.daemon.socket.clone()));
+    let mut err = String::new();
+    for _ in 0..50 {
+        match client.terminal(&fx.n("ended")).await {
+            Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(e) => {
+                err = e.to_string();
+                break;
+            }
+        }
+    }
+    assert!(err.contains("not running") && err.contains("code 4"), "{err}");
+    fx.delete("ended").await;
+}
