@@ -77,7 +77,9 @@ impl UsageSink for Charging {
         self.writer.push(record);
         let (manager, name) = (self.manager.clone(), session.name.to_string());
         // Charged in order of arrival per session is not needed: totals only add.
-        tokio::spawn(async move {
+        // A body dropped outside the runtime (at shutdown) is still stored, just not charged.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        runtime.spawn(async move {
             if let Err(e) = manager.record_spending(&name, tokens, usd).await {
                 tracing::debug!(session = %name, error = %e, "could not charge usage to the session's budget");
             }

@@ -44,7 +44,7 @@ pub enum Command {
     #[command(alias = "ls")]
     List(ListArgs),
     /// Show one session: every field, its worktree's disk use, its recent events.
-    Show(NameArgs),
+    Show(ShowArgs),
     /// Hide a session from the default list; it keeps its worktree.
     Archive(NameArgs),
     /// Bring an archived session back to the list.
@@ -169,6 +169,23 @@ pub struct ListArgs {
 pub struct NameArgs {
     /// The session's name.
     pub name: String,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The session's name.
+    pub name: String,
+    /// Print the agent's conversation instead of the session's detail.
+    #[arg(long)]
+    pub messages: bool,
+    /// With --messages: only the messages after this cursor (the `next` an earlier page printed).
+    #[arg(long, requires = "messages")]
+    pub after: Option<usize>,
+    /// With --messages: at most this many messages (default 200, at most 1000).
+    #[arg(long, requires = "messages")]
+    pub limit: Option<usize>,
     #[command(flatten)]
     pub out: JsonFlag,
 }
@@ -475,5 +492,22 @@ mod tests {
         assert!(args.force && args.delete_branch && !args.out.json);
         assert_eq!(args.name, "s1");
         assert!(parse(&["delete"]).is_err());
+    }
+
+    #[test]
+    fn set_budget_needs_a_bound_and_reads_dollars_as_cents() {
+        let Command::SetBudget(args) =
+            parse(&["set-budget", "s1", "--usd", "2.50", "--tokens", "9000"]).unwrap().command
+        else {
+            panic!("not set-budget")
+        };
+        assert_eq!((args.usd, args.tokens, args.none), (Some(250), Some(9000), false));
+        assert!(parse(&["set-budget", "s1"]).is_err(), "a budget command without a bound");
+        assert!(parse(&["set-budget", "s1", "--none", "--usd", "1"]).is_err());
+        assert!(parse(&["set-budget", "s1", "--usd", "lots"]).unwrap_err().to_string().contains("2.50"));
+        let Command::AllowHost(args) = parse(&["allow-host", "s1", "*.example.com"]).unwrap().command else {
+            panic!("not allow-host")
+        };
+        assert_eq!(args.host, "*.example.com");
     }
 }

@@ -231,8 +231,11 @@ impl SessionPolicies {
     pub fn add_spent(&self, id: SessionId, tokens: u64, usd: f64) -> Spent {
         let Ok(mut map) = self.spent.write() else { return Spent::default() };
         let s = map.entry(id).or_default();
-        s.tokens += tokens;
-        s.usd += usd;
+        // Counts come from upstream responses: never let one overflow.
+        s.tokens = s.tokens.saturating_add(tokens);
+        if usd.is_finite() && usd > 0.0 {
+            s.usd += usd;
+        }
         *s
     }
 
