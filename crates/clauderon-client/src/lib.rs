@@ -16,6 +16,7 @@ use clauderon_types::api::{
     AllowHostRequest, AuditList, CreateSessionRequest, CredentialList, DeleteQuery, ErrorBody, Health,
     ListView, SessionDetail, SessionList, SetAccessModeRequest, SetBudgetRequest, VersionInfo,
 };
+use clauderon_types::messages::MessagePage;
 use clauderon_types::usage::{BucketWidth, UsageReport};
 use clauderon_types::{AccessMode, DataLayout, Session, SessionName};
 use hyper::Method;
@@ -199,6 +200,22 @@ impl Client {
         limit: Option<usize>,
     ) -> Result<AuditList, ClientError> {
         let target = with_query(session_path(name, "/requests")?, &audit_params(after, limit));
+        self.call(Method::GET, &target, None::<&()>, Pace::Quick).await
+    }
+
+    /// The session's chat history after the cursor `after` (a page's `next`), at most `limit`
+    /// messages (the daemon's default 200).
+    pub async fn messages(
+        &self,
+        name: &str,
+        after: Option<usize>,
+        limit: Option<usize>,
+    ) -> Result<MessagePage, ClientError> {
+        let params: Vec<String> = [after.map(|a| format!("after={a}")), limit.map(|l| format!("limit={l}"))]
+            .into_iter()
+            .flatten()
+            .collect();
+        let target = with_query(session_path(name, "/messages")?, &params);
         self.call(Method::GET, &target, None::<&()>, Pace::Quick).await
     }
 

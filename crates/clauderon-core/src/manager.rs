@@ -9,6 +9,7 @@ use crate::config::SessionDefaults;
 use crate::error::CoreError;
 use crate::worktree;
 
+mod messages;
 mod policy;
 mod usage;
 use chrono::Utc;

@@ -1,6 +1,6 @@
 //! The API described as OpenAPI, served at `/api/openapi.json`.
 
-use crate::routes::{proxy, sessions, system, terminal, usage};
+use crate::routes::{messages, proxy, sessions, system, terminal, usage};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -20,6 +20,7 @@ use utoipa::OpenApi;
         sessions::set_budget,
         proxy::session_requests,
         usage::session_usage,
+        messages::session_messages,
         terminal::logs,
         terminal::env,
         proxy::all_requests,

@@ -330,3 +330,58 @@ async fn claude_code_with_an_expired_subscription_login_refreshes_through_the_pr
     });
     assert!(answered, "no answered refresh in the audit: {entries:#?}");
 }
+
+/// The transcript the real CLI writes is where `clauderon-agents` looks for it, reads back as
+/// the exchange (prompt, then reply, with timestamps, in order), and the session's messages API
+/// serves it from the session's HOME, paged after a cursor (issue 6, §2).
+#[tokio::test]
+async fn claude_code_transcript_reads_back_as_the_sessions_messages() {
+    use clauderon_agents::transcript::{self, Role};
+    use clauderon_testkit::http::{Request as ApiRequest, unix};
+
+    let fx = fixture().await;
+    fx.up.set_model_reply(ModelReply { text: REPLY.into(), ..ModelReply::default() });
+    // The CLI runs with the session's own HOME, as a backend gives it.
+    let home = fx.d.layout().session_home("agent");
+    std::fs::create_dir_all(&home).unwrap();
+    let Run { status, report, .. } = run_claude(&fx, &home, &[("ANTHROPIC_API_KEY", PLACEHOLDER)]).await;
+    assert!(status.is_some_and(|s| s.success()), "{report}");
+
+    let path = transcript::newest_claude_transcript_anywhere(&home)
+        .unwrap_or_else(|| panic!("no transcript under {}: {report}", home.display()));
+    let raw = std::fs::read_to_string(&path).unwrap();
+    // Its folder is named after the working directory the CLI recorded.
+    let cwd = raw
+        .lines()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok()?.get("cwd")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no line of {} names its cwd:\n{raw}", path.display()));
+    assert_eq!(
+        transcript::newest_claude_transcript(&home, Path::new(&cwd)).as_ref(),
+        Some(&path),
+        "the CLI wrote {} for cwd {cwd}",
+        path.display()
+    );
+
+    let read = transcript::read_claude_transcript(&path).unwrap();
+    assert!(read.notes.is_clean(), "{:?} in:\n{raw}", read.notes);
+    let said: Vec<(Role, &str)> = read.messages.iter().map(|m| (m.role, m.text.as_str())).collect();
+    assert_eq!(said, [(Role::User, "Say hello"), (Role::Assistant, REPLY)], "from:\n{raw}");
+    let (asked, answered) = (read.messages[0].timestamp.unwrap(), read.messages[1].timestamp.unwrap());
+    assert!(asked <= answered, "{asked} after {answered}");
+    assert!((chrono::Utc::now() - asked).num_minutes() < 10, "a stale timestamp {asked}");
+
+    // The same exchange through the API: all of it, then only what follows a cursor.
+    let page = unix(fx.d.socket(), ApiRequest::new("GET", "/api/sessions/agent/messages")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let page = page.json();
+    assert_eq!(page["transcript"], path.display().to_string());
+    assert_eq!((page["total"].as_u64(), page["next"].as_u64()), (Some(2), Some(2)), "{page}");
+    assert_eq!(page["messages"][0]["role"], "user");
+    assert_eq!(page["messages"][0]["text"], "Say hello");
+    assert_eq!(page["messages"][1]["text"], REPLY);
+    let rest =
+        unix(fx.d.socket(), ApiRequest::new("GET", "/api/sessions/agent/messages?after=1&limit=5")).await;
+    let rest = rest.json();
+    assert_eq!(rest["messages"].as_array().map(Vec::len), Some(1), "{rest}");
+    assert_eq!(rest["messages"][0]["role"], "assistant");
+}

@@ -1,7 +1,7 @@
 //! create, list, show, archive, unarchive, delete, set-access-mode.
 
 use crate::cli::{
-    AllowHostArgs, CreateArgs, DeleteArgs, ListArgs, NameArgs, SetAccessModeArgs, SetBudgetArgs,
+    AllowHostArgs, CreateArgs, DeleteArgs, ListArgs, NameArgs, SetAccessModeArgs, SetBudgetArgs, ShowArgs,
 };
 use crate::output::{Style, emit, emit_json};
 use anyhow::Context;
@@ -81,7 +81,11 @@ struct ShowJson<'a> {
     usage: Option<&'a UsageReport>,
 }
 
-pub async fn show(client: &Client, args: NameArgs, style: Style) -> anyhow::Result<()> {
+pub async fn show(client: &Client, args: ShowArgs, style: Style) -> anyhow::Result<()> {
+    if args.messages {
+        let page = client.messages(&args.name, args.after, args.limit).await?;
+        return if args.out.json { emit_json(&page) } else { emit(&style.messages(&page)) };
+    }
     let detail = client.get(&args.name).await?;
     // The session exists: a usage report that fails should not hide its detail.
     let usage = client.usage(&args.name, BucketWidth::Hour).await.map_err(|e| e.to_string());
