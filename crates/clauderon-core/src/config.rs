@@ -115,6 +115,9 @@ hide = []
 # base_image = "node:20-bookworm-slim"
 # npm packages clauderon's image installs; [] installs none [env CLAUDERON_DOCKER_AGENT_PACKAGES].
 # agent_packages = ["@anthropic-ai/claude-code", "@openai/codex", "@google/gemini-cli"]
+# Agent CLIs installed on this machine to copy in (for containers that cannot reach npm), e.g.
+# the cache scripts/install-agent-clis.sh fills.
+# agents_from = "/home/me/.cache/clauderon/agent-clis"
 # Limits for sessions that give no --cpus / --memory.
 # cpus = "2"
 # memory = "4g"
@@ -189,6 +192,8 @@ pub struct DockerConfig {
     pub base_image: Option<String>,
     /// npm packages for clauderon's image; an empty list installs none.
     pub agent_packages: Option<Vec<String>>,
+    /// Agent CLIs installed on the host, copied into clauderon's image.
+    pub agents_from: Option<PathBuf>,
     /// Limits for sessions that give none.
     pub milli_cpus: Option<u32>,
     pub memory_bytes: Option<u64>,
@@ -265,6 +270,7 @@ struct RawDocker {
     image: Option<String>,
     base_image: Option<String>,
     agent_packages: Option<Vec<String>>,
+    agents_from: Option<PathBuf>,
     cpus: Option<String>,
     memory: Option<String>,
 }
@@ -477,6 +483,7 @@ impl Config {
             image: raw.docker.image.filter(|v| !v.is_empty()),
             base_image: raw.docker.base_image.filter(|v| !v.is_empty()),
             agent_packages: raw.docker.agent_packages,
+            agents_from: raw.docker.agents_from,
             milli_cpus: raw
                 .docker
                 .cpus
@@ -640,6 +647,9 @@ impl Config {
         if let Some(p) = &self.docker.agent_packages {
             out.push_str(&format!("agent_packages = {p:?}\n"));
         }
+        if let Some(p) = &self.docker.agents_from {
+            out.push_str(&format!("agents_from = {:?}\n", p.display().to_string()));
+        }
         if let Some(m) = self.docker.milli_cpus {
             out.push_str(&format!("cpus = \"{}\"\n", f64::from(m) / 1000.0));
         }
@@ -780,10 +790,11 @@ mod tests {
 
     #[test]
     fn docker_section_sets_images_packages_and_limits() {
-        let text = "[docker]\nimage = \"img:1\"\nbase_image = \"debian\"\nagent_packages = []\ncpus = \"1.5\"\nmemory = \"512m\"\n";
+        let text = "[docker]\nimage = \"img:1\"\nbase_image = \"debian\"\nagent_packages = []\nagents_from = \"/a\"\ncpus = \"1.5\"\nmemory = \"512m\"\n";
         let cfg = Config::from_toml(text).unwrap();
         assert_eq!(cfg.docker.image.as_deref(), Some("img:1"));
         assert_eq!(cfg.docker.agent_packages, Some(Vec::new()));
+        assert_eq!(cfg.docker.agents_from.as_deref(), Some(std::path::Path::new("/a")));
         assert_eq!(cfg.docker.milli_cpus, Some(1500));
         assert_eq!(cfg.docker.memory_bytes, Some(512 << 20));
         let again = Config::from_toml(&cfg.to_toml_string()).unwrap();

@@ -6,6 +6,7 @@ use bollard::query_parameters::BuildImageOptionsBuilder;
 use clauderon_backend::BackendError;
 use futures_util::StreamExt;
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 /// The Dockerfile clauderon builds its agent image from.
 pub const DOCKERFILE: &str = include_str!("../Dockerfile");
@@ -26,6 +27,10 @@ pub struct BuildRequest {
     pub tag: String,
     /// npm packages to install; empty installs none.
     pub agent_packages: String,
+    /// Agent CLIs installed on the host to copy in instead of (or besides) npm: a folder of
+    /// npm installs (`<name>/node_modules/.bin/…`, as `scripts/install-agent-clis.sh` caches
+    /// them); every `.bin` entry lands on the image's PATH.
+    pub agents_from: Option<PathBuf>,
 }
 
 /// Where a build is, for a progress bar: `step` of `steps` once the builder has said.
@@ -45,16 +50,37 @@ pub fn parse_step(line: &str) -> Option<(u32, u32)> {
     Some((a.parse().ok()?, b.parse().ok()?))
 }
 
-/// The build context: the Dockerfile alone.
-fn context() -> Result<Vec<u8>, BackendError> {
+/// The build context: the Dockerfile and `agents/` (empty, or the host's agent installs,
+/// symlinks kept as symlinks).
+fn context(agents_from: Option<&Path>) -> Result<Vec<u8>, BackendError> {
+    let pack = |e: std::io::Error| engine::error(format!("packing the build context: {e}"));
     let mut tar = tar::Builder::new(Vec::new());
+    tar.follow_symlinks(false);
     let mut header = tar::Header::new_gnu();
     header.set_size(DOCKERFILE.len() as u64);
     header.set_mode(0o644);
     header.set_cksum();
-    tar.append_data(&mut header, "Dockerfile", DOCKERFILE.as_bytes())
-        .map_err(|e| engine::error(format!("packing the build context: {e}")))?;
-    tar.into_inner().map_err(|e| engine::error(format!("packing the build context: {e}")))
+    tar.append_data(&mut header, "Dockerfile", DOCKERFILE.as_bytes()).map_err(pack)?;
+    match agents_from {
+        Some(dir) => {
+            if !dir.is_dir() {
+                return Err(engine::error(format!(
+                    "{} is not a folder of agent CLIs: run scripts/install-agent-clis.sh, or leave the option out",
+                    dir.display()
+                )));
+            }
+            tar.append_dir_all("agents", dir).map_err(pack)?;
+        }
+        None => {
+            let mut dir = tar::Header::new_gnu();
+            dir.set_entry_type(tar::EntryType::Directory);
+            dir.set_size(0);
+            dir.set_mode(0o755);
+            dir.set_cksum();
+            tar.append_data(&mut dir, "agents/", std::io::empty()).map_err(pack)?;
+        }
+    }
+    tar.into_inner().map_err(pack)
 }
 
 /// Build the image, calling `progress` for every line the builder prints.
@@ -76,7 +102,13 @@ pub async fn build(
         .buildargs(&args)
         .labels(&labels)
         .build();
-    let body = bollard::body_full(context()?.into());
+    let context = {
+        let agents = req.agents_from.clone();
+        tokio::task::spawn_blocking(move || context(agents.as_deref()))
+            .await
+            .map_err(|e| engine::error(format!("packing the build context: {e}")))??
+    };
+    let body = bollard::body_full(context.into());
     let mut stream = docker.build_image(options, None, Some(body));
     let mut state = Progress::default();
     let mut tail: Vec<String> = Vec::new();

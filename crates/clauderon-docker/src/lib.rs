@@ -47,6 +47,8 @@ pub struct DockerSettings {
     pub base_image: String,
     /// npm packages clauderon's image installs (the agent CLIs); empty installs none.
     pub agent_packages: String,
+    /// Host-installed agent CLIs copied into clauderon's image (see [`image::BuildRequest`]).
+    pub agents_from: Option<PathBuf>,
     /// The proxy's Unix socket on the host (`<data>/proxy.sock`), mounted into locked sessions.
     pub proxy_socket: Option<PathBuf>,
     /// CPU limit (thousandths of a core) for sessions that give none.
@@ -64,6 +66,7 @@ impl DockerSettings {
             base_image: self.base_image.clone(),
             tag: self.image.clone(),
             agent_packages: self.agent_packages.clone(),
+            agents_from: self.agents_from.clone(),
         }
     }
 }
@@ -74,6 +77,7 @@ impl Default for DockerSettings {
             image: DEFAULT_IMAGE.into(),
             base_image: DEFAULT_BASE_IMAGE.into(),
             agent_packages: image::AGENT_PACKAGES.into(),
+            agents_from: None,
             proxy_socket: None,
             default_milli_cpus: None,
             default_memory_bytes: None,

@@ -84,3 +84,24 @@ async fn the_agent_image_is_built_on_first_use() {
     assert_eq!(status, BackendStatus::Running);
     assert!(b.image_exists(tag).await.unwrap(), "the image was not built");
 }
+
+#[tokio::test]
+async fn agent_clis_installed_on_the_host_are_copied_in_and_on_the_path() {
+    let _turn = BUILDS.lock().await;
+    // A host install as scripts/install-agent-clis.sh lays it out: .bin holds a relative symlink.
+    let agents = tempfile::tempdir().unwrap();
+    let pkg = agents.path().join("fake-agent-1.0/node_modules");
+    std::fs::create_dir_all(pkg.join("fake-agent/bin")).unwrap();
+    std::fs::create_dir_all(pkg.join(".bin")).unwrap();
+    std::fs::write(pkg.join("fake-agent/bin/run.sh"), "#!/bin/sh\necho fake-agent-ran-$((20+1))\n").unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(pkg.join("fake-agent/bin/run.sh"), mode).unwrap();
+    std::os::unix::fs::symlink("../fake-agent/bin/run.sh", pkg.join(".bin/fake-agent")).unwrap();
+    let tag = format!("clauderon-agent-test:agents-{}", clauderon_types::SessionId::new().short());
+    let mut s = settings(&tag);
+    s.agents_from = Some(agents.path().to_path_buf());
+    let b = support::backend_with(s).await;
+    b.build_image(|_| {}).await.unwrap();
+    let out = support::docker_cli(&["run", "--rm", &tag, "fake-agent"]);
+    assert_eq!(out.trim(), "fake-agent-ran-21", "the host's agent CLI is not on the image's PATH");
+}

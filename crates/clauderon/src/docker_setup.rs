@@ -27,6 +27,7 @@ pub fn settings(layout: &DataLayout, config: &DockerConfig) -> DockerSettings {
     if let Some(packages) = &config.agent_packages {
         s.agent_packages = packages.join(" ");
     }
+    s.agents_from = config.agents_from.clone();
     if let Some(image) = std::env::var("CLAUDERON_DOCKER_IMAGE").ok().filter(|v| !v.is_empty()) {
         s.image = image;
     }

@@ -22,9 +22,14 @@ pub struct BuildArgs {
     /// The tag to build [default: CLAUDERON_DOCKER_IMAGE or clauderon-agent:<version>].
     #[arg(long, value_name = "TAG")]
     pub tag: Option<String>,
-    /// Install no agent CLI (for a base without node, or to add them yourself).
+    /// Install no agent CLI from npm (for a base without node, or to add them yourself).
     #[arg(long)]
     pub no_agents: bool,
+    /// Copy agent CLIs installed on this machine into the image (a folder of npm installs, e.g.
+    /// ~/.cache/clauderon/agent-clis from scripts/install-agent-clis.sh), for containers that
+    /// cannot reach the npm registry [config `docker.agents_from`].
+    #[arg(long, value_name = "DIR")]
+    pub agents_from: Option<std::path::PathBuf>,
 }
 
 pub async fn run(layout: &DataLayout, command: ImageCommand) -> anyhow::Result<()> {
@@ -39,6 +44,9 @@ pub async fn run(layout: &DataLayout, command: ImageCommand) -> anyhow::Result<(
             }
             if args.no_agents {
                 settings.agent_packages.clear();
+            }
+            if let Some(dir) = args.agents_from {
+                settings.agents_from = Some(dir);
             }
             let tag = settings.image.clone();
             let backend = DockerBackend::new(settings);

@@ -84,7 +84,7 @@ async fn create_with_docker_builds_the_image_runs_the_command_and_delete_cleans_
     ]);
     let stderr = String::from_utf8_lossy(&created.stderr);
     assert!(stderr.contains(&format!("building {tag}")), "no build progress shown: {stderr}");
-    assert!(stderr.contains("/9 "), "no steps in the progress: {stderr}");
+    assert!(stderr.contains("] 1/"), "no steps in the progress: {stderr}");
     let container = format!("clauderon-{name}");
     assert_eq!(docker(&["inspect", "-f", "{{.State.Running}}", &container]), "true");
 
