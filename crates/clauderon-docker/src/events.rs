@@ -3,7 +3,6 @@
 //! away and comes back; ends when nobody listens.
 
 use crate::engine::Engine;
-use crate::plan::LABEL_MANAGED;
 use bollard::query_parameters::EventsOptionsBuilder;
 use clauderon_backend::{BackendHandle, BackendStatus, StatusChange};
 use futures_util::StreamExt;
@@ -27,13 +26,11 @@ pub(crate) fn change(action: &str, attributes: &HashMap<String, String>) -> Opti
     Some(StatusChange { handle: BackendHandle(name.clone()), status, detail })
 }
 
-pub(crate) fn watch(engine: Arc<Engine>) -> mpsc::Receiver<StatusChange> {
+/// `labels`: the `key=value` label filters the backend's containers carry.
+pub(crate) fn watch(engine: Arc<Engine>, labels: Vec<String>) -> mpsc::Receiver<StatusChange> {
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
-        let filters = HashMap::from([
-            ("type", vec!["container".to_string()]),
-            ("label", vec![format!("{LABEL_MANAGED}=true")]),
-        ]);
+        let filters = HashMap::from([("type", vec!["container".to_string()]), ("label", labels)]);
         while !tx.is_closed() {
             let docker = match engine.client().await {
                 Ok(d) => d,

@@ -55,6 +55,10 @@ pub struct DockerSettings {
     pub default_milli_cpus: Option<u32>,
     /// Memory limit (bytes) for sessions that give none.
     pub default_memory_bytes: Option<u64>,
+    /// Which daemon's containers these are (its data dir): created containers carry it as a
+    /// label, and `list` and the status feed see only containers with it. `None`: every
+    /// clauderon container.
+    pub scope: Option<String>,
     /// The engine: `unix:///path` or `tcp://host:port`. `None`: DOCKER_HOST, else the local socket.
     pub docker_host: Option<String>,
 }
@@ -82,6 +86,7 @@ impl Default for DockerSettings {
             default_milli_cpus: None,
             default_memory_bytes: None,
             docker_host: None,
+            scope: None,
         }
     }
 }
@@ -134,6 +139,15 @@ impl DockerBackend {
             })
             .find(IpAddr::is_ipv4)
             .ok_or_else(|| engine::error("the default bridge network has no IPv4 gateway for the proxy"))
+    }
+
+    /// The label filters that select this backend's containers.
+    fn label_filters(&self) -> Vec<String> {
+        let mut labels = vec![format!("{}=true", plan::LABEL_MANAGED)];
+        if let Some(scope) = &self.settings.scope {
+            labels.push(format!("{}={scope}", plan::LABEL_SCOPE));
+        }
+        labels
     }
 
     /// Is this image on the machine?
@@ -213,6 +227,7 @@ impl SessionBackend for DockerBackend {
             gid: files.gid,
             system_bundle: files.system_bundle,
             proxy_socket: self.settings.proxy_socket.as_deref(),
+            scope: self.settings.scope.as_deref(),
             default_milli_cpus: self.settings.default_milli_cpus,
             default_memory_bytes: self.settings.default_memory_bytes,
         })
@@ -293,7 +308,7 @@ impl SessionBackend for DockerBackend {
     }
 
     fn watch(&self) -> Option<tokio::sync::mpsc::Receiver<StatusChange>> {
-        Some(events::watch(self.engine.clone()))
+        Some(events::watch(self.engine.clone(), self.label_filters()))
     }
 
     async fn environment(
@@ -335,7 +350,7 @@ impl SessionBackend for DockerBackend {
 
     async fn list(&self) -> Result<Vec<BackendResource>, BackendError> {
         let docker = self.docker().await?;
-        let filters = HashMap::from([("label", vec![format!("{}=true", plan::LABEL_MANAGED)])]);
+        let filters = HashMap::from([("label", self.label_filters())]);
         let options = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
         let containers =
             docker.list_containers(Some(options)).await.map_err(|e| engine::map(e, "listing containers"))?;

@@ -25,6 +25,8 @@ pub const SYSTEM_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 pub const LABEL_MANAGED: &str = "dev.clauderon.managed";
 pub const LABEL_SESSION_ID: &str = "dev.clauderon.session-id";
 pub const LABEL_SESSION_NAME: &str = "dev.clauderon.session-name";
+/// Which daemon a container belongs to (its data dir), so daemons on other data dirs leave it be.
+pub const LABEL_SCOPE: &str = "dev.clauderon.scope";
 
 /// The entrypoint: in a locked session, a loopback port relayed to the proxy's Unix socket (the
 /// container has no network at all), then the session's command.
@@ -93,6 +95,8 @@ pub struct PlanInputs<'a> {
     pub system_bundle: bool,
     /// The proxy's Unix socket on the host, for locked sessions.
     pub proxy_socket: Option<&'a Path>,
+    /// The daemon's scope label value (its data dir), if any.
+    pub scope: Option<&'a str>,
     /// Limits for sessions that give none (the config's `[docker]`).
     pub default_milli_cpus: Option<u32>,
     pub default_memory_bytes: Option<u64>,
@@ -138,6 +142,14 @@ pub fn plan(i: &PlanInputs<'_>) -> Result<ContainerPlan, String> {
         binds.push(Bind { source: socket.to_path_buf(), target: PROXY_SOCKET.into(), read_only: false });
     }
 
+    let mut labels = vec![
+        (LABEL_MANAGED.into(), "true".into()),
+        (LABEL_SESSION_ID.into(), spec.session_id.to_string()),
+        (LABEL_SESSION_NAME.into(), spec.name.to_string()),
+    ];
+    if let Some(scope) = i.scope {
+        labels.push((LABEL_SCOPE.into(), scope.to_string()));
+    }
     Ok(ContainerPlan {
         name: container_name(spec),
         image: i.image.to_string(),
@@ -149,11 +161,7 @@ pub fn plan(i: &PlanInputs<'_>) -> Result<ContainerPlan, String> {
         network,
         nano_cpus: spec.options.milli_cpus.or(i.default_milli_cpus).map(|m| i64::from(m) * 1_000_000),
         memory: spec.options.memory_bytes.or(i.default_memory_bytes).and_then(|b| i64::try_from(b).ok()),
-        labels: vec![
-            (LABEL_MANAGED.into(), "true".into()),
-            (LABEL_SESSION_ID.into(), spec.session_id.to_string()),
-            (LABEL_SESSION_NAME.into(), spec.name.to_string()),
-        ],
+        labels,
     })
 }
 
@@ -189,6 +197,7 @@ mod tests {
             gid: 1001,
             system_bundle: true,
             proxy_socket: socket,
+            scope: None,
             default_milli_cpus: None,
             default_memory_bytes: Some(1 << 30),
         }

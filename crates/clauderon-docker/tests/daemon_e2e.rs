@@ -53,6 +53,11 @@ async fn fixture_on_port(proxy_port: u16) -> Fx {
     Fx { daemon, up, backend, data, ca_dir, repo, gateway, proxy_port, tag, _cleanup }
 }
 
+/// The daemon's scope label: its data dir, as the shipped daemon sets it.
+fn scope(data: &tempfile::TempDir) -> String {
+    data.path().display().to_string()
+}
+
 async fn start(
     data: &tempfile::TempDir,
     up: &TlsUpstream,
@@ -67,6 +72,7 @@ async fn start(
     let backend = support::backend_with(DockerSettings {
         image: support::base_image(),
         proxy_socket: Some(layout.proxy_socket()),
+        scope: Some(scope(data)),
         ..Default::default()
     })
     .await;
@@ -380,27 +386,40 @@ async fn a_session_follows_its_container_exiting_and_starting_again() {
 
 #[tokio::test]
 async fn a_labelled_container_without_a_session_is_reported_at_start_and_left_alone() {
+    let (up, data, ca_dir) =
+        (TlsUpstream::start_default().await, tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let short = clauderon_types::SessionId::new().short();
-    let orphan = format!("clauderon-orphan-{short}");
-    let _cleanup = Cleanup(short);
-    support::docker_cli(&[
-        "create",
-        "--name",
-        &orphan,
-        "--label",
-        "dev.clauderon.managed=true",
-        "--label",
-        &format!("dev.clauderon.session-id={}", clauderon_types::SessionId::new()),
-        &support::base_image(),
-        "true",
-    ]);
-    let fx = fixture().await;
-    let found = fx.daemon.reconcile.orphans.iter().any(|o| o.handle == orphan);
-    assert!(found, "the orphan was not reported: {:?}", fx.daemon.reconcile.orphans);
-    assert!(
-        !support::docker_cli(&["ps", "-aq", "--filter", &format!("name=^{orphan}$")]).is_empty(),
-        "it was removed"
-    );
+    let _cleanup = Cleanup(short.clone());
+    let mut names = Vec::new();
+    // One of this daemon's (its data dir as scope) and one of another daemon's.
+    for (which, scope_label) in [("ours", scope(&data)), ("theirs", "/some/other/data-dir".to_string())] {
+        let name = format!("clauderon-orphan-{which}-{short}");
+        support::docker_cli(&[
+            "create",
+            "--name",
+            &name,
+            "--label",
+            "dev.clauderon.managed=true",
+            "--label",
+            &format!("dev.clauderon.session-id={}", clauderon_types::SessionId::new()),
+            "--label",
+            &format!("dev.clauderon.scope={scope_label}"),
+            &support::base_image(),
+            "true",
+        ]);
+        names.push(name);
+    }
+    let (daemon, _, _) = start(&data, &up, &ca_dir, 0).await;
+    let orphans: Vec<String> = daemon.reconcile.orphans.iter().map(|o| o.handle.clone()).collect();
+    daemon.stop().await.unwrap();
+    assert!(orphans.contains(&names[0]), "its own orphan was not reported: {orphans:?}");
+    assert!(!orphans.contains(&names[1]), "another daemon's container was reported: {orphans:?}");
+    for name in &names {
+        assert!(
+            !support::docker_cli(&["ps", "-aq", "--filter", &format!("name=^{name}$")]).is_empty(),
+            "{name} was removed"
+        );
+    }
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ use std::time::Duration;
 pub fn settings(layout: &DataLayout, config: &DockerConfig) -> DockerSettings {
     let mut s = DockerSettings {
         proxy_socket: Some(layout.proxy_socket()),
+        scope: Some(layout.root().display().to_string()),
         default_milli_cpus: config.milli_cpus,
         default_memory_bytes: config.memory_bytes,
         ..Default::default()
