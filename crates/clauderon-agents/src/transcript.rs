@@ -12,11 +12,15 @@
 //! Reading never fails on content: lines that do not parse are counted in [`ParseNotes`], and
 //! the messages that do parse are returned. A transcript is read while the agent appends to it,
 //! so a half-written last line is expected.
+//!
+//! Codex keeps rollouts in date folders under `$HOME/.codex/sessions/` (`codex.rs`); use
+//! [`newest_transcript`] and [`read_transcript`] to pick by agent. Gemini CLI is not read yet.
 
 pub use clauderon_types::messages::{Message, ParseNotes, Role, ToolCall, ToolResult};
 
 use crate::AgentsError;
 use chrono::{DateTime, Utc};
+use clauderon_types::AgentKind;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -56,7 +60,7 @@ pub fn newest_claude_transcript_anywhere(home: &Path) -> Option<PathBuf> {
         .map(|(_, p)| p)
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
+pub(crate) fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
@@ -74,9 +78,7 @@ fn newest_jsonl_in(dir: &Path) -> Option<PathBuf> {
 
 /// Read a Claude Code transcript file. Only an unreadable file is an error; bad content is noted.
 pub fn read_claude_transcript(path: &Path) -> Result<Transcript, AgentsError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| AgentsError::Unreadable { path: path.to_path_buf(), reason: e.to_string() })?;
-    Ok(parse_claude_jsonl(&String::from_utf8_lossy(&bytes)))
+    read_transcript(AgentKind::Claude, path)
 }
 
 /// Parse Claude Code's JSONL. Never fails: see the module documentation.
@@ -84,6 +86,27 @@ pub fn parse_claude_jsonl(text: &str) -> Transcript {
     let mut out = Transcript::default();
     // The `message.id` of the assistant reply the last message came from, to merge its parts.
     let mut open_reply: Option<String> = None;
+    let mut messages = Vec::new();
+    out.notes = each_json_line(text, |value| match claude_line(&value)? {
+        Line::Message { message, reply_id } => {
+            let merge = reply_id.is_some() && reply_id == open_reply;
+            match messages.last_mut() {
+                Some(last) if merge => merge_into(last, message),
+                _ => messages.push(message),
+            }
+            open_reply = reply_id;
+            Ok(())
+        }
+        Line::Other => Ok(()),
+    });
+    out.messages = messages;
+    out
+}
+
+/// Hand each JSON line of a JSONL text to `f`, counting in the notes the lines that are not
+/// JSON, the last line when it is still being written, and those `f` refuses (with its reason).
+pub(crate) fn each_json_line(text: &str, mut f: impl FnMut(Value) -> Result<(), String>) -> ParseNotes {
+    let mut notes = ParseNotes::default();
     let ends_with_newline = text.ends_with('\n');
     let lines: Vec<&str> = text.lines().collect();
     for (i, line) in lines.iter().enumerate() {
@@ -91,31 +114,19 @@ pub fn parse_claude_jsonl(text: &str) -> Transcript {
         if line.trim().is_empty() {
             continue;
         }
-        let value: Value = match serde_json::from_str(line) {
-            Ok(v) => v,
-            Err(e) if number == lines.len() && !ends_with_newline => {
-                out.notes.skip(number, format!("incomplete, the agent may still be writing it ({e})"));
-                continue;
-            }
-            Err(e) => {
-                out.notes.skip(number, format!("not JSON ({e})"));
-                continue;
-            }
-        };
-        match claude_line(&value) {
-            Ok(Line::Message { message, reply_id }) => {
-                let merge = reply_id.is_some() && reply_id == open_reply;
-                match out.messages.last_mut() {
-                    Some(last) if merge => merge_into(last, message),
-                    _ => out.messages.push(message),
+        match serde_json::from_str(line) {
+            Ok(value) => {
+                if let Err(why) = f(value) {
+                    notes.skip(number, why);
                 }
-                open_reply = reply_id;
             }
-            Ok(Line::Other) => {}
-            Err(why) => out.notes.skip(number, why),
+            Err(e) if number == lines.len() && !ends_with_newline => {
+                notes.skip(number, format!("incomplete, the agent may still be writing it ({e})"));
+            }
+            Err(e) => notes.skip(number, format!("not JSON ({e})")),
         }
     }
-    out
+    notes
 }
 
 enum Line {
@@ -181,7 +192,7 @@ fn claude_line(value: &Value) -> Result<Line, String> {
     }
 }
 
-fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }
 
@@ -239,7 +250,7 @@ fn result_text(content: &Value) -> String {
 }
 
 /// Add a later part of the same assistant reply to the message holding its first part.
-fn merge_into(first: &mut Message, part: Message) {
+pub(crate) fn merge_into(first: &mut Message, part: Message) {
     if !part.text.is_empty() {
         if !first.text.is_empty() {
             first.text.push_str("\n\n");
@@ -249,6 +260,36 @@ fn merge_into(first: &mut Message, part: Message) {
     first.tool_calls.extend(part.tool_calls);
     first.tool_results.extend(part.tool_results);
     first.timestamp = first.timestamp.or(part.timestamp);
+}
+
+mod codex;
+
+pub use codex::{codex_sessions_dir, newest_codex_transcript, parse_codex_jsonl, read_codex_transcript};
+
+/// The newest transcript `agent` wrote under `home`; `None` before it has written one, and for
+/// agents whose transcripts are not read yet (Gemini CLI).
+pub fn newest_transcript(agent: AgentKind, home: &Path) -> Option<PathBuf> {
+    match agent {
+        AgentKind::Claude => newest_claude_transcript_anywhere(home),
+        AgentKind::Codex => newest_codex_transcript(home),
+        _ => None,
+    }
+}
+
+/// Whether clauderon can read `agent`'s transcripts.
+pub fn reads_transcripts_of(agent: AgentKind) -> bool {
+    matches!(agent, AgentKind::Claude | AgentKind::Codex)
+}
+
+/// Read a transcript `agent` wrote. Only an unreadable file is an error; bad content is noted.
+pub fn read_transcript(agent: AgentKind, path: &Path) -> Result<Transcript, AgentsError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| AgentsError::Unreadable { path: path.to_path_buf(), reason: e.to_string() })?;
+    let text = String::from_utf8_lossy(&bytes);
+    Ok(match agent {
+        AgentKind::Codex => parse_codex_jsonl(&text),
+        _ => parse_claude_jsonl(&text),
+    })
 }
 
 #[cfg(test)]

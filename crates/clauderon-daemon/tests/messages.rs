@@ -99,6 +99,32 @@ async fn messages_are_paged_and_follow_a_growing_transcript() {
     d.stop().await;
 }
 
+/// A Codex session's rollout (the real one Codex 0.171.0 wrote, from the agents crate's
+/// fixtures) is found in its date folders and read with Codex's shapes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_codex_sessions_messages_come_from_its_rollout() {
+    let mut d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    create(&d, &repo, "cx", "codex").await;
+    let day = d.layout().session_home("cx").join(".codex/sessions/2026/11/29");
+    std::fs::create_dir_all(&day).unwrap();
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../clauderon-agents/tests/fixtures/codex-0.171.0-tool-call.jsonl"
+    );
+    std::fs::copy(fixture, day.join("rollout-2026-11-29T08-12-37-x.jsonl")).unwrap();
+    // A Claude-shaped file in the same HOME is not what a Codex session reads.
+    append(&transcript(&d, "cx"), &format!("{PROMPT}\n"));
+    let (status, page) = get(&d, "/api/sessions/cx/messages").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page["transcript"].as_str().unwrap().ends_with("rollout-2026-11-29T08-12-37-x.jsonl"), "{page}");
+    let roles: Vec<&str> =
+        page["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["user", "assistant", "tool", "assistant"], "{page}");
+    assert_eq!(page["messages"][1]["tool_calls"][0]["name"], "exec_command");
+    d.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_of_unknown_sessions_bad_cursors_and_other_agents_say_what_is_wrong() {
     let mut d = TestDaemon::start().await;
@@ -110,10 +136,10 @@ async fn messages_of_unknown_sessions_bad_cursors_and_other_agents_say_what_is_w
     let (status, body) = get(&d, "/api/sessions/chat/messages?after=soon").await;
     assert_eq!(status, 400, "{body}");
 
-    // Codex transcripts are not read yet: the page says so instead of showing nothing silently.
-    create(&d, &repo, "codexy", "codex").await;
-    append(&transcript(&d, "codexy"), &format!("{PROMPT}\n"));
-    let (status, page) = get(&d, "/api/sessions/codexy/messages").await;
+    // Gemini's transcripts are not read yet: the page says so instead of showing nothing silently.
+    create(&d, &repo, "gem", "gemini").await;
+    append(&transcript(&d, "gem"), &format!("{PROMPT}\n"));
+    let (status, page) = get(&d, "/api/sessions/gem/messages").await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["total"], 0);
     assert!(page["notes"]["reason"].as_str().unwrap().contains("not supported yet"), "{page}");

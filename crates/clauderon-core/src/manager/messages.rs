@@ -3,14 +3,13 @@
 use super::SessionManager;
 use crate::error::CoreError;
 use clauderon_agents::transcript::{self, Transcript};
-use clauderon_types::AgentKind;
 use clauderon_types::messages::{MessagePage, ParseNotes};
 
 impl SessionManager {
     /// The messages after the cursor `after` (a message index), at most `limit` of them.
     ///
-    /// The transcript is the newest one under the session's HOME whatever the working directory
-    /// was (the worktree on the host, `/workspace` in a container). A session whose agent has
+    /// The transcript is the newest one the session's agent wrote under the session's HOME,
+    /// whatever the working directory was (the worktree on the host, `/workspace` in a container). A session whose agent has
     /// written nothing yet has an empty history; lines that do not parse are in the page's notes.
     pub async fn messages(
         &self,
@@ -20,22 +19,22 @@ impl SessionManager {
     ) -> Result<MessagePage, CoreError> {
         let session = self.get(name).await?;
         let name = session.name.as_str().to_owned();
-        if session.agent != AgentKind::Claude {
+        let agent = session.agent;
+        if !transcript::reads_transcripts_of(agent) {
             let notes = ParseNotes {
                 skipped_lines: 0,
                 reason: Some(format!(
-                    "reading {}'s transcripts is not supported yet; only Claude Code's are",
-                    session.agent
+                    "reading {agent}'s transcripts is not supported yet; only Claude Code's and Codex's are"
                 )),
             };
             return Ok(MessagePage::slice(&name, None, Vec::new(), notes, after, limit));
         }
         let home = self.inner.layout.session_home(&name);
         let read = tokio::task::spawn_blocking(move || {
-            let Some(path) = transcript::newest_claude_transcript_anywhere(&home) else {
+            let Some(path) = transcript::newest_transcript(agent, &home) else {
                 return Ok((None, Transcript::default()));
             };
-            let read = transcript::read_claude_transcript(&path)?;
+            let read = transcript::read_transcript(agent, &path)?;
             Ok::<_, clauderon_agents::AgentsError>((Some(path.display().to_string()), read))
         })
         .await

@@ -1,0 +1,48 @@
+//! Transcripts the real agent CLIs wrote, kept as fixtures, read through the crate's API.
+//!
+//! `codex-0.171.0-tool-call.jsonl`: `codex exec --dangerously-bypass-approvals-and-sandbox
+//! --skip-git-repo-check "Run echo"` (Codex 0.171.0) with HOME in a temp folder and a custom
+//! provider pointing at a local fake Responses API on 127.0.0.1 that answered the first call
+//! with an `exec_command` function call (`echo hi-from-tool`) and the second with "Done, 42".
+//! Only the model was fake: the rollout is what the real CLI wrote. (Claude Code's transcript
+//! is produced live by `clauderon-daemon/tests/agent_claude.rs`, through the proxy.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+use clauderon_agents::transcript::{Role, read_transcript};
+use clauderon_types::AgentKind;
+use std::path::Path;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+#[test]
+fn a_real_codex_rollout_reads_as_prompt_tool_call_output_and_answer() {
+    let t = read_transcript(AgentKind::Codex, &fixture("codex-0.171.0-tool-call.jsonl")).unwrap();
+    assert!(t.notes.is_clean(), "{:?}", t.notes);
+    let roles: Vec<Role> = t.messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool, Role::Assistant], "{:#?}", t.messages);
+    assert_eq!(t.messages[0].text, "Run echo");
+    let call = &t.messages[1].tool_calls;
+    assert_eq!(call.len(), 1, "{call:?}");
+    assert_eq!((call[0].id.as_str(), call[0].name.as_str()), ("call_1", "exec_command"));
+    assert_eq!(call[0].input["cmd"], "echo hi-from-tool");
+    let result = &t.messages[2].tool_results;
+    assert_eq!(result[0].tool_use_id, "call_1");
+    assert!(result[0].output.contains("hi-from-tool") && !result[0].is_error, "{result:?}");
+    assert_eq!(t.messages[3].text, "Done, 42");
+    let times: Vec<_> = t.messages.iter().map(|m| m.timestamp.unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+}
+
+#[test]
+fn a_real_codex_rollout_cut_mid_line_keeps_what_came_before() {
+    let full = std::fs::read_to_string(fixture("codex-0.171.0-tool-call.jsonl")).unwrap();
+    // Cut inside the final answer's line, as a reader racing the CLI would see it.
+    let cut = full.find("\"Done, 42\"").unwrap();
+    let t = clauderon_agents::transcript::parse_codex_jsonl(&full[..cut]);
+    assert_eq!(t.messages.last().map(|m| m.role), Some(Role::Tool), "{:#?}", t.messages);
+    assert_eq!(t.notes.skipped_lines, 1);
+    assert!(t.notes.reason.unwrap().contains("incomplete"));
+}
