@@ -4,8 +4,14 @@
 //! --skip-git-repo-check "Run echo"` (Codex 0.171.0) with HOME in a temp folder and a custom
 //! provider pointing at a local fake Responses API on 127.0.0.1 that answered the first call
 //! with an `exec_command` function call (`echo hi-from-tool`) and the second with "Done, 42".
-//! Only the model was fake: the rollout is what the real CLI wrote. (Claude Code's transcript
-//! is produced live by `clauderon-daemon/tests/agent_claude.rs`, through the proxy.)
+//! Only the model was fake: the rollout is what the real CLI wrote.
+//!
+//! `claude-code-2.1.332-tool-call.jsonl`: `claude -p "Run echo" --allowedTools Bash` (Claude
+//! Code 2.1.332) with `ANTHROPIC_BASE_URL` at a local fake Messages API that answered the first
+//! call with text and a `Bash` tool_use (`echo hi-from-tool`), the second with "Done, 42". The
+//! lines are the CLI's own, verbatim; lines carrying Claude Code's system prompt and tool list
+//! (`attachment`, `api-request-blob`, ...: ~140 KB) were left out. A plain-text exchange is also
+//! produced live, through the proxy, by `clauderon-daemon/tests/agent_claude.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
@@ -45,4 +51,26 @@ fn a_real_codex_rollout_cut_mid_line_keeps_what_came_before() {
     assert_eq!(t.messages.last().map(|m| m.role), Some(Role::Tool), "{:#?}", t.messages);
     assert_eq!(t.notes.skipped_lines, 1);
     assert!(t.notes.reason.unwrap().contains("incomplete"));
+}
+
+#[test]
+fn a_real_claude_code_transcript_reads_as_prompt_tool_call_result_and_answer() {
+    let t = read_transcript(AgentKind::Claude, &fixture("claude-code-2.1.332-tool-call.jsonl")).unwrap();
+    assert!(t.notes.is_clean(), "{:?}", t.notes);
+    let roles: Vec<Role> = t.messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool, Role::Assistant], "{:#?}", t.messages);
+    assert_eq!(t.messages[0].text, "Run echo");
+    // The reply's text and its tool call were written as two lines of one message.
+    let reply = &t.messages[1];
+    assert_eq!(reply.text, "Running it.");
+    assert_eq!(reply.tool_calls.len(), 1, "{reply:?}");
+    assert_eq!((reply.tool_calls[0].id.as_str(), reply.tool_calls[0].name.as_str()), ("toolu_fake1", "Bash"));
+    assert_eq!(reply.tool_calls[0].input["command"], "echo hi-from-tool");
+    let result = &t.messages[2].tool_results;
+    assert_eq!(result.len(), 1, "{result:?}");
+    assert_eq!((result[0].tool_use_id.as_str(), result[0].output.as_str()), ("toolu_fake1", "hi-from-tool"));
+    assert!(!result[0].is_error);
+    assert_eq!(t.messages[3].text, "Done, 42");
+    let times: Vec<_> = t.messages.iter().map(|m| m.timestamp.unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
 }
