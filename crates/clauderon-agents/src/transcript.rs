@@ -14,7 +14,8 @@
 //! so a half-written last line is expected.
 //!
 //! Codex keeps rollouts in date folders under `$HOME/.codex/sessions/` (`codex.rs`); use
-//! [`newest_transcript`] and [`read_transcript`] to pick by agent. Gemini CLI is not read yet.
+//! [`newest_transcript`] and [`read_transcript`] to pick by agent. Gemini CLI writes JSONL chats under
+//! `$HOME/.gemini/tmp/<project>/chats/` (`gemini.rs`).
 
 pub use clauderon_types::messages::{Message, ParseNotes, Role, ToolCall, ToolResult};
 
@@ -263,22 +264,18 @@ pub(crate) fn merge_into(first: &mut Message, part: Message) {
 }
 
 mod codex;
+mod gemini;
 
 pub use codex::{codex_sessions_dir, newest_codex_transcript, parse_codex_jsonl, read_codex_transcript};
+pub use gemini::{gemini_tmp_dir, newest_gemini_transcript, parse_gemini_jsonl};
 
-/// The newest transcript `agent` wrote under `home`; `None` before it has written one, and for
-/// agents whose transcripts are not read yet (Gemini CLI).
+/// The newest transcript `agent` wrote under `home`; `None` before it has written one.
 pub fn newest_transcript(agent: AgentKind, home: &Path) -> Option<PathBuf> {
     match agent {
         AgentKind::Claude => newest_claude_transcript_anywhere(home),
         AgentKind::Codex => newest_codex_transcript(home),
-        _ => None,
+        AgentKind::Gemini => newest_gemini_transcript(home),
     }
-}
-
-/// Whether clauderon can read `agent`'s transcripts.
-pub fn reads_transcripts_of(agent: AgentKind) -> bool {
-    matches!(agent, AgentKind::Claude | AgentKind::Codex)
 }
 
 /// Read a transcript `agent` wrote. Only an unreadable file is an error; bad content is noted.
@@ -287,8 +284,9 @@ pub fn read_transcript(agent: AgentKind, path: &Path) -> Result<Transcript, Agen
         .map_err(|e| AgentsError::Unreadable { path: path.to_path_buf(), reason: e.to_string() })?;
     let text = String::from_utf8_lossy(&bytes);
     Ok(match agent {
+        AgentKind::Claude => parse_claude_jsonl(&text),
         AgentKind::Codex => parse_codex_jsonl(&text),
-        _ => parse_claude_jsonl(&text),
+        AgentKind::Gemini => parse_gemini_jsonl(&text),
     })
 }
 

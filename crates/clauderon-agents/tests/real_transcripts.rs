@@ -12,6 +12,11 @@
 //! lines are the CLI's own, verbatim; lines carrying Claude Code's system prompt and tool list
 //! (`attachment`, `api-request-blob`, ...: ~140 KB) were left out. A plain-text exchange is also
 //! produced live, through the proxy, by `clauderon-daemon/tests/agent_claude.rs`.
+//!
+//! `gemini-cli-0.61.0-tool-call.jsonl`: `gemini -p "Run echo" --yolo --output-format json`
+//! (Gemini CLI 0.61.0) with `GOOGLE_GEMINI_BASE_URL` at a local fake Gemini API whose first
+//! streamed answer was text and a `run_shell_command` call (`echo hi-from-tool`), the second
+//! "Done, 42". Verbatim.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
@@ -73,4 +78,37 @@ fn a_real_claude_code_transcript_reads_as_prompt_tool_call_result_and_answer() {
     assert_eq!(t.messages[3].text, "Done, 42");
     let times: Vec<_> = t.messages.iter().map(|m| m.timestamp.unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+}
+
+#[test]
+fn a_real_gemini_chat_reads_as_prompt_tool_call_result_and_answer() {
+    let t = read_transcript(AgentKind::Gemini, &fixture("gemini-cli-0.61.0-tool-call.jsonl")).unwrap();
+    assert!(t.notes.is_clean(), "{:?}", t.notes);
+    let roles: Vec<Role> = t.messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool, Role::Assistant], "{:#?}", t.messages);
+    assert_eq!(t.messages[0].text, "Run echo");
+    // The reply was written twice (without, then with its tool call): it reads once.
+    let reply = &t.messages[1];
+    assert_eq!(reply.text, "Running it.");
+    assert_eq!(reply.tool_calls.len(), 1, "{reply:?}");
+    assert_eq!(reply.tool_calls[0].name, "run_shell_command");
+    assert_eq!(reply.tool_calls[0].input["command"], "echo hi-from-tool");
+    let result = &t.messages[2].tool_results;
+    assert_eq!(result.len(), 1, "{result:?}");
+    assert_eq!(result[0].tool_use_id, reply.tool_calls[0].id);
+    assert!(result[0].output.contains("hi-from-tool") && !result[0].is_error, "{result:?}");
+    assert_eq!(t.messages[3].text, "Done, 42");
+    let times: Vec<_> = t.messages.iter().map(|m| m.timestamp.unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+}
+
+#[test]
+fn a_gemini_chat_with_damage_keeps_what_parses() {
+    let full = std::fs::read_to_string(fixture("gemini-cli-0.61.0-tool-call.jsonl")).unwrap();
+    let mut text = String::from("garbage\n");
+    text.push_str(&full[..full.find("\"Done, 42\"").unwrap()]);
+    let t = clauderon_agents::transcript::parse_gemini_jsonl(&text);
+    assert_eq!(t.messages.last().map(|m| m.role), Some(Role::Tool), "{:#?}", t.messages);
+    assert_eq!(t.notes.skipped_lines, 2, "{:?}", t.notes);
+    assert!(t.notes.reason.unwrap().starts_with("line 1: not JSON"));
 }

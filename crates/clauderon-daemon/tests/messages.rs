@@ -126,7 +126,7 @@ async fn a_codex_sessions_messages_come_from_its_rollout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn messages_of_unknown_sessions_bad_cursors_and_other_agents_say_what_is_wrong() {
+async fn unknown_sessions_and_bad_cursors_say_what_is_wrong_and_gemini_chats_are_read() {
     let mut d = TestDaemon::start().await;
     let repo = TestRepo::new().unwrap();
     let (status, body) = get(&d, "/api/sessions/nobody/messages").await;
@@ -136,12 +136,21 @@ async fn messages_of_unknown_sessions_bad_cursors_and_other_agents_say_what_is_w
     let (status, body) = get(&d, "/api/sessions/chat/messages?after=soon").await;
     assert_eq!(status, 400, "{body}");
 
-    // Gemini's transcripts are not read yet: the page says so instead of showing nothing silently.
+    // A Gemini session reads Gemini's chats (the real one Gemini CLI 0.61.0 wrote), not the
+    // Claude-shaped file beside them.
     create(&d, &repo, "gem", "gemini").await;
     append(&transcript(&d, "gem"), &format!("{PROMPT}\n"));
+    let chats = d.layout().session_home("gem").join(".gemini/tmp/workspace/chats");
+    std::fs::create_dir_all(&chats).unwrap();
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../clauderon-agents/tests/fixtures/gemini-cli-0.61.0-tool-call.jsonl"
+    );
+    std::fs::copy(fixture, chats.join("session-2026-11-29T08-15-03269842.jsonl")).unwrap();
     let (status, page) = get(&d, "/api/sessions/gem/messages").await;
     assert_eq!(status, 200, "{page}");
-    assert_eq!(page["total"], 0);
-    assert!(page["notes"]["reason"].as_str().unwrap().contains("not supported yet"), "{page}");
+    let texts: Vec<&str> =
+        page["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["Run echo", "Running it.", "", "Done, 42"], "{page}");
     d.stop().await;
 }

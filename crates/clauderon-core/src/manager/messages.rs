@@ -3,7 +3,7 @@
 use super::SessionManager;
 use crate::error::CoreError;
 use clauderon_agents::transcript::{self, Transcript};
-use clauderon_types::messages::{MessagePage, ParseNotes};
+use clauderon_types::messages::MessagePage;
 
 impl SessionManager {
     /// The messages after the cursor `after` (a message index), at most `limit` of them.
@@ -20,15 +20,6 @@ impl SessionManager {
         let session = self.get(name).await?;
         let name = session.name.as_str().to_owned();
         let agent = session.agent;
-        if !transcript::reads_transcripts_of(agent) {
-            let notes = ParseNotes {
-                skipped_lines: 0,
-                reason: Some(format!(
-                    "reading {agent}'s transcripts is not supported yet; only Claude Code's and Codex's are"
-                )),
-            };
-            return Ok(MessagePage::slice(&name, None, Vec::new(), notes, after, limit));
-        }
         let home = self.inner.layout.session_home(&name);
         let read = tokio::task::spawn_blocking(move || {
             let Some(path) = transcript::newest_transcript(agent, &home) else {
