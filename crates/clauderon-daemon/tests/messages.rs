@@ -131,6 +131,14 @@ async fn unknown_sessions_and_bad_cursors_say_what_is_wrong_and_gemini_chats_are
     let repo = TestRepo::new().unwrap();
     let (status, body) = get(&d, "/api/sessions/nobody/messages").await;
     assert_eq!(status, 404, "{body}");
+    let (_, doc) = get(&d, "/api/openapi.json").await;
+    assert!(doc["paths"]["/api/sessions/{name}/messages"]["get"].is_object(), "the route is not described");
+    for schema in ["MessagePage", "Message", "ToolCall", "ToolResult", "ParseNotes", "Role"] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} missing from the OpenAPI document"
+        );
+    }
 
     create(&d, &repo, "chat", "claude").await;
     let (status, body) = get(&d, "/api/sessions/chat/messages?after=soon").await;
