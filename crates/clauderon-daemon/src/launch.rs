@@ -228,8 +228,9 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
     let (audit_sink, audit_task) = crate::audit_writer::start(store.clone(), shutdown_rx.clone());
     let (usage_writer, usage_task) =
         crate::usage_writer::start(store.clone(), opts.config.prices.clone(), shutdown_rx.clone());
-    let usage_sink: Arc<dyn UsageSink> =
-        Arc::new(crate::usage_writer::Charging::new(usage_writer, manager.clone()));
+    let (charging, charge_task) =
+        crate::usage_writer::Charging::start(usage_writer, manager.clone(), shutdown_rx.clone());
+    let usage_sink: Arc<dyn UsageSink> = charging;
     drop(store);
     let rules = RuleSet::new(builtin_rules(), opts.config.proxy.rules.clone());
     // Sessions' own token refreshes are answered by the proxy, never sent on.
@@ -296,6 +297,7 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
         }
         let _ = audit_task.await;
         let _ = usage_task.await;
+        let _ = charge_task.await;
         let closed = manager.close().await;
         drop(lock);
         tracing::info!("clauderon daemon stopped");

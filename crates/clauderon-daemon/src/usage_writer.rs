@@ -59,12 +59,45 @@ pub fn start(
 /// to its session's budget, which may stop the session's next model call.
 pub struct Charging {
     writer: Arc<UsageWriter>,
-    manager: clauderon_core::SessionManager,
+    charges: tokio::sync::mpsc::UnboundedSender<Charge>,
+}
+
+/// One model call's cost, on its way to the session's budget.
+struct Charge {
+    session: String,
+    tokens: u64,
+    usd: f64,
 }
 
 impl Charging {
-    pub fn new(writer: Arc<UsageWriter>, manager: clauderon_core::SessionManager) -> Self {
-        Charging { writer, manager }
+    /// The sink, and the task that charges budgets through `manager` until `shutdown`. The
+    /// manager lives in that task, not in the sink: the proxy's connections hold the sink, and
+    /// must not keep the manager (and its store) open after the daemon stops.
+    pub fn start(
+        writer: Arc<UsageWriter>,
+        manager: clauderon_core::SessionManager,
+        shutdown: watch::Receiver<bool>,
+    ) -> (Arc<Charging>, JoinHandle<()>) {
+        let (charges, mut rx) = tokio::sync::mpsc::unbounded_channel::<Charge>();
+        let mut shutdown = shutdown;
+        let task = tokio::spawn(async move {
+            let stop = async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            };
+            tokio::pin!(stop);
+            loop {
+                tokio::select! {
+                    charge = rx.recv() => {
+                        let Some(c) = charge else { break };
+                        if let Err(e) = manager.record_spending(&c.session, c.tokens, c.usd).await {
+                            tracing::debug!(session = %c.session, error = %e, "could not charge usage to the session's budget");
+                        }
+                    }
+                    _ = &mut stop => break,
+                }
+            }
+        });
+        (Arc::new(Charging { writer, charges }), task)
     }
 }
 
@@ -75,14 +108,7 @@ impl UsageSink for Charging {
         let tokens = record.usage.total();
         let usd = record.cost_usd.unwrap_or(0.0);
         self.writer.push(record);
-        let (manager, name) = (self.manager.clone(), session.name.to_string());
-        // Charged in order of arrival per session is not needed: totals only add.
-        // A body dropped outside the runtime (at shutdown) is still stored, just not charged.
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
-        runtime.spawn(async move {
-            if let Err(e) = manager.record_spending(&name, tokens, usd).await {
-                tracing::debug!(session = %name, error = %e, "could not charge usage to the session's budget");
-            }
-        });
+        // After shutdown nobody charges: the call is still stored.
+        let _ = self.charges.send(Charge { session: session.name.to_string(), tokens, usd });
     }
 }
