@@ -2,17 +2,17 @@
 //! `127.0.0.1:<proxy port>` carries each connection to the proxy's Unix socket, bound in from the
 //! host. Nothing else leaves the namespace.
 //!
-//! `relay --listen ADDR --socket PATH -- COMMAND...` starts the listener as a child process in
-//! its own process group (so a Ctrl-C meant for the agent does not stop it), waits until it
-//! accepts, then becomes COMMAND (exec), keeping the terminal. When COMMAND ends, bubblewrap ends
+//! `relay --listen ADDR --socket PATH -- COMMAND...` binds the port, hands it to a listener child
+//! process in its own process group (so a Ctrl-C meant for the agent does not stop it), then
+//! becomes COMMAND (exec), keeping the terminal. When COMMAND ends, bubblewrap ends
 //! the namespace and the listener with it.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelayArgs {
@@ -65,28 +65,39 @@ pub fn run(args: RelayArgs, self_command: &[String]) -> Result<(), String> {
         return serve(&args);
     }
     let (program, pre) = self_command.split_first().ok_or("the relay needs its own program name")?;
+    // Bound here, before the command starts, and handed to the listener process as its stdin: the
+    // port is ready the moment the command runs, with no probe connection.
+    let listener = TcpListener::bind(args.listen)
+        .map_err(|e| format!("clauderon relay: cannot listen on {}: {e}", args.listen))?;
     let mut server = std::process::Command::new(program);
     server.args(pre).args(relay_args(args.listen, &args.socket, &[])).process_group(0);
-    server.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null());
-    let mut child = server.spawn().map_err(|e| format!("clauderon relay: cannot start the listener: {e}"))?;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while TcpStream::connect(args.listen).is_err() {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!("clauderon relay: the listener on {} stopped ({status})", args.listen));
-        }
-        if Instant::now() > deadline {
-            return Err(format!("clauderon relay: nothing listens on {} after 5 s", args.listen));
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    server.stdin(std::process::Stdio::from(OwnedFd::from(listener))).stdout(std::process::Stdio::null());
+    server.spawn().map_err(|e| format!("clauderon relay: cannot start the listener: {e}"))?;
     let (program, rest) = args.command.split_first().ok_or("no command to run")?;
     let err = std::process::Command::new(program).args(rest).exec();
     Err(format!("clauderon relay: cannot run {program}: {err}"))
 }
 
+/// The listener process: its stdin is the listening socket the front process bound. It ends when
+/// the command (its parent) does: in a sandbox bubblewrap ends it anyway, elsewhere nothing would.
 fn serve(args: &RelayArgs) -> Result<(), String> {
-    let listener = TcpListener::bind(args.listen)
-        .map_err(|e| format!("clauderon relay: cannot listen on {}: {e}", args.listen))?;
+    let parent = std::os::unix::process::parent_id();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            if std::os::unix::process::parent_id() != parent {
+                std::process::exit(0);
+            }
+        }
+    });
+    let fd = std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| format!("clauderon relay: no listening socket on stdin: {e}"))?;
+    serve_on(TcpListener::from(fd), args)
+}
+
+fn serve_on(listener: TcpListener, args: &RelayArgs) -> Result<(), String> {
     for conn in listener.incoming() {
         let Ok(tcp) = conn else { continue };
         let socket = args.socket.clone();
@@ -154,15 +165,11 @@ mod tests {
             s.write_all(b"echo:").unwrap();
             s.write_all(&got).unwrap();
         });
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap();
         let args = RelayArgs { listen: port, socket: sock, command: vec![] };
-        std::thread::spawn(move || serve(&args));
-        let mut c = loop {
-            if let Ok(c) = TcpStream::connect(port) {
-                break c;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
+        std::thread::spawn(move || serve_on(listener, &args));
+        let mut c = TcpStream::connect(port).unwrap();
         c.write_all(b"hello").unwrap();
         c.shutdown(Shutdown::Write).unwrap();
         let mut reply = String::new();
