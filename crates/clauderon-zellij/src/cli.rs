@@ -285,7 +285,9 @@ pub fn parse_list(text: &str) -> Vec<ListedSession> {
 
 /// The last `tail` lines of a screen dump, without the blank lines below the output.
 pub fn tail_lines(screen: &str, tail: usize) -> String {
-    let lines: Vec<&str> = screen.lines().map(str::trim_end).collect();
+    // zellij pads empty cells of a dumped screen with NULs.
+    let lines: Vec<&str> =
+        screen.lines().map(|l| l.trim_end_matches(|c: char| c.is_whitespace() || c == '\0')).collect();
     let end = lines.iter().rposition(|l| !l.is_empty()).map_or(0, |i| i + 1);
     let start = end.saturating_sub(tail);
     let mut out = lines[start..end].join("\n");
@@ -325,6 +327,7 @@ mod tests {
         assert_eq!(tail_lines("a\nb\nc\n\n   \n", 2), "b\nc\n");
         assert_eq!(tail_lines("a\n", 10), "a\n");
         assert_eq!(tail_lines("\n\n", 3), "");
+        assert_eq!(tail_lines("out\n\0\n", 5), "out\n", "NUL padding is not output");
     }
 
     #[test]
