@@ -53,7 +53,12 @@ pub struct Report {
 }
 
 pub async fn run_all(layout: Option<&DataLayout>, client: anyhow::Result<Client>) -> Report {
-    let checks = vec![
+    // The credentials are the daemon's: asked only when it answers.
+    let credentials = match &client {
+        Ok(c) => c.credentials().await.ok(),
+        Err(_) => None,
+    };
+    let mut checks = vec![
         check_git(),
         check_data_dir(layout.map(DataLayout::root)),
         check_daemon(client).await,
@@ -61,6 +66,9 @@ pub async fn run_all(layout: Option<&DataLayout>, client: anyhow::Result<Client>
         check_zellij(),
         check_bwrap(layout.and_then(|l| clauderon_core::Config::load(l).ok()).and_then(|c| c.zellij.sandbox)),
     ];
+    if let Some(list) = credentials {
+        checks.push(check_credentials(&list));
+    }
     Report { failed: failed(&checks), checks }
 }
 
@@ -324,6 +332,43 @@ pub async fn check_daemon(client: anyhow::Result<Client>) -> Check {
     }
 }
 
+/// Which credentials the daemon can inject, and which are missing: a session gets a
+/// placeholder only for a configured one, so its agent cannot use the others' services.
+pub fn check_credentials(list: &clauderon_types::api::CredentialList) -> Check {
+    let name = "credentials";
+    let configured: Vec<&str> =
+        list.credentials.iter().filter(|c| c.source.is_some()).map(|c| c.name.as_str()).collect();
+    let missing: Vec<&str> =
+        list.credentials.iter().filter(|c| c.source.is_none()).map(|c| c.name.as_str()).collect();
+    if let Some(bad) = list.credentials.iter().find(|c| c.problem.is_some()) {
+        return Check::bad(
+            name,
+            Level::Warn,
+            format!("{}: {}", bad.name, bad.problem.as_deref().unwrap_or_default()),
+            "fix it, then `clauderon credentials` shows where each credential comes from",
+        );
+    }
+    if configured.is_empty() {
+        return Check::bad(
+            name,
+            Level::Warn,
+            "none configured: sessions get no placeholders, and their agents cannot reach a model API",
+            "give the daemon ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN, OPENAI_API_KEY, GEMINI_API_KEY, \
+             GH_TOKEN), or a 0600 file in <data dir>/secrets/; `clauderon credentials` lists every place looked at",
+        );
+    }
+    let detail = if missing.is_empty() {
+        format!("configured: {}", configured.join(", "))
+    } else {
+        format!(
+            "configured: {}; missing: {} (sessions get no placeholder for these)",
+            configured.join(", "),
+            missing.join(", ")
+        )
+    };
+    Check::ok(name, detail)
+}
+
 fn daemon_check(health: Result<Health, ClientError>, at: &str) -> Check {
     let name = "daemon";
     match health {
@@ -364,6 +409,41 @@ mod tests {
     use super::*;
     use clauderon_types::BackendKind;
     use clauderon_types::api::ReconcileReport;
+
+    #[test]
+    fn credentials_say_which_are_missing_and_warn_when_none_or_broken() {
+        use clauderon_types::api::{CredentialList, CredentialView};
+        let view = |name: &str, source: Option<&str>, problem: Option<&str>| CredentialView {
+            name: name.into(),
+            description: String::new(),
+            source: source.map(str::to_string),
+            searched: vec![],
+            problem: problem.map(str::to_string),
+        };
+        let list = CredentialList {
+            credentials: vec![
+                view("anthropic_api_key", Some("env ANTHROPIC_API_KEY"), None),
+                view("gemini_api_key", None, None),
+            ],
+        };
+        let c = check_credentials(&list);
+        assert_eq!(c.level, Level::Ok);
+        assert!(
+            c.detail.contains("configured: anthropic_api_key")
+                && c.detail.contains("missing: gemini_api_key"),
+            "{}",
+            c.detail
+        );
+        let none = CredentialList { credentials: vec![view("gemini_api_key", None, None)] };
+        let c = check_credentials(&none);
+        assert_eq!(c.level, Level::Warn);
+        assert!(c.hint.unwrap().contains("ANTHROPIC_API_KEY"));
+        let broken = CredentialList {
+            credentials: vec![view("github_token", None, Some("file is readable by others: chmod 600 it"))],
+        };
+        assert!(check_credentials(&broken).detail.contains("chmod 600"));
+        assert!(!failed(&[check_credentials(&none)]), "a credential warning never fails doctor");
+    }
 
     #[test]
     fn only_a_missing_required_check_fails_the_run() {
