@@ -17,12 +17,12 @@ if docker info >/dev/null 2>&1; then
   echo
   echo "== Docker sessions: create to running vs plain docker run"
   bash scripts/docker-test-image.sh
-  cargo run --release --locked -q -p clauderon-docker --example create_bench -- 10
+  cargo run --release --locked -q -p clauderon-docker --example docker_create_bench -- 10
 fi
 zellij_bin="$HOME/.cache/clauderon/zellij/bin"   # where scripts/install-zellij.sh puts it
 if command -v zellij >/dev/null 2>&1 || [ -x "$zellij_bin/zellij" ]; then
   echo
   echo "== Zellij sessions: create to running, sandboxed and not, vs plain zellij"
-  PATH="$zellij_bin:$PATH" cargo run --release --locked -q -p clauderon-zellij --example create_bench -- 20 \
+  PATH="$zellij_bin:$PATH" cargo run --release --locked -q -p clauderon-zellij --example zellij_create_bench -- 20 \
     --relay target/release/clauderon
 fi

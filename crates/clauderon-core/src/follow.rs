@@ -4,9 +4,9 @@
 
 use crate::manager::SessionManager;
 use crate::reconcile::decide;
-use clauderon_backend::StatusChange;
+use clauderon_backend::{BackendStatus, StatusChange};
 use clauderon_types::api::ListView;
-use clauderon_types::{BackendKind, SessionStatus};
+use clauderon_types::{BackendKind, EventKind, SessionStatus};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -52,8 +52,16 @@ impl SessionManager {
         }
         if let Some(t) = decide(&session, Some(change.status)) {
             let name = session.name.to_string();
+            let stopped = change.status == BackendStatus::Stopped && !change.detail.is_empty();
             match self.report(&name, t).await {
                 Ok(after) => {
+                    if stopped
+                        && let Err(e) = self
+                            .record_event(&name, EventKind::ProcessEnded { detail: change.detail.clone() })
+                            .await
+                    {
+                        tracing::warn!(session = %name, error = %e, "could not record how the process ended");
+                    }
                     tracing::info!(session = %name, status = %after.status, detail = %change.detail, "backend reported a change")
                 }
                 Err(e) => {

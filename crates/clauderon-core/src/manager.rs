@@ -531,6 +531,16 @@ impl SessionManager {
         .await
     }
 
+    /// Append an event to a session without changing it (what a backend said happened).
+    pub(crate) async fn record_event(&self, name: &str, kind: EventKind) -> Result<Session, CoreError> {
+        self.with_session(name, |mut s| async move {
+            s.updated_at = Utc::now();
+            self.commit(&s, vec![kind]).await?;
+            Ok(s)
+        })
+        .await
+    }
+
     /// Apply a status report (from a backend or an agent hook).
     pub async fn report(&self, name: &str, t: Transition) -> Result<Session, CoreError> {
         self.with_session(name, |mut s| async move {

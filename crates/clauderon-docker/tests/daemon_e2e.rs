@@ -371,6 +371,21 @@ async fn a_session_follows_its_container_exiting_and_starting_again() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(seen, "stopped", "the session did not follow its container's exit");
+    // The exit code is on the session's record, as an event.
+    let mut detail = serde_json::Value::Null;
+    let mut ended = None;
+    for _ in 0..30 {
+        detail = unix(&fx.daemon.socket, ApiRequest::new("GET", &format!("/api/sessions/{}", fx.n("exits"))))
+            .await
+            .json();
+        ended = detail["events"].as_array().unwrap().iter().find(|e| e["type"] == "process-ended").cloned();
+        if ended.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ended = ended.unwrap_or_else(|| panic!("no process-ended event: {detail}"));
+    assert_eq!(ended["detail"], "exited with code 3", "{ended}");
     // Started again behind clauderon's back: the session follows that too.
     support::docker_cli(&["start", &format!("clauderon-{}", fx.n("exits"))]);
     for _ in 0..50 {

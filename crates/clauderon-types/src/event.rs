@@ -29,6 +29,10 @@ pub enum EventKind {
         from: AccessMode,
         to: AccessMode,
     },
+    /// The backend saw the session's process end on its own (`exited with code 3`).
+    ProcessEnded {
+        detail: String,
+    },
     /// A host added to the session's egress allowlist.
     HostAllowed {
         host: String,

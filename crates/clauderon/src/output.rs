@@ -210,6 +210,7 @@ pub fn describe_event(kind: &EventKind) -> String {
         EventKind::StatusChanged { from, to } => format!("{} -> {}", from.as_str(), to.as_str()),
         EventKind::Failed { from, message } => format!("failed while {}: {message}", from.as_str()),
         EventKind::AccessModeChanged { from, to } => format!("access mode {from} -> {to}"),
+        EventKind::ProcessEnded { detail } => format!("process ended: {detail}"),
         EventKind::HostAllowed { host } => format!("allowed host {host}"),
         EventKind::BudgetSet { tokens, usd_cents } => {
             format!("budget set: {}", budget_text(*tokens, *usd_cents))

@@ -1,7 +1,7 @@
 //! Time from `create` to the session's process running, against a plain `docker run` of the
 //! same image in the same run, and a bare `git worktree add` (issue 5 §6).
 //!
-//! `cargo run --release -p clauderon-docker --example create_bench [-- ITERATIONS]`
+//! `cargo run --release -p clauderon-docker --example docker_create_bench [-- ITERATIONS]`
 //! Needs a running engine and the test base image (scripts/docker-test-image.sh).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -3,7 +3,7 @@
 //! it one). Each run: `create` (files, launch script) + `start` (zellij server) until `status`
 //! says running, and, to compare, until the session's process has actually run (it writes a file).
 //!
-//! `cargo run --release -p clauderon-zellij --example create_bench -- [RUNS] [--relay PATH]`
+//! `cargo run --release -p clauderon-zellij --example zellij_create_bench -- [RUNS] [--relay PATH]`
 //! (the relay defaults to the `clauderon` binary beside this example's target folder; the crate's
 //! `clauderon-sandbox-relay` works too).
 
