@@ -34,7 +34,16 @@ async fn an_ended_process_is_stopped_and_its_output_stays_readable() {
     assert!(logs.contains("last-words"), "{logs:?}");
     assert_eq!(b.logs(&h, 1).await.unwrap().lines().count(), 1, "tail is honoured");
     b.start(&h).await.unwrap();
-    assert!(b.logs(&h, 10).await.unwrap().contains("first-line"));
+    // Started again, the command runs again: its first line shows once the new pane has it.
+    let mut seen = String::new();
+    for _ in 0..100 {
+        seen = b.logs(&h, 10).await.unwrap();
+        if seen.contains("first-line") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen.contains("first-line"), "{seen:?}");
     b.delete(&h).await.unwrap();
     assert_eq!(b.status(&h).await.unwrap(), BackendStatus::Missing);
 }
