@@ -10,6 +10,12 @@ agent_clis=$(bash scripts/install-agent-clis.sh)
 eval "$agent_clis"
 export CLAUDERON_TEST_CLAUDE_BIN
 
+echo "== zellij (the cached build of scripts/install-zellij.sh, when it is not on PATH)"
+if ! command -v zellij >/dev/null 2>&1 && [ -x "$HOME/.cache/clauderon/zellij/bin/zellij" ]; then
+  export PATH="$HOME/.cache/clauderon/zellij/bin:$PATH"
+fi
+command -v zellij >/dev/null 2>&1 || echo "zellij is missing: the Zellij backend's tests will fail (bash scripts/install-zellij.sh)" >&2
+
 echo "== Docker test base image (cached by tag)"
 if docker info >/dev/null 2>&1; then
   bash scripts/docker-test-image.sh
