@@ -94,6 +94,10 @@ pub struct RuleInjector {
 /// Remember a secret the proxy just put on a request, in every form it was sent in, with the
 /// placeholder the session holds for it.
 fn remember(known: &KnownSecrets, rule: &crate::rules::InjectionRule, secret: &crate::credentials::Secret) {
+    // The raw value and its encoded form are remembered together: known once, nothing to do.
+    if known.contains(secret.expose()) {
+        return;
+    }
     let placeholder = crate::credentials::builtin_credential(&rule.credential)
         .map(|c| c.placeholder.to_string())
         .unwrap_or_else(|| format!("clauderon-placeholder-{}", rule.credential));

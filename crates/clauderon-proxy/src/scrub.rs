@@ -42,6 +42,11 @@ impl KnownSecrets {
         Self::default()
     }
 
+    /// Whether this secret is known already (a read lock: the injector asks on every request).
+    pub fn contains(&self, secret: &str) -> bool {
+        self.pairs.read().map(|p| p.iter().any(|(s, _)| s == secret)).unwrap_or(false)
+    }
+
     /// Remember a secret (idempotent; a changed value, after a token refresh, adds the new one).
     /// `placeholder` is fitted to the secret's length (see [`fit`]).
     pub fn insert(&self, secret: &str, placeholder: &str) {
@@ -104,17 +109,25 @@ impl Scrubber {
 
     /// Replace every secret in `input`; `None` when there is none (the common case: no copy).
     pub fn replace(&self, input: &[u8]) -> Option<Vec<u8>> {
-        let mut matches = self.matcher.find_iter(input).peekable();
-        matches.peek()?;
-        let mut out = Vec::with_capacity(input.len());
+        let (mut out, end) = self.replace_matches(input);
+        if let Some(o) = out.as_mut() {
+            o.extend_from_slice(&input[end..]);
+        }
+        out
+    }
+
+    /// One pass over `input`: everything up to the end of the last secret found, with the
+    /// secrets replaced (`None` when there is none), and where that end is (0 without one).
+    fn replace_matches(&self, input: &[u8]) -> (Option<Vec<u8>>, usize) {
+        let mut out: Option<Vec<u8>> = None;
         let mut at = 0;
-        for m in matches {
-            out.extend_from_slice(&input[at..m.start()]);
-            out.extend_from_slice(&self.replacements[m.pattern().as_usize()]);
+        for m in self.matcher.find_iter(input) {
+            let o = out.get_or_insert_with(|| Vec::with_capacity(input.len()));
+            o.extend_from_slice(&input[at..m.start()]);
+            o.extend_from_slice(&self.replacements[m.pattern().as_usize()]);
             at = m.end();
         }
-        out.extend_from_slice(&input[at..]);
-        Some(out)
+        (out, at)
     }
 
     /// Scrub every header value in place.
@@ -166,10 +179,7 @@ impl ScrubStream {
             self.carry.extend_from_slice(&chunk);
             self.carry.split().freeze()
         };
-        let (released, tail_start) = match self.scrubber.matcher.find_iter(&data[..]).last() {
-            None => (None, 0),
-            Some(last) => (self.scrubber.replace(&data[..last.end()]), last.end()),
-        };
+        let (released, tail_start) = self.scrubber.replace_matches(&data);
         let hold = self.scrubber.pending_suffix(&data[tail_start..]);
         let cut = data.len() - hold;
         self.carry.extend_from_slice(&data[cut..]);
