@@ -336,9 +336,7 @@ struct RawSessions {
 }
 
 fn host_patterns(list: &[String], key: &str) -> Result<Vec<HostPattern>, CoreError> {
-    list.iter()
-        .map(|h| HostPattern::parse(h).map_err(|e| CoreError::Config(format!("policy.{key}: {e}"))))
-        .collect()
+    HostPattern::parse_list(list).map_err(|e| CoreError::Config(format!("policy.{key}: {e}")))
 }
 
 fn policy_from_raw(raw: RawPolicy) -> Result<PolicySettings, CoreError> {

@@ -10,10 +10,7 @@ use clauderon_types::{EventKind, Session, SessionStatus};
 
 /// Parse a session's extra hosts; the error names the bad one and the expected form.
 pub(super) fn host_patterns(hosts: &[String]) -> Result<Vec<HostPattern>, CoreError> {
-    hosts
-        .iter()
-        .map(|h| HostPattern::parse(h).map_err(|e| CoreError::Invalid(format!("--allow-host: {e}"))))
-        .collect()
+    HostPattern::parse_list(hosts).map_err(|e| CoreError::Invalid(format!("--allow-host: {e}")))
 }
 
 /// What the proxy's policy needs to know of a session.

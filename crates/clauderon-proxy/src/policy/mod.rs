@@ -135,8 +135,9 @@ pub struct PolicySettings {
     pub scrub: bool,
 }
 
+/// The built-in lists, which are valid (a test says so).
 fn patterns(list: &[&str]) -> Vec<HostPattern> {
-    list.iter().filter_map(|h| HostPattern::parse(h).ok()).collect()
+    HostPattern::parse_list(list).unwrap_or_default()
 }
 
 impl Default for PolicySettings {
@@ -377,6 +378,12 @@ mod tests {
             PolicyDecision::Deny(r) => r,
             other => panic!("expected a refusal, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_built_in_lists_are_valid_patterns() {
+        assert_eq!(patterns(DEFAULT_ALLOW_HOSTS).len(), DEFAULT_ALLOW_HOSTS.len());
+        assert_eq!(patterns(DEFAULT_INFERENCE_HOSTS).len(), DEFAULT_INFERENCE_HOSTS.len());
     }
 
     #[test]

@@ -59,6 +59,11 @@ impl HostPattern {
         })
     }
 
+    /// Parse every pattern of a list; the first bad one is the error.
+    pub fn parse_list<S: AsRef<str>>(list: &[S]) -> Result<Vec<Self>, RuleError> {
+        list.iter().map(|h| HostPattern::parse(h.as_ref())).collect()
+    }
+
     /// Does `host` (without port) match? No allocation: this runs on every request.
     pub fn matches(&self, host: &str) -> bool {
         let host = host.strip_suffix('.').unwrap_or(host).as_bytes();
