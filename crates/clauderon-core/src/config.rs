@@ -4,11 +4,13 @@
 //! validated [`Config`]; the rest of the code never re-validates.
 
 use crate::error::CoreError;
+
+mod policy;
 use crate::pricing::{PriceTable, RawPrice};
 use clauderon_proxy::credentials::CredentialSource;
 use clauderon_proxy::oauth::{DEFAULT_CLIENT_ID, DEFAULT_TOKEN_URL, OAuthSettings};
-use clauderon_proxy::policy::{EgressMode, PolicySettings};
-use clauderon_proxy::rules::{HostPattern, InjectionRule, UserRuleConfig};
+use clauderon_proxy::policy::PolicySettings;
+use clauderon_proxy::rules::{InjectionRule, UserRuleConfig};
 use clauderon_types::{AccessMode, AgentKind, BackendKind, DataLayout, SandboxLevel};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -257,7 +259,7 @@ struct RawConfig {
     #[serde(default)]
     prices: Vec<RawPrice>,
     #[serde(default)]
-    policy: RawPolicy,
+    policy: policy::RawPolicy,
     #[serde(default)]
     zellij: RawZellij,
     #[serde(default)]
@@ -282,20 +284,6 @@ struct RawZellij {
     sandbox: Option<String>,
     #[serde(default)]
     hide: Vec<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPolicy {
-    egress: Option<String>,
-    builtin_allow_hosts: Option<bool>,
-    #[serde(default)]
-    allow_hosts: Vec<String>,
-    #[serde(default)]
-    inference_hosts: Vec<String>,
-    #[serde(default)]
-    tunnel_hosts: Vec<String>,
-    scrub: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -333,35 +321,6 @@ struct RawSessions {
     backend: Option<String>,
     agent: Option<String>,
     access_mode: Option<String>,
-}
-
-fn host_patterns(list: &[String], key: &str) -> Result<Vec<HostPattern>, CoreError> {
-    HostPattern::parse_list(list).map_err(|e| CoreError::Config(format!("policy.{key}: {e}")))
-}
-
-fn policy_from_raw(raw: RawPolicy) -> Result<PolicySettings, CoreError> {
-    let defaults = PolicySettings::default();
-    let egress = match raw.egress.as_deref() {
-        None | Some("allowlist") => EgressMode::Allowlist,
-        Some("open") => EgressMode::Open,
-        Some(other) => {
-            return Err(CoreError::Config(format!(
-                "policy.egress: `{other}` is not an egress mode: use \"allowlist\" or \"open\""
-            )));
-        }
-    };
-    let mut allow_hosts =
-        if raw.builtin_allow_hosts.unwrap_or(true) { defaults.allow_hosts } else { Vec::new() };
-    allow_hosts.extend(host_patterns(&raw.allow_hosts, "allow_hosts")?);
-    let mut inference_hosts = defaults.inference_hosts;
-    inference_hosts.extend(host_patterns(&raw.inference_hosts, "inference_hosts")?);
-    Ok(PolicySettings {
-        egress,
-        allow_hosts,
-        inference_hosts,
-        tunnel_hosts: host_patterns(&raw.tunnel_hosts, "tunnel_hosts")?,
-        scrub: raw.scrub.unwrap_or(true),
-    })
 }
 
 fn parse_bind(value: &str, from: &str) -> Result<SocketAddr, CoreError> {
@@ -470,7 +429,7 @@ impl Config {
                 .transpose()?
                 .unwrap_or_default(),
         };
-        let policy = policy_from_raw(raw.policy)?;
+        let policy = policy::from_raw(raw.policy)?;
         let prices = PriceTable::from_config(raw.prices)?;
         let zellij = ZellijSettings {
             program: raw.zellij.program,
@@ -605,21 +564,7 @@ impl Config {
         for (name, source) in &self.proxy.credentials {
             out.push_str(&format!("# credential {name}: {source}\n"));
         }
-        out.push_str(&format!(
-            "\n[policy]\negress = \"{}\"\n",
-            match self.policy.egress {
-                EgressMode::Allowlist => "allowlist",
-                EgressMode::Open => "open",
-            }
-        ));
-        let list = |l: &[HostPattern]| l.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", ");
-        out.push_str(&format!(
-            "# every host sessions may reach (built-in and configured)\nallow_hosts = [{}]\n",
-            list(&self.policy.allow_hosts)
-        ));
-        out.push_str(&format!("inference_hosts = [{}]\n", list(&self.policy.inference_hosts)));
-        out.push_str(&format!("tunnel_hosts = [{}]\n", list(&self.policy.tunnel_hosts)));
-        out.push_str(&format!("scrub = {}\n", self.policy.scrub));
+        out.push_str(&policy::to_toml(&self.policy));
         out.push_str("\n[sessions]\n");
         if let Some(b) = self.sessions.backend {
             out.push_str(&format!("backend = \"{b}\"\n"));
