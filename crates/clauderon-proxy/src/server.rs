@@ -485,10 +485,7 @@ impl Proxy {
             Ok(body) => body,
             Err(refusal) => return refusal,
         };
-        strip_hop_by_hop(&mut parts.headers, upgrade);
-        if self.shared.secrets.is_some() || self.shared.usage.is_some() {
-            restrict_accept_encoding(&mut parts.headers);
-        }
+        self.request_headers_upstream(&mut parts.headers, upgrade);
 
         match self.shared.injector.inject(&t.host, &mut parts.headers).await {
             Ok(Some(credential)) => {
@@ -572,6 +569,15 @@ impl Proxy {
                 self.shared.audit.record(record);
                 text(StatusCode::BAD_GATEWAY, format!("clauderon proxy: {reason}"))
             }
+        }
+    }
+
+    /// A session's request headers as they go upstream: this hop's headers dropped, and, when
+    /// the proxy reads responses (scrubbing, metering), only encodings it can decode accepted.
+    fn request_headers_upstream(&self, headers: &mut HeaderMap, keep_upgrade: bool) {
+        strip_hop_by_hop(headers, keep_upgrade);
+        if self.shared.secrets.is_some() || self.shared.usage.is_some() {
+            restrict_accept_encoding(headers);
         }
     }
 
@@ -756,10 +762,7 @@ impl Proxy {
             Ok(body) => body,
             Err(refusal) => return refusal,
         };
-        strip_hop_by_hop(&mut parts.headers, false);
-        if self.shared.secrets.is_some() || self.shared.usage.is_some() {
-            restrict_accept_encoding(&mut parts.headers);
-        }
+        self.request_headers_upstream(&mut parts.headers, false);
         let port = self.shared.resolver.lookup(&host).map(|a| a.port()).unwrap_or(port);
         parts.uri = match format!("http://{host}:{port}{path}").parse() {
             Ok(u) => u,
