@@ -630,18 +630,43 @@ impl SessionManager {
     }
 
     /// Close the store cleanly (WAL checkpointed). Call after the last request finished.
+    ///
+    /// A server's connection tasks drop their handle on the manager a moment after they
+    /// report being done, and a store call whose request was cancelled still runs to its
+    /// end; so the last references are waited for, briefly, before this gives up.
     pub async fn close(self) -> Result<(), CoreError> {
-        let inner = Arc::try_unwrap(self.inner).map_err(|_| {
-            CoreError::Internal("the session manager is still in use; cannot close the store".into())
-        })?;
-        let store = Arc::try_unwrap(inner.store)
-            .map_err(|_| CoreError::Internal("the store is still in use; cannot close it".into()))?;
+        let inner = sole_owner(self.inner, "the session manager").await?;
+        let store = sole_owner(inner.store, "the store").await?;
         tokio::task::spawn_blocking(move || store.close())
             .await
             .map_err(|e| CoreError::Internal(format!("closing store: {e}")))?
             .map_err(CoreError::from)
     }
 }
+
+/// Take `shared` out of its `Arc` once every other holder has let go, waiting up to
+/// [`CLOSE_WAIT`] for them.
+async fn sole_owner<T>(mut shared: Arc<T>, what: &str) -> Result<T, CoreError> {
+    let deadline = tokio::time::Instant::now() + CLOSE_WAIT;
+    loop {
+        match Arc::try_unwrap(shared) {
+            Ok(owned) => return Ok(owned),
+            Err(still_shared) if tokio::time::Instant::now() < deadline => {
+                shared = still_shared;
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            Err(_) => {
+                return Err(CoreError::Internal(format!(
+                    "{what} is still in use {}s after shutdown began; cannot close the store",
+                    CLOSE_WAIT.as_secs()
+                )));
+            }
+        }
+    }
+}
+
+/// How long [`SessionManager::close`] waits for the last users of the store.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A folder only the user can enter (its parents as the umask makes them).
 async fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
