@@ -11,6 +11,8 @@ set -euo pipefail
 
 # Bump deliberately: the tests pin what the proxy must work with.
 CLAUDE_CODE_VERSION=2.1.332
+CODEX_VERSION=0.171.0
+GEMINI_CLI_VERSION=0.61.0
 
 cache_root="${CLAUDERON_AGENT_CACHE:-$HOME/.cache/clauderon/agent-clis}"
 
@@ -58,3 +60,6 @@ install_npm() {
 }
 
 install_npm CLAUDERON_TEST_CLAUDE_BIN @anthropic-ai/claude-code "$CLAUDE_CODE_VERSION" claude
+install_npm CLAUDERON_TEST_CODEX_BIN @openai/codex "$CODEX_VERSION" codex
+# Gemini CLI builds node-pty with node-gyp: needs python3, make and a C++ compiler.
+install_npm CLAUDERON_TEST_GEMINI_BIN @google/gemini-cli "$GEMINI_CLI_VERSION" gemini
