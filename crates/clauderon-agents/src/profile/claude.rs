@@ -1,0 +1,66 @@
+//! Claude Code (checked against 2.1.332).
+//!
+//! - Start: `claude --dangerously-skip-permissions [--model M] [PROMPT]` (the prompt as the
+//!   positional argument starts an interactive session that sends it at once). Resume:
+//!   `claude --continue --dangerously-skip-permissions`: the most recent conversation in the
+//!   working directory.
+//! - As root, `--dangerously-skip-permissions` exits with "cannot be used with root/sudo
+//!   privileges" unless `IS_SANDBOX=1`: a session is a sandbox, so it is always set.
+//! - A first interactive start shows, in turn: the welcome and theme screens (which also try
+//!   to reach api.anthropic.com), the workspace trust dialog, "Detected a custom API key in
+//!   your environment" (default answer: No), and the Bypass Permissions warning (default: No,
+//!   exit). `~/.claude.json` answers the first three (`hasCompletedOnboarding`,
+//!   `projects.<cwd>.hasTrustDialogAccepted`, `customApiKeyResponses.approved` holding the last
+//!   20 characters of the key — the placeholder's, since that is what the session holds) and
+//!   `~/.claude/settings.json` the last (`skipDangerousModePermissionPrompt`, the key Claude
+//!   Code itself writes when the warning is accepted).
+
+use super::files::ConfigContext;
+use serde_json::{Value, json};
+
+pub(super) fn start_args() -> Vec<String> {
+    vec!["claude".into(), "--dangerously-skip-permissions".into()]
+}
+
+pub(super) fn resume_args() -> Vec<String> {
+    vec!["claude".into(), "--continue".into(), "--dangerously-skip-permissions".into()]
+}
+
+/// Non-essential traffic (telemetry, error reports, update checks, release notes) off; allowed
+/// to skip permissions as root.
+pub(super) const ENV: &[(&str, &str)] = &[
+    ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+    ("DISABLE_TELEMETRY", "1"),
+    ("DISABLE_ERROR_REPORTING", "1"),
+    ("DISABLE_AUTOUPDATER", "1"),
+    ("IS_SANDBOX", "1"),
+];
+
+/// How many trailing characters of an API key Claude Code remembers as approved.
+const APPROVED_KEY_SUFFIX: usize = 20;
+
+/// `~/.claude/settings.json`: the user settings. Status hooks (issue 6 §3) go under `hooks`.
+pub fn settings(_ctx: &ConfigContext<'_>) -> Value {
+    json!({
+        "skipDangerousModePermissionPrompt": true,
+    })
+}
+
+/// `~/.claude.json`: Claude Code's own state, so the first start asks nothing.
+pub fn state(ctx: &ConfigContext<'_>) -> Value {
+    let mut state = json!({
+        "hasCompletedOnboarding": true,
+        "projects": {
+            ctx.workdir.to_string_lossy(): {
+                "hasTrustDialogAccepted": true,
+                "hasCompletedProjectOnboarding": true,
+            }
+        },
+    });
+    if let Some(key) = ctx.placeholder("ANTHROPIC_API_KEY") {
+        let chars: Vec<char> = key.chars().collect();
+        let suffix: String = chars[chars.len().saturating_sub(APPROVED_KEY_SUFFIX)..].iter().collect();
+        state["customApiKeyResponses"] = json!({ "approved": [suffix], "rejected": [] });
+    }
+    state
+}

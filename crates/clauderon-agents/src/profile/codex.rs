@@ -1,0 +1,69 @@
+//! Codex (checked against 0.171.0).
+//!
+//! - Start: `codex --no-daemon --dangerously-bypass-approvals-and-sandbox [--model M] [PROMPT]`.
+//!   Resume: `codex resume --last --no-daemon --dangerously-bypass-approvals-and-sandbox`
+//!   (`--last` picks the most recent session of the working directory without the picker).
+//! - `--no-daemon`: without it Codex starts a shared `codex app-server` and an updater loop
+//!   from `~/.codex/packages/` that outlive the session's process (and the zellij session).
+//! - `OPENAI_BASE_URL` is ignored and the built-in provider sends no key from `OPENAI_API_KEY`,
+//!   so `config.toml` declares a provider whose `base_url` is the real host (the proxy
+//!   intercepts it) and whose key comes from `OPENAI_API_KEY` (the session's placeholder).
+//! - A first start in a folder asks "Trust this folder?": `[projects."<cwd>"] trust_level =
+//!   "trusted"` answers it (Codex writes the same line itself, and other state such as
+//!   `[tui]` notices, into the same file: it is merged, never replaced).
+//! - Update checks, analytics, plugins and apps off: no traffic to chatgpt.com or github.com.
+//! - `CODEX_CA_CERTIFICATE` (the CA bundle) comes with every session's environment.
+
+use super::files::ConfigContext;
+use toml::{Table, Value};
+
+pub(super) fn start_args() -> Vec<String> {
+    vec!["codex".into(), "--no-daemon".into(), "--dangerously-bypass-approvals-and-sandbox".into()]
+}
+
+pub(super) fn resume_args() -> Vec<String> {
+    vec![
+        "codex".into(),
+        "resume".into(),
+        "--last".into(),
+        "--no-daemon".into(),
+        "--dangerously-bypass-approvals-and-sandbox".into(),
+    ]
+}
+
+pub(super) const ENV: &[(&str, &str)] = &[];
+
+/// The provider clauderon declares.
+pub const PROVIDER: &str = "clauderon";
+
+/// `~/.codex/config.toml`. Status notifications (issue 6 §3) go under `notify`.
+pub fn config(ctx: &ConfigContext<'_>) -> Table {
+    let mut provider = Table::new();
+    provider.insert("name".into(), "OpenAI (through clauderon's proxy)".into());
+    provider.insert("base_url".into(), "https://api.openai.com/v1".into());
+    provider.insert("env_key".into(), "OPENAI_API_KEY".into());
+    provider.insert("wire_api".into(), "responses".into());
+    let mut providers = Table::new();
+    providers.insert(PROVIDER.into(), Value::Table(provider));
+
+    let mut trust = Table::new();
+    trust.insert("trust_level".into(), "trusted".into());
+    let mut projects = Table::new();
+    projects.insert(ctx.workdir.to_string_lossy().into_owned(), Value::Table(trust));
+
+    let mut config = Table::new();
+    config.insert("model_provider".into(), PROVIDER.into());
+    config.insert("check_for_update_on_startup".into(), false.into());
+    config.insert("model_providers".into(), Value::Table(providers));
+    config.insert("analytics".into(), Value::Table(flags(&[("enabled", false)])));
+    config.insert(
+        "features".into(),
+        Value::Table(flags(&[("plugins", false), ("remote_plugin", false), ("apps", false)])),
+    );
+    config.insert("projects".into(), Value::Table(projects));
+    config
+}
+
+fn flags(pairs: &[(&str, bool)]) -> Table {
+    pairs.iter().map(|(k, v)| ((*k).to_string(), Value::Boolean(*v))).collect()
+}

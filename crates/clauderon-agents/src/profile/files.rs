@@ -1,0 +1,171 @@
+//! The settings files clauderon writes into a session's HOME for its agent.
+//!
+//! Each file's content is built by one function of the agent's module (`claude::settings`,
+//! `claude::state`, `codex::config`, `gemini::settings`) as a JSON value or a TOML table;
+//! [`agent_files`] lists them; [`write_agent_files`] merges each over the file already there
+//! ([`merge_json`], [`merge_toml`]): objects and tables merge key by key, anything else
+//! (strings, numbers, arrays) takes clauderon's value. So keys clauderon does not set — the
+//! agent's own state, what the user changed inside the session — survive every restart, and
+//! clauderon's keys are current after each one. A file that does not parse is kept beside
+//! (`<name>.invalid`) and replaced.
+
+use super::{claude, codex, gemini};
+use crate::AgentsError;
+use clauderon_types::AgentKind;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// What the settings builders know of the session.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigContext<'a> {
+    /// The session's HOME where the files are written (a host path).
+    pub home: &'a Path,
+    /// The agent's working directory as the agent sees it (the worktree on the host, or
+    /// `/workspace` in a container): workspace trust is recorded for it.
+    pub workdir: &'a Path,
+    /// The session's placeholder variables (`ANTHROPIC_API_KEY` = a placeholder); never a real
+    /// credential.
+    pub placeholders: &'a [(String, String)],
+}
+
+impl ConfigContext<'_> {
+    /// The placeholder the session holds in `var`, if that credential is configured.
+    pub fn placeholder(&self, var: &str) -> Option<&str> {
+        self.placeholders.iter().find(|(k, _)| k == var).map(|(_, v)| v.as_str())
+    }
+}
+
+/// One file's content.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    Json(serde_json::Value),
+    Toml(toml::Table),
+}
+
+/// A file for the agent, relative to the session's HOME.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentFile {
+    pub path: &'static str,
+    pub content: Content,
+}
+
+/// The files `agent` gets, with clauderon's content.
+pub fn agent_files(agent: AgentKind, ctx: &ConfigContext<'_>) -> Vec<AgentFile> {
+    match agent {
+        AgentKind::Claude => vec![
+            AgentFile { path: ".claude/settings.json", content: Content::Json(claude::settings(ctx)) },
+            AgentFile { path: ".claude.json", content: Content::Json(claude::state(ctx)) },
+        ],
+        AgentKind::Codex => {
+            vec![AgentFile { path: ".codex/config.toml", content: Content::Toml(codex::config(ctx)) }]
+        }
+        AgentKind::Gemini => {
+            vec![AgentFile { path: ".gemini/settings.json", content: Content::Json(gemini::settings(ctx)) }]
+        }
+    }
+}
+
+/// Write `agent`'s files into `ctx.home`, merged over what is there (see the module
+/// documentation). Files are 0600 and folders 0700: only the session's user reads them.
+/// Returns the paths written.
+pub fn write_agent_files(agent: AgentKind, ctx: &ConfigContext<'_>) -> Result<Vec<PathBuf>, AgentsError> {
+    let mut written = Vec::new();
+    for file in agent_files(agent, ctx) {
+        let path = ctx.home.join(file.path);
+        let existing = match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(unwritable(&path, e)),
+        };
+        let text = match merged(&file.content, existing.as_deref()) {
+            Some(text) => text,
+            None => {
+                // The agent cannot read it either: keep it for the user, write ours.
+                let aside = path.with_file_name(format!("{}.invalid", file_name(&path)));
+                std::fs::rename(&path, &aside).map_err(|e| unwritable(&path, e))?;
+                merged(&file.content, None).unwrap_or_default()
+            }
+        };
+        write_private(&path, &text)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// clauderon's content over `existing`; `None` when `existing` does not parse.
+fn merged(content: &Content, existing: Option<&str>) -> Option<String> {
+    match content {
+        Content::Json(ours) => {
+            let mut base = match existing {
+                Some(text) if !text.trim().is_empty() => serde_json::from_str(text).ok()?,
+                _ => serde_json::Value::Object(Default::default()),
+            };
+            merge_json(&mut base, ours);
+            serde_json::to_string_pretty(&base).ok().map(|t| t + "\n")
+        }
+        Content::Toml(ours) => {
+            let mut base: toml::Table = match existing {
+                Some(text) => text.parse().ok()?,
+                None => toml::Table::new(),
+            };
+            merge_toml(&mut base, ours);
+            toml::to_string(&base).ok()
+        }
+    }
+}
+
+/// Put `ours` over `base`: objects merge key by key (recursively), anything else is replaced.
+pub fn merge_json(base: &mut serde_json::Value, ours: &serde_json::Value) {
+    match (base, ours) {
+        (serde_json::Value::Object(base), serde_json::Value::Object(ours)) => {
+            for (key, value) in ours {
+                match base.get_mut(key) {
+                    Some(existing) => merge_json(existing, value),
+                    None => {
+                        base.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (base, ours) => *base = ours.clone(),
+    }
+}
+
+/// Put `ours` over `base`: tables merge key by key (recursively), anything else is replaced.
+pub fn merge_toml(base: &mut toml::Table, ours: &toml::Table) {
+    for (key, value) in ours {
+        match (base.get_mut(key), value) {
+            (Some(toml::Value::Table(existing)), toml::Value::Table(ours)) => merge_toml(existing, ours),
+            _ => {
+                base.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn unwritable(path: &Path, e: std::io::Error) -> AgentsError {
+    AgentsError::Unwritable { path: path.to_path_buf(), reason: e.to_string() }
+}
+
+/// Write through a temporary file and a rename, so the agent never reads half a file.
+fn write_private(path: &Path, text: &str) -> Result<(), AgentsError> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| unwritable(dir, e))?;
+    }
+    let tmp = path.with_file_name(format!(".{}.clauderon-tmp", file_name(path)));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| unwritable(&tmp, e))?;
+    f.write_all(text.as_bytes()).map_err(|e| unwritable(&tmp, e))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(|e| unwritable(path, e))
+}

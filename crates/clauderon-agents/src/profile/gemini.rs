@@ -1,0 +1,31 @@
+//! Gemini CLI (checked against 0.61.0).
+//!
+//! - Start: `gemini --yolo [--model M] [PROMPT]` (a positional prompt starts the interactive
+//!   UI and sends it; `-p` would be headless). Resume: `gemini --resume latest --yolo`.
+//! - `settings.json`: `security.auth.selectedType = "gemini-api-key"` (it sends
+//!   `GEMINI_API_KEY`, the session's placeholder, as `x-goog-api-key`; without a selected type
+//!   the first start asks how to log in), usage statistics off (no traffic to
+//!   play.googleapis.com), automatic updates and their notices off.
+//! - An untrusted folder asks (or, headless, exits 55): `GEMINI_CLI_TRUST_WORKSPACE=true`.
+
+use super::files::ConfigContext;
+use serde_json::{Value, json};
+
+pub(super) fn start_args() -> Vec<String> {
+    vec!["gemini".into(), "--yolo".into()]
+}
+
+pub(super) fn resume_args() -> Vec<String> {
+    vec!["gemini".into(), "--resume".into(), "latest".into(), "--yolo".into()]
+}
+
+pub(super) const ENV: &[(&str, &str)] = &[("GEMINI_CLI_TRUST_WORKSPACE", "true")];
+
+/// `~/.gemini/settings.json`. Status hooks (issue 6 §3) go under `hooks`.
+pub fn settings(_ctx: &ConfigContext<'_>) -> Value {
+    json!({
+        "security": { "auth": { "selectedType": "gemini-api-key" } },
+        "privacy": { "usageStatisticsEnabled": false },
+        "general": { "enableAutoUpdate": false, "enableAutoUpdateNotification": false },
+    })
+}

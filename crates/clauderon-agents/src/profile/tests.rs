@@ -1,0 +1,173 @@
+#![allow(clippy::unwrap_used)]
+
+use super::files::{Content, agent_files};
+use super::*;
+use crate::transcript::newest_transcript;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+const ALL: [AgentKind; 3] = [AgentKind::Claude, AgentKind::Codex, AgentKind::Gemini];
+
+#[test]
+fn start_commands_turn_prompts_off_and_carry_model_and_prompt() {
+    assert_eq!(
+        start_command(AgentKind::Claude, Some("opus"), "fix it"),
+        ["claude", "--dangerously-skip-permissions", "--model", "opus", "fix it"]
+    );
+    assert_eq!(
+        start_command(AgentKind::Codex, None, "fix it"),
+        ["codex", "--no-daemon", "--dangerously-bypass-approvals-and-sandbox", "fix it"]
+    );
+    assert_eq!(start_command(AgentKind::Gemini, Some(""), ""), ["gemini", "--yolo"]);
+    assert_eq!(
+        resume_command(AgentKind::Codex, Some("o3")),
+        ["codex", "resume", "--last", "--no-daemon", "--dangerously-bypass-approvals-and-sandbox", "--model", "o3"]
+    );
+    assert_eq!(resume_command(AgentKind::Claude, None), ["claude", "--continue", "--dangerously-skip-permissions"]);
+    assert_eq!(resume_command(AgentKind::Gemini, None), ["gemini", "--resume", "latest", "--yolo"]);
+}
+
+/// Run the launch script with a stand-in for the agent on PATH that prints its arguments.
+fn launched_args(agent: AgentKind, home: &Path, bin: &Path, prompt: &str) -> Vec<String> {
+    let cmd = launch_command(agent, Some("m1"), prompt);
+    let out = std::process::Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+}
+
+/// Where each agent writes a transcript, as the real CLIs do (see `transcript`).
+fn plant_transcript(agent: AgentKind, home: &Path) {
+    let path = match agent {
+        AgentKind::Claude => home.join(".claude/projects/-work-repo/0f9a.jsonl"),
+        AgentKind::Codex => home.join(".codex/sessions/2026/11/29/rollout-2026-11-29T09-00-00-0f9a.jsonl"),
+        AgentKind::Gemini => home.join(".gemini/tmp/repo/chats/session-2026-11-29T09-00-0f9a.jsonl"),
+    };
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, "{}\n").unwrap();
+}
+
+#[test]
+fn the_launch_script_starts_with_the_prompt_and_resumes_once_a_transcript_exists() {
+    let bin = tempfile::tempdir().unwrap();
+    for agent in ALL {
+        let name = start_command(agent, None, "")[0].clone();
+        let fake = bin.path().join(&name);
+        std::fs::write(&fake, "#!/bin/sh\nfor a in \"$@\"; do echo \"$a\"; done\n").unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let home = tempfile::tempdir().unwrap();
+        let prompt = "it's \"quoted\" $HOME `x`";
+
+        let first = launched_args(agent, home.path(), bin.path(), prompt);
+        assert_eq!(first, start_command(agent, Some("m1"), prompt)[1..], "{agent}: a first start sends the prompt");
+
+        // Bookkeeping that is not a transcript does not count.
+        std::fs::create_dir_all(home.path().join(".claude/projects/x")).unwrap();
+        std::fs::create_dir_all(home.path().join(".codex/sessions/2026")).unwrap();
+        assert_eq!(launched_args(agent, home.path(), bin.path(), prompt)[..], first[..], "{agent}");
+
+        plant_transcript(agent, home.path());
+        assert!(newest_transcript(agent, home.path()).is_some(), "{agent}: the reader sees the planted transcript");
+        let again = launched_args(agent, home.path(), bin.path(), prompt);
+        assert_eq!(again, resume_command(agent, Some("m1"))[1..], "{agent}: a restart resumes");
+    }
+}
+
+#[test]
+fn every_agent_gets_its_environment() {
+    let get = |agent, key: &str| agent_env(agent).into_iter().find(|(k, _)| k == key).map(|(_, v)| v);
+    assert_eq!(get(AgentKind::Claude, "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC").as_deref(), Some("1"));
+    assert_eq!(get(AgentKind::Claude, "IS_SANDBOX").as_deref(), Some("1"));
+    assert_eq!(get(AgentKind::Gemini, "GEMINI_CLI_TRUST_WORKSPACE").as_deref(), Some("true"));
+    assert_eq!(get(AgentKind::Codex, "GEMINI_CLI_TRUST_WORKSPACE"), None);
+}
+
+fn placeholders() -> Vec<(String, String)> {
+    vec![
+        ("ANTHROPIC_API_KEY".into(), "sk-ant-api03-clauderon-placeholder".into()),
+        ("OPENAI_API_KEY".into(), "sk-clauderon-placeholder".into()),
+    ]
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn claude_files_answer_every_first_start_dialog_with_the_placeholder_only() {
+    let home = tempfile::tempdir().unwrap();
+    let ph = placeholders();
+    let ctx = ConfigContext { home: home.path(), workdir: Path::new("/workspace"), placeholders: &ph };
+    let written = write_agent_files(AgentKind::Claude, &ctx).unwrap();
+    assert_eq!(written.len(), 2);
+    let settings = read_json(&home.path().join(".claude/settings.json"));
+    assert_eq!(settings["skipDangerousModePermissionPrompt"], true);
+    let state = read_json(&home.path().join(".claude.json"));
+    assert_eq!(state["hasCompletedOnboarding"], true);
+    assert_eq!(state["projects"]["/workspace"]["hasTrustDialogAccepted"], true);
+    assert_eq!(state["customApiKeyResponses"]["approved"], serde_json::json!(["lauderon-placeholder"]));
+    let mode = std::fs::metadata(home.path().join(".claude.json")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // Without an Anthropic key placeholder (a subscription login), no key is approved.
+    let none = ConfigContext { placeholders: &[], ..ctx };
+    let Content::Json(state) = &agent_files(AgentKind::Claude, &none)[1].content else { panic!() };
+    assert!(state.get("customApiKeyResponses").is_none(), "{state}");
+}
+
+#[test]
+fn a_restart_keeps_the_agents_own_state_and_sets_clauderons_keys_again() {
+    let home = tempfile::tempdir().unwrap();
+    let ph = placeholders();
+    let ctx = ConfigContext { home: home.path(), workdir: Path::new("/w"), placeholders: &ph };
+    write_agent_files(AgentKind::Claude, &ctx).unwrap();
+    let path = home.path().join(".claude.json");
+    let mut state = read_json(&path);
+    state["numStartups"] = 3.into();
+    state["hasCompletedOnboarding"] = false.into();
+    state["projects"]["/w"]["allowedTools"] = serde_json::json!(["Bash"]);
+    std::fs::write(&path, state.to_string()).unwrap();
+    write_agent_files(AgentKind::Claude, &ctx).unwrap();
+    let state = read_json(&path);
+    assert_eq!(state["numStartups"], 3);
+    assert_eq!(state["hasCompletedOnboarding"], true);
+    assert_eq!(state["projects"]["/w"]["allowedTools"], serde_json::json!(["Bash"]));
+    assert_eq!(state["projects"]["/w"]["hasTrustDialogAccepted"], true);
+
+    // Codex writes its own tables into config.toml.
+    write_agent_files(AgentKind::Codex, &ctx).unwrap();
+    let path = home.path().join(".codex/config.toml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("\n[tui]\nscreen_reader_detection_done = true\n");
+    std::fs::write(&path, text.replace("check_for_update_on_startup = false", "check_for_update_on_startup = true"))
+        .unwrap();
+    write_agent_files(AgentKind::Codex, &ctx).unwrap();
+    let config: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+    assert_eq!(config["tui"]["screen_reader_detection_done"].as_bool(), Some(true));
+    assert_eq!(config["check_for_update_on_startup"].as_bool(), Some(false));
+    assert_eq!(config["model_provider"].as_str(), Some(codex::PROVIDER));
+    let provider = &config["model_providers"][codex::PROVIDER];
+    assert_eq!(provider["base_url"].as_str(), Some("https://api.openai.com/v1"));
+    assert_eq!(provider["env_key"].as_str(), Some("OPENAI_API_KEY"));
+    assert_eq!(provider["wire_api"].as_str(), Some("responses"));
+    assert_eq!(config["projects"]["/w"]["trust_level"].as_str(), Some("trusted"));
+    assert_eq!(config["analytics"]["enabled"].as_bool(), Some(false));
+}
+
+#[test]
+fn a_file_that_does_not_parse_is_set_aside_and_replaced() {
+    let home = tempfile::tempdir().unwrap();
+    let ctx = ConfigContext { home: home.path(), workdir: Path::new("/w"), placeholders: &[] };
+    std::fs::create_dir_all(home.path().join(".gemini")).unwrap();
+    std::fs::write(home.path().join(".gemini/settings.json"), "{ not json").unwrap();
+    write_agent_files(AgentKind::Gemini, &ctx).unwrap();
+    let settings = read_json(&home.path().join(".gemini/settings.json"));
+    assert_eq!(settings["security"]["auth"]["selectedType"], "gemini-api-key");
+    assert_eq!(settings["privacy"]["usageStatisticsEnabled"], false);
+    assert_eq!(std::fs::read_to_string(home.path().join(".gemini/settings.json.invalid")).unwrap(), "{ not json");
+}
