@@ -5,6 +5,7 @@
 //! daemon, store or backend here: backends and the session manager call these functions.
 
 pub mod profile;
+pub mod status_hooks;
 pub mod transcript;
 
 /// What went wrong reading an agent's files.

@@ -9,6 +9,7 @@ use crate::config::SessionDefaults;
 use crate::error::CoreError;
 use crate::worktree;
 
+mod agent_status;
 mod messages;
 mod policy;
 mod usage;

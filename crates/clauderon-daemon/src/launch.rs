@@ -231,6 +231,8 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
     let (charging, charge_task) =
         crate::usage_writer::Charging::start(usage_writer, manager.clone(), shutdown_rx.clone());
     let usage_sink: Arc<dyn UsageSink> = charging;
+    let (status_reports, status_task) =
+        crate::status_reports::StatusReports::start(manager.clone(), shutdown_rx.clone());
     drop(store);
     let rules = RuleSet::new(builtin_rules(), opts.config.proxy.rules.clone());
     // Sessions' own token refreshes are answered by the proxy, never sent on.
@@ -248,6 +250,7 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
         policy: Arc::new(PolicyEngine::new(opts.config.policy.clone(), policies)),
         secrets,
         usage: Some(usage_sink),
+        status: Some(status_reports),
         audit: audit_sink,
     })
     .map_err(|e| DaemonError::Config(e.to_string()))?;
@@ -298,6 +301,7 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
         let _ = audit_task.await;
         let _ = usage_task.await;
         let _ = charge_task.await;
+        let _ = status_task.await;
         let closed = manager.close().await;
         drop(lock);
         tracing::info!("clauderon daemon stopped");

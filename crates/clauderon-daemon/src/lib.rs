@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod routes;
 pub mod security;
 pub mod state;
+pub mod status_reports;
 pub mod usage_writer;
 pub mod ws;
 

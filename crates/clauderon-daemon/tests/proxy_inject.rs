@@ -355,3 +355,27 @@ async fn a_user_rule_with_a_configured_source_injects_on_its_host_only() {
     assert!(creds.body.contains("corp_token") && creds.body.contains("env CORP_TOKEN"), "{}", creds.body);
     assert!(!creds.body.contains("corp-REAL-token-9"), "a credential value reached the API");
 }
+
+#[tokio::test]
+async fn one_session_connection_keeps_one_upstream_connection_and_reopens_it_when_closed() {
+    let fx = fixture().await;
+    let host = "api.anthropic.com";
+    let tls = tunnel(&fx, host, &[b"http/1.1"]).await;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.unwrap();
+    tokio::spawn(conn);
+    // Two requests, then one the upstream answers and closes the connection after, then two more:
+    // all on the session's one connection to the proxy.
+    for path in ["/small", "/small", "/close", "/small", "/small"] {
+        sender.ready().await.unwrap();
+        let resp = DirectResponse::read(sender.send_request(request("GET", host, path, &[], "")).await.unwrap()).await;
+        assert_eq!(resp.status, 200, "{path}: {}", resp.text());
+        assert_clean(path, &resp);
+    }
+    let peers: Vec<_> = fx.up.requests().iter().filter(|r| r.host == host).map(|r| r.peer.unwrap()).collect();
+    assert_eq!(peers.len(), 5, "{peers:?}");
+    assert!(peers[0] == peers[1] && peers[1] == peers[2], "reused until the upstream closed it: {peers:?}");
+    assert!(peers[2] != peers[3] && peers[3] == peers[4], "then a new one, reused: {peers:?}");
+    for r in fx.up.requests() {
+        assert_eq!(r.header("x-api-key"), Some(ANTHROPIC_KEY), "every request carries the credential");
+    }
+}

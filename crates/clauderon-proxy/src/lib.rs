@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod ca;
+mod conn_upstream;
 pub mod credentials;
 mod error;
 pub mod identity;

@@ -14,6 +14,7 @@ use crate::audit::{
     AuditRecord, AuditSink, Counters, CountingBody, Decision, Direction, PendingRecord, redact_path,
 };
 use crate::ca::CertificateAuthority;
+use crate::conn_upstream::{ConnUpstream, Dialer};
 use crate::identity::{IdentityRegistry, SessionIdentity};
 use crate::inject::{Injector, LocalEndpoint, MAX_LOCAL_BODY};
 use crate::meter::{UsageMeter, UsageSink};
@@ -21,7 +22,7 @@ use crate::peek::{First, Prefixed, TLS_HANDSHAKE};
 use crate::policy::{MAX_POLICY_BODY, PolicyDecision, PolicyRequest, Refusal, RequestPolicy};
 use crate::scrub::{KnownSecrets, ScrubBody, restrict_accept_encoding};
 use crate::tap::MeterBody;
-use crate::upstream::{OverrideResolver, ProxyBody, UpstreamClient, UpstreamSettings};
+use crate::upstream::{BoxError, OverrideResolver, ProxyBody, UpstreamClient, UpstreamSettings};
 use bytes::Bytes;
 use chrono::Utc;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -80,6 +81,8 @@ struct Shared {
     /// cannot ride an HTTP/2 connection.
     client_h1: UpstreamClient,
     resolver: OverrideResolver,
+    /// Opens each intercepted HTTP/1.1 connection's own upstream connection.
+    dialer: Arc<Dialer>,
     injector: Arc<dyn Injector>,
     policy: Arc<dyn RequestPolicy>,
     audit: Arc<dyn AuditSink>,
@@ -236,6 +239,7 @@ impl Proxy {
                 ca: parts.ca,
                 client,
                 client_h1,
+                dialer: Arc::new(Dialer::new(crate::upstream::tls_config(&parts.upstream)?, resolver.clone())),
                 resolver,
                 injector: parts.injector,
                 policy: parts.policy,
@@ -450,22 +454,36 @@ impl Proxy {
                 return;
             }
         };
+        let port = self.shared.resolver.lookup(&t.host).map_or(t.port, |a| a.port());
+        let (own, drivers) = ConnUpstream::new(self.shared.dialer.clone(), &t.host, port);
         let proxy = self.clone();
         let service = service_fn(move |req| {
             let proxy = proxy.clone();
             let t = t.clone();
-            async move { Ok::<_, Infallible>(proxy.forward_intercepted(req, t).await) }
+            let own = own.clone();
+            async move { Ok::<_, Infallible>(proxy.forward_intercepted(req, t, &own).await) }
         });
         let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
         builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
         builder.http2().timer(TokioTimer::new());
-        if let Err(e) = builder.serve_connection_with_upgrades(TokioIo::new(tls), service).await {
+        let mut drivers = drivers;
+        let serve = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+        let served = tokio::select! {
+            served = serve => served,
+            () = drivers.run() => Ok(()),
+        };
+        if let Err(e) = served {
             tracing::debug!(error = %e, "intercepted connection ended with an error");
         }
     }
 
     /// One request inside an intercepted connection.
-    async fn forward_intercepted(&self, mut req: Request<Incoming>, t: Target) -> Response<ProxyBody> {
+    async fn forward_intercepted(
+        &self,
+        mut req: Request<Incoming>,
+        t: Target,
+        own: &ConnUpstream,
+    ) -> Response<ProxyBody> {
         let started = Instant::now();
         let path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
         let method = req.method().clone();
@@ -522,14 +540,20 @@ impl Proxy {
         let counters = Arc::new(Counters::default());
         let body = CountingBody::new(body, counters.clone(), Direction::Up, None).boxed();
         // The upstream hop speaks what the session spoke: HTTP/2 when it chose HTTP/2, else
-        // HTTP/1.1 (cheaper per request, and what upgrades need).
-        let client = if parts.version == http::Version::HTTP_2 && !upgrade {
-            &self.shared.client
+        // HTTP/1.1 on the connection's own upstream connection (cheaper per request); upgrades
+        // take a pooled HTTP/1.1 connection, which they keep.
+        let sent = if parts.version == http::Version::HTTP_2 && !upgrade {
+            self.shared.client.request(Request::from_parts(parts, body)).await.map_err(|e| -> BoxError { Box::new(e) })
+        } else if upgrade {
+            self.shared.client_h1.request(Request::from_parts(parts, body)).await.map_err(|e| -> BoxError { Box::new(e) })
         } else {
-            &self.shared.client_h1
+            if let Ok(origin_form) = path.parse::<Uri>() {
+                parts.uri = origin_form;
+            }
+            parts.version = http::Version::HTTP_11;
+            own.request(Request::from_parts(parts, body)).await
         };
-        let upstream_req = Request::from_parts(parts, body);
-        match client.request(upstream_req).await {
+        match sent {
             Ok(mut resp) => {
                 record.status = Some(resp.status().as_u16());
                 if let (true, Some(client_upgrade), StatusCode::SWITCHING_PROTOCOLS) =
@@ -561,7 +585,7 @@ impl Proxy {
                 self.to_session(parts, body, counters, pending, &exchange)
             }
             Err(e) => {
-                let reason = upstream_failure(&t.host, &e);
+                let reason = upstream_failure(&t.host, e.as_ref());
                 tracing::warn!(host = %t.host, "{reason}");
                 record.decision = Decision::Failed { reason: reason.clone() };
                 record.status = Some(502);

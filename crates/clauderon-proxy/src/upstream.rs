@@ -97,18 +97,23 @@ pub fn root_store(extra_ca_files: &[PathBuf]) -> Result<rustls::RootCertStore, P
     Ok(roots)
 }
 
+/// The upstream side's TLS setup: the web roots and the extra CAs.
+pub fn tls_config(settings: &UpstreamSettings) -> Result<rustls::ClientConfig, ProxyError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ProxyError::Config(format!("TLS setup: {e}")))?
+        .with_root_certificates(root_store(&settings.extra_ca_files)?)
+        .with_no_client_auth())
+}
+
 /// Build a pooled upstream client. It never follows redirects (hyper's client does not).
 /// `http2: false` gives an HTTP/1.1-only client, for upgrades (WebSocket) which need HTTP/1.1.
 pub fn client(
     settings: &UpstreamSettings,
     http2: bool,
 ) -> Result<(UpstreamClient, OverrideResolver), ProxyError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ProxyError::Config(format!("TLS setup: {e}")))?
-        .with_root_certificates(root_store(&settings.extra_ca_files)?)
-        .with_no_client_auth();
+    let tls = tls_config(settings)?;
     let resolver = OverrideResolver::new(settings.overrides.clone());
     let mut http = HttpConnector::new_with_resolver(resolver.clone());
     http.enforce_http(false);

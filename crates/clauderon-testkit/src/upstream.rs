@@ -117,6 +117,8 @@ pub struct RecordedRequest {
     pub sni: Option<String>,
     /// The ALPN protocol negotiated on the connection.
     pub alpn: Option<String>,
+    /// The client's address: requests with the same one came on the same connection.
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 impl RecordedRequest {
@@ -400,6 +402,7 @@ impl Drop for TlsUpstream {
 pub(crate) struct ConnInfo {
     pub(crate) sni: Option<String>,
     pub(crate) alpn: Option<String>,
+    pub(crate) peer: Option<std::net::SocketAddr>,
 }
 
 async fn accept_loop(
@@ -416,7 +419,7 @@ async fn accept_loop(
             r = listener.accept() => r,
             _ = stop.wait_for(|s| *s) => break,
         };
-        let Ok((tcp, _peer)) = accepted else {
+        let Ok((tcp, peer)) = accepted else {
             // Out of file descriptors or similar: back off instead of spinning.
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
@@ -426,7 +429,7 @@ async fn accept_loop(
         let acceptor = acceptor.clone();
         conns.spawn(async move {
             match acceptor {
-                None => serve(TokioIo::new(tcp), shared, ConnInfo::default()).await,
+                None => serve(TokioIo::new(tcp), shared, ConnInfo { peer: Some(peer), ..ConnInfo::default() }).await,
                 Some(acceptor) => {
                     let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
                     else {
@@ -436,6 +439,7 @@ async fn accept_loop(
                     let info = ConnInfo {
                         sni: conn.server_name().map(str::to_owned),
                         alpn: conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned()),
+                        peer: Some(peer),
                     };
                     serve(TokioIo::new(tls), shared, info).await;
                 }

@@ -185,3 +185,14 @@ pub struct SetBudgetRequest {
     #[serde(default)]
     pub usd_cents: Option<u64>,
 }
+
+/// Longest text `send` types into a session, in bytes.
+pub const MAX_INPUT_BYTES: usize = 64 * 1024;
+
+/// Text to type into the session's agent, followed by Enter (`clauderon send`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendInputRequest {
+    /// What to type: a follow-up prompt. Line breaks, quotes and any Unicode arrive as they are.
+    pub text: String,
+}

@@ -1,6 +1,7 @@
 //! clauderon's domain types. Everything here is plain data and pure functions:
 //! no IO, no clocks except where a caller passes one in.
 
+pub mod agent_status;
 pub mod api;
 pub mod audit;
 pub mod event;
@@ -15,6 +16,7 @@ pub mod terminal;
 mod token;
 pub mod usage;
 
+pub use agent_status::AgentStatus;
 pub use event::{EventKind, SessionEvent};
 pub use kinds::{AccessMode, AgentKind, BackendKind, NetworkMode, ParseKindError, SandboxLevel};
 pub use layout::DataLayout;

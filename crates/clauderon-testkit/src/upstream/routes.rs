@@ -88,6 +88,7 @@ pub(crate) fn recorded_head(parts: &Parts, host: &str, info: &ConnInfo) -> Recor
         version: parts.version,
         sni: info.sni.clone(),
         alpn: info.alpn.clone(),
+        peer: info.peer,
     }
 }
 
@@ -114,6 +115,12 @@ async fn route(
     let get = req.parts.method == Method::GET;
     match path.as_str() {
         "/small" if get => body::full(StatusCode::OK, "text/plain", Bytes::from_static(SMALL_BODY)),
+        // The small body, then the upstream closes the connection.
+        "/close" if get => {
+            let mut resp = body::full(StatusCode::OK, "text/plain", Bytes::from_static(SMALL_BODY));
+            resp.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+            resp
+        }
         "/v1/oauth/token" if req.parts.method == Method::POST => oauth_api::token(&req),
         "/echo" => match shared.check(&req.host, &req.parts.headers) {
             Ok(()) => echo(&req).await,

@@ -1,0 +1,275 @@
+//! Live status from the agents themselves: each agent's hooks run a small script that tells
+//! clauderon whether the agent is working, waiting for the user, or idle.
+//!
+//! The script ([`HOOK_SCRIPT`] in the session's HOME) posts `{"status": "..."}` to
+//! `http://clauderon.internal/v1/status` through the session's own proxy (`http_proxy`, which
+//! carries the session's identity). Only the proxy answers that name, and it applies the report
+//! to the session it authenticated: the script holds no secret and cannot speak for another
+//! session. It uses POSIX `sh` and `curl`, which the host and the agent image both have, waits at
+//! most [`REPORT_TIMEOUT_SECS`] and always exits 0, so a daemon that is away never holds an
+//! agent up. The identity never appears on a command line (other users can read those): curl
+//! takes the proxy from the environment.
+//!
+//! Per agent (observed on the pinned versions; see `AGENT-CLIS.md`):
+//! - Claude Code 2.1.332, `~/.claude/settings.json` `hooks`: `UserPromptSubmit` and `PreToolUse`
+//!   → working, `Notification` for a permission prompt or a question (`permission_prompt`,
+//!   `elicitation_dialog`; not the reminder it shows after a minute idle) → waiting, `Stop` → idle.
+//! - Codex 0.171.0, `~/.codex/hooks.json` (the same shape): `UserPromptSubmit` and `PreToolUse` →
+//!   working, `PermissionRequest` → waiting, `Stop` → idle. Codex runs hooks only once a person
+//!   has trusted them, unless it is started with [`CODEX_TRUST_FLAG`]; clauderon wrote these
+//!   hooks itself, so the session's command carries it ([`launch_args`]).
+//! - Gemini CLI 0.61.0, `~/.gemini/settings.json` `hooks`: `BeforeAgent` and `BeforeTool` →
+//!   working, `Notification` (its only kind is a tool permission) → waiting, `AfterAgent` → idle.
+
+use clauderon_types::AgentKind;
+use clauderon_types::agent_status::{AgentStatus, status_url};
+use serde_json::{Map, Value, json};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// The hook script, relative to the session's HOME.
+pub const HOOK_SCRIPT: &str = ".clauderon/status-hook";
+
+/// How long the script waits for the proxy, in seconds.
+pub const REPORT_TIMEOUT_SECS: u32 = 3;
+
+/// Codex's flag that runs hooks nobody has trusted interactively yet (0.171.0).
+pub const CODEX_TRUST_FLAG: &str = "--dangerously-bypass-hook-trust";
+
+/// The text of [`HOOK_SCRIPT`]. No secret, no session name: both come from the environment.
+pub fn hook_script() -> String {
+    let statuses: Vec<&str> = AgentStatus::ALL.iter().map(|s| s.as_str()).collect();
+    format!(
+        r#"#!/bin/sh
+# Written by clauderon. An agent hook runs `status-hook working|waiting-for-input|idle` to tell
+# clauderon what the agent is doing. The report goes through this session's proxy (http_proxy,
+# which carries the session's own identity) to {host}, a name only that proxy answers;
+# this file holds no secret. It gives up after {timeout}s and always exits 0, so it never holds
+# the agent up.
+case "$1" in
+  {cases}) ;;
+  *) exit 0 ;;
+esac
+http_proxy="${{http_proxy:-${{HTTP_PROXY:-}}}}"
+[ -n "$http_proxy" ] || exit 0
+command -v curl >/dev/null 2>&1 || exit 0
+export http_proxy
+unset no_proxy NO_PROXY
+curl --silent --output /dev/null --max-time {timeout} \
+  --header 'Content-Type: application/json' \
+  --data "{{\"status\":\"$1\"}}" \
+  {url} </dev/null >/dev/null 2>&1
+exit 0
+"#,
+        host = clauderon_types::agent_status::INTERNAL_HOST,
+        timeout = REPORT_TIMEOUT_SECS,
+        cases = statuses.join("|"),
+        url = status_url(),
+    )
+}
+
+/// Write [`HOOK_SCRIPT`] into `home` (0755; its folder is created if needed). Returns its path.
+pub fn write_hook_script(home: &Path) -> std::io::Result<PathBuf> {
+    let path = home.join(HOOK_SCRIPT);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&path, hook_script())?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    Ok(path)
+}
+
+/// The command a hook runs for `status`. `$HOME` is expanded by the shell the agent runs hooks
+/// with (all three do), so the same settings work on the host and in a container.
+pub fn hook_command(status: AgentStatus) -> String {
+    format!("\"$HOME/{HOOK_SCRIPT}\" {status}")
+}
+
+/// One matcher group in the hooks format all three agents share.
+fn group(matcher: Option<&str>, status: AgentStatus) -> Value {
+    let mut g = Map::new();
+    if let Some(m) = matcher {
+        g.insert("matcher".into(), Value::from(m));
+    }
+    g.insert("hooks".into(), json!([{"type": "command", "command": hook_command(status)}]));
+    Value::Object(g)
+}
+
+/// `(event, matcher, status)` for each hook an agent gets.
+fn events(agent: AgentKind) -> &'static [(&'static str, Option<&'static str>, AgentStatus)] {
+    use AgentStatus::{Idle, WaitingForInput as Waiting, Working};
+    match agent {
+        AgentKind::Claude => &[
+            ("UserPromptSubmit", None, Working),
+            ("PreToolUse", None, Working),
+            ("Notification", Some("permission_prompt|elicitation_dialog"), Waiting),
+            ("Stop", None, Idle),
+        ],
+        AgentKind::Codex => &[
+            ("UserPromptSubmit", None, Working),
+            ("PreToolUse", None, Working),
+            ("PermissionRequest", None, Waiting),
+            ("Stop", None, Idle),
+        ],
+        AgentKind::Gemini => &[
+            ("BeforeAgent", None, Working),
+            ("BeforeTool", None, Working),
+            ("Notification", None, Waiting),
+            ("AfterAgent", None, Idle),
+        ],
+    }
+}
+
+/// The `hooks` object for `agent`'s settings: event name to matcher groups.
+pub fn hooks(agent: AgentKind) -> Value {
+    let mut out = Map::new();
+    for (event, matcher, status) in events(agent) {
+        out.insert((*event).into(), Value::Array(vec![group(*matcher, *status)]));
+    }
+    Value::Object(out)
+}
+
+/// Add clauderon's status hooks to an agent's settings object (Claude Code's and Gemini CLI's
+/// `settings.json`, Codex's `hooks.json`), beside any hooks already there. Adding them twice
+/// changes nothing. A `settings` that is not an object is replaced by one.
+pub fn add_hooks(agent: AgentKind, settings: &mut Value) {
+    if !settings.is_object() {
+        *settings = Value::Object(Map::new());
+    }
+    let Some(root) = settings.as_object_mut() else { return };
+    let all = root.entry("hooks").or_insert_with(|| Value::Object(Map::new()));
+    if !all.is_object() {
+        *all = Value::Object(Map::new());
+    }
+    let Some(all) = all.as_object_mut() else { return };
+    for (event, matcher, status) in events(agent) {
+        let list = all.entry(*event).or_insert_with(|| Value::Array(Vec::new()));
+        if !list.is_array() {
+            *list = Value::Array(Vec::new());
+        }
+        let Some(list) = list.as_array_mut() else { continue };
+        let ours = group(*matcher, *status);
+        if !list.contains(&ours) {
+            list.push(ours);
+        }
+    }
+}
+
+/// Extra arguments the agent's command needs for its hooks to run.
+pub fn launch_args(agent: AgentKind) -> &'static [&'static str] {
+    match agent {
+        AgentKind::Codex => &[CODEX_TRUST_FLAG],
+        AgentKind::Claude | AgentKind::Gemini => &[],
+    }
+}
+
+/// Where the agent reads its hooks, relative to the session's HOME.
+pub fn settings_file(agent: AgentKind) -> &'static str {
+    match agent {
+        AgentKind::Claude => ".claude/settings.json",
+        AgentKind::Codex => ".codex/hooks.json",
+        AgentKind::Gemini => ".gemini/settings.json",
+    }
+}
+
+/// Write the hook script, and add the hooks to the agent's settings file in `home` (keeping
+/// what the file already holds; a file that is not JSON is replaced). For backends and tests
+/// that write no other settings; a launch profile that builds the settings itself calls
+/// [`add_hooks`] on them and [`write_hook_script`].
+pub fn install(agent: AgentKind, home: &Path) -> std::io::Result<()> {
+    write_hook_script(home)?;
+    let path = home.join(settings_file(agent));
+    let mut settings: Value = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_else(|| Value::Object(Map::new()));
+    add_hooks(agent, &mut settings);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let text = serde_json::to_string_pretty(&settings).map_err(std::io::Error::other)?;
+    std::fs::write(&path, text + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_script_holds_no_identity_and_reports_only_known_statuses() {
+        let script = hook_script();
+        assert!(script.starts_with("#!/bin/sh\n"));
+        assert!(script.contains("http://clauderon.internal/v1/status"));
+        assert!(script.contains("working|waiting-for-input|idle)"));
+        // The identity comes from the environment, and never onto curl's command line.
+        assert!(!script.contains("--proxy"), "{script}");
+        assert!(!script.contains('@'), "no user:secret@ URL in the script");
+        assert!(script.contains("unset no_proxy NO_PROXY"));
+        assert!(script.trim_end().ends_with("exit 0"));
+    }
+
+    #[test]
+    fn each_agent_gets_working_waiting_and_idle_hooks_on_its_own_events() {
+        let claude = hooks(AgentKind::Claude);
+        assert_eq!(claude["Stop"][0]["hooks"][0]["command"], "\"$HOME/.clauderon/status-hook\" idle");
+        assert_eq!(
+            claude["UserPromptSubmit"][0]["hooks"][0]["command"],
+            "\"$HOME/.clauderon/status-hook\" working"
+        );
+        assert_eq!(claude["Notification"][0]["matcher"], "permission_prompt|elicitation_dialog");
+        let codex = hooks(AgentKind::Codex);
+        assert!(codex["Stop"].is_array() && codex["PermissionRequest"].is_array());
+        let gemini = hooks(AgentKind::Gemini);
+        assert_eq!(gemini["AfterAgent"][0]["hooks"][0]["command"], "\"$HOME/.clauderon/status-hook\" idle");
+        assert_eq!(gemini["BeforeAgent"][0]["hooks"][0]["type"], "command");
+        for agent in [AgentKind::Claude, AgentKind::Codex, AgentKind::Gemini] {
+            let commands = serde_json::to_string(&hooks(agent)).unwrap();
+            for status in AgentStatus::ALL {
+                assert!(commands.contains(&format!("status-hook\\\" {status}")), "{agent}: {status}");
+            }
+        }
+        assert_eq!(launch_args(AgentKind::Codex), ["--dangerously-bypass-hook-trust"]);
+    }
+
+    #[test]
+    fn adding_hooks_keeps_the_users_own_and_is_idempotent() {
+        let mut settings = json!({
+            "theme": "dark",
+            "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "notify-send done"}]}]}
+        });
+        add_hooks(AgentKind::Claude, &mut settings);
+        let once = settings.clone();
+        add_hooks(AgentKind::Claude, &mut settings);
+        assert_eq!(settings, once);
+        assert_eq!(settings["theme"], "dark");
+        let stop = settings["hooks"]["Stop"].as_array().unwrap();
+        assert_eq!(stop.len(), 2);
+        assert_eq!(stop[0]["hooks"][0]["command"], "notify-send done");
+        let mut odd = json!(["not", "an", "object"]);
+        add_hooks(AgentKind::Gemini, &mut odd);
+        assert!(odd["hooks"]["AfterAgent"].is_array());
+    }
+
+    #[test]
+    fn install_writes_an_executable_script_and_merges_the_settings_file() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join(".gemini")).unwrap();
+        std::fs::write(
+            home.path().join(".gemini/settings.json"),
+            r#"{"security":{"auth":{"selectedType":"gemini-api-key"}}}"#,
+        )
+        .unwrap();
+        install(AgentKind::Gemini, home.path()).unwrap();
+        let script = home.path().join(HOOK_SCRIPT);
+        assert_eq!(std::fs::metadata(&script).unwrap().permissions().mode() & 0o777, 0o755);
+        let settings: Value = serde_json::from_str(
+            &std::fs::read_to_string(home.path().join(".gemini/settings.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(settings["security"]["auth"]["selectedType"], "gemini-api-key");
+        assert!(settings["hooks"]["BeforeAgent"].is_array());
+        install(AgentKind::Codex, home.path()).unwrap();
+        assert!(home.path().join(".codex/hooks.json").exists());
+    }
+}
