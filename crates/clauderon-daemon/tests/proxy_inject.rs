@@ -367,7 +367,9 @@ async fn one_session_connection_keeps_one_upstream_connection_and_reopens_it_whe
     // all on the session's one connection to the proxy.
     for path in ["/small", "/small", "/close", "/small", "/small"] {
         sender.ready().await.unwrap();
-        let resp = DirectResponse::read(sender.send_request(request("GET", host, path, &[], "")).await.unwrap()).await;
+        let resp =
+            DirectResponse::read(sender.send_request(request("GET", host, path, &[], "")).await.unwrap())
+                .await;
         assert_eq!(resp.status, 200, "{path}: {}", resp.text());
         assert_clean(path, &resp);
     }

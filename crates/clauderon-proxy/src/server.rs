@@ -231,6 +231,7 @@ fn upstream_failure(host: &str, err: &(dyn std::error::Error + 'static)) -> Stri
 impl Proxy {
     pub fn new(parts: ProxyParts) -> Result<Self, ProxyError> {
         let (client, resolver) = crate::upstream::client(&parts.upstream, true)?;
+        let upstream_tls = crate::upstream::tls_config(&parts.upstream)?;
         let (client_h1, _) = crate::upstream::client(&parts.upstream, false)?;
         Ok(Proxy {
             shared: Arc::new(Shared {
@@ -239,7 +240,7 @@ impl Proxy {
                 ca: parts.ca,
                 client,
                 client_h1,
-                dialer: Arc::new(Dialer::new(crate::upstream::tls_config(&parts.upstream)?, resolver.clone())),
+                dialer: Arc::new(Dialer::new(upstream_tls, resolver.clone())),
                 resolver,
                 injector: parts.injector,
                 policy: parts.policy,
@@ -542,10 +543,10 @@ impl Proxy {
         // The upstream hop speaks what the session spoke: HTTP/2 when it chose HTTP/2, else
         // HTTP/1.1 on the connection's own upstream connection (cheaper per request); upgrades
         // take a pooled HTTP/1.1 connection, which they keep.
-        let sent = if parts.version == http::Version::HTTP_2 && !upgrade {
-            self.shared.client.request(Request::from_parts(parts, body)).await.map_err(|e| -> BoxError { Box::new(e) })
-        } else if upgrade {
-            self.shared.client_h1.request(Request::from_parts(parts, body)).await.map_err(|e| -> BoxError { Box::new(e) })
+        let sent = if upgrade || parts.version == http::Version::HTTP_2 {
+            let client = if upgrade { &self.shared.client_h1 } else { &self.shared.client };
+            let sent = client.request(Request::from_parts(parts, body)).await;
+            sent.map_err(|e| -> BoxError { Box::new(e) })
         } else {
             if let Ok(origin_form) = path.parse::<Uri>() {
                 parts.uri = origin_form;

@@ -429,7 +429,10 @@ async fn accept_loop(
         let acceptor = acceptor.clone();
         conns.spawn(async move {
             match acceptor {
-                None => serve(TokioIo::new(tcp), shared, ConnInfo { peer: Some(peer), ..ConnInfo::default() }).await,
+                None => {
+                    serve(TokioIo::new(tcp), shared, ConnInfo { peer: Some(peer), ..ConnInfo::default() })
+                        .await
+                }
                 Some(acceptor) => {
                     let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
                     else {

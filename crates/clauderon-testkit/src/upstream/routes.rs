@@ -118,7 +118,8 @@ async fn route(
         // The small body, then the upstream closes the connection.
         "/close" if get => {
             let mut resp = body::full(StatusCode::OK, "text/plain", Bytes::from_static(SMALL_BODY));
-            resp.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+            resp.headers_mut()
+                .insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
             resp
         }
         "/v1/oauth/token" if req.parts.method == Method::POST => oauth_api::token(&req),
