@@ -9,6 +9,7 @@ pub mod credentials;
 mod error;
 pub mod identity;
 pub mod inject;
+pub mod internal;
 pub mod meter;
 pub mod oauth;
 mod peek;

@@ -17,6 +17,7 @@ use crate::ca::CertificateAuthority;
 use crate::conn_upstream::{ConnUpstream, Dialer};
 use crate::identity::{IdentityRegistry, SessionIdentity};
 use crate::inject::{Injector, LocalEndpoint, MAX_LOCAL_BODY};
+use crate::internal::{StatusSink, is_internal};
 use crate::meter::{UsageMeter, UsageSink};
 use crate::peek::{First, Prefixed, TLS_HANDSHAKE};
 use crate::policy::{MAX_POLICY_BODY, PolicyDecision, PolicyRequest, Refusal, RequestPolicy};
@@ -63,6 +64,8 @@ pub struct ProxyParts {
     pub secrets: Option<Arc<KnownSecrets>>,
     /// Where token usage read from model API responses goes; `None` turns metering off.
     pub usage: Option<Arc<dyn UsageSink>>,
+    /// Where agents' status reports to [`crate::internal::INTERNAL_HOST`] go; `None` refuses them.
+    pub status: Option<Arc<dyn StatusSink>>,
 }
 
 /// A cheap, cloneable handle on the running proxy's shared state.
@@ -88,6 +91,7 @@ struct Shared {
     audit: Arc<dyn AuditSink>,
     secrets: Option<Arc<KnownSecrets>>,
     usage: Option<Arc<dyn UsageSink>>,
+    status: Option<Arc<dyn StatusSink>>,
 }
 
 /// The request a response answers, as the response path needs it.
@@ -116,7 +120,7 @@ struct Target {
     port: u16,
 }
 
-fn text(status: StatusCode, message: impl Into<String>) -> Response<ProxyBody> {
+pub(crate) fn text(status: StatusCode, message: impl Into<String>) -> Response<ProxyBody> {
     let mut body = message.into();
     body.push('\n');
     let mut resp = Response::new(Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed());
@@ -127,7 +131,7 @@ fn text(status: StatusCode, message: impl Into<String>) -> Response<ProxyBody> {
 }
 
 /// A fresh audit record for a session's request; counts and status are filled in as it goes.
-fn record_for(
+pub(crate) fn record_for(
     session: &SessionIdentity,
     method: &str,
     host: &str,
@@ -246,6 +250,7 @@ impl Proxy {
                 policy: parts.policy,
                 secrets: parts.secrets,
                 usage: parts.usage,
+                status: parts.status,
                 audit: parts.audit,
             }),
         })
@@ -331,6 +336,10 @@ impl Proxy {
         if req.method() == Method::CONNECT {
             return self.connect(req, session);
         }
+        // The proxy's own host (agents' status reports): answered here, never forwarded.
+        if req.uri().host().is_some_and(is_internal) {
+            return self.answer_internal(req, &session).await;
+        }
         if req.uri().scheme().is_some() {
             return self.forward_plain(req, session).await;
         }
@@ -338,6 +347,15 @@ impl Proxy {
             StatusCode::BAD_REQUEST,
             "this is clauderon's credential proxy: send requests through it (HTTPS_PROXY), not to it",
         )
+    }
+
+    /// A request to the proxy's own host, over plain HTTP or inside an intercepted CONNECT.
+    async fn answer_internal(
+        &self,
+        req: Request<Incoming>,
+        session: &SessionIdentity,
+    ) -> Response<ProxyBody> {
+        crate::internal::answer(self.shared.status.as_deref(), self.shared.audit.as_ref(), session, req).await
     }
 
     fn audit_now(&self, session: &SessionIdentity, method: &str, host: &str, path: &str, decision: Decision) {
@@ -351,12 +369,13 @@ impl Proxy {
                 "clauderon proxy: CONNECT needs host:port, e.g. api.anthropic.com:443",
             );
         };
+        let internal = is_internal(&host);
         let check = PolicyRequest { session: &session, method: "CONNECT", host: &host, path: None };
-        if let PolicyDecision::Deny(r) = self.shared.policy.check(&check) {
+        if let (false, PolicyDecision::Deny(r)) = (internal, self.shared.policy.check(&check)) {
             self.audit_now(&session, "CONNECT", &host, "", Decision::Denied { reason: r.reason.clone() });
             return refused(&r);
         }
-        let intercept = if self.shared.injector.intercepts(&host) {
+        let intercept = if internal || self.shared.injector.intercepts(&host) {
             Intercept::Always
         } else if self.shared.policy.intercepts(&session, &host) {
             Intercept::IfTls
@@ -488,6 +507,9 @@ impl Proxy {
         let started = Instant::now();
         let path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
         let method = req.method().clone();
+        if is_internal(&t.host) {
+            return self.answer_internal(req, &t.session).await;
+        }
         let mut record =
             record_for(&t.session, method.as_str(), &t.host, &redact_path(&path), Decision::Forwarded);
         // Answered in the proxy, nothing reaches upstream: no policy to apply.
