@@ -35,8 +35,10 @@ pub struct SessionView<'a> {
     pub home: &'a str,
 }
 
-/// Every variable a session's process gets from clauderon, in a stable order. Secrets: only the
-/// session's own proxy identity (useless outside the proxy) — never a real credential.
+/// Every variable a session's process gets from clauderon, in a stable order: the agent's own
+/// (telemetry off, workspace trust: [`clauderon_agents::profile::agent_env`]) among them.
+/// Secrets: only the session's own proxy identity (useless outside the proxy) — never a real
+/// credential.
 pub fn session_env(spec: &SessionSpec, view: &SessionView<'_>) -> Vec<(String, String)> {
     let proxy = spec.proxy.url(view.proxy_host);
     let mut env: Vec<(String, String)> =
@@ -53,6 +55,7 @@ pub fn session_env(spec: &SessionSpec, view: &SessionView<'_>) -> Vec<(String, S
     for var in CA_EXTRA_VARS {
         env.push(((*var).into(), view.ca_cert.into()));
     }
+    env.extend(clauderon_agents::profile::agent_env(spec.agent));
     env.extend(spec.placeholders.iter().cloned());
     env
 }
@@ -163,6 +166,7 @@ mod tests {
         assert_eq!(get("NODE_EXTRA_CA_CERTS"), Some("/ca.pem"));
         assert_eq!(get("ANTHROPIC_API_KEY"), Some("clauderon-placeholder"));
         assert_eq!(get("HOME"), Some("/home/s"));
+        assert_eq!(get("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"), Some("1"), "the agent's own variables");
         assert_eq!(get("OPENAI_API_KEY"), None, "no placeholder for a credential that is not configured");
     }
 

@@ -1,32 +1,31 @@
 //! What every backend needs to run a session, whatever runs it: the command line (`--command`
-//! through `sh -c`, else the agent's CLI) and the files clauderon writes into the session's
-//! HOME (clauderon's CA alone and as a bundle with the system roots, and git settings).
+//! through `sh -c`, else the agent's launch script from its profile) and the files clauderon
+//! writes into the session's HOME (clauderon's CA alone and as a bundle with the system roots,
+//! git settings, and the agent's settings files).
 
 use crate::SessionSpec;
 use crate::env::{ca_bundle, gitconfig, host_git_identity};
-use clauderon_types::AgentKind;
+use clauderon_agents::profile;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-/// The session's command: `--command` through `sh -c`, else the agent's CLI with permission
-/// prompts off, the model and the prompt.
+/// The session's command: `--command` through `sh -c`, else the agent's launch script
+/// ([`profile::launch_command`]): each time the process starts, it resumes the conversation
+/// the session's HOME already holds, or starts the agent with the prompt when there is none.
 pub fn session_command(spec: &SessionSpec) -> Vec<String> {
     if let Some(c) = &spec.options.command {
         return vec!["/bin/sh".into(), "-c".into(), c.clone()];
     }
-    let mut cmd: Vec<String> = match spec.agent {
-        AgentKind::Claude => vec!["claude".into(), "--dangerously-skip-permissions".into()],
-        AgentKind::Codex => vec!["codex".into(), "--dangerously-bypass-approvals-and-sandbox".into()],
-        AgentKind::Gemini => vec!["gemini".into(), "--yolo".into()],
-    };
-    if let Some(model) = &spec.options.model {
-        cmd.push("--model".into());
-        cmd.push(model.clone());
-    }
-    if !spec.prompt.is_empty() {
-        cmd.push(spec.prompt.clone());
-    }
-    cmd
+    profile::launch_command(spec.agent, spec.options.model.as_deref(), &spec.prompt)
+}
+
+/// Write the agent's settings files into the session's HOME ([`profile::write_agent_files`]:
+/// merged over what is there), with workspace trust for `workdir`, the agent's working
+/// directory as the session sees it. Every session gets them, `--command` ones too, so the
+/// agent can also be started by hand inside one.
+pub fn write_agent_files(spec: &SessionSpec, workdir: &Path) -> Result<(), String> {
+    let ctx = profile::ConfigContext { home: &spec.home, workdir, placeholders: &spec.placeholders };
+    profile::write_agent_files(spec.agent, &ctx).map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// clauderon's files in the session's HOME: `<home>/.clauderon`.
@@ -85,7 +84,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::ProxyAccess;
-    use clauderon_types::{SessionId, SessionName, SessionOptions};
+    use clauderon_types::{AgentKind, SessionId, SessionName, SessionOptions};
 
     fn spec(dir: &Path, options: SessionOptions) -> SessionSpec {
         SessionSpec {
@@ -113,10 +112,18 @@ mod tests {
         let o = SessionOptions { command: Some("echo hi".into()), ..Default::default() };
         assert_eq!(session_command(&spec(dir, o)), ["/bin/sh", "-c", "echo hi"]);
         let o = SessionOptions { model: Some("o3".into()), ..Default::default() };
-        assert_eq!(
-            session_command(&spec(dir, o)),
-            ["codex", "--dangerously-bypass-approvals-and-sandbox", "--model", "o3", "fix it"]
-        );
+        let cmd = session_command(&spec(dir, o));
+        assert_eq!(cmd, profile::launch_command(AgentKind::Codex, Some("o3"), "fix it"));
+        assert!(cmd[2].contains("'--model' 'o3' 'fix it'"), "{}", cmd[2]);
+    }
+
+    #[test]
+    fn agent_files_trust_the_workdir_as_the_session_sees_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = spec(dir.path(), SessionOptions::default());
+        write_agent_files(&s, Path::new("/workspace")).unwrap();
+        let config = std::fs::read_to_string(s.home.join(".codex/config.toml")).unwrap();
+        assert!(config.contains("[projects.\"/workspace\"]"), "{config}");
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! The files clauderon writes on the host for a session's container: the shared trust files and
-//! gitconfig ([`write_trust_files`]), the entrypoint beside them, and an empty hooks folder in
-//! the repository's git dir so it can be mounted read-only.
+//! gitconfig ([`write_trust_files`]), the agent's settings ([`write_agent_files`]), the
+//! entrypoint beside them, and an empty hooks folder in the repository's git dir so it can be
+//! mounted read-only.
 
 use crate::engine;
 use crate::plan::{self, ENTRYPOINT_SCRIPT};
-use clauderon_backend::session_files::{files_dir, write_trust_files};
+use clauderon_backend::session_files::{files_dir, write_agent_files, write_trust_files};
 use clauderon_backend::{BackendError, SessionSpec};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -33,6 +34,8 @@ fn write_blocking(spec: &SessionSpec) -> Result<Written, BackendError> {
     let meta = std::fs::metadata(&spec.home).map_err(io("reading the session's home", &spec.home))?;
     // The CA alone and as a bundle, and the gitconfig: the same for every backend.
     let trust = write_trust_files(spec).map_err(engine::error)?;
+    // The agent's settings, trusting the worktree where the container sees it.
+    write_agent_files(spec, Path::new(plan::WORKSPACE)).map_err(engine::error)?;
     let entrypoint = files_dir(spec).join("entrypoint.sh");
     std::fs::write(&entrypoint, ENTRYPOINT_SCRIPT).map_err(io("writing", &entrypoint))?;
     std::fs::set_permissions(&entrypoint, std::fs::Permissions::from_mode(0o644))

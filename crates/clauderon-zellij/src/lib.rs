@@ -19,7 +19,7 @@ pub mod sandbox;
 
 use async_trait::async_trait;
 use clauderon_backend::env::{SessionView, session_env};
-use clauderon_backend::session_files::{session_command, write_trust_files};
+use clauderon_backend::session_files::{session_command, write_agent_files, write_trust_files};
 use clauderon_backend::{
     AttachTarget, BackendError, BackendHandle, BackendResource, BackendStatus, SessionBackend, SessionSpec,
 };
@@ -353,8 +353,12 @@ impl SessionBackend for ZellijBackend {
         let level = self.sandbox_for(spec.options.sandbox).await?;
         let handle = session_name(spec);
         let owned = spec.clone();
-        let trust = tokio::task::spawn_blocking(move || write_trust_files(&owned))
-            .await
+        // The agent runs in the worktree itself, so that is the folder its settings trust.
+        let trust = tokio::task::spawn_blocking(move || {
+            write_agent_files(&owned, &owned.worktree)?;
+            write_trust_files(&owned)
+        })
+        .await
             .map_err(|e| failed(format!("writing the session's files: {e}")))?
             .map_err(failed)?;
         let (env, argv) = self.plan_process(spec, level, &trust)?;
