@@ -129,6 +129,11 @@ pub fn hooks(agent: AgentKind) -> Value {
     Value::Object(out)
 }
 
+/// A whole hooks file for `agent` (Codex's `~/.codex/hooks.json`): `{"hooks": ...}`.
+pub fn hooks_file(agent: AgentKind) -> Value {
+    json!({ "hooks": hooks(agent) })
+}
+
 /// Add clauderon's status hooks to an agent's settings object (Claude Code's and Gemini CLI's
 /// `settings.json`, Codex's `hooks.json`), beside any hooks already there. Adding them twice
 /// changes nothing. A `settings` that is not an object is replaced by one.
@@ -249,6 +254,27 @@ mod tests {
         let mut odd = json!(["not", "an", "object"]);
         add_hooks(AgentKind::Gemini, &mut odd);
         assert!(odd["hooks"]["AfterAgent"].is_array());
+    }
+
+    #[test]
+    fn every_agents_session_files_carry_the_hooks_and_never_a_placeholder_or_identity() {
+        use crate::profile::{ConfigContext, write_agent_files};
+        for agent in [AgentKind::Claude, AgentKind::Codex, AgentKind::Gemini] {
+            let home = tempfile::tempdir().unwrap();
+            let ph = vec![("ANTHROPIC_API_KEY".to_string(), "clauderon-placeholder-xyz".to_string())];
+            let ctx = ConfigContext { home: home.path(), workdir: Path::new("/w"), placeholders: &ph };
+            let written = write_agent_files(agent, &ctx).unwrap();
+            assert!(written.contains(&home.path().join(HOOK_SCRIPT)), "{agent}: {written:?}");
+            let settings: Value = serde_json::from_str(
+                &std::fs::read_to_string(home.path().join(settings_file(agent))).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(settings["hooks"], hooks(agent), "{agent}");
+            let hooks_text = settings["hooks"].to_string() + &hook_script();
+            assert!(
+                !hooks_text.contains("placeholder") && !hooks_text.contains("http://clauderon.internal@")
+            );
+        }
     }
 
     #[test]

@@ -41,9 +41,11 @@ const APPROVED_KEY_SUFFIX: usize = 20;
 
 /// `~/.claude/settings.json`: the user settings. Status hooks (issue 6 §3) go under `hooks`.
 pub fn settings(_ctx: &ConfigContext<'_>) -> Value {
-    json!({
+    let mut settings = json!({
         "skipDangerousModePermissionPrompt": true,
-    })
+    });
+    crate::status_hooks::add_hooks(clauderon_types::AgentKind::Claude, &mut settings);
+    settings
 }
 
 /// `~/.claude.json`: Claude Code's own state, so the first start asks nothing.

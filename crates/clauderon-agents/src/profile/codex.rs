@@ -13,12 +13,20 @@
 //!   `[tui]` notices, into the same file: it is merged, never replaced).
 //! - Update checks, analytics, plugins and apps off: no traffic to chatgpt.com or github.com.
 //! - `CODEX_CA_CERTIFICATE` (the CA bundle) comes with every session's environment.
+//! - Status hooks (`~/.codex/hooks.json`, see [`crate::status_hooks`]) run only once trusted in
+//!   Codex's `/hooks` screen, or with `--dangerously-bypass-hook-trust`: clauderon wrote them,
+//!   so both commands carry the flag.
 
 use super::files::ConfigContext;
 use toml::{Table, Value};
 
 pub(super) fn start_args() -> Vec<String> {
-    vec!["codex".into(), "--no-daemon".into(), "--dangerously-bypass-approvals-and-sandbox".into()]
+    vec![
+        "codex".into(),
+        "--no-daemon".into(),
+        "--dangerously-bypass-approvals-and-sandbox".into(),
+        crate::status_hooks::CODEX_TRUST_FLAG.into(),
+    ]
 }
 
 pub(super) fn resume_args() -> Vec<String> {
@@ -28,6 +36,7 @@ pub(super) fn resume_args() -> Vec<String> {
         "--last".into(),
         "--no-daemon".into(),
         "--dangerously-bypass-approvals-and-sandbox".into(),
+        crate::status_hooks::CODEX_TRUST_FLAG.into(),
     ]
 }
 
@@ -36,7 +45,7 @@ pub(super) const ENV: &[(&str, &str)] = &[];
 /// The provider clauderon declares.
 pub const PROVIDER: &str = "clauderon";
 
-/// `~/.codex/config.toml`. Status notifications (issue 6 §3) go under `notify`.
+/// `~/.codex/config.toml`. Status hooks (issue 6 §3) are in `~/.codex/hooks.json`.
 pub fn config(ctx: &ConfigContext<'_>) -> Table {
     let mut provider = Table::new();
     provider.insert("name".into(), "OpenAI (through clauderon's proxy)".into());

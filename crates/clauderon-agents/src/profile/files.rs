@@ -56,9 +56,13 @@ pub fn agent_files(agent: AgentKind, ctx: &ConfigContext<'_>) -> Vec<AgentFile> 
             AgentFile { path: ".claude/settings.json", content: Content::Json(claude::settings(ctx)) },
             AgentFile { path: ".claude.json", content: Content::Json(claude::state(ctx)) },
         ],
-        AgentKind::Codex => {
-            vec![AgentFile { path: ".codex/config.toml", content: Content::Toml(codex::config(ctx)) }]
-        }
+        AgentKind::Codex => vec![
+            AgentFile { path: ".codex/config.toml", content: Content::Toml(codex::config(ctx)) },
+            AgentFile {
+                path: ".codex/hooks.json",
+                content: Content::Json(crate::status_hooks::hooks_file(AgentKind::Codex)),
+            },
+        ],
         AgentKind::Gemini => {
             vec![AgentFile { path: ".gemini/settings.json", content: Content::Json(gemini::settings(ctx)) }]
         }
@@ -69,7 +73,10 @@ pub fn agent_files(agent: AgentKind, ctx: &ConfigContext<'_>) -> Vec<AgentFile> 
 /// documentation). Files are 0600 and folders 0700: only the session's user reads them.
 /// Returns the paths written.
 pub fn write_agent_files(agent: AgentKind, ctx: &ConfigContext<'_>) -> Result<Vec<PathBuf>, AgentsError> {
-    let mut written = Vec::new();
+    // The script the agent's status hooks run (issue 6 §3).
+    let script = crate::status_hooks::write_hook_script(ctx.home)
+        .map_err(|e| unwritable(&ctx.home.join(crate::status_hooks::HOOK_SCRIPT), e))?;
+    let mut written = vec![script];
     for file in agent_files(agent, ctx) {
         let path = ctx.home.join(file.path);
         let existing = match std::fs::read_to_string(&path) {

@@ -23,9 +23,11 @@ pub(super) const ENV: &[(&str, &str)] = &[("GEMINI_CLI_TRUST_WORKSPACE", "true")
 
 /// `~/.gemini/settings.json`. Status hooks (issue 6 §3) go under `hooks`.
 pub fn settings(_ctx: &ConfigContext<'_>) -> Value {
-    json!({
+    let mut settings = json!({
         "security": { "auth": { "selectedType": "gemini-api-key" } },
         "privacy": { "usageStatisticsEnabled": false },
         "general": { "enableAutoUpdate": false, "enableAutoUpdateNotification": false },
-    })
+    });
+    crate::status_hooks::add_hooks(clauderon_types::AgentKind::Gemini, &mut settings);
+    settings
 }

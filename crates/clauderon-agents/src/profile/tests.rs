@@ -16,14 +16,32 @@ fn start_commands_turn_prompts_off_and_carry_model_and_prompt() {
     );
     assert_eq!(
         start_command(AgentKind::Codex, None, "fix it"),
-        ["codex", "--no-daemon", "--dangerously-bypass-approvals-and-sandbox", "fix it"]
+        [
+            "codex",
+            "--no-daemon",
+            "--dangerously-bypass-approvals-and-sandbox",
+            "--dangerously-bypass-hook-trust",
+            "fix it"
+        ]
     );
     assert_eq!(start_command(AgentKind::Gemini, Some(""), ""), ["gemini", "--yolo"]);
     assert_eq!(
         resume_command(AgentKind::Codex, Some("o3")),
-        ["codex", "resume", "--last", "--no-daemon", "--dangerously-bypass-approvals-and-sandbox", "--model", "o3"]
+        [
+            "codex",
+            "resume",
+            "--last",
+            "--no-daemon",
+            "--dangerously-bypass-approvals-and-sandbox",
+            "--dangerously-bypass-hook-trust",
+            "--model",
+            "o3"
+        ]
     );
-    assert_eq!(resume_command(AgentKind::Claude, None), ["claude", "--continue", "--dangerously-skip-permissions"]);
+    assert_eq!(
+        resume_command(AgentKind::Claude, None),
+        ["claude", "--continue", "--dangerously-skip-permissions"]
+    );
     assert_eq!(resume_command(AgentKind::Gemini, None), ["gemini", "--resume", "latest", "--yolo"]);
 }
 
@@ -64,7 +82,11 @@ fn the_launch_script_starts_with_the_prompt_and_resumes_once_a_transcript_exists
         let prompt = "it's \"quoted\" $HOME `x`";
 
         let first = launched_args(agent, home.path(), bin.path(), prompt);
-        assert_eq!(first, start_command(agent, Some("m1"), prompt)[1..], "{agent}: a first start sends the prompt");
+        assert_eq!(
+            first,
+            start_command(agent, Some("m1"), prompt)[1..],
+            "{agent}: a first start sends the prompt"
+        );
 
         // Bookkeeping that is not a transcript does not count.
         std::fs::create_dir_all(home.path().join(".claude/projects/x")).unwrap();
@@ -72,7 +94,10 @@ fn the_launch_script_starts_with_the_prompt_and_resumes_once_a_transcript_exists
         assert_eq!(launched_args(agent, home.path(), bin.path(), prompt)[..], first[..], "{agent}");
 
         plant_transcript(agent, home.path());
-        assert!(newest_transcript(agent, home.path()).is_some(), "{agent}: the reader sees the planted transcript");
+        assert!(
+            newest_transcript(agent, home.path()).is_some(),
+            "{agent}: the reader sees the planted transcript"
+        );
         let again = launched_args(agent, home.path(), bin.path(), prompt);
         assert_eq!(again, resume_command(agent, Some("m1"))[1..], "{agent}: a restart resumes");
     }
@@ -104,7 +129,7 @@ fn claude_files_answer_every_first_start_dialog_with_the_placeholder_only() {
     let ph = placeholders();
     let ctx = ConfigContext { home: home.path(), workdir: Path::new("/workspace"), placeholders: &ph };
     let written = write_agent_files(AgentKind::Claude, &ctx).unwrap();
-    assert_eq!(written.len(), 2);
+    assert_eq!(written.len(), 3, "the status hook script and two settings files");
     let settings = read_json(&home.path().join(".claude/settings.json"));
     assert_eq!(settings["skipDangerousModePermissionPrompt"], true);
     let state = read_json(&home.path().join(".claude.json"));
@@ -144,8 +169,11 @@ fn a_restart_keeps_the_agents_own_state_and_sets_clauderons_keys_again() {
     let path = home.path().join(".codex/config.toml");
     let mut text = std::fs::read_to_string(&path).unwrap();
     text.push_str("\n[tui]\nscreen_reader_detection_done = true\n");
-    std::fs::write(&path, text.replace("check_for_update_on_startup = false", "check_for_update_on_startup = true"))
-        .unwrap();
+    std::fs::write(
+        &path,
+        text.replace("check_for_update_on_startup = false", "check_for_update_on_startup = true"),
+    )
+    .unwrap();
     write_agent_files(AgentKind::Codex, &ctx).unwrap();
     let config: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
     assert_eq!(config["tui"]["screen_reader_detection_done"].as_bool(), Some(true));
@@ -169,5 +197,8 @@ fn a_file_that_does_not_parse_is_set_aside_and_replaced() {
     let settings = read_json(&home.path().join(".gemini/settings.json"));
     assert_eq!(settings["security"]["auth"]["selectedType"], "gemini-api-key");
     assert_eq!(settings["privacy"]["usageStatisticsEnabled"], false);
-    assert_eq!(std::fs::read_to_string(home.path().join(".gemini/settings.json.invalid")).unwrap(), "{ not json");
+    assert_eq!(
+        std::fs::read_to_string(home.path().join(".gemini/settings.json.invalid")).unwrap(),
+        "{ not json"
+    );
 }
