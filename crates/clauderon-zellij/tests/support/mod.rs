@@ -70,3 +70,4 @@ pub fn kill_leftovers(data: &Path) {
         }
     }
 }
+pub mod agents;

@@ -1,0 +1,81 @@
+//! Each agent, live (issue 6 §1 and §5): a session created with `--agent claude|codex|gemini`
+//! and a prompt, no `--command`, runs the real CLI interactively in its zellij pane (in the
+//! bubblewrap sandbox where it works), through the daemon's proxy, against the test kit's fake
+//! model API. The session holds only placeholders; the fake API saw the daemon's real key; the
+//! session's messages (`GET /api/sessions/{name}/messages`, read from the agent's own
+//! transcript) hold the prompt and the fake reply. The first start needs no keystroke: the
+//! launch profile's settings answer every first-run dialog, so an agent that stopped at one
+//! never reaches the model and the test fails with its screen.
+//!
+//! Setup lives in `support::agents` (the real CLIs from `scripts/install-agent-clis.sh`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+mod support;
+
+use clauderon_types::AgentKind;
+use support::agents::{ANTHROPIC_KEY, GEMINI_KEY, LiveDaemon, OPENAI_KEY, REPLY, api, files_containing};
+
+/// Create a session running `agent`, wait for its first exchange, and check what it held and
+/// what the fake API saw.
+async fn completes_a_prompt(agent: AgentKind) {
+    let d = LiveDaemon::start(&[agent]).await;
+    let name = format!("live-{agent}");
+    let prompt = format!("Say hello to the {agent} test 91d3");
+    d.create_agent_session(&name, agent, &prompt).await;
+
+    let page = d.wait_for_exchange(&name, &prompt).await;
+    let messages = page["messages"].as_array().unwrap();
+    let first_user = messages.iter().position(|m| m["role"] == "user").unwrap();
+    let reply = messages.iter().position(|m| m["text"].as_str().is_some_and(|t| t.contains(REPLY))).unwrap();
+    assert!(first_user < reply, "the reply comes after the prompt: {page:#}");
+
+    // The fake API saw the real key on a model call (and refused any call without it).
+    let a = api(agent);
+    let requests = d.up.requests();
+    assert!(
+        requests.iter().any(|r| r.host_name() == a.host
+            && r.path.starts_with(a.model_call)
+            && r.header(a.header) == Some(a.value.as_str())),
+        "no model call to {} with the real key:\n{}",
+        a.host,
+        d.upstream_report()
+    );
+
+    // The session holds placeholders only: in its environment and anywhere in its HOME and
+    // worktree (settings, transcripts, logs the CLI wrote).
+    let (status, env) = d.request("GET", &format!("/api/sessions/{name}/env"), None).await;
+    assert_eq!(status, 200, "{env}");
+    let home = d.home(&name);
+    let worktree = clauderon_types::DataLayout::new(d.data.path()).worktrees().join(&name);
+    for key in [ANTHROPIC_KEY, OPENAI_KEY, GEMINI_KEY] {
+        assert!(!env.contains(key), "the session's environment holds a real key: {env}");
+        for dir in [&home, &worktree] {
+            let found = files_containing(dir, key);
+            assert!(found.is_empty(), "a real key is readable in the session: {found:?}");
+        }
+    }
+    let placeholder_var = match agent {
+        AgentKind::Claude => "ANTHROPIC_API_KEY",
+        AgentKind::Codex => "OPENAI_API_KEY",
+        AgentKind::Gemini => "GEMINI_API_KEY",
+    };
+    assert!(env.contains(placeholder_var), "the session has a placeholder for its key: {env}");
+
+    d.delete(&name).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn claude_code_answers_its_prompt_in_a_zellij_session() {
+    completes_a_prompt(AgentKind::Claude).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn codex_answers_its_prompt_in_a_zellij_session() {
+    completes_a_prompt(AgentKind::Codex).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gemini_cli_answers_its_prompt_in_a_zellij_session() {
+    completes_a_prompt(AgentKind::Gemini).await;
+}
