@@ -42,6 +42,11 @@ async fn completes_a_prompt(agent: AgentKind) {
         d.upstream_report()
     );
 
+    // Non-essential traffic is off: the CLI talked to its model API and nothing else.
+    let others: Vec<String> =
+        requests.iter().filter(|r| r.host_name() != a.host).map(|r| format!("{} {}", r.host_name(), r.path)).collect();
+    assert!(others.is_empty(), "{agent} reached other hosts: {others:?}");
+
     // The session holds placeholders only: in its environment and anywhere in its HOME and
     // worktree (settings, transcripts, logs the CLI wrote).
     let (status, env) = d.request("GET", &format!("/api/sessions/{name}/env"), None).await;

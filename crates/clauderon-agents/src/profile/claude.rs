@@ -26,13 +26,15 @@ pub(super) fn resume_args() -> Vec<String> {
     vec!["claude".into(), "--continue".into(), "--dangerously-skip-permissions".into()]
 }
 
-/// Non-essential traffic (telemetry, error reports, update checks, release notes) off; allowed
-/// to skip permissions as root.
+/// Non-essential traffic (telemetry, error reports, update checks, release notes) off, and the
+/// official plugin marketplace not cloned from github.com at the first start (2.1.332 does so
+/// even with non-essential traffic off); allowed to skip permissions as root.
 pub(super) const ENV: &[(&str, &str)] = &[
     ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
     ("DISABLE_TELEMETRY", "1"),
     ("DISABLE_ERROR_REPORTING", "1"),
     ("DISABLE_AUTOUPDATER", "1"),
+    ("CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL", "1"),
     ("IS_SANDBOX", "1"),
 ];
 

@@ -3,10 +3,11 @@
 //! Each file's content is built by one function of the agent's module (`claude::settings`,
 //! `claude::state`, `codex::config`, `gemini::settings`) as a JSON value or a TOML table;
 //! [`agent_files`] lists them; [`write_agent_files`] merges each over the file already there
-//! ([`merge_json`], [`merge_toml`]): objects and tables merge key by key, anything else
-//! (strings, numbers, arrays) takes clauderon's value. So keys clauderon does not set — the
-//! agent's own state, what the user changed inside the session — survive every restart, and
-//! clauderon's keys are current after each one. A file that does not parse is kept beside
+//! ([`merge_json`], [`merge_toml`]): objects and tables merge key by key, arrays keep their
+//! items and gain clauderon's missing ones (a hook the user added beside clauderon's stays),
+//! and strings, numbers and booleans take clauderon's value. So keys clauderon does not set —
+//! the agent's own state, what the user changed inside the session — survive every rewrite,
+//! and clauderon's keys are current after each one. A file that does not parse is kept beside
 //! (`<name>.invalid`) and replaced.
 
 use super::{claude, codex, gemini};
@@ -121,10 +122,12 @@ fn merged(content: &Content, existing: Option<&str>) -> Option<String> {
     }
 }
 
-/// Put `ours` over `base`: objects merge key by key (recursively), anything else is replaced.
+/// Put `ours` over `base`: objects merge key by key (recursively), arrays gain the items of
+/// ours they lack, anything else is replaced.
 pub fn merge_json(base: &mut serde_json::Value, ours: &serde_json::Value) {
+    use serde_json::Value;
     match (base, ours) {
-        (serde_json::Value::Object(base), serde_json::Value::Object(ours)) => {
+        (Value::Object(base), Value::Object(ours)) => {
             for (key, value) in ours {
                 match base.get_mut(key) {
                     Some(existing) => merge_json(existing, value),
@@ -134,15 +137,30 @@ pub fn merge_json(base: &mut serde_json::Value, ours: &serde_json::Value) {
                 }
             }
         }
+        (Value::Array(base), Value::Array(ours)) => {
+            for item in ours {
+                if !base.contains(item) {
+                    base.push(item.clone());
+                }
+            }
+        }
         (base, ours) => *base = ours.clone(),
     }
 }
 
-/// Put `ours` over `base`: tables merge key by key (recursively), anything else is replaced.
+/// Put `ours` over `base`: tables merge key by key (recursively), arrays gain the items of ours
+/// they lack, anything else is replaced.
 pub fn merge_toml(base: &mut toml::Table, ours: &toml::Table) {
     for (key, value) in ours {
         match (base.get_mut(key), value) {
             (Some(toml::Value::Table(existing)), toml::Value::Table(ours)) => merge_toml(existing, ours),
+            (Some(toml::Value::Array(existing)), toml::Value::Array(ours)) => {
+                for item in ours {
+                    if !existing.contains(item) {
+                        existing.push(item.clone());
+                    }
+                }
+            }
             _ => {
                 base.insert(key.clone(), value.clone());
             }

@@ -156,6 +156,8 @@ fn a_restart_keeps_the_agents_own_state_and_sets_clauderons_keys_again() {
     state["numStartups"] = 3.into();
     state["hasCompletedOnboarding"] = false.into();
     state["projects"]["/w"]["allowedTools"] = serde_json::json!(["Bash"]);
+    // A key the user approved inside the session, and clauderon's approval gone.
+    state["customApiKeyResponses"]["approved"] = serde_json::json!(["users-own-key-suffix"]);
     std::fs::write(&path, state.to_string()).unwrap();
     write_agent_files(AgentKind::Claude, &ctx).unwrap();
     let state = read_json(&path);
@@ -163,6 +165,11 @@ fn a_restart_keeps_the_agents_own_state_and_sets_clauderons_keys_again() {
     assert_eq!(state["hasCompletedOnboarding"], true);
     assert_eq!(state["projects"]["/w"]["allowedTools"], serde_json::json!(["Bash"]));
     assert_eq!(state["projects"]["/w"]["hasTrustDialogAccepted"], true);
+    assert_eq!(
+        state["customApiKeyResponses"]["approved"],
+        serde_json::json!(["users-own-key-suffix", "lauderon-placeholder"]),
+        "arrays keep their items and gain clauderon's"
+    );
 
     // Codex writes its own tables into config.toml.
     write_agent_files(AgentKind::Codex, &ctx).unwrap();
