@@ -5,7 +5,8 @@
 //! session's messages (`GET /api/sessions/{name}/messages`, read from the agent's own
 //! transcript) hold the prompt and the fake reply. The first start needs no keystroke: the
 //! launch profile's settings answer every first-run dialog, so an agent that stopped at one
-//! never reaches the model and the test fails with its screen.
+//! never reaches the model and the test fails with its screen. Stopped and started again, the
+//! session resumes the same conversation (the launch script finds the transcript).
 //!
 //! Setup lives in `support::agents` (the real CLIs from `scripts/install-agent-clis.sh`).
 
@@ -16,8 +17,8 @@ mod support;
 use clauderon_types::AgentKind;
 use support::agents::{ANTHROPIC_KEY, GEMINI_KEY, LiveDaemon, OPENAI_KEY, REPLY, api, files_containing};
 
-/// Create a session running `agent`, wait for its first exchange, and check what it held and
-/// what the fake API saw.
+/// Create a session running `agent`, wait for its first exchange, check what it held and what
+/// the fake API saw, then restart it and check that it resumed.
 async fn completes_a_prompt(agent: AgentKind) {
     let d = LiveDaemon::start(&[agent]).await;
     let name = format!("live-{agent}");
@@ -67,20 +68,33 @@ async fn completes_a_prompt(agent: AgentKind) {
     };
     assert!(env.contains(placeholder_var), "the session has a placeholder for its key: {env}");
 
+    // Stopped and started again, the agent resumes its conversation: the screen shows the
+    // exchange again without a new model call (a fresh start would send the prompt again).
+    let calls = d.model_calls(agent);
+    d.restart(&name).await;
+    let screen = d.wait_for_screen(&name, REPLY).await;
+    assert_eq!(d.model_calls(agent), calls, "the restart sent the prompt again instead of resuming:\n{screen}");
+    // The same conversation (Gemini CLI writes the resumed records again, with new timestamps).
+    let words = |page: &serde_json::Value| -> Vec<(String, String)> {
+        let all = page["messages"].as_array().cloned().unwrap_or_default();
+        all.iter().map(|m| (m["role"].to_string(), m["text"].to_string())).collect()
+    };
+    assert_eq!(words(&d.messages(&name).await), words(&page), "the conversation is the same one");
+
     d.delete(&name).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn claude_code_answers_its_prompt_in_a_zellij_session() {
+async fn claude_code_answers_its_prompt_in_a_zellij_session_and_resumes_after_a_restart() {
     completes_a_prompt(AgentKind::Claude).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn codex_answers_its_prompt_in_a_zellij_session() {
+async fn codex_answers_its_prompt_in_a_zellij_session_and_resumes_after_a_restart() {
     completes_a_prompt(AgentKind::Codex).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn gemini_cli_answers_its_prompt_in_a_zellij_session() {
+async fn gemini_cli_answers_its_prompt_in_a_zellij_session_and_resumes_after_a_restart() {
     completes_a_prompt(AgentKind::Gemini).await;
 }

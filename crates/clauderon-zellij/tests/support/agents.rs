@@ -256,6 +256,46 @@ impl LiveDaemon {
         }
     }
 
+    /// The session's zellij handle.
+    pub async fn handle(&self, name: &str) -> clauderon_backend::BackendHandle {
+        let (status, body) = self.request("GET", &format!("/api/sessions/{name}"), None).await;
+        assert_eq!(status, 200, "{body}");
+        let session: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        let handle = session["session"]["backend_handle"].as_str().unwrap_or_else(|| panic!("no handle: {session}"));
+        clauderon_backend::BackendHandle(handle.to_string())
+    }
+
+    /// Model calls the fake API has answered for `agent` so far.
+    pub fn model_calls(&self, agent: AgentKind) -> usize {
+        let a = api(agent);
+        self.up.requests().iter().filter(|r| r.host_name() == a.host && r.path.starts_with(a.model_call)).count()
+    }
+
+    /// Stop the session's process and start it again, as after a reboot or a crash.
+    pub async fn restart(&self, name: &str) {
+        let handle = self.handle(name).await;
+        self.backend.stop(&handle).await.unwrap_or_else(|e| panic!("stop: {e}"));
+        let status = self.backend.status(&handle).await.unwrap_or_else(|e| panic!("status: {e}"));
+        assert_eq!(status, clauderon_backend::BackendStatus::Stopped);
+        self.backend.start(&handle).await.unwrap_or_else(|e| panic!("start: {e}"));
+    }
+
+    /// Wait until the pane's screen shows `text`; fail at [`DEADLINE`] with the screen.
+    pub async fn wait_for_screen(&self, name: &str, text: &str) -> String {
+        let handle = self.handle(name).await;
+        let started = Instant::now();
+        loop {
+            let screen = self.backend.logs(&handle, 200).await.unwrap_or_default();
+            if screen.contains(text) {
+                return screen;
+            }
+            if started.elapsed() > DEADLINE {
+                panic!("{name}: the screen never showed {text:?} in {DEADLINE:?}\n--- screen\n{screen}");
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     pub async fn delete(&self, name: &str) {
         let (status, body) = self.request("DELETE", &format!("/api/sessions/{name}?force=true"), None).await;
         assert!(status < 300, "{body}");
