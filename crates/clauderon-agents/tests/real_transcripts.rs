@@ -17,6 +17,16 @@
 //! (Gemini CLI 0.61.0) with `GOOGLE_GEMINI_BASE_URL` at a local fake Gemini API whose first
 //! streamed answer was text and a `run_shell_command` call (`echo hi-from-tool`), the second
 //! "Done, 42". Verbatim.
+//!
+//! `claude-code-2.1.332-interactive-resumed.jsonl` and `gemini-cli-0.61.0-interactive-resumed.jsonl`:
+//! written by the live tests (`clauderon-zellij/tests/agents_live.rs`): the CLI started
+//! interactively in a zellij session by its launch profile with a prompt, answered by the fake
+//! model API through clauderon's proxy, then stopped and resumed (`claude --continue`,
+//! `gemini --resume latest`). Claude Code appends its session's bookkeeping again on resume
+//! and records each API request (`api-request-blob` lines carry a `message` with role `user`
+//! or `system`: not the conversation); its `attachment` and `api-request-shape` lines (system
+//! prompt, tools, ~110 KB) were left out, the rest is verbatim. Gemini CLI, resuming, writes
+//! the session's header again and replaces the records with `$set` (new timestamps): verbatim.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
@@ -111,4 +121,37 @@ fn a_gemini_chat_with_damage_keeps_what_parses() {
     assert_eq!(t.messages.last().map(|m| m.role), Some(Role::Tool), "{:#?}", t.messages);
     assert_eq!(t.notes.skipped_lines, 2, "{:?}", t.notes);
     assert!(t.notes.reason.unwrap().starts_with("line 1: not JSON"));
+}
+
+/// The exchange the live tests have: their prompt and the fake model's reply, once each.
+fn assert_one_exchange(agent: AgentKind, fixture_name: &str, prompt: &str) {
+    let t = read_transcript(agent, &fixture(fixture_name)).unwrap();
+    assert!(t.notes.is_clean(), "{:?}", t.notes);
+    let words: Vec<(Role, &str)> = t.messages.iter().map(|m| (m.role, m.text.as_str())).collect();
+    assert_eq!(
+        words,
+        [(Role::User, prompt), (Role::Assistant, "Hello from the fake model, reply 5c2e81")],
+        "{:#?}",
+        t.messages
+    );
+}
+
+#[test]
+fn a_resumed_interactive_claude_code_transcript_reads_as_its_one_exchange() {
+    // Neither the request records' embedded messages nor the hook summaries are messages.
+    assert_one_exchange(
+        AgentKind::Claude,
+        "claude-code-2.1.332-interactive-resumed.jsonl",
+        "Say hello to the claude test 91d3",
+    );
+}
+
+#[test]
+fn a_resumed_interactive_gemini_chat_reads_as_its_one_exchange() {
+    // The header written again and the records replaced on resume do not repeat the exchange.
+    assert_one_exchange(
+        AgentKind::Gemini,
+        "gemini-cli-0.61.0-interactive-resumed.jsonl",
+        "Say hello to the gemini test 91d3",
+    );
 }
