@@ -173,6 +173,51 @@ pub async fn sessions_are_independent(b: &dyn SessionBackend) -> Result<(), Stri
     b.delete(&hb).await.map_err(|e| format!("delete b: {e}"))
 }
 
+/// Two lines with quotes, shell syntax and non-ASCII (one cell wide each, so a screen shows them
+/// as they are): what `send_input` must deliver intact.
+pub const SEND_INPUT_TEXT: &str = "first \"double\" 'single' $HOME `x` \\n\nsecond: ü é ✓ - end";
+
+/// Poll `logs` until they contain every one of `wanted`.
+async fn wait_for_logs(b: &dyn SessionBackend, h: &BackendHandle, wanted: &[String]) -> Result<(), String> {
+    let mut seen = String::new();
+    for _ in 0..100 {
+        seen = b.logs(h, 200).await.map_err(|e| format!("logs: {e}"))?;
+        if wanted.iter().all(|w| seen.contains(w.as_str())) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("logs never showed {wanted:?}; last logs: {seen:?}"))
+}
+
+/// What `send_input` types reaches the process: each line intact, then Enter. A backend that
+/// cannot type into a session says `Unsupported`; none may claim success for a stopped one.
+pub async fn send_input_reaches_the_process(b: &dyn SessionBackend) -> Result<(), String> {
+    let mut f = Fixture::new("send")?;
+    f.spec.options.command = Some(format!(
+        "printf '%s\\n' {}; while IFS= read -r l; do printf 'got[%s]\\n' \"$l\"; done",
+        f.marker
+    ));
+    let h = create_started(b, &f).await?;
+    let result = async {
+        wait_for_logs(b, &h, std::slice::from_ref(&f.marker)).await?;
+        match b.send_input(&h, SEND_INPUT_TEXT).await {
+            Err(BackendError::Unsupported { .. }) => return Ok(()),
+            Err(e) => return Err(format!("send_input: {e}")),
+            Ok(()) => {}
+        }
+        let lines: Vec<String> = SEND_INPUT_TEXT.lines().map(|l| format!("got[{l}]")).collect();
+        wait_for_logs(b, &h, &lines).await?;
+        b.stop(&h).await.map_err(|e| format!("stop: {e}"))?;
+        wait_for(b, &h, BackendStatus::Stopped).await?;
+        let stopped = b.send_input(&h, "anyone there?").await;
+        check(stopped.is_err(), || "send_input to a stopped session claimed success".into())
+    }
+    .await;
+    b.delete(&h).await.map_err(|e| format!("delete: {e}"))?;
+    result
+}
+
 /// Generate one `#[tokio::test]` per contract case for the backend that
 /// `$make` (an async fn returning `Arc<dyn SessionBackend>`) builds.
 #[macro_export]
@@ -188,6 +233,7 @@ macro_rules! backend_contract_tests {
             logs_show_the_process_output,
             attach_target_names_the_resource,
             sessions_are_independent,
+            send_input_reaches_the_process,
         );
     };
     (@cases $make:ident; $($case:ident),+ $(,)?) => {

@@ -69,6 +69,14 @@ impl std::fmt::Debug for ProxyAccess {
     }
 }
 
+/// How long after typing a text [`SessionBackend::send_input`] waits before pressing Enter:
+/// agents' TUIs that take a fast run of keys for a paste would read an Enter inside that run
+/// as a line break of the text rather than as "submit".
+pub const SUBMIT_DELAY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// The byte Enter sends (carriage return; a terminal in cooked mode hands programs `\n`).
+pub const ENTER: u8 = b'\r';
+
 /// The backend's own name for a session's resource: a container id, a zellij
 /// session name, a pod name…
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -142,6 +150,9 @@ pub enum BackendError {
     /// The backend refused or failed an operation.
     #[error("{backend}: {message}")]
     Failed { backend: BackendKind, message: String },
+    /// The backend cannot do this at all (`what`: "typing into a session").
+    #[error("the {backend} backend does not support {what}")]
+    Unsupported { backend: BackendKind, what: &'static str },
 }
 
 impl BackendError {
@@ -198,6 +209,17 @@ pub trait SessionBackend: Send + Sync + 'static {
     async fn terminal(&self, handle: &BackendHandle) -> Result<Option<Terminal>, BackendError> {
         let _ = handle;
         Ok(None)
+    }
+
+    /// Type `text` into the session's main process as at its keyboard, then press Enter: a
+    /// follow-up prompt for its agent. Line breaks, quotes and any Unicode arrive as they are;
+    /// a program that takes pastes (bracketed paste mode, as the agents' TUIs turn on) gets
+    /// `text` as one paste, so its line breaks do not submit it early. The caller has checked
+    /// that `text` is not empty and holds no control characters but line breaks and tabs.
+    /// `Unsupported`, the default: this backend cannot type into its sessions.
+    async fn send_input(&self, handle: &BackendHandle, text: &str) -> Result<(), BackendError> {
+        let _ = (handle, text);
+        Err(BackendError::Unsupported { backend: self.kind(), what: "typing into a session" })
     }
 
     /// The last `tail` lines of the session's output.

@@ -14,7 +14,8 @@ pub use error::ClientError;
 
 use clauderon_types::api::{
     AllowHostRequest, AuditList, CreateSessionRequest, CredentialList, DeleteQuery, ErrorBody, Health,
-    ListView, SessionDetail, SessionList, SetAccessModeRequest, SetBudgetRequest, VersionInfo,
+    ListView, SendInputRequest, SessionDetail, SessionList, SetAccessModeRequest, SetBudgetRequest,
+    VersionInfo,
 };
 use clauderon_types::messages::MessagePage;
 use clauderon_types::usage::{BucketWidth, UsageReport};
@@ -239,6 +240,18 @@ impl Client {
     /// The credentials the daemon knows and where each comes from; never a value.
     pub async fn credentials(&self) -> Result<CredentialList, ClientError> {
         self.call(Method::GET, "/api/credentials", None::<&()>, Pace::Quick).await
+    }
+
+    /// Type `text` into the session's agent, then Enter (`clauderon send`).
+    pub async fn send_input(&self, name: &str, text: &str) -> Result<(), ClientError> {
+        let target = session_path(name, "/input")?;
+        let body = serde_json::to_vec(&SendInputRequest { text: text.to_string() })
+            .map_err(|e| ClientError::Protocol(format!("encoding the request: {e}")))?;
+        let reply = self.exchange(&Method::POST, &target, Some(body), JSON, Pace::Quick).await?;
+        match reply.status {
+            200..=299 => Ok(()),
+            status => Err(error_reply(&Method::POST, &target, status, &reply.body)),
+        }
     }
 
     /// clauderon's CA certificate, PEM text as the daemon sends it.

@@ -65,6 +65,7 @@ impl From<BackendError> for CoreError {
             BackendError::Unavailable { .. } => CoreError::Unavailable(e.to_string()),
             BackendError::NotFound { .. } => CoreError::NotFound(e.to_string()),
             BackendError::Failed { .. } => CoreError::Backend(e),
+            BackendError::Unsupported { .. } => CoreError::Invalid(e.to_string()),
         }
     }
 }

@@ -48,6 +48,7 @@ pub fn router(state: AppState, guard: Guard) -> Router {
         .route("/api/credentials", get(routes::proxy::credentials))
         .route("/api/sessions/{name}/logs", get(routes::terminal::logs))
         .route("/api/sessions/{name}/env", get(routes::terminal::env))
+        .route("/api/sessions/{name}/input", post(routes::terminal::send_input))
         .route("/ws/events", get(ws::events))
         .route("/ws/sessions/{name}/terminal", get(routes::terminal::terminal))
         .fallback(|| async {

@@ -23,6 +23,7 @@ use utoipa::OpenApi;
         messages::session_messages,
         terminal::logs,
         terminal::env,
+        terminal::send_input,
         proxy::all_requests,
         proxy::ca_pem,
         proxy::credentials,

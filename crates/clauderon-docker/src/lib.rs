@@ -336,6 +336,11 @@ impl SessionBackend for DockerBackend {
         terminal::open(docker, handle).await.map(Some)
     }
 
+    async fn send_input(&self, handle: &BackendHandle, text: &str) -> Result<(), BackendError> {
+        let docker = self.docker().await?;
+        terminal::send(docker, handle, text).await
+    }
+
     async fn logs(&self, handle: &BackendHandle, tail: usize) -> Result<String, BackendError> {
         let docker = self.docker().await?;
         let options = LogsOptionsBuilder::new().stdout(true).stderr(true).tail(&tail.to_string()).build();

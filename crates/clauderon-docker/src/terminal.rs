@@ -1,10 +1,13 @@
 //! Terminal streams to a session's main process, for the daemon's WebSocket terminal: one
 //! engine attach per watcher (the engine fans the output out), keystrokes written to the
-//! process's stdin, window sizes applied to its TTY.
+//! process's stdin, window sizes applied to its TTY. And text typed into it (`send`): written
+//! to the TTY through an attach of its own, as a paste when the program asked for pastes.
 
 use crate::engine;
 use bollard::Docker;
-use bollard::query_parameters::{AttachContainerOptionsBuilder, ResizeContainerTTYOptionsBuilder};
+use bollard::query_parameters::{
+    AttachContainerOptionsBuilder, LogsOptionsBuilder, ResizeContainerTTYOptionsBuilder,
+};
 use clauderon_backend::{BackendError, BackendHandle, Terminal, TerminalInput};
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
@@ -14,11 +17,10 @@ use tokio::sync::mpsc;
 /// process and detaching is the client's business (it closes the stream).
 const ENGINE_DETACH_KEYS: &str = "ctrl-@,ctrl-@,ctrl-@";
 
-pub(crate) async fn open(docker: Docker, handle: &BackendHandle) -> Result<Terminal, BackendError> {
-    let name = handle.as_str().to_string();
-    // The engine would accept an attach to a stopped container and then send nothing.
+/// The engine would accept an attach to a stopped container and then send nothing: refuse first.
+async fn ensure_running(docker: &Docker, handle: &BackendHandle) -> Result<(), BackendError> {
     let info = docker
-        .inspect_container(&name, None)
+        .inspect_container(handle.as_str(), None)
         .await
         .map_err(|e| engine::map_handle(e, handle, "inspecting the container"))?;
     let state = info.state.unwrap_or_default();
@@ -28,6 +30,12 @@ pub(crate) async fn open(docker: Docker, handle: &BackendHandle) -> Result<Termi
             "the session's container is not running{code}: `clauderon logs` shows its last output"
         )));
     }
+    Ok(())
+}
+
+pub(crate) async fn open(docker: Docker, handle: &BackendHandle) -> Result<Terminal, BackendError> {
+    let name = handle.as_str().to_string();
+    ensure_running(&docker, handle).await?;
     let options = AttachContainerOptionsBuilder::new()
         .stdin(true)
         .stdout(true)
@@ -75,4 +83,91 @@ pub(crate) async fn open(docker: Docker, handle: &BackendHandle) -> Result<Termi
         }
     });
     Ok(Terminal { output: out_rx, input: in_tx })
+}
+
+/// How much of the container's recent output is searched for the program's bracketed paste
+/// switch (the engine keeps the whole TTY output; programs turn it on once at start).
+const PASTE_MODE_SCAN_LINES: usize = 20_000;
+const PASTE_ON: &[u8] = b"\x1b[?2004h";
+const PASTE_OFF: &[u8] = b"\x1b[?2004l";
+const PASTE_START: &[u8] = b"\x1b[200~";
+const PASTE_END: &[u8] = b"\x1b[201~";
+
+/// Did the program last turn bracketed paste on (the agents' TUIs do), as its output says?
+async fn wants_pastes(docker: &Docker, handle: &BackendHandle) -> Result<bool, BackendError> {
+    let options =
+        LogsOptionsBuilder::new().stdout(true).stderr(true).tail(&PASTE_MODE_SCAN_LINES.to_string()).build();
+    let mut stream = docker.logs(handle.as_str(), Some(options));
+    let mut on = false;
+    // A switch split across two chunks is found in the join of the previous chunk's tail.
+    let mut carry: Vec<u8> = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| engine::map_handle(e, handle, "reading the container's output"))?;
+        carry.extend_from_slice(chunk.as_ref());
+        if let Some(state) = last_paste_switch(&carry) {
+            on = state;
+        }
+        let keep = carry.len().saturating_sub(PASTE_ON.len() - 1);
+        carry.drain(..keep);
+    }
+    Ok(on)
+}
+
+/// The last bracketed paste switch in `bytes`: `Some(true)` for on, `Some(false)` for off.
+fn last_paste_switch(bytes: &[u8]) -> Option<bool> {
+    let last = |needle: &[u8]| bytes.windows(needle.len()).rposition(|w| w == needle);
+    match (last(PASTE_ON), last(PASTE_OFF)) {
+        (Some(on), Some(off)) => Some(on > off),
+        (Some(_), None) => Some(true),
+        (None, Some(_)) => Some(false),
+        (None, None) => None,
+    }
+}
+
+/// The bytes that type `text`: wrapped as a paste when the program takes pastes.
+fn typed(text: &str, paste: bool) -> Vec<u8> {
+    if paste { [PASTE_START, text.as_bytes(), PASTE_END].concat() } else { text.as_bytes().to_vec() }
+}
+
+/// Type `text` into the container's TTY, then press Enter ([`clauderon_backend::SUBMIT_DELAY`]
+/// later). The attach is the engine's, like a watcher's; it ends here, and the process keeps
+/// its stdin (the container is not `stdin_once`).
+pub(crate) async fn send(docker: Docker, handle: &BackendHandle, text: &str) -> Result<(), BackendError> {
+    ensure_running(&docker, handle).await?;
+    let paste = wants_pastes(&docker, handle).await?;
+    let options = AttachContainerOptionsBuilder::new()
+        .stdin(true)
+        .stdout(false)
+        .stderr(false)
+        .stream(true)
+        .logs(false)
+        .detach_keys(ENGINE_DETACH_KEYS)
+        .build();
+    let mut attached = docker
+        .attach_container(handle.as_str(), Some(options))
+        .await
+        .map_err(|e| engine::map_handle(e, handle, "attaching to the container"))?;
+    let broken =
+        |e: std::io::Error| engine::error(format!("typing into the session's container failed: {e}"));
+    attached.input.write_all(&typed(text, paste)).await.map_err(broken)?;
+    attached.input.flush().await.map_err(broken)?;
+    tokio::time::sleep(clauderon_backend::SUBMIT_DELAY).await;
+    attached.input.write_all(&[clauderon_backend::ENTER]).await.map_err(broken)?;
+    attached.input.flush().await.map_err(broken)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_paste_switch_wins_and_pastes_are_wrapped_only_when_on() {
+        assert_eq!(last_paste_switch(b"plain output"), None);
+        assert_eq!(last_paste_switch(b"\x1b[?2004hdraw"), Some(true));
+        assert_eq!(last_paste_switch(b"\x1b[?2004h...\x1b[?2004l$ "), Some(false));
+        assert_eq!(last_paste_switch(b"\x1b[?2004l\x1b[?2004h"), Some(true));
+        assert_eq!(typed("a\nb", false), b"a\nb");
+        assert_eq!(typed("a\nb", true), b"\x1b[200~a\nb\x1b[201~");
+    }
 }

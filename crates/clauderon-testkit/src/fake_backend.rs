@@ -23,6 +23,8 @@ struct Resource {
     log: Vec<String>,
     /// What a real backend would put in the session's environment.
     proxy: Option<ProxyAccess>,
+    /// Each `send_input` text, in order.
+    typed: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -82,6 +84,7 @@ impl FakeBackend {
                 running: true,
                 log: Vec::new(),
                 proxy: None,
+                typed: Vec::new(),
             },
         );
     }
@@ -90,6 +93,11 @@ impl FakeBackend {
     /// exactly what a real backend puts in the session's environment.
     pub fn proxy_for(&self, session: &str) -> Option<ProxyAccess> {
         self.lock().values().find(|r| r.name == session).and_then(|r| r.proxy.clone())
+    }
+
+    /// The texts `send_input` typed into a session's resource, by session name.
+    pub fn typed(&self, session: &str) -> Vec<String> {
+        self.lock().values().filter(|r| r.name == session).flat_map(|r| r.typed.clone()).collect()
     }
 
     pub fn handles(&self) -> Vec<String> {
@@ -125,6 +133,7 @@ impl SessionBackend for FakeBackend {
             running: false,
             log,
             proxy: Some(spec.proxy.clone()),
+            typed: Vec::new(),
         };
         self.lock().insert(handle.clone(), resource);
         Ok(BackendHandle(handle))
@@ -163,6 +172,19 @@ impl SessionBackend for FakeBackend {
             return Err(not_found(h));
         }
         Ok(AttachTarget::Command { program: "true".into(), args: vec![h.0.clone()] })
+    }
+
+    /// The fake runs no process: it records what was typed as the contract's reading command
+    /// would print it (`got[<line>]` per line), and what was sent, for [`FakeBackend::typed`].
+    async fn send_input(&self, h: &BackendHandle, text: &str) -> Result<(), BackendError> {
+        let mut map = self.lock();
+        let r = map.get_mut(&h.0).ok_or_else(|| not_found(h))?;
+        if !r.running {
+            return Err(BackendError::Failed { backend: KIND, message: "the process is not running".into() });
+        }
+        r.log.extend(text.lines().map(|l| format!("got[{l}]")));
+        r.typed.push(text.to_string());
+        Ok(())
     }
 
     async fn logs(&self, h: &BackendHandle, tail: usize) -> Result<String, BackendError> {

@@ -220,6 +220,26 @@ impl ZellijCli {
         }
     }
 
+    /// Type `text` into the session's first pane (the session's process), as a paste when the
+    /// program there turned bracketed paste on (zellij knows), then press Enter.
+    pub async fn send_text(&self, name: &str, text: &str) -> Result<(), String> {
+        let pane = ["--session", name, "action"];
+        let enter = clauderon_backend::ENTER.to_string();
+        let guard = self.lock(false).await?;
+        let out = self.run(&[&pane[..], &["paste", "--pane-id", "terminal_0", "--", text]].concat()).await?;
+        drop(guard);
+        if !out.status.success() {
+            return Err(format!("zellij could not type into `{name}`: {}", stderr(&out)));
+        }
+        tokio::time::sleep(clauderon_backend::SUBMIT_DELAY).await;
+        let _guard = self.lock(false).await?;
+        let out = self.run(&[&pane[..], &["write", "--pane-id", "terminal_0", &enter]].concat()).await?;
+        if !out.status.success() {
+            return Err(format!("zellij could not press Enter in `{name}`: {}", stderr(&out)));
+        }
+        Ok(())
+    }
+
     /// The screen and scrollback of the session's first pane (the session's process).
     pub async fn dump_screen(&self, name: &str) -> Result<String, String> {
         let _guard = self.lock(false).await?;

@@ -436,6 +436,15 @@ impl SessionBackend for ZellijBackend {
         Ok(Some(launch::decode_env(&text)))
     }
 
+    async fn send_input(&self, handle: &BackendHandle, text: &str) -> Result<(), BackendError> {
+        let dir = self.dir(handle).ok_or_else(|| not_found(handle))?;
+        let running = self.running(handle.as_str()).await?;
+        if Self::status_of(&dir, running) != BackendStatus::Running {
+            return Err(failed("the session's process is not running: nothing would read the text"));
+        }
+        self.cli.send_text(handle.as_str(), text).await.map_err(failed)
+    }
+
     async fn logs(&self, handle: &BackendHandle, tail: usize) -> Result<String, BackendError> {
         let dir = self.dir(handle).ok_or_else(|| not_found(handle))?;
         let screen = match self.running(handle.as_str()).await? {

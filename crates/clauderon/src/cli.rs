@@ -82,6 +82,8 @@ pub enum Command {
     Logs(crate::attach_cmd::LogsArgs),
     /// Print a session's environment as its process got it (the proxy password masked).
     Env(crate::attach_cmd::EnvArgs),
+    /// Type a follow-up prompt into a session's agent, then Enter.
+    Send(SendArgs),
     /// clauderon's agent image for Docker sessions.
     Image {
         #[command(subcommand)]
@@ -213,6 +215,15 @@ pub struct SetAccessModeArgs {
     pub mode: AccessMode,
     #[command(flatten)]
     pub out: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The session's name.
+    pub name: String,
+    /// What to type (line breaks, quotes and any Unicode arrive as they are). `-` or nothing
+    /// reads it from standard input.
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,5 @@
-//! A session's output and terminal: `GET /api/sessions/{name}/logs?tail=N` and the WebSocket
+//! A session's output, input and terminal: `GET /api/sessions/{name}/logs?tail=N`,
+//! `POST /api/sessions/{name}/input` (a follow-up prompt typed into the agent), and the WebSocket
 //! `/ws/sessions/{name}/terminal` (binary frames are terminal bytes both ways; text frames are
 //! [`TerminalMessage`]s). Any number of clients may watch one session; closing the socket
 //! detaches and leaves the session running.
@@ -8,10 +9,11 @@ use crate::routes::{ApiJson, ApiQuery};
 use crate::state::AppState;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use clauderon_backend::{AttachTarget, Terminal, TerminalInput};
 use clauderon_core::session_io::SessionTerminal;
-use clauderon_types::api::ErrorBody;
+use clauderon_types::api::{ErrorBody, SendInputRequest};
 use clauderon_types::terminal::{SessionEnv, SessionLogs, TerminalMessage};
 use serde::Deserialize;
 
@@ -40,6 +42,20 @@ pub async fn env(
     Path(name): Path<String>,
 ) -> Result<ApiJson<SessionEnv>, ApiError> {
     Ok(ApiJson(SessionEnv { vars: state.manager.environment(&name).await? }))
+}
+
+#[utoipa::path(post, path = "/api/sessions/{name}/input", tag = "sessions", params(("name" = String, Path)),
+    request_body = SendInputRequest,
+    responses((status = 204, description = "typed into the agent, then Enter"), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn send_input(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<SendInputRequest>,
+) -> Result<StatusCode, ApiError> {
+    state.manager.send_input(&name, &req.text).await?;
+    tracing::info!(session = %name, bytes = req.text.len(), "input sent to the session");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn terminal(

@@ -4,6 +4,7 @@
 mod audit;
 mod config;
 mod credentials;
+mod send;
 mod sessions;
 mod version;
 
@@ -38,6 +39,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Attach(args) => return crate::attach_cmd::attach(&client(url)?, args).await,
         Command::Logs(args) => return crate::attach_cmd::logs(&client(url)?, args).await,
         Command::Env(args) => return crate::attach_cmd::env(&client(url)?, args).await,
+        Command::Send(args) => send::run(&client(url)?, args).await?,
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "clauderon", &mut script);

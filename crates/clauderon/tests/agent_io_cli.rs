@@ -1,0 +1,113 @@
+//! The real `clauderon` binary talking to a session's agent (issue 6 §3, §4): `send` types a
+//! follow-up prompt, and `list` shows the status the agent's hooks reported. The daemon runs in
+//! this test process with the test kit's fake backend (which records what was typed); the
+//! backends' own typing is tested against real zellij and Docker by the contract suite.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+use clauderon_testkit::http::{Request, tcp};
+use clauderon_testkit::{TestDaemon, TestRepo};
+use std::io::Write;
+use std::process::{Output, Stdio};
+
+fn clauderon(d: &TestDaemon, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_clauderon"))
+        .args(args)
+        .env("CLAUDERON_HOME", d.data.path())
+        .env_remove("CLAUDERON_URL")
+        .env_remove("CLAUDERON_API_TOKEN")
+        .env("NO_COLOR", "1")
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running clauderon");
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(text.as_bytes()).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Run off the async threads: the daemon serving the CLI lives on them.
+async fn run(d: &TestDaemon, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    let out = tokio::task::block_in_place(|| clauderon(d, args, stdin));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+async fn create(d: &TestDaemon, repo: &TestRepo, name: &str) {
+    let repo = repo.path().to_string_lossy().to_string();
+    let (ok, _, err) = run(d, &["create", "--repo", &repo, "--prompt", "go", "--name", name], None).await;
+    assert!(ok, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_types_the_text_intact_and_says_what_to_do_when_it_cannot() {
+    let mut d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    create(&d, &repo, "talk").await;
+
+    let text = "now run \"the tests\" & don't stop\nzweite Zeile: ü ✓ 日本";
+    let (ok, out, err) = run(&d, &["send", "talk", text], None).await;
+    assert!(ok, "{err}");
+    assert!(out.is_empty(), "{out}");
+    let (ok, _, err) = run(&d, &["send", "talk", "-"], Some("from a pipe\r\nline two\n")).await;
+    assert!(ok, "{err}");
+    assert_eq!(d.fake.typed("talk"), [text, "from a pipe\nline two"]);
+
+    // Nothing to send: one line saying how, and nothing typed.
+    for (args, stdin) in [(vec!["send", "talk", ""], None), (vec!["send", "talk", "-"], Some("  \n"))] {
+        let (ok, _, err) = run(&d, &args, stdin).await;
+        assert!(!ok, "{args:?} succeeded");
+        assert!(err.contains("nothing to send") && err.contains("clauderon send talk"), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    let (ok, _, err) = run(&d, &["send", "talk", "stop\u{3}"], None).await;
+    assert!(!ok && err.contains("control character U+0003"), "{err}");
+    let (ok, _, err) = run(&d, &["send", "nobody", "hi"], None).await;
+    assert!(!ok && err.contains("no session named `nobody`"), "{err}");
+
+    // A stopped session: refused, saying why.
+    let handle = d.fake.handles().pop().unwrap();
+    d.fake.set_running(&handle, false);
+    d.restart().await;
+    let (ok, _, err) = run(&d, &["send", "talk", "hello?"], None).await;
+    assert!(!ok && err.contains("stopped") && err.contains("clauderon logs"), "{err}");
+    assert_eq!(d.fake.typed("talk").len(), 2);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_shows_the_status_the_agents_hooks_reported() {
+    let mut d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    create(&d, &repo, "busy").await;
+    create(&d, &repo, "asking").await;
+    for (name, status) in [("busy", "idle"), ("asking", "waiting-for-input")] {
+        let access = d.fake.proxy_for(name).unwrap();
+        let auth = base64_basic(name, &access.secret);
+        let reply = tcp(
+            d.proxy_addr(),
+            Request::new("POST", "http://clauderon.internal/v1/status")
+                .header("host", "clauderon.internal")
+                .header("proxy-authorization", auth)
+                .json(format!("{{\"status\":\"{status}\"}}")),
+        )
+        .await;
+        assert_eq!(reply.status, 204, "{}", reply.body);
+    }
+    let (ok, table, err) = run(&d, &["list"], None).await;
+    assert!(ok, "{err}");
+    let row = |name: &str| table.lines().find(|l| l.starts_with(name)).unwrap_or_default().to_string();
+    assert!(row("busy").contains("idle"), "{table}");
+    assert!(row("asking").contains("waiting-for-input"), "{table}");
+    d.stop().await;
+}
+
+fn base64_basic(user: &str, secret: &str) -> String {
+    use base64::Engine;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}")))
+}
