@@ -1,5 +1,6 @@
 //! Test fixtures shared by every crate's tests. Never shipped.
 
+pub mod agent_clis;
 pub mod daemon;
 pub mod fake_backend;
 pub mod git;

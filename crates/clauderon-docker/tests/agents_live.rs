@@ -1,0 +1,282 @@
+//! Each agent, live, in a Docker session (issue 6 §1 and §5): a session created with
+//! `--agent claude|codex|gemini` and a prompt, no `--command`, runs the real CLI interactively
+//! in its container on a locked network (the proxy is the only address it can reach), through
+//! a real daemon's proxy, against the test kit's fake model API. The session holds only
+//! placeholders; the fake API saw the daemon's real key; the session's messages, read from the
+//! transcript the agent wrote in the session's HOME, hold the prompt and the fake reply; the
+//! agent's hooks reported through the proxy, so the session went working → idle.
+//!
+//! The image is clauderon's own Dockerfile built through the product's image build on the
+//! test base image, with the CLIs `scripts/install-agent-clis.sh` installed on this machine
+//! copied in (`--agents-from`, no npm inside containers here) and this machine's node beside
+//! them (`DIR/node/bin/node`) for Codex and Gemini CLI. Cached by a tag naming the CLI
+//! versions and the Dockerfile; built once even when the tests run at the same time.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use clauderon_daemon::{LaunchOptions, RunningDaemon, launch};
+use clauderon_docker::DockerSettings;
+use clauderon_docker::image::{BuildRequest, DOCKERFILE};
+use clauderon_testkit::TestRepo;
+use clauderon_testkit::agent_clis::{install_dir, pinned_version};
+use clauderon_testkit::http::{Request, unix};
+use clauderon_testkit::upstream::{ModelReply, TlsUpstream};
+use clauderon_types::{AgentKind, DataLayout};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const REPLY: &str = "Hello from the fake model in a container, reply 3e7a90";
+const ANTHROPIC_KEY: &str = "sk-ant-REAL-docker-agents-41b2";
+const OPENAI_KEY: &str = "sk-REAL-docker-agents-9c07";
+const GEMINI_KEY: &str = "AIza-REAL-docker-agents-e218";
+const AGENTS: [AgentKind; 3] = [AgentKind::Claude, AgentKind::Codex, AgentKind::Gemini];
+/// The CLIs answer in seconds; past this a wait fails with the container's screen.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// Where an agent's model calls go and the credential they must carry there.
+fn model_api(agent: AgentKind) -> (&'static str, &'static str, String, &'static str) {
+    match agent {
+        AgentKind::Claude => ("api.anthropic.com", "x-api-key", ANTHROPIC_KEY.into(), "/v1/messages"),
+        AgentKind::Codex => {
+            ("api.openai.com", "authorization", format!("Bearer {OPENAI_KEY}"), "/v1/responses")
+        }
+        AgentKind::Gemini => {
+            ("generativelanguage.googleapis.com", "x-goog-api-key", GEMINI_KEY.into(), "/v1beta/models/")
+        }
+    }
+}
+
+/// `clauderon-test-agents:<versions>-<dockerfile hash>`, built through the product's image build.
+async fn agents_image() -> String {
+    let versions: Vec<String> = AGENTS.iter().map(|a| pinned_version(*a)).collect();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (DOCKERFILE, support::base_image()).hash(&mut hasher);
+    let tag = format!("clauderon-test-agents:{}-{:08x}", versions.join("-"), hasher.finish() as u32);
+    // One build at a time across test processes: the others wait, then find the image.
+    let lock = tokio::task::spawn_blocking(|| {
+        let file =
+            std::fs::File::create(std::env::temp_dir().join("clauderon-test-agents-image.lock")).unwrap();
+        file.lock().unwrap();
+        file
+    })
+    .await
+    .unwrap();
+    let backend = support::backend().await;
+    let docker = backend.docker().await.unwrap();
+    if docker.inspect_image(&tag).await.is_err() {
+        let context = tokio::task::spawn_blocking(agents_folder).await.unwrap();
+        let req = BuildRequest {
+            base_image: support::base_image(),
+            tag: tag.clone(),
+            agent_packages: String::new(),
+            agents_from: Some(context.path().to_path_buf()),
+        };
+        clauderon_docker::image::build(&docker, &req, |_| {})
+            .await
+            .unwrap_or_else(|e| panic!("building {tag}: {e}"));
+    }
+    drop(lock);
+    tag
+}
+
+/// The three CLI installs (hard links where the file system allows) and this machine's node.
+fn agents_folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for agent in AGENTS {
+        let install = install_dir(agent);
+        let linked = Command::new("cp").arg("-al").arg(&install).arg(dir.path()).status().unwrap();
+        if !linked.success() {
+            let copied = Command::new("cp").arg("-a").arg(&install).arg(dir.path()).status().unwrap();
+            assert!(copied.success(), "copying {}", install.display());
+        }
+    }
+    let node = Command::new("sh").args(["-c", "command -v node"]).output().unwrap();
+    let node = PathBuf::from(String::from_utf8_lossy(&node.stdout).trim());
+    assert!(node.is_file(), "node is missing: the agent CLIs need it (install node 20)");
+    std::fs::create_dir_all(dir.path().join("node/bin")).unwrap();
+    std::fs::copy(std::fs::canonicalize(&node).unwrap(), dir.path().join("node/bin/node")).unwrap();
+    dir
+}
+
+struct Live {
+    daemon: RunningDaemon,
+    data: tempfile::TempDir,
+    _ca: tempfile::TempDir,
+    up: TlsUpstream,
+    repo: TestRepo,
+}
+
+impl Live {
+    async fn start(image: &str) -> Live {
+        let up = TlsUpstream::start_default().await;
+        up.set_model_reply(ModelReply { text: REPLY.into(), ..ModelReply::default() });
+        for agent in AGENTS {
+            let (host, header, value, _) = model_api(agent);
+            up.require_header(host, header, &value);
+        }
+        let data = tempfile::tempdir().unwrap();
+        let ca = tempfile::tempdir().unwrap();
+        let layout = DataLayout::new(data.path());
+        let mut config = clauderon_testkit::daemon::test_config();
+        config.proxy.upstream_overrides = up.overrides();
+        config.proxy.extra_ca_files = vec![up.ca().write_pem(ca.path())];
+        let backend = support::backend_with(DockerSettings {
+            image: image.to_string(),
+            proxy_socket: Some(layout.proxy_socket()),
+            ..Default::default()
+        })
+        .await;
+        let mut options = LaunchOptions::new(layout, config);
+        options.extra_proxy_ips = backend.proxy_ips().await.unwrap();
+        options.backends.push(backend);
+        options.credential_env = Some(HashMap::from([
+            ("ANTHROPIC_API_KEY".to_string(), ANTHROPIC_KEY.to_string()),
+            ("OPENAI_API_KEY".to_string(), OPENAI_KEY.to_string()),
+            ("GEMINI_API_KEY".to_string(), GEMINI_KEY.to_string()),
+        ]));
+        let daemon = launch(options).await.unwrap();
+        Live { daemon, data, _ca: ca, up, repo: TestRepo::new().unwrap() }
+    }
+
+    async fn request(&self, method: &str, path: &str, body: Option<Value>) -> (u16, String) {
+        let mut req = Request::new(method, path);
+        if let Some(body) = body {
+            req = req.json(body.to_string());
+        }
+        let reply = unix(&self.daemon.socket, req).await;
+        (reply.status, reply.body)
+    }
+
+    async fn json(&self, path: &str) -> Value {
+        let (status, body) = self.request("GET", path, None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Wait for the prompt and the fake reply in the messages; fail with the screen at the deadline.
+    async fn wait_for_exchange(&self, name: &str, prompt: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let page = self.json(&format!("/api/sessions/{name}/messages")).await;
+            let has = |role: &str, text: &str| {
+                page["messages"].as_array().is_some_and(|all| {
+                    all.iter()
+                        .any(|m| m["role"] == role && m["text"].as_str().is_some_and(|t| t.contains(text)))
+                })
+            };
+            if has("user", prompt) && has("assistant", REPLY) {
+                return page;
+            }
+            if started.elapsed() > DEADLINE {
+                let (_, logs) =
+                    self.request("GET", &format!("/api/sessions/{name}/logs?tail=60"), None).await;
+                let seen: Vec<String> = self
+                    .up
+                    .requests()
+                    .iter()
+                    .map(|r| format!("{} {}{}", r.method, r.host_name(), r.path))
+                    .collect();
+                panic!(
+                    "{name}: no exchange after {DEADLINE:?}\n--- messages\n{page:#}\n--- screen\n{logs}\n--- upstream\n{seen:#?}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Wait until the session's status is `want`; its status changes (`from->to`, from its events).
+    async fn wait_for_status(&self, name: &str, want: &str) -> Vec<String> {
+        let started = Instant::now();
+        loop {
+            let detail = self.json(&format!("/api/sessions/{name}")).await;
+            let history: Vec<String> = detail["events"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|e| e["type"] == "status-changed")
+                .map(|e| {
+                    format!("{}->{}", e["from"].as_str().unwrap_or("?"), e["to"].as_str().unwrap_or("?"))
+                })
+                .collect();
+            if detail["session"]["status"] == want || started.elapsed() > DEADLINE {
+                assert_eq!(detail["session"]["status"], want, "{name}: {detail:#}");
+                return history;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+/// Every file under `dir` whose bytes hold `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => found.extend(files_containing(&path, needle)),
+            Ok(t) if t.is_file() => {
+                if std::fs::read(&path).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+                {
+                    found.push(path);
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+async fn answers_in_a_container(agent: AgentKind) {
+    let image = agents_image().await;
+    let live = Live::start(&image).await;
+    let name = format!("docker-{agent}-{}", clauderon_types::SessionId::new().short());
+    let prompt = format!("Say hello to the {agent} container test 58c1");
+    let body = json!({"repo_path": live.repo.path(), "prompt": prompt, "name": name, "backend": "docker",
+        "agent": agent.to_string(), "options": {"network": "locked"}});
+    let (status, created) = live.request("POST", "/api/sessions", Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+
+    let page = live.wait_for_exchange(&name, &prompt).await;
+    let history = live.wait_for_status(&name, "idle").await;
+    let (host, header, value, model_call) = model_api(agent);
+    let requests = live.up.requests();
+    assert!(
+        requests.iter().any(|r| r.host_name() == host
+            && r.path.starts_with(model_call)
+            && r.header(header) == Some(&value)),
+        "no model call to {host} carried the real key"
+    );
+    let (_, env) = live.request("GET", &format!("/api/sessions/{name}/env"), None).await;
+    let home = DataLayout::new(live.data.path()).session_home(&name);
+    for key in [ANTHROPIC_KEY, OPENAI_KEY, GEMINI_KEY] {
+        assert!(!env.contains(key), "the session's environment holds a real key");
+        assert!(!page.to_string().contains(key), "the messages hold a real key");
+        let found = files_containing(&home, key);
+        assert!(found.is_empty(), "a real key is readable in the session's HOME: {found:?}");
+    }
+    let (status, body) = live.request("DELETE", &format!("/api/sessions/{name}?force=true"), None).await;
+    assert!(status < 300, "{body}");
+    live.daemon.stop().await.unwrap();
+    // The hooks reported through the proxy: the agent worked, then went idle.
+    assert!(history.iter().any(|s| s == "running->idle"), "{agent}: never went working -> idle: {history:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn claude_code_answers_its_prompt_in_a_docker_session() {
+    answers_in_a_container(AgentKind::Claude).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn codex_answers_its_prompt_in_a_docker_session() {
+    answers_in_a_container(AgentKind::Codex).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gemini_cli_answers_its_prompt_in_a_docker_session() {
+    answers_in_a_container(AgentKind::Gemini).await;
+}
