@@ -8,6 +8,9 @@
 //! never reaches the model and the test fails with its screen. Stopped and started again, the
 //! session resumes the same conversation (the launch script finds the transcript).
 //!
+//! The agent's hooks report working then idle (issue 6 §3), and a follow-up typed with
+//! `send` (issue 6 §4) gets a second answer from the fake API.
+//!
 //! Setup lives in `support::agents` (the real CLIs from `scripts/install-agent-clis.sh`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
@@ -44,8 +47,11 @@ async fn completes_a_prompt(agent: AgentKind) {
     );
 
     // Non-essential traffic is off: the CLI talked to its model API and nothing else.
-    let others: Vec<String> =
-        requests.iter().filter(|r| r.host_name() != a.host).map(|r| format!("{} {}", r.host_name(), r.path)).collect();
+    let others: Vec<String> = requests
+        .iter()
+        .filter(|r| r.host_name() != a.host)
+        .map(|r| format!("{} {}", r.host_name(), r.path))
+        .collect();
     assert!(others.is_empty(), "{agent} reached other hosts: {others:?}");
 
     // The session holds placeholders only: in its environment and anywhere in its HOME and
@@ -68,12 +74,34 @@ async fn completes_a_prompt(agent: AgentKind) {
     };
     assert!(env.contains(placeholder_var), "the session has a placeholder for its key: {env}");
 
+    // Live status (issue 6 §3): the agent's hooks reported working, then idle, through the
+    // proxy's internal host, and the session shows it.
+    d.wait_for_status_reports(&name, &["working", "idle"]).await;
+
+    // Send (issue 6 §4): a follow-up typed into the running agent is a second prompt that the
+    // fake API answers; the hooks report it working again, then idle.
+    let follow_up = format!("Now say \"goodbye\" to the {agent} test, ünïcode ✓ 5e77");
+    let calls = d.model_calls(agent);
+    d.send(&name, &follow_up).await;
+    let page = d.wait_for_reply_to(&name, &follow_up).await;
+    assert!(d.model_calls(agent) > calls, "the follow-up made no model call:\n{}", d.upstream_report());
+    assert!(
+        d.up.requests().iter().any(|r| r.body_text().contains("5e77")),
+        "the fake API never saw the follow-up:\n{}",
+        d.upstream_report()
+    );
+    d.wait_for_status_reports(&name, &["working", "idle", "working", "idle"]).await;
+
     // Stopped and started again, the agent resumes its conversation: the screen shows the
     // exchange again without a new model call (a fresh start would send the prompt again).
     let calls = d.model_calls(agent);
     d.restart(&name).await;
     let screen = d.wait_for_screen(&name, REPLY).await;
-    assert_eq!(d.model_calls(agent), calls, "the restart sent the prompt again instead of resuming:\n{screen}");
+    assert_eq!(
+        d.model_calls(agent),
+        calls,
+        "the restart sent the prompt again instead of resuming:\n{screen}"
+    );
     // The same conversation (Gemini CLI writes the resumed records again, with new timestamps).
     let words = |page: &serde_json::Value| -> Vec<(String, String)> {
         let all = page["messages"].as_array().cloned().unwrap_or_default();

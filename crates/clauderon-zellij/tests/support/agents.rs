@@ -201,9 +201,9 @@ impl LiveDaemon {
     /// The pane's screen (`clauderon logs`), for failure messages.
     pub async fn logs(&self, name: &str) -> String {
         let (status, body) = self.request("GET", &format!("/api/sessions/{name}/logs?tail=60"), None).await;
-        let text = serde_json::from_str::<Value>(&body)
-            .ok()
-            .and_then(|v| v.get("text").or_else(|| v.get("logs")).and_then(Value::as_str).map(str::to_string));
+        let text = serde_json::from_str::<Value>(&body).ok().and_then(|v| {
+            v.get("text").or_else(|| v.get("logs")).and_then(Value::as_str).map(str::to_string)
+        });
         format!("(logs {status})\n{}", text.unwrap_or(body))
     }
 
@@ -238,7 +238,8 @@ impl LiveDaemon {
             let page = self.messages(name).await;
             let has = |role: &str, text: &str| {
                 page["messages"].as_array().is_some_and(|all| {
-                    all.iter().any(|m| m["role"] == role && m["text"].as_str().is_some_and(|t| t.contains(text)))
+                    all.iter()
+                        .any(|m| m["role"] == role && m["text"].as_str().is_some_and(|t| t.contains(text)))
                 })
             };
             if has("user", prompt) && has("assistant", REPLY) {
@@ -261,14 +262,19 @@ impl LiveDaemon {
         let (status, body) = self.request("GET", &format!("/api/sessions/{name}"), None).await;
         assert_eq!(status, 200, "{body}");
         let session: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
-        let handle = session["session"]["backend_handle"].as_str().unwrap_or_else(|| panic!("no handle: {session}"));
+        let handle =
+            session["session"]["backend_handle"].as_str().unwrap_or_else(|| panic!("no handle: {session}"));
         clauderon_backend::BackendHandle(handle.to_string())
     }
 
     /// Model calls the fake API has answered for `agent` so far.
     pub fn model_calls(&self, agent: AgentKind) -> usize {
         let a = api(agent);
-        self.up.requests().iter().filter(|r| r.host_name() == a.host && r.path.starts_with(a.model_call)).count()
+        self.up
+            .requests()
+            .iter()
+            .filter(|r| r.host_name() == a.host && r.path.starts_with(a.model_call))
+            .count()
     }
 
     /// Stop the session's process and start it again, as after a reboot or a crash.
@@ -291,6 +297,91 @@ impl LiveDaemon {
             }
             if started.elapsed() > DEADLINE {
                 panic!("{name}: the screen never showed {text:?} in {DEADLINE:?}\n--- screen\n{screen}");
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// The statuses the agent's hooks reported through the proxy (issue 6 §3), in order, as the
+    /// audit recorded the proxy answering them.
+    pub async fn status_reports(&self, name: &str) -> Vec<String> {
+        let (status, body) =
+            self.request("GET", &format!("/api/sessions/{name}/requests?limit=1000"), None).await;
+        assert_eq!(status, 200, "{body}");
+        let audit: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        let mut reports: Vec<(i64, String)> = audit["requests"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["host"] == "clauderon.internal" && r["decision"] == "answered")
+            .filter_map(|r| {
+                let status = r["reason"].as_str()?.strip_prefix("agent status: ")?;
+                Some((r["id"].as_i64()?, status.to_string()))
+            })
+            .collect();
+        reports.sort();
+        reports.into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// Wait until the hooks' reports, with repeats folded, end with `want` (`["working",
+    /// "idle"]`) and the session shows the last of them; fail at [`DEADLINE`] with the screen.
+    pub async fn wait_for_status_reports(&self, name: &str, want: &[&str]) -> Vec<String> {
+        let started = Instant::now();
+        loop {
+            let mut folded = self.status_reports(name).await;
+            folded.dedup();
+            let (status, body) = self.request("GET", &format!("/api/sessions/{name}"), None).await;
+            assert_eq!(status, 200, "{body}");
+            let session: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+            let shown = session["session"]["status"].as_str().unwrap_or_default().to_string();
+            let last = want.last().map(|s| if *s == "working" { "running" } else { *s });
+            if folded.ends_with(&want.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                && Some(shown.as_str()) == last
+            {
+                return folded;
+            }
+            if started.elapsed() > DEADLINE {
+                panic!(
+                    "{name}: the hooks reported {folded:?} (session {shown}), not ending with {want:?}\n--- screen\n{}",
+                    self.logs(name).await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// `clauderon send`: type `text` into the session's agent (issue 6 §4).
+    pub async fn send(&self, name: &str, text: &str) {
+        let (status, body) =
+            self.request("POST", &format!("/api/sessions/{name}/input"), Some(json!({ "text": text }))).await;
+        assert_eq!(status, 204, "{body}");
+    }
+
+    /// Wait until the messages hold a user message with `prompt` followed by an assistant
+    /// message with [`REPLY`]; fail at [`DEADLINE`] with the screen and the fake API's log.
+    pub async fn wait_for_reply_to(&self, name: &str, prompt: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let page = self.messages(name).await;
+            let all = page["messages"].as_array().cloned().unwrap_or_default();
+            let asked = all
+                .iter()
+                .position(|m| m["role"] == "user" && m["text"].as_str().is_some_and(|t| t.contains(prompt)));
+            let answered = asked.is_some_and(|at| {
+                all[at..].iter().any(|m| {
+                    m["role"] == "assistant" && m["text"].as_str().is_some_and(|t| t.contains(REPLY))
+                })
+            });
+            if answered {
+                return page;
+            }
+            if started.elapsed() > DEADLINE {
+                panic!(
+                    "{name}: no reply to {prompt:?} after {:?}\n--- messages\n{page:#}\n--- screen\n{}\n--- upstream\n{}",
+                    started.elapsed(),
+                    self.logs(name).await,
+                    self.upstream_report()
+                );
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
