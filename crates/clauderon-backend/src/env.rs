@@ -171,6 +171,16 @@ mod tests {
     }
 
     #[test]
+    fn no_proxy_never_covers_the_proxys_own_host() {
+        // Agents' status hooks reach clauderon.internal through the proxy (issue 6 §3): a
+        // NO_PROXY entry matching it (exactly, as a suffix, or `*`) would send them nowhere.
+        let host = clauderon_types::agent_status::INTERNAL_HOST;
+        for entry in NO_PROXY.split(',').map(|e| e.trim().trim_start_matches('.')) {
+            assert!(entry != "*" && !host.ends_with(entry), "NO_PROXY entry {entry:?} covers {host}");
+        }
+    }
+
+    #[test]
     fn bundle_keeps_system_roots_and_adds_ours() {
         assert_eq!(join_pem("SYS", "OURS\n"), "SYS\nOURS\n");
         assert_eq!(join_pem("", "OURS\n"), "OURS\n");

@@ -176,6 +176,36 @@ async fn hooks_change_only_the_sending_sessions_status_and_it_shows_in_events_an
 }
 
 #[tokio::test]
+async fn a_report_that_arrives_while_its_session_is_created_waits_for_the_create() {
+    let mut d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    // The identity is issued before the backend creates the resource; an agent can report
+    // before the manager has recorded the session as running.
+    d.fake.delay_creates(Some(Duration::from_millis(800)));
+    let socket = d.socket().to_path_buf();
+    let body = json!({"repo_path": repo.path(), "prompt": "go", "name": "early"}).to_string();
+    let creating =
+        tokio::spawn(async move { unix(&socket, Request::new("POST", "/api/sessions").json(body)).await });
+    let mut access = None;
+    for _ in 0..200 {
+        access = d.fake.proxy_for("early");
+        if access.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let access = access.expect("the create reached the backend");
+    assert_eq!(status(&d, "early").await, "creating");
+    let (code, body) = post_status(&d, Some(basic("early", &access.secret)), r#"{"status":"idle"}"#).await;
+    assert_eq!(code, 204, "{body}");
+    let created = creating.await.unwrap();
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(status(&d, "early").await, "idle");
+    d.fake.delay_creates(None);
+    d.stop().await;
+}
+
+#[tokio::test]
 async fn a_report_over_https_through_connect_is_answered_too() {
     let mut d = TestDaemon::start().await;
     let repo = TestRepo::new().unwrap();

@@ -35,6 +35,9 @@ pub struct FakeBackend {
     fail_create: Mutex<Option<String>>,
     /// When set, `create` takes this long (to have a request in flight).
     create_delay: Mutex<Option<std::time::Duration>>,
+    /// The proxy access of every session `create` was called for, as soon as it is called
+    /// (before a delay): what the session's process would hold while it is being created.
+    given: Mutex<BTreeMap<String, ProxyAccess>>,
 }
 
 const KIND: BackendKind = BackendKind::Fake;
@@ -92,7 +95,8 @@ impl FakeBackend {
     /// The proxy access the named session was created with: its identity and the CA,
     /// exactly what a real backend puts in the session's environment.
     pub fn proxy_for(&self, session: &str) -> Option<ProxyAccess> {
-        self.lock().values().find(|r| r.name == session).and_then(|r| r.proxy.clone())
+        let made = self.lock().values().find(|r| r.name == session).and_then(|r| r.proxy.clone());
+        made.or_else(|| self.given.lock().unwrap_or_else(|p| p.into_inner()).get(session).cloned())
     }
 
     /// The texts `send_input` typed into a session's resource, by session name.
@@ -116,6 +120,10 @@ impl SessionBackend for FakeBackend {
     }
 
     async fn create(&self, spec: &SessionSpec) -> Result<BackendHandle, BackendError> {
+        self.given
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(spec.name.to_string(), spec.proxy.clone());
         let delay = *self.create_delay.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(delay) = delay {
             tokio::time::sleep(delay).await;
