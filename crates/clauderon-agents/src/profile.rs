@@ -33,7 +33,8 @@ pub use files::{AgentFile, ConfigContext, write_agent_files};
 use clauderon_types::AgentKind;
 
 /// The command that starts `agent` interactively with `prompt` (none when empty), permission
-/// prompts off, and `--model` when given.
+/// prompts off, and `--model` when given. The prompt is passed so that one starting with `-`
+/// is still a prompt, not an option.
 pub fn start_command(agent: AgentKind, model: Option<&str>, prompt: &str) -> Vec<String> {
     let mut cmd = match agent {
         AgentKind::Claude => claude::start_args(),
@@ -42,7 +43,11 @@ pub fn start_command(agent: AgentKind, model: Option<&str>, prompt: &str) -> Vec
     };
     push_model(&mut cmd, model);
     if !prompt.is_empty() {
-        cmd.push(prompt.to_string());
+        cmd.extend(match agent {
+            AgentKind::Claude => claude::prompt_args(prompt),
+            AgentKind::Codex => codex::prompt_args(prompt),
+            AgentKind::Gemini => gemini::prompt_args(prompt),
+        });
     }
     cmd
 }

@@ -114,7 +114,7 @@ mod tests {
         let o = SessionOptions { model: Some("o3".into()), ..Default::default() };
         let cmd = session_command(&spec(dir, o));
         assert_eq!(cmd, profile::launch_command(AgentKind::Codex, Some("o3"), "fix it"));
-        assert!(cmd[2].contains("'--model' 'o3' 'fix it'"), "{}", cmd[2]);
+        assert!(cmd[2].contains("'--model' 'o3' '--' 'fix it'"), "{}", cmd[2]);
     }
 
     #[test]

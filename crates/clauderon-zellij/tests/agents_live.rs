@@ -25,7 +25,8 @@ use support::agents::{ANTHROPIC_KEY, GEMINI_KEY, LiveDaemon, OPENAI_KEY, REPLY, 
 async fn completes_a_prompt(agent: AgentKind) {
     let d = LiveDaemon::start(&[agent]).await;
     let name = format!("live-{agent}");
-    let prompt = format!("Say hello to the {agent} test 91d3");
+    // Starting with `-`: the CLI must take it as the prompt, not as an option.
+    let prompt = format!("-v: say hello to the {agent} test 91d3");
     d.create_agent_session(&name, agent, &prompt).await;
 
     let page = d.wait_for_exchange(&name, &prompt).await;

@@ -1,7 +1,8 @@
 //! Claude Code (checked against 2.1.332).
 //!
-//! - Start: `claude --dangerously-skip-permissions [--model M] [PROMPT]` (the prompt as the
-//!   positional argument starts an interactive session that sends it at once). Resume:
+//! - Start: `claude --dangerously-skip-permissions [--model M] [-- PROMPT]` (the prompt as the
+//!   positional argument starts an interactive session that sends it at once; after `--`, a
+//!   prompt starting with `-` is still a prompt). Resume:
 //!   `claude --continue --dangerously-skip-permissions`: the most recent conversation in the
 //!   working directory.
 //! - As root, `--dangerously-skip-permissions` exits with "cannot be used with root/sudo
@@ -20,6 +21,11 @@ use serde_json::{Value, json};
 
 pub(super) fn start_args() -> Vec<String> {
     vec!["claude".into(), "--dangerously-skip-permissions".into()]
+}
+
+/// After `--`, so a prompt starting with `-` is not read as an option.
+pub(super) fn prompt_args(prompt: &str) -> Vec<String> {
+    vec!["--".into(), prompt.into()]
 }
 
 pub(super) fn resume_args() -> Vec<String> {

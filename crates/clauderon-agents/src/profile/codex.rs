@@ -1,6 +1,6 @@
 //! Codex (checked against 0.171.0).
 //!
-//! - Start: `codex --no-daemon --dangerously-bypass-approvals-and-sandbox [--model M] [PROMPT]`.
+//! - Start: `codex --no-daemon --dangerously-bypass-approvals-and-sandbox [--model M] [-- PROMPT]`.
 //!   Resume: `codex resume --last --no-daemon --dangerously-bypass-approvals-and-sandbox`
 //!   (`--last` picks the most recent session of the working directory without the picker).
 //! - `--no-daemon`: without it Codex starts a shared `codex app-server` and an updater loop
@@ -27,6 +27,11 @@ pub(super) fn start_args() -> Vec<String> {
         "--dangerously-bypass-approvals-and-sandbox".into(),
         crate::status_hooks::CODEX_TRUST_FLAG.into(),
     ]
+}
+
+/// After `--`, so a prompt starting with `-` is not read as an option.
+pub(super) fn prompt_args(prompt: &str) -> Vec<String> {
+    vec!["--".into(), prompt.into()]
 }
 
 pub(super) fn resume_args() -> Vec<String> {

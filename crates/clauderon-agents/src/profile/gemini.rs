@@ -1,7 +1,8 @@
 //! Gemini CLI (checked against 0.61.0).
 //!
-//! - Start: `gemini --yolo [--model M] [PROMPT]` (a positional prompt starts the interactive
-//!   UI and sends it; `-p` would be headless). Resume: `gemini --resume latest --yolo`.
+//! - Start: `gemini --yolo [--model M] [--prompt-interactive=PROMPT]`: the interactive UI,
+//!   sending the prompt (`-p` would be headless; a positional prompt works too but is lost
+//!   when it starts with `-`, even after `--`). Resume: `gemini --resume latest --yolo`.
 //! - `settings.json`: `security.auth.selectedType = "gemini-api-key"` (it sends
 //!   `GEMINI_API_KEY`, the session's placeholder, as `x-goog-api-key`; without a selected type
 //!   the first start asks how to log in), usage statistics off (no traffic to
@@ -13,6 +14,11 @@ use serde_json::{Value, json};
 
 pub(super) fn start_args() -> Vec<String> {
     vec!["gemini".into(), "--yolo".into()]
+}
+
+/// `--prompt-interactive=PROMPT`: a positional prompt starting with `-` is lost, even after `--`.
+pub(super) fn prompt_args(prompt: &str) -> Vec<String> {
+    vec![format!("--prompt-interactive={prompt}")]
 }
 
 pub(super) fn resume_args() -> Vec<String> {

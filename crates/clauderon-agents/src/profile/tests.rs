@@ -12,7 +12,7 @@ const ALL: [AgentKind; 3] = [AgentKind::Claude, AgentKind::Codex, AgentKind::Gem
 fn start_commands_turn_prompts_off_and_carry_model_and_prompt() {
     assert_eq!(
         start_command(AgentKind::Claude, Some("opus"), "fix it"),
-        ["claude", "--dangerously-skip-permissions", "--model", "opus", "fix it"]
+        ["claude", "--dangerously-skip-permissions", "--model", "opus", "--", "fix it"]
     );
     assert_eq!(
         start_command(AgentKind::Codex, None, "fix it"),
@@ -21,10 +21,16 @@ fn start_commands_turn_prompts_off_and_carry_model_and_prompt() {
             "--no-daemon",
             "--dangerously-bypass-approvals-and-sandbox",
             "--dangerously-bypass-hook-trust",
+            "--",
             "fix it"
         ]
     );
     assert_eq!(start_command(AgentKind::Gemini, Some(""), ""), ["gemini", "--yolo"]);
+    // A prompt that looks like an option is still the prompt.
+    assert_eq!(
+        start_command(AgentKind::Gemini, Some("flash"), "-v fix it"),
+        ["gemini", "--yolo", "--model", "flash", "--prompt-interactive=-v fix it"]
+    );
     assert_eq!(
         resume_command(AgentKind::Codex, Some("o3")),
         [
