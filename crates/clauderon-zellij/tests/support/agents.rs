@@ -64,45 +64,6 @@ pub fn api(agent: AgentKind) -> AgentApi {
     }
 }
 
-const INSTALL_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/install-agent-clis.sh");
-
-/// The installed CLI of `agent`, or a failure that says how to install it: CI always installs
-/// them, so a missing CLI is a broken setup, not a reason to skip.
-pub fn agent_bin(agent: AgentKind) -> PathBuf {
-    let (var, package, pin, bin) = match agent {
-        AgentKind::Claude => ("CLAUDERON_TEST_CLAUDE_BIN", "claude-code", "CLAUDE_CODE_VERSION=", "claude"),
-        AgentKind::Codex => ("CLAUDERON_TEST_CODEX_BIN", "codex", "CODEX_VERSION=", "codex"),
-        AgentKind::Gemini => ("CLAUDERON_TEST_GEMINI_BIN", "gemini-cli", "GEMINI_CLI_VERSION=", "gemini"),
-    };
-    if let Some(path) = std::env::var_os(var) {
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "{var}={} is not a file: run `scripts/install-agent-clis.sh` and use the path it prints",
-            path.display()
-        );
-        return path;
-    }
-    let script = std::fs::read_to_string(INSTALL_SCRIPT).unwrap_or_else(|e| panic!("{INSTALL_SCRIPT}: {e}"));
-    let version = script
-        .lines()
-        .find_map(|l| l.strip_prefix(pin))
-        .map(|v| v.trim().to_string())
-        .unwrap_or_else(|| panic!("install-agent-clis.sh pins {pin}"));
-    let cache = std::env::var_os("CLAUDERON_AGENT_CACHE").map(PathBuf::from).unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").unwrap_or_else(|| panic!("HOME is not set"));
-        Path::new(&home).join(".cache/clauderon/agent-clis")
-    });
-    let path = cache.join(format!("{package}-{version}/node_modules/.bin/{bin}"));
-    assert!(
-        path.is_file(),
-        "the real {agent} CLI is not installed (looked for {} and {var}): run \
-         `scripts/install-agent-clis.sh` (needs node and npm), or `scripts/test.sh`, which runs it",
-        path.display()
-    );
-    path
-}
-
 /// A daemon with the zellij backend, the fake model APIs and the real keys of all three agents.
 pub struct LiveDaemon {
     pub data: tempfile::TempDir,
@@ -140,7 +101,11 @@ impl LiveDaemon {
         settings.default_sandbox = None; // `full` where bubblewrap works: the real setup
         let mut path: Vec<String> = agents
             .iter()
-            .filter_map(|a| agent_bin(*a).parent().map(|p| p.to_string_lossy().into_owned()))
+            .filter_map(|a| {
+                clauderon_testkit::agent_clis::agent_bin(*a)
+                    .parent()
+                    .map(|p| p.to_string_lossy().into_owned())
+            })
             .collect();
         path.extend(std::env::var("PATH").ok());
         settings.host_env.retain(|(k, _)| k != "PATH");
