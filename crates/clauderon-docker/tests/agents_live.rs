@@ -4,7 +4,9 @@
 //! a real daemon's proxy, against the test kit's fake model API. The session holds only
 //! placeholders; the fake API saw the daemon's real key; the session's messages, read from the
 //! transcript the agent wrote in the session's HOME, hold the prompt and the fake reply; the
-//! agent's hooks reported through the proxy, so the session went working → idle.
+//! agent's hooks reported through the proxy, so the session went working → idle. A two-line
+//! follow-up typed with `send` (issue 6 §4) arrives as one prompt, is answered, and takes the
+//! session from idle to working and back.
 //!
 //! The image is clauderon's own Dockerfile built through the product's image build on the
 //! test base image, with the CLIs `scripts/install-agent-clis.sh` installed on this machine
@@ -243,6 +245,37 @@ async fn answers_in_a_container(agent: AgentKind) {
 
     let page = live.wait_for_exchange(&name, &prompt).await;
     let history = live.wait_for_status(&name, "idle").await;
+
+    // Send (issue 6 §4): a follow-up typed into the container's TTY is a second prompt; the fake
+    // API sees it, the agent answers, and its hooks take it from idle to working and back.
+    // Two lines: sent as one paste, they make one prompt (a line break must not submit early).
+    let follow_up = format!("Now say \"goodbye\" to the {agent} container test 4b1d,\nü ✓ then stop 5e77");
+    let (status, body) = live
+        .request("POST", &format!("/api/sessions/{name}/input"), Some(json!({ "text": follow_up })))
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let second = live.wait_for_exchange(&name, "then stop 5e77").await;
+    let one_prompt = second["messages"].as_array().into_iter().flatten().any(|m| {
+        m["role"] == "user" && m["text"].as_str().is_some_and(|t| t.contains("4b1d") && t.contains("5e77"))
+    });
+    assert!(one_prompt, "{agent}: the two lines did not arrive as one prompt: {second:#}");
+    let started = Instant::now();
+    loop {
+        let again = live.wait_for_status(&name, "idle").await;
+        let seen = live
+            .up
+            .requests()
+            .iter()
+            .any(|r| r.body_text().contains("4b1d") && r.body_text().contains("5e77"));
+        if seen && again.iter().any(|s| s == "idle->running") {
+            break;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "{agent}: the follow-up was not answered: {again:?}, seen {seen}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     let (host, header, value, model_call) = model_api(agent);
     let requests = live.up.requests();
     assert!(
@@ -256,6 +289,7 @@ async fn answers_in_a_container(agent: AgentKind) {
     for key in [ANTHROPIC_KEY, OPENAI_KEY, GEMINI_KEY] {
         assert!(!env.contains(key), "the session's environment holds a real key");
         assert!(!page.to_string().contains(key), "the messages hold a real key");
+        assert!(!second.to_string().contains(key), "the messages hold a real key");
         let found = files_containing(&home, key);
         assert!(found.is_empty(), "a real key is readable in the session's HOME: {found:?}");
     }
