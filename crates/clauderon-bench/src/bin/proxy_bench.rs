@@ -187,18 +187,57 @@ struct Results {
     c64: Latency,
     mib_s: f64,
     first_event_ms: f64,
+    /// The daemon's CPU time per unit of work, when the path goes through it.
+    cpu: Option<CpuCost>,
 }
 
-async fn measure(path: &Path_, s: &Sizes) -> anyhow::Result<Results> {
-    Ok(Results {
-        c1: latency(path, 1, s.n1).await?,
-        c64: latency(path, 64, s.n64).await?,
-        mib_s: download(path, s.mib * 1024 * 1024, s.runs).await?,
-        first_event_ms: first_event(path, 30).await?,
-    })
+/// CPU the daemon spent (user + system, all threads): a measure of the proxy's own cost that
+/// load on the machine disturbs far less than throughput does.
+struct CpuCost {
+    c1_us_per_request: f64,
+    c64_us_per_request: f64,
+    ms_per_100_mib: f64,
+}
+
+/// CPU time used so far by process `pid` and its threads, dead ones included (`/proc/PID/stat`,
+/// in clock ticks of 10 ms: the phases measured are long enough for that).
+fn cpu_time(pid: Option<u32>) -> Duration {
+    let Some(pid) = pid else { return Duration::ZERO };
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which may hold spaces) in parentheses.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// Measure `path`; `daemon` is the pid of the daemon it goes through, if any.
+async fn measure(path: &Path_, s: &Sizes, daemon: Option<u32>) -> anyhow::Result<Results> {
+    let t0 = cpu_time(daemon);
+    let c1 = latency(path, 1, s.n1).await?;
+    let t1 = cpu_time(daemon);
+    let c64 = latency(path, 64, s.n64).await?;
+    let t2 = cpu_time(daemon);
+    let bytes = s.mib * 1024 * 1024;
+    let mib_s = download(path, bytes, s.runs).await?;
+    let t3 = cpu_time(daemon);
+    let cpu = daemon.map(|_| CpuCost {
+        // `latency` sends max(concurrency, 20) warm-up requests first.
+        c1_us_per_request: (t1 - t0).as_secs_f64() * 1e6 / (s.n1 + 20) as f64,
+        c64_us_per_request: (t2 - t1).as_secs_f64() * 1e6 / (64 * s.n64 + 64) as f64,
+        ms_per_100_mib: (t3 - t2).as_secs_f64() * 1e3 * 100.0 / (s.mib as f64 * s.runs as f64),
+    });
+    Ok(Results { c1, c64, mib_s, first_event_ms: first_event(path, 30).await?, cpu })
 }
 
 struct Daemon(Child);
+
+impl Daemon {
+    fn pid(&self) -> Option<u32> {
+        Some(self.0.id())
+    }
+}
 
 impl Drop for Daemon {
     fn drop(&mut self) {
@@ -335,7 +374,7 @@ async fn main() -> anyhow::Result<()> {
         return policy_comparison(&bin, &up, pin, &sizes).await;
     }
     let home = tempfile::tempdir()?;
-    let (_daemon, proxy, secret) = start_daemon(&bin, home.path(), &up, Policy::Default, pin).await?;
+    let (daemon, proxy, secret) = start_daemon(&bin, home.path(), &up, Policy::Default, pin).await?;
 
     let host = "api.anthropic.com";
     let mut direct_roots = rustls::RootCertStore::empty();
@@ -370,9 +409,9 @@ async fn main() -> anyhow::Result<()> {
         bail!("the proxy path did not inject the credential");
     }
 
-    let d = measure(&direct, &sizes).await?;
-    let p = measure(&via, &sizes).await?;
-    let t = measure(&tunneled, &sizes).await?;
+    let d = measure(&direct, &sizes, None).await?;
+    let p = measure(&via, &sizes, daemon.pid()).await?;
+    let t = measure(&tunneled, &sizes, daemon.pid()).await?;
     println!("| measure | direct | intercepted + injected | vs direct | tunnelled (no rule) | vs direct |");
     println!("|---|---|---|---|---|---|");
     let ratio = |x: f64, base: f64| format!("{:.2}x", x / base);
@@ -395,6 +434,19 @@ async fn main() -> anyhow::Result<()> {
     row("c=64 p99 latency (ms)", &|r| r.c64.p99_ms, &plus, 2);
     row(&format!("{} MiB download (MiB/s, best of {})", sizes.mib, sizes.runs), &|r| r.mib_s, &ratio, 0);
     row("time to first SSE event, median (ms)", &|r| r.first_event_ms, &plus, 3);
+    if let (Some(pc), Some(tc)) = (&p.cpu, &t.cpu) {
+        println!();
+        println!(
+            "| daemon CPU (user + system) | intercepted + injected | tunnelled (no rule) | intercepted vs tunnelled |"
+        );
+        println!("|---|---|---|---|");
+        let cost = |name: &str, f: &dyn Fn(&CpuCost) -> f64| {
+            println!("| {name} | {:.1} | {:.1} | {:.2}x |", f(pc), f(tc), f(pc) / f(tc));
+        };
+        cost("c=1, µs per request", &|c| c.c1_us_per_request);
+        cost("c=64, µs per request", &|c| c.c64_us_per_request);
+        cost("download, ms per 100 MiB", &|c| c.ms_per_100_mib);
+    }
     Ok(())
 }
 
@@ -417,7 +469,7 @@ async fn policy_comparison(bin: &Path, up: &TlsUpstream, pin: bool, sizes: &Size
             .with_auth(format!("Basic {auth}").parse()?);
         let via = make_path(Connector::Proxy(tunnel), roots, format!("https://{host}"))?;
         get(&via, "/small").await?;
-        results.push(measure(&via, sizes).await?);
+        results.push(measure(&via, sizes, daemon.pid()).await?);
         drop(daemon);
     }
     let (off, on) = (&results[0], &results[1]);
@@ -433,5 +485,11 @@ async fn policy_comparison(bin: &Path, up: &TlsUpstream, pin: bool, sizes: &Size
     row("c=64 requests/s (1 KiB)", &|r| r.c64.rps, &ratio, 0);
     row(&format!("{} MiB download (MiB/s, best of {})", sizes.mib, sizes.runs), &|r| r.mib_s, &ratio, 0);
     row("time to first SSE event, median (ms)", &|r| r.first_event_ms, &plus, 3);
+    if let (Some(a), Some(b)) = (&off.cpu, &on.cpu) {
+        let per = |f: &dyn Fn(&CpuCost) -> f64| format!("{:.1} | {:.1} | {:.2}x", f(a), f(b), f(b) / f(a));
+        println!("| daemon CPU, c=1 (µs per request) | {} |", per(&|c| c.c1_us_per_request));
+        println!("| daemon CPU, c=64 (µs per request) | {} |", per(&|c| c.c64_us_per_request));
+        println!("| daemon CPU, download (ms per 100 MiB) | {} |", per(&|c| c.ms_per_100_mib));
+    }
     Ok(())
 }
