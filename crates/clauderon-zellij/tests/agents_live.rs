@@ -27,7 +27,9 @@ async fn completes_a_prompt(agent: AgentKind) {
     let name = format!("live-{agent}");
     // Starting with `-`: the CLI must take it as the prompt, not as an option.
     let prompt = format!("-v: say hello to the {agent} test 91d3");
-    d.create_agent_session(&name, agent, &prompt).await;
+    // A model no CLI knows by default, to see `--model` reach the API.
+    let model = format!("{agent}-model-under-test");
+    d.create_agent_session_with_model(&name, agent, &prompt, Some(&model)).await;
 
     let page = d.wait_for_exchange(&name, &prompt).await;
     let messages = page["messages"].as_array().unwrap();
@@ -44,6 +46,15 @@ async fn completes_a_prompt(agent: AgentKind) {
             && r.header(a.header) == Some(a.value.as_str())),
         "no model call to {} with the real key:\n{}",
         a.host,
+        d.upstream_report()
+    );
+
+    // The model asked for at create is the one the CLI asked the API for.
+    assert!(
+        requests.iter().any(|r| r.host_name() == a.host
+            && r.path.starts_with(a.model_call)
+            && (r.path.contains(&model) || r.body_json()["model"] == model.as_str())),
+        "no model call for {model}:\n{}",
         d.upstream_report()
     );
 
@@ -81,10 +92,15 @@ async fn completes_a_prompt(agent: AgentKind) {
 
     // Send (issue 6 §4): a follow-up typed into the running agent is a second prompt that the
     // fake API answers; the hooks report it working again, then idle.
-    let follow_up = format!("Now say \"goodbye\" to the {agent} test, ünïcode ✓ 5e77");
+    // Two lines: pasted as one, they make one prompt (a line break must not submit early).
+    let follow_up = format!("Now say \"goodbye\" to the {agent} test 4b1d,\nünïcode ✓ then stop 5e77");
     let calls = d.model_calls(agent);
     d.send(&name, &follow_up).await;
-    let page = d.wait_for_reply_to(&name, &follow_up).await;
+    let page = d.wait_for_reply_to(&name, "then stop 5e77").await;
+    let one_prompt = page["messages"].as_array().into_iter().flatten().any(|m| {
+        m["role"] == "user" && m["text"].as_str().is_some_and(|t| t.contains("4b1d") && t.contains("5e77"))
+    });
+    assert!(one_prompt, "{agent}: the two lines did not arrive as one prompt: {page:#}");
     assert!(d.model_calls(agent) > calls, "the follow-up made no model call:\n{}", d.upstream_report());
     assert!(
         d.up.requests().iter().any(|r| r.body_text().contains("5e77")),

@@ -151,12 +151,24 @@ impl LiveDaemon {
 
     /// A session running `agent` (no `--command`) on the zellij backend with `prompt`.
     pub async fn create_agent_session(&self, name: &str, agent: AgentKind, prompt: &str) -> Value {
+        self.create_agent_session_with_model(name, agent, prompt, None).await
+    }
+
+    /// The same, with `--model`.
+    pub async fn create_agent_session_with_model(
+        &self,
+        name: &str,
+        agent: AgentKind,
+        prompt: &str,
+        model: Option<&str>,
+    ) -> Value {
         let body = json!({
             "repo_path": self.repo.path(),
             "prompt": prompt,
             "name": name,
             "backend": "zellij",
             "agent": agent.to_string(),
+            "options": {"model": model},
         });
         let (status, body) = self.request("POST", "/api/sessions", Some(body)).await;
         assert_eq!(status, 201, "{body}");
