@@ -221,11 +221,12 @@ fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
         let path = entry.path();
         match entry.file_type() {
             Ok(t) if t.is_dir() => found.extend(files_containing(&path, needle)),
-            Ok(t) if t.is_file() => {
-                if std::fs::read(&path).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
-                {
-                    found.push(path);
-                }
+            Ok(t)
+                if t.is_file()
+                    && std::fs::read(&path)
+                        .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes())) =>
+            {
+                found.push(path);
             }
             _ => {}
         }
