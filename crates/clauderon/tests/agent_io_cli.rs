@@ -53,7 +53,7 @@ async fn send_types_the_text_intact_and_says_what_to_do_when_it_cannot() {
     let text = "now run \"the tests\" & don't stop\nzweite Zeile: ü ✓ 日本";
     let (ok, out, err) = run(&d, &["send", "talk", text], None).await;
     assert!(ok, "{err}");
-    assert!(out.is_empty(), "{out}");
+    assert_eq!(out.trim(), "sent to talk; `clauderon logs talk --follow` shows the agent at work");
     let (ok, _, err) = run(&d, &["send", "talk", "-"], Some("from a pipe\r\nline two\n")).await;
     assert!(ok, "{err}");
     assert_eq!(d.fake.typed("talk"), [text, "from a pipe\nline two"]);

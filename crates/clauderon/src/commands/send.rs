@@ -1,6 +1,7 @@
 //! `clauderon send NAME "text"`: a follow-up prompt typed into the session's agent.
 
 use crate::cli::SendArgs;
+use crate::output::emit;
 use anyhow::Context;
 use clauderon_client::Client;
 use std::io::{IsTerminal, Read};
@@ -11,7 +12,7 @@ pub async fn run(client: &Client, args: SendArgs) -> anyhow::Result<()> {
         _ => read_stdin(&args.name)?,
     };
     client.send_input(&args.name, &text).await?;
-    Ok(())
+    emit(&format!("sent to {}; `clauderon logs {} --follow` shows the agent at work", args.name, args.name))
 }
 
 /// The text from standard input, when it is not a terminal (a pipe, a file).
