@@ -225,7 +225,11 @@ mod tests {
         assert!(p.binds.iter().any(|b| b.source == git.join("config") && b.read_only));
         assert!(p.binds.iter().any(|b| b.source == git && !b.read_only), "commits must be possible");
         assert_eq!(p.cmd, session_command(&s), "the agent's launch script from its profile");
-        assert!(p.cmd[2].ends_with("exec 'claude' '--dangerously-skip-permissions' '--' 'fix it'\n"), "{}", p.cmd[2]);
+        assert!(
+            p.cmd[2].ends_with("exec 'claude' '--dangerously-skip-permissions' '--' 'fix it'\n"),
+            "{}",
+            p.cmd[2]
+        );
     }
 
     #[test]
