@@ -18,10 +18,10 @@
 //! agent that never got as far as a transcript sends the prompt again.
 //!
 //! **Settings files** ([`files`]): built as a JSON value or a TOML table by one function per
-//! file, then merged over what the file already holds (see [`files::merge_json`]): the
-//! agent's own state (Codex's trust list, Claude's counters, the user's changes made inside the
-//! session) survives restarts, and clauderon's keys are set again each time. Only placeholders
-//! are ever written, never a real credential.
+//! file, then merged over what the file already holds (see [`files::merge_json`]) whenever a
+//! backend prepares the session's HOME: the agent's own state (Codex's trust list, Claude's
+//! counters, the user's changes made inside the session) survives, and clauderon's keys are
+//! set again. Only placeholders are ever written, never a real credential.
 
 pub mod claude;
 pub mod codex;
