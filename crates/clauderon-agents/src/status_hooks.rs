@@ -17,7 +17,7 @@
 //! - Codex 0.171.0, `~/.codex/hooks.json` (the same shape): `UserPromptSubmit` and `PreToolUse` →
 //!   working, `PermissionRequest` → waiting, `Stop` → idle. Codex runs hooks only once a person
 //!   has trusted them, unless it is started with [`CODEX_TRUST_FLAG`]; clauderon wrote these
-//!   hooks itself, so the session's command carries it ([`launch_args`]).
+//!   hooks itself, so the session's command carries it (`profile::codex`).
 //! - Gemini CLI 0.61.0, `~/.gemini/settings.json` `hooks`: `BeforeAgent` and `BeforeTool` →
 //!   working, `Notification` (its only kind is a tool permission) → waiting, `AfterAgent` → idle.
 
@@ -160,14 +160,6 @@ pub fn add_hooks(agent: AgentKind, settings: &mut Value) {
     }
 }
 
-/// Extra arguments the agent's command needs for its hooks to run.
-pub fn launch_args(agent: AgentKind) -> &'static [&'static str] {
-    match agent {
-        AgentKind::Codex => &[CODEX_TRUST_FLAG],
-        AgentKind::Claude | AgentKind::Gemini => &[],
-    }
-}
-
 /// Where the agent reads its hooks, relative to the session's HOME.
 pub fn settings_file(agent: AgentKind) -> &'static str {
     match agent {
@@ -175,25 +167,6 @@ pub fn settings_file(agent: AgentKind) -> &'static str {
         AgentKind::Codex => ".codex/hooks.json",
         AgentKind::Gemini => ".gemini/settings.json",
     }
-}
-
-/// Write the hook script, and add the hooks to the agent's settings file in `home` (keeping
-/// what the file already holds; a file that is not JSON is replaced). For backends and tests
-/// that write no other settings; a launch profile that builds the settings itself calls
-/// [`add_hooks`] on them and [`write_hook_script`].
-pub fn install(agent: AgentKind, home: &Path) -> std::io::Result<()> {
-    write_hook_script(home)?;
-    let path = home.join(settings_file(agent));
-    let mut settings: Value = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_else(|| Value::Object(Map::new()));
-    add_hooks(agent, &mut settings);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let text = serde_json::to_string_pretty(&settings).map_err(std::io::Error::other)?;
-    std::fs::write(&path, text + "\n")
 }
 
 #[cfg(test)]
@@ -234,7 +207,6 @@ mod tests {
                 assert!(commands.contains(&format!("status-hook\\\" {status}")), "{agent}: {status}");
             }
         }
-        assert_eq!(launch_args(AgentKind::Codex), ["--dangerously-bypass-hook-trust"]);
     }
 
     #[test]
@@ -265,6 +237,8 @@ mod tests {
             let ctx = ConfigContext { home: home.path(), workdir: Path::new("/w"), placeholders: &ph };
             let written = write_agent_files(agent, &ctx).unwrap();
             assert!(written.contains(&home.path().join(HOOK_SCRIPT)), "{agent}: {written:?}");
+            let mode = std::fs::metadata(home.path().join(HOOK_SCRIPT)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o755, "the hook script is executable");
             let settings: Value = serde_json::from_str(
                 &std::fs::read_to_string(home.path().join(settings_file(agent))).unwrap(),
             )
@@ -275,27 +249,5 @@ mod tests {
                 !hooks_text.contains("placeholder") && !hooks_text.contains("http://clauderon.internal@")
             );
         }
-    }
-
-    #[test]
-    fn install_writes_an_executable_script_and_merges_the_settings_file() {
-        let home = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(home.path().join(".gemini")).unwrap();
-        std::fs::write(
-            home.path().join(".gemini/settings.json"),
-            r#"{"security":{"auth":{"selectedType":"gemini-api-key"}}}"#,
-        )
-        .unwrap();
-        install(AgentKind::Gemini, home.path()).unwrap();
-        let script = home.path().join(HOOK_SCRIPT);
-        assert_eq!(std::fs::metadata(&script).unwrap().permissions().mode() & 0o777, 0o755);
-        let settings: Value = serde_json::from_str(
-            &std::fs::read_to_string(home.path().join(".gemini/settings.json")).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(settings["security"]["auth"]["selectedType"], "gemini-api-key");
-        assert!(settings["hooks"]["BeforeAgent"].is_array());
-        install(AgentKind::Codex, home.path()).unwrap();
-        assert!(home.path().join(".codex/hooks.json").exists());
     }
 }
