@@ -20,11 +20,14 @@ mod common;
 
 use clauderon_proxy::oauth::PLACEHOLDER_TOKEN;
 use clauderon_testkit::TestRepo;
+use clauderon_testkit::agent_clis::agent_bin;
+use clauderon_testkit::files::files_containing;
 use clauderon_testkit::upstream::{ModelReply, RecordedRequest};
+use clauderon_types::AgentKind;
 use common::{ANTHROPIC_KEY, Fx, SECRETS, audit, fixture, fixture_with};
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -36,62 +39,6 @@ const PLACEHOLDER: &str = "placeholder-not-a-key";
 const REPLY: &str = "Hello through clauderon, reply 6f1d93";
 /// The CLI answers in about a second here; past this the test kills it and fails.
 const CLI_TIMEOUT: Duration = Duration::from_secs(120);
-
-const INSTALL_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/install-agent-clis.sh");
-
-/// The version the install script pins (the script is the one place it is written).
-fn pinned_version() -> String {
-    let script = std::fs::read_to_string(INSTALL_SCRIPT).unwrap();
-    script
-        .lines()
-        .find_map(|l| l.strip_prefix("CLAUDE_CODE_VERSION="))
-        .map(|v| v.trim().to_string())
-        .expect("install-agent-clis.sh pins CLAUDE_CODE_VERSION=")
-}
-
-/// The installed `claude`, or a failure that says how to install it: CI always installs it, so
-/// a missing CLI is a broken setup, not a reason to skip.
-fn claude_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("CLAUDERON_TEST_CLAUDE_BIN") {
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "CLAUDERON_TEST_CLAUDE_BIN={} is not a file: run `scripts/install-agent-clis.sh` and use the path it prints",
-            path.display()
-        );
-        return path;
-    }
-    let cache = std::env::var_os("CLAUDERON_AGENT_CACHE").map(PathBuf::from).unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").expect("HOME is set");
-        Path::new(&home).join(".cache/clauderon/agent-clis")
-    });
-    let path = cache.join(format!("claude-code-{}/node_modules/.bin/claude", pinned_version()));
-    assert!(
-        path.is_file(),
-        "the real Claude Code CLI is not installed (looked for {} and CLAUDERON_TEST_CLAUDE_BIN): \
-         run `scripts/install-agent-clis.sh` (needs node and npm), or `scripts/test.sh`, which runs it",
-        path.display()
-    );
-    path
-}
-
-/// Every file under `dir` whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return found };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
-        if kind.is_dir() {
-            found.extend(files_containing(&path, needle));
-        } else if kind.is_file()
-            && std::fs::read(&path).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
-        {
-            found.push(path);
-        }
-    }
-    found
-}
 
 /// A child's output pipe read to the end in the background; what arrived is kept even when
 /// the pipe never closes (a grandchild may hold it after the CLI was killed).
@@ -142,7 +89,7 @@ struct Run {
 /// Runs `claude -p "Say hello"` in a fresh checkout with `home` as its HOME, through the proxy,
 /// trusting clauderon's CA, with `auth` as its credential environment.
 async fn run_claude(fx: &Fx, home: &Path, auth: &[(&str, &str)]) -> Run {
-    let claude = claude_bin();
+    let claude = agent_bin(AgentKind::Claude);
     let tmp = home.join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
     let repo = TestRepo::new().unwrap();

@@ -21,14 +21,15 @@ use clauderon_daemon::{LaunchOptions, RunningDaemon, launch};
 use clauderon_docker::DockerSettings;
 use clauderon_docker::image::{BuildRequest, DOCKERFILE};
 use clauderon_testkit::TestRepo;
-use clauderon_testkit::agent_clis::{install_dir, pinned_version};
+use clauderon_testkit::agent_clis::{has_message, install_dir, pinned_version};
+use clauderon_testkit::files::files_containing;
 use clauderon_testkit::http::{Request, unix};
 use clauderon_testkit::upstream::{ModelReply, TlsUpstream};
 use clauderon_types::{AgentKind, DataLayout};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -165,13 +166,7 @@ impl Live {
         let started = Instant::now();
         loop {
             let page = self.json(&format!("/api/sessions/{name}/messages")).await;
-            let has = |role: &str, text: &str| {
-                page["messages"].as_array().is_some_and(|all| {
-                    all.iter()
-                        .any(|m| m["role"] == role && m["text"].as_str().is_some_and(|t| t.contains(text)))
-                })
-            };
-            if has("user", prompt) && has("assistant", REPLY) {
+            if has_message(&page, "user", prompt) && has_message(&page, "assistant", REPLY) {
                 return page;
             }
             if started.elapsed() > DEADLINE {
@@ -212,26 +207,6 @@ impl Live {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
-}
-
-/// Every file under `dir` whose bytes hold `needle`.
-fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => found.extend(files_containing(&path, needle)),
-            Ok(t)
-                if t.is_file()
-                    && std::fs::read(&path)
-                        .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes())) =>
-            {
-                found.push(path);
-            }
-            _ => {}
-        }
-    }
-    found
 }
 
 async fn answers_in_a_container(agent: AgentKind) {
@@ -286,9 +261,14 @@ async fn answers_in_a_container(agent: AgentKind) {
         "no model call to {host} carried the real key"
     );
     let (_, env) = live.request("GET", &format!("/api/sessions/{name}/env"), None).await;
-    let home = DataLayout::new(live.data.path()).session_home(&name);
+    let (_, screen) = live.request("GET", &format!("/api/sessions/{name}/logs?tail=10000"), None).await;
+    let layout = DataLayout::new(live.data.path());
+    let (home, worktree) = (layout.session_home(&name), layout.worktrees().join(&name));
     for key in [ANTHROPIC_KEY, OPENAI_KEY, GEMINI_KEY] {
         assert!(!env.contains(key), "the session's environment holds a real key");
+        assert!(!screen.contains(key), "the agent's screen shows a real key");
+        let found = files_containing(&worktree, key);
+        assert!(found.is_empty(), "a real key is readable in the session's worktree: {found:?}");
         assert!(!page.to_string().contains(key), "the messages hold a real key");
         assert!(!second.to_string().contains(key), "the messages hold a real key");
         let found = files_containing(&home, key);

@@ -70,3 +70,11 @@ pub fn install_dir(agent: AgentKind) -> PathBuf {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| panic!("{} is not inside an npm install", bin.display()))
 }
+
+/// Does a message page (`GET /api/sessions/{name}/messages`) hold a message of `role` whose
+/// text contains `text`?
+pub fn has_message(page: &serde_json::Value, role: &str, text: &str) -> bool {
+    page["messages"].as_array().is_some_and(|all| {
+        all.iter().any(|m| m["role"] == role && m["text"].as_str().is_some_and(|t| t.contains(text)))
+    })
+}

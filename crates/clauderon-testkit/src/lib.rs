@@ -3,6 +3,7 @@
 pub mod agent_clis;
 pub mod daemon;
 pub mod fake_backend;
+pub mod files;
 pub mod git;
 pub mod http;
 pub mod session;

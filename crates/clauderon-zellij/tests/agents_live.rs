@@ -17,8 +17,9 @@
 
 mod support;
 
+use clauderon_testkit::files::files_containing;
 use clauderon_types::AgentKind;
-use support::agents::{ANTHROPIC_KEY, GEMINI_KEY, LiveDaemon, OPENAI_KEY, REPLY, api, files_containing};
+use support::agents::{ANTHROPIC_KEY, GEMINI_KEY, LiveDaemon, OPENAI_KEY, REPLY, api};
 
 /// Create a session running `agent`, wait for its first exchange, check what it held and what
 /// the fake API saw, then restart it and check that it resumed.

@@ -11,13 +11,14 @@
 use clauderon_backend::SessionBackend;
 use clauderon_daemon::{LaunchOptions, RunningDaemon, launch};
 use clauderon_testkit::TestRepo;
+use clauderon_testkit::agent_clis::has_message;
 use clauderon_testkit::http::{Request, unix};
 use clauderon_testkit::upstream::{ModelReply, TlsUpstream};
 use clauderon_types::{AgentKind, DataLayout, SandboxLevel};
 use clauderon_zellij::ZellijBackend;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -213,13 +214,7 @@ impl LiveDaemon {
         let started = Instant::now();
         loop {
             let page = self.messages(name).await;
-            let has = |role: &str, text: &str| {
-                page["messages"].as_array().is_some_and(|all| {
-                    all.iter()
-                        .any(|m| m["role"] == role && m["text"].as_str().is_some_and(|t| t.contains(text)))
-                })
-            };
-            if has("user", prompt) && has("assistant", REPLY) {
+            if has_message(&page, "user", prompt) && has_message(&page, "assistant", REPLY) {
                 return page;
             }
             if started.elapsed() > DEADLINE {
@@ -368,22 +363,4 @@ impl LiveDaemon {
         let (status, body) = self.request("DELETE", &format!("/api/sessions/{name}?force=true"), None).await;
         assert!(status < 300, "{body}");
     }
-}
-
-/// Every file under `dir` whose bytes contain `needle`.
-pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return found };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
-        if kind.is_dir() {
-            found.extend(files_containing(&path, needle));
-        } else if kind.is_file()
-            && std::fs::read(&path).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
-        {
-            found.push(path);
-        }
-    }
-    found
 }
