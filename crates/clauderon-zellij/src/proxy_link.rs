@@ -58,6 +58,8 @@ mod tests {
     fn answer_once(listener: UnixListener, word: &'static [u8]) {
         std::thread::spawn(move || {
             let (mut s, _) = listener.accept().unwrap();
+            // Closed before the answer ends: once the reader has it, nothing listens here.
+            drop(listener);
             s.write_all(word).unwrap();
         });
     }
