@@ -167,6 +167,16 @@ impl Client {
         self.call(Method::POST, &session_path(name, "/unarchive")?, None::<&()>, Pace::Quick).await
     }
 
+    /// Stop the session's process (containers take a few seconds to stop).
+    pub async fn stop(&self, name: &str) -> Result<Session, ClientError> {
+        self.call(Method::POST, &session_path(name, "/stop")?, None::<&()>, Pace::Slow).await
+    }
+
+    /// Start a stopped session again.
+    pub async fn start(&self, name: &str) -> Result<Session, ClientError> {
+        self.call(Method::POST, &session_path(name, "/start")?, None::<&()>, Pace::Slow).await
+    }
+
     pub async fn set_access_mode(&self, name: &str, mode: AccessMode) -> Result<Session, ClientError> {
         let body = SetAccessModeRequest { mode };
         self.call(Method::PUT, &session_path(name, "/access-mode")?, Some(&body), Pace::Quick).await

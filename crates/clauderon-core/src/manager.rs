@@ -12,6 +12,7 @@ use crate::worktree;
 mod agent_status;
 mod messages;
 mod policy;
+mod run;
 mod usage;
 use chrono::Utc;
 use clauderon_backend::{BackendHandle, ProxyAccess, SessionBackend, SessionSpec};

@@ -37,6 +37,8 @@ pub fn router(state: AppState, guard: Guard) -> Router {
         .route("/api/sessions/{name}", get(sessions::show).delete(sessions::delete))
         .route("/api/sessions/{name}/archive", post(sessions::archive))
         .route("/api/sessions/{name}/unarchive", post(sessions::unarchive))
+        .route("/api/sessions/{name}/stop", post(sessions::stop))
+        .route("/api/sessions/{name}/start", post(sessions::start))
         .route("/api/sessions/{name}/access-mode", put(sessions::set_access_mode))
         .route("/api/sessions/{name}/allowed-hosts", post(sessions::allow_host))
         .route("/api/sessions/{name}/budget", put(sessions::set_budget))

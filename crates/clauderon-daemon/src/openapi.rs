@@ -15,6 +15,8 @@ use utoipa::OpenApi;
         sessions::delete,
         sessions::archive,
         sessions::unarchive,
+        sessions::stop,
+        sessions::start,
         sessions::set_access_mode,
         sessions::allow_host,
         sessions::set_budget,

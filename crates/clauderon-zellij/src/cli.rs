@@ -223,35 +223,54 @@ impl ZellijCli {
     /// Type `text` into the session's first pane (the session's process), as a paste when the
     /// program there turned bracketed paste on (zellij knows), then press Enter.
     pub async fn send_text(&self, name: &str, text: &str) -> Result<(), String> {
-        let pane = ["--session", name, "action"];
         let enter = clauderon_backend::ENTER.to_string();
-        let guard = self.lock(false).await?;
-        let out = self.run(&[&pane[..], &["paste", "--pane-id", "terminal_0", "--", text]].concat()).await?;
-        drop(guard);
-        if !out.status.success() {
-            return Err(format!("zellij could not type into `{name}`: {}", stderr(&out)));
-        }
+        self.action(name, &["paste", "--pane-id", "terminal_0", "--", text])
+            .await
+            .map_err(|e| format!("zellij could not type into `{name}`: {e}"))?;
         tokio::time::sleep(clauderon_backend::SUBMIT_DELAY).await;
-        let _guard = self.lock(false).await?;
-        let out = self.run(&[&pane[..], &["write", "--pane-id", "terminal_0", &enter]].concat()).await?;
-        if !out.status.success() {
-            return Err(format!("zellij could not press Enter in `{name}`: {}", stderr(&out)));
-        }
+        self.action(name, &["write", "--pane-id", "terminal_0", &enter])
+            .await
+            .map_err(|e| format!("zellij could not press Enter in `{name}`: {e}"))?;
         Ok(())
     }
 
     /// The screen and scrollback of the session's first pane (the session's process).
     pub async fn dump_screen(&self, name: &str) -> Result<String, String> {
-        let _guard = self.lock(false).await?;
-        let out = self
-            .run(&["--session", name, "action", "dump-screen", "--full", "--pane-id", "terminal_0"])
-            .await?;
-        if !out.status.success() {
-            return Err(format!("zellij could not read the screen of `{name}`: {}", stderr(&out)));
+        self.action(name, &["dump-screen", "--full", "--pane-id", "terminal_0"])
+            .await
+            .map_err(|e| format!("zellij could not read the screen of `{name}`: {e}"))
+    }
+
+    /// `zellij --session NAME action ARGS`, its output. zellij finds the session by asking each
+    /// server, and one too busy to answer in time (a loaded machine, a server just started)
+    /// looks absent: it then prints "Session 'NAME' not found" on stderr, sometimes with exit
+    /// status 0, and does nothing. So that answer is a failure, tried again while the server
+    /// is in the process table, for up to [`ACTION_RETRY_FOR`].
+    async fn action(&self, name: &str, args: &[&str]) -> Result<String, String> {
+        let argv = [&["--session", name, "action"][..], args].concat();
+        let deadline = tokio::time::Instant::now() + ACTION_RETRY_FOR;
+        let mut pause = std::time::Duration::from_millis(20);
+        loop {
+            let guard = self.lock(false).await?;
+            let out = self.run(&argv).await?;
+            drop(guard);
+            let err = stderr(&out);
+            let missing = err.contains("not found");
+            if out.status.success() && !missing {
+                return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
+            }
+            let alive = missing && self.list().await?.iter().any(|s| s.name == name && !s.exited);
+            if !alive || tokio::time::Instant::now() > deadline {
+                return Err(err);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_millis(200));
         }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 }
+
+/// How long [`ZellijCli::action`] keeps trying a session whose server runs but did not answer.
+const ACTION_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// `zellij --server <socket dir>/<name>` processes, by name; `None` without a readable `/proc`.
 fn servers_in_proc() -> Option<Vec<ListedSession>> {

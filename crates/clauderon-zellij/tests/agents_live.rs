@@ -125,7 +125,14 @@ async fn completes_a_prompt(agent: AgentKind) {
         let all = page["messages"].as_array().cloned().unwrap_or_default();
         all.iter().map(|m| (m["role"].to_string(), m["text"].to_string())).collect()
     };
-    assert_eq!(words(&d.messages(&name).await), words(&page), "the conversation is the same one");
+    // Gemini CLI may still be writing them when its screen shows the reply: wait a little.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut now = words(&d.messages(&name).await);
+    while now != words(&page) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        now = words(&d.messages(&name).await);
+    }
+    assert_eq!(now, words(&page), "the conversation is the same one");
 
     d.delete(&name).await;
 }

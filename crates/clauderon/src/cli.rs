@@ -49,6 +49,10 @@ pub enum Command {
     Archive(NameArgs),
     /// Bring an archived session back to the list.
     Unarchive(NameArgs),
+    /// Stop a session's process; its worktree and HOME stay, `start` runs it again.
+    Stop(NameArgs),
+    /// Start a stopped session again: its agent resumes its conversation.
+    Start(NameArgs),
     /// Delete a session: its backend resource and its worktree. The branch is kept.
     #[command(alias = "rm")]
     Delete(DeleteArgs),

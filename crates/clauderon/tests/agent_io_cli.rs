@@ -111,3 +111,26 @@ fn base64_basic(user: &str, secret: &str) -> String {
     use base64::Engine;
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}")))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_and_start_run_the_session_again_and_say_what_to_do_when_they_cannot() {
+    let mut d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    create(&d, &repo, "nap").await;
+
+    let (ok, out, err) = run(&d, &["stop", "nap"], None).await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "stopped nap; `clauderon start nap` runs it again");
+    let (ok, _, err) = run(&d, &["stop", "nap"], None).await;
+    assert!(!ok, "stopping a stopped session succeeded");
+    assert!(err.contains("nothing to stop") && err.contains("clauderon start nap"), "{err}");
+
+    let (ok, out, err) = run(&d, &["start", "nap", "--json"], None).await;
+    assert!(ok, "{err}");
+    let session: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(session["status"], "running");
+    let (ok, _, err) = run(&d, &["start", "nap"], None).await;
+    assert!(!ok, "starting a running session succeeded");
+    assert!(err.contains("only a stopped or failed session can be started"), "{err}");
+    d.stop().await;
+}

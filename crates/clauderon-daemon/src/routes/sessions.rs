@@ -1,4 +1,4 @@
-//! `/api/sessions`: list, create, show, delete, archive, access mode.
+//! `/api/sessions`: list, create, show, delete, archive, stop and start, access mode.
 
 use super::{ApiJson, ApiQuery};
 use crate::error::ApiError;
@@ -69,6 +69,30 @@ pub async fn unarchive(
     Path(name): Path<String>,
 ) -> Result<ApiJson<Session>, ApiError> {
     Ok(ApiJson(state.manager.unarchive(&name).await?))
+}
+
+#[utoipa::path(post, path = "/api/sessions/{name}/stop", tag = "sessions", params(("name" = String, Path)),
+    responses((status = 200, body = Session), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn stop(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<ApiJson<Session>, ApiError> {
+    let session = state.manager.stop(&name).await?;
+    tracing::info!(session = %session.name, "session stopped");
+    Ok(ApiJson(session))
+}
+
+/// Start a stopped session again; its agent resumes its conversation.
+#[utoipa::path(post, path = "/api/sessions/{name}/start", tag = "sessions", params(("name" = String, Path)),
+    responses((status = 200, body = Session), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub async fn start(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<ApiJson<Session>, ApiError> {
+    let session = state.manager.start(&name).await?;
+    tracing::info!(session = %session.name, "session started again");
+    Ok(ApiJson(session))
 }
 
 #[utoipa::path(put, path = "/api/sessions/{name}/access-mode", tag = "sessions", params(("name" = String, Path)),

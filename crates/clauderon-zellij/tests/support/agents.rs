@@ -249,13 +249,16 @@ impl LiveDaemon {
             .count()
     }
 
-    /// Stop the session's process and start it again, as after a reboot or a crash.
+    /// Stop the session's process and start it again through the API (`clauderon stop`, then
+    /// `clauderon start`), as after a reboot or a crash.
     pub async fn restart(&self, name: &str) {
-        let handle = self.handle(name).await;
-        self.backend.stop(&handle).await.unwrap_or_else(|e| panic!("stop: {e}"));
-        let status = self.backend.status(&handle).await.unwrap_or_else(|e| panic!("status: {e}"));
-        assert_eq!(status, clauderon_backend::BackendStatus::Stopped);
-        self.backend.start(&handle).await.unwrap_or_else(|e| panic!("start: {e}"));
+        // What `clauderon stop` and `clauderon start` do.
+        for (step, want) in [("stop", "stopped"), ("start", "running")] {
+            let (status, body) = self.request("POST", &format!("/api/sessions/{name}/{step}"), None).await;
+            assert_eq!(status, 200, "{step}: {body}");
+            let session: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+            assert_eq!(session["status"], want, "after {step}: {body}");
+        }
     }
 
     /// Wait until the pane's screen shows `text`; fail at [`DEADLINE`] with the screen.

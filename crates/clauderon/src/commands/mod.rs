@@ -27,6 +27,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(args) => sessions::show(&client(url)?, args, style).await?,
         Command::Archive(args) => sessions::archive(&client(url)?, args, true).await?,
         Command::Unarchive(args) => sessions::archive(&client(url)?, args, false).await?,
+        Command::Stop(args) => sessions::run(&client(url)?, args, false).await?,
+        Command::Start(args) => sessions::run(&client(url)?, args, true).await?,
         Command::Delete(args) => sessions::delete(&client(url)?, args).await?,
         Command::SetAccessMode(args) => sessions::set_access_mode(&client(url)?, args).await?,
         Command::AllowHost(args) => sessions::allow_host(&client(url)?, args).await?,

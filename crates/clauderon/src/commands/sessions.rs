@@ -1,4 +1,4 @@
-//! create, list, show, archive, unarchive, delete, set-access-mode.
+//! create, list, show, archive, unarchive, stop, start, delete, set-access-mode.
 
 use crate::cli::{
     AllowHostArgs, CreateArgs, DeleteArgs, ListArgs, NameArgs, SetAccessModeArgs, SetBudgetArgs, ShowArgs,
@@ -103,6 +103,19 @@ pub async fn archive(client: &Client, args: NameArgs, archive: bool) -> anyhow::
         return emit_json(&s);
     }
     emit(&format!("{} {}", if archive { "archived" } else { "unarchived" }, s.name))
+}
+
+/// `stop` (`start: false`) or `start` a session's process.
+pub async fn run(client: &Client, args: NameArgs, start: bool) -> anyhow::Result<()> {
+    let s = if start { client.start(&args.name).await? } else { client.stop(&args.name).await? };
+    if args.out.json {
+        return emit_json(&s);
+    }
+    if start {
+        emit(&format!("started {} again ({}); `clauderon attach {}` to watch it", s.name, s.status, s.name))
+    } else {
+        emit(&format!("stopped {}; `clauderon start {}` runs it again", s.name, s.name))
+    }
 }
 
 pub async fn delete(client: &Client, args: DeleteArgs) -> anyhow::Result<()> {
