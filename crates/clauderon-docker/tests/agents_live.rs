@@ -54,6 +54,15 @@ fn model_api(agent: AgentKind) -> (&'static str, &'static str, String, &'static 
     }
 }
 
+/// What the agent's resume command line holds (its launch profile's resume command).
+fn resume_words(agent: AgentKind) -> &'static str {
+    match agent {
+        AgentKind::Claude => "claude --continue",
+        AgentKind::Codex => "resume --last",
+        AgentKind::Gemini => "--resume latest",
+    }
+}
+
 /// `clauderon-test-agents:<versions>-<dockerfile hash>`, built through the product's image build.
 async fn agents_image() -> String {
     let versions: Vec<String> = AGENTS.iter().map(|a| pinned_version(*a)).collect();
@@ -252,6 +261,49 @@ async fn answers_in_a_container(agent: AgentKind) {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+
+    // Stopped and started again (`clauderon stop`, `clauderon start`), the same container runs
+    // the agent's resume command (its launch script found the transcript) and sends no prompt
+    // again: no new model call (other startup requests, like Claude Code's settings fetch, are
+    // fine). Its screen is not checked: a TUI restarted with no terminal attached may wait for
+    // one; `clauderon attach` gives it one.
+    let calls = live.up.requests().len();
+    for (step, want) in [("stop", "stopped"), ("start", "running")] {
+        let (status, body) = live.request("POST", &format!("/api/sessions/{name}/{step}"), None).await;
+        assert_eq!(status, 200, "{step}: {body}");
+        assert!(body.contains(&format!("\"status\":\"{want}\"")), "after {step}: {body}");
+    }
+    let resume = resume_words(agent);
+    let container = format!("clauderon-{name}");
+    let started = Instant::now();
+    loop {
+        let processes = support::docker_cli(&["top", &container]);
+        if processes.contains(resume) {
+            break;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "{agent}: the restarted container does not run `{resume}`:\n{processes}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let model_call = model_api(agent).3;
+    let after: Vec<String> = live.up.requests()[calls..]
+        .iter()
+        .filter(|r| r.path.starts_with(model_call))
+        .map(|r| {
+            format!(
+                "{} {}{} {}",
+                r.method,
+                r.host_name(),
+                r.path,
+                r.body_text().chars().take(300).collect::<String>()
+            )
+        })
+        .collect();
+    assert!(after.is_empty(), "{agent}: the restart sent the prompt again instead of resuming: {after:#?}");
+
     let (host, header, value, model_call) = model_api(agent);
     let requests = live.up.requests();
     assert!(
