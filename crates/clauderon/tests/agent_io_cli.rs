@@ -5,38 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
+mod common;
+
 use clauderon_testkit::http::{Request, tcp};
 use clauderon_testkit::{TestDaemon, TestRepo};
-use std::io::Write;
-use std::process::{Output, Stdio};
-
-fn clauderon(d: &TestDaemon, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_clauderon"))
-        .args(args)
-        .env("CLAUDERON_HOME", d.data.path())
-        .env_remove("CLAUDERON_URL")
-        .env_remove("CLAUDERON_API_TOKEN")
-        .env("NO_COLOR", "1")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running clauderon");
-    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes()).unwrap();
-    }
-    child.wait_with_output().unwrap()
-}
-
-/// Run off the async threads: the daemon serving the CLI lives on them.
-async fn run(d: &TestDaemon, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-    let out = tokio::task::block_in_place(|| clauderon(d, args, stdin));
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+use common::run_with as run;
 
 async fn create(d: &TestDaemon, repo: &TestRepo, name: &str) {
     let repo = repo.path().to_string_lossy().to_string();

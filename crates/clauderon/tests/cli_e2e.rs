@@ -5,29 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
+mod common;
+
 use clauderon_testkit::{TestDaemon, TestRepo};
-use std::process::Output;
-
-fn clauderon(d: &TestDaemon, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_clauderon"))
-        .args(args)
-        .env("CLAUDERON_HOME", d.data.path())
-        .env_remove("CLAUDERON_URL")
-        .env_remove("CLAUDERON_API_TOKEN")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("running clauderon")
-}
-
-/// Run off the async threads: the daemon serving the CLI lives on them.
-async fn run(d: &TestDaemon, args: &[&str]) -> (bool, String, String) {
-    let out = tokio::task::block_in_place(|| clauderon(d, args));
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::run;
 
 async fn ok(d: &TestDaemon, args: &[&str]) -> String {
     let (success, stdout, stderr) = run(d, args).await;

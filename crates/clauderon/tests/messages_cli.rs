@@ -4,8 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
+mod common;
+
 use clauderon_testkit::http::{Request, unix};
 use clauderon_testkit::{TestDaemon, TestRepo};
+use common::run;
 
 const LINES: &str = concat!(
     r#"{"type":"user","message":{"role":"user","content":"Say hello"},"timestamp":"2026-11-29T08:00:00.000Z"}"#,
@@ -16,21 +19,6 @@ const LINES: &str = concat!(
     "\n{\"type\":\"assist"
 );
 
-async fn clauderon(d: &TestDaemon, args: &[&str]) -> (bool, String, String) {
-    let out = tokio::task::block_in_place(|| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_clauderon"))
-            .args(args)
-            .env("CLAUDERON_HOME", d.data.path())
-            .env_remove("CLAUDERON_URL")
-            .env_remove("CLAUDERON_API_TOKEN")
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("running clauderon")
-    });
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (out.status.success(), text(&out.stdout), text(&out.stderr))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn show_messages_prints_the_conversation_and_how_to_page_on() {
     let mut d = TestDaemon::start().await;
@@ -39,14 +27,14 @@ async fn show_messages_prints_the_conversation_and_how_to_page_on() {
     let created = unix(d.socket(), Request::new("POST", "/api/sessions").json(body)).await;
     assert_eq!(created.status, 201, "{}", created.body);
 
-    let (ok, out, err) = clauderon(&d, &["show", "chat", "--messages"]).await;
+    let (ok, out, err) = run(&d, &["show", "chat", "--messages"]).await;
     assert!(ok, "{err}");
     assert!(out.contains("no messages yet"), "{out}");
 
     let dir = d.layout().session_home("chat").join(".claude/projects/-workspace");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("s.jsonl"), LINES).unwrap();
-    let (ok, out, err) = clauderon(&d, &["show", "chat", "--messages", "--limit", "2"]).await;
+    let (ok, out, err) = run(&d, &["show", "chat", "--messages", "--limit", "2"]).await;
     assert!(ok, "{err}");
     assert_eq!(
         out.trim_end(),
@@ -56,14 +44,14 @@ async fn show_messages_prints_the_conversation_and_how_to_page_on() {
          (EOF while parsing a string at line 1 column 15))\n\n\
          1 more: clauderon show chat --messages --after 2"
     );
-    let (ok, out, err) = clauderon(&d, &["show", "chat", "--messages", "--after", "2", "--json"]).await;
+    let (ok, out, err) = run(&d, &["show", "chat", "--messages", "--after", "2", "--json"]).await;
     assert!(ok, "{err}");
     let page: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(page["messages"][0]["role"], "tool", "{page}");
     assert_eq!(page["messages"][0]["tool_results"][0]["is_error"], true, "{page}");
 
     // --after only makes sense with --messages.
-    let (ok, _, err) = clauderon(&d, &["show", "chat", "--after", "2"]).await;
+    let (ok, _, err) = run(&d, &["show", "chat", "--after", "2"]).await;
     assert!(!ok && err.contains("--messages"), "{err}");
     d.stop().await;
 }

@@ -8,26 +8,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
+mod common;
+
 use clauderon_store::Store;
 use clauderon_testkit::daemon::test_config;
 use clauderon_testkit::{TestDaemon, TestRepo};
 use clauderon_types::SessionId;
 use clauderon_types::audit::{AuditEntry, Decision};
+use common::command;
 use std::collections::HashMap;
 use std::io::BufRead;
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
-
-fn command(d: &TestDaemon, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_clauderon"));
-    c.args(args)
-        .env("CLAUDERON_HOME", d.data.path())
-        .env_remove("CLAUDERON_URL")
-        .env_remove("CLAUDERON_API_TOKEN")
-        .env("NO_COLOR", "1");
-    c
-}
 
 /// Run off the async threads: the daemon serving the CLI lives on them.
 async fn run(d: &TestDaemon, args: &[&str]) -> Output {
