@@ -2,12 +2,10 @@
 //! Records are handed to an [`AuditSink`] that must not block: the daemon's
 //! sink queues them and writes to SQLite off the request path.
 
+use crate::tap::{Tap, TapBody};
 use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
 use std::time::Instant;
 
 pub use clauderon_types::audit::{AuditEntry as AuditRecord, Decision};
@@ -106,8 +104,9 @@ pub enum Direction {
 
 /// A body that counts the bytes passing through it, and optionally carries the
 /// pending audit record so it is sent when the body ends.
-pub struct CountingBody<B> {
-    inner: B,
+pub type CountingBody<B> = TapBody<B, Counting>;
+
+pub struct Counting {
     counters: Arc<Counters>,
     direction: Direction,
     pending: Option<PendingRecord>,
@@ -120,49 +119,23 @@ impl<B> CountingBody<B> {
         direction: Direction,
         pending: Option<PendingRecord>,
     ) -> Self {
-        CountingBody { inner, counters, direction, pending }
+        TapBody::with_tap(inner, Counting { counters, direction, pending })
     }
 }
 
-impl<B> Body for CountingBody<B>
-where
-    B: Body<Data = Bytes> + Unpin,
-{
-    type Data = Bytes;
-    type Error = B::Error;
+impl Tap for Counting {
+    fn data(&mut self, data: &Bytes) {
+        let counter = match self.direction {
+            Direction::Up => &self.counters.up,
+            Direction::Down => &self.counters.down,
+        };
+        counter.fetch_add(data.len() as u64, Ordering::Relaxed);
+    }
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        let this = &mut *self;
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    let counter = match this.direction {
-                        Direction::Up => &this.counters.up,
-                        Direction::Down => &this.counters.down,
-                    };
-                    counter.fetch_add(data.len() as u64, Ordering::Relaxed);
-                }
-            }
-            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => {
-                if let Some(mut p) = this.pending.take() {
-                    p.finish();
-                }
-            }
-            Poll::Pending => {}
+    fn end(&mut self) {
+        if let Some(mut p) = self.pending.take() {
+            p.finish();
         }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
     }
 }
 

@@ -17,7 +17,7 @@ pub mod policy;
 pub mod rules;
 pub mod scrub;
 pub mod server;
-mod tap;
+pub mod tap;
 pub mod upstream;
 
 pub use error::ProxyError;
