@@ -225,9 +225,10 @@ fn upstream_failure(host: &str, err: &(dyn std::error::Error + 'static)) -> Stri
 
 impl Proxy {
     pub fn new(parts: ProxyParts) -> Result<Self, ProxyError> {
-        let (client, resolver) = crate::upstream::client(&parts.upstream, true)?;
-        let upstream_tls = crate::upstream::tls_config(&parts.upstream)?;
-        let (client_h1, _) = crate::upstream::client(&parts.upstream, false)?;
+        let tls = crate::upstream::tls_config(&parts.upstream)?;
+        let resolver = OverrideResolver::new(parts.upstream.overrides.clone());
+        let client = crate::upstream::pooled(tls.clone(), resolver.clone(), true);
+        let client_h1 = crate::upstream::pooled(tls.clone(), resolver.clone(), false);
         Ok(Proxy {
             shared: Arc::new(Shared {
                 identities: parts.identities,
@@ -235,7 +236,7 @@ impl Proxy {
                 ca: parts.ca,
                 client,
                 client_h1,
-                dialer: Arc::new(Dialer::new(upstream_tls, resolver.clone())),
+                dialer: Arc::new(Dialer::new(tls, resolver.clone())),
                 resolver,
                 injector: parts.injector,
                 policy: parts.policy,

@@ -113,9 +113,14 @@ pub fn client(
     settings: &UpstreamSettings,
     http2: bool,
 ) -> Result<(UpstreamClient, OverrideResolver), ProxyError> {
-    let tls = tls_config(settings)?;
     let resolver = OverrideResolver::new(settings.overrides.clone());
-    let mut http = HttpConnector::new_with_resolver(resolver.clone());
+    Ok((pooled(tls_config(settings)?, resolver.clone(), http2), resolver))
+}
+
+/// [`client`] from a TLS setup and resolver already made (one reading of the CA files serves
+/// several clients).
+pub fn pooled(tls: rustls::ClientConfig, resolver: OverrideResolver, http2: bool) -> UpstreamClient {
+    let mut http = HttpConnector::new_with_resolver(resolver);
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(Some(UPSTREAM_CONNECT_TIMEOUT));
@@ -123,11 +128,10 @@ pub fn client(
         hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1();
     let https =
         if http2 { builder.enable_http2().wrap_connector(http) } else { builder.wrap_connector(http) };
-    let client = Client::builder(TokioExecutor::new())
+    Client::builder(TokioExecutor::new())
         .timer(TokioTimer::new())
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(UPSTREAM_POOL_IDLE)
         .pool_max_idle_per_host(256)
-        .build(https);
-    Ok((client, resolver))
+        .build(https)
 }
