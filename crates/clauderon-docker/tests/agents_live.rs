@@ -54,15 +54,6 @@ fn model_api(agent: AgentKind) -> (&'static str, &'static str, String, &'static 
     }
 }
 
-/// What the agent's resume command line holds (its launch profile's resume command).
-fn resume_words(agent: AgentKind) -> &'static str {
-    match agent {
-        AgentKind::Claude => "claude --continue",
-        AgentKind::Codex => "resume --last",
-        AgentKind::Gemini => "--resume latest",
-    }
-}
-
 /// `clauderon-test-agents:<versions>-<dockerfile hash>`, built through the product's image build.
 async fn agents_image() -> String {
     let versions: Vec<String> = AGENTS.iter().map(|a| pinned_version(*a)).collect();
@@ -273,12 +264,12 @@ async fn answers_in_a_container(agent: AgentKind) {
         assert_eq!(status, 200, "{step}: {body}");
         assert!(body.contains(&format!("\"status\":\"{want}\"")), "after {step}: {body}");
     }
-    let resume = resume_words(agent);
+    let resume = clauderon_agents::profile::resume_command(agent, None).join(" ");
     let container = format!("clauderon-{name}");
     let started = Instant::now();
     loop {
         let processes = support::docker_cli(&["top", &container]);
-        if processes.contains(resume) {
+        if processes.contains(&resume) {
             break;
         }
         assert!(

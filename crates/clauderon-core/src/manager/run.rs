@@ -4,7 +4,6 @@
 
 use super::SessionManager;
 use crate::error::CoreError;
-use chrono::Utc;
 use clauderon_backend::BackendHandle;
 use clauderon_types::{Session, SessionStatus, Transition};
 
@@ -50,7 +49,6 @@ impl SessionManager {
                 ))
             })?;
             s.error = None;
-            s.updated_at = Utc::now();
             self.transition(&mut s, Transition::Started).await?;
             Ok(s)
         })
