@@ -30,7 +30,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
-use clauderon_agents::transcript::{Role, read_transcript};
+use clauderon_agents::transcript::{Role, Transcript, read_transcript};
 use clauderon_types::AgentKind;
 use std::path::Path;
 
@@ -68,48 +68,46 @@ fn a_real_codex_rollout_cut_mid_line_keeps_what_came_before() {
     assert!(t.notes.reason.unwrap().contains("incomplete"));
 }
 
-#[test]
-fn a_real_claude_code_transcript_reads_as_prompt_tool_call_result_and_answer() {
-    let t = read_transcript(AgentKind::Claude, &fixture("claude-code-2.1.332-tool-call.jsonl")).unwrap();
+/// A real "Run echo" transcript: the prompt, a reply with text and one tool call running
+/// `echo hi-from-tool`, its result, and the answer "Done, 42", in time order. Returns it with
+/// the reply's tool call and the result, for what differs per agent.
+fn assert_prompt_tool_call_result_and_answer(agent: AgentKind, fixture_name: &str) -> Transcript {
+    let t = read_transcript(agent, &fixture(fixture_name)).unwrap();
     assert!(t.notes.is_clean(), "{:?}", t.notes);
     let roles: Vec<Role> = t.messages.iter().map(|m| m.role).collect();
     assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool, Role::Assistant], "{:#?}", t.messages);
     assert_eq!(t.messages[0].text, "Run echo");
-    // The reply's text and its tool call were written as two lines of one message.
     let reply = &t.messages[1];
     assert_eq!(reply.text, "Running it.");
     assert_eq!(reply.tool_calls.len(), 1, "{reply:?}");
-    assert_eq!((reply.tool_calls[0].id.as_str(), reply.tool_calls[0].name.as_str()), ("toolu_fake1", "Bash"));
     assert_eq!(reply.tool_calls[0].input["command"], "echo hi-from-tool");
     let result = &t.messages[2].tool_results;
     assert_eq!(result.len(), 1, "{result:?}");
-    assert_eq!((result[0].tool_use_id.as_str(), result[0].output.as_str()), ("toolu_fake1", "hi-from-tool"));
-    assert!(!result[0].is_error);
     assert_eq!(t.messages[3].text, "Done, 42");
     let times: Vec<_> = t.messages.iter().map(|m| m.timestamp.unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    t
+}
+
+#[test]
+fn a_real_claude_code_transcript_reads_as_prompt_tool_call_result_and_answer() {
+    // The reply's text and its tool call were written as two lines of one message.
+    let t =
+        assert_prompt_tool_call_result_and_answer(AgentKind::Claude, "claude-code-2.1.332-tool-call.jsonl");
+    let (call, result) = (&t.messages[1].tool_calls[0], &t.messages[2].tool_results[0]);
+    assert_eq!((call.id.as_str(), call.name.as_str()), ("toolu_fake1", "Bash"));
+    assert_eq!((result.tool_use_id.as_str(), result.output.as_str()), ("toolu_fake1", "hi-from-tool"));
+    assert!(!result.is_error);
 }
 
 #[test]
 fn a_real_gemini_chat_reads_as_prompt_tool_call_result_and_answer() {
-    let t = read_transcript(AgentKind::Gemini, &fixture("gemini-cli-0.61.0-tool-call.jsonl")).unwrap();
-    assert!(t.notes.is_clean(), "{:?}", t.notes);
-    let roles: Vec<Role> = t.messages.iter().map(|m| m.role).collect();
-    assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool, Role::Assistant], "{:#?}", t.messages);
-    assert_eq!(t.messages[0].text, "Run echo");
     // The reply was written twice (without, then with its tool call): it reads once.
-    let reply = &t.messages[1];
-    assert_eq!(reply.text, "Running it.");
-    assert_eq!(reply.tool_calls.len(), 1, "{reply:?}");
-    assert_eq!(reply.tool_calls[0].name, "run_shell_command");
-    assert_eq!(reply.tool_calls[0].input["command"], "echo hi-from-tool");
-    let result = &t.messages[2].tool_results;
-    assert_eq!(result.len(), 1, "{result:?}");
-    assert_eq!(result[0].tool_use_id, reply.tool_calls[0].id);
-    assert!(result[0].output.contains("hi-from-tool") && !result[0].is_error, "{result:?}");
-    assert_eq!(t.messages[3].text, "Done, 42");
-    let times: Vec<_> = t.messages.iter().map(|m| m.timestamp.unwrap()).collect();
-    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    let t = assert_prompt_tool_call_result_and_answer(AgentKind::Gemini, "gemini-cli-0.61.0-tool-call.jsonl");
+    let (call, result) = (&t.messages[1].tool_calls[0], &t.messages[2].tool_results[0]);
+    assert_eq!(call.name, "run_shell_command");
+    assert_eq!(result.tool_use_id, call.id);
+    assert!(result.output.contains("hi-from-tool") && !result.is_error, "{result:?}");
 }
 
 #[test]
