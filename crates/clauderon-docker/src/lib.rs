@@ -195,6 +195,19 @@ fn first_host(subnet: &str) -> Option<IpAddr> {
     Some(IpAddr::V4(std::net::Ipv4Addr::from(u32::from(net).checked_add(1)?)))
 }
 
+/// The size a session's terminal has until a watcher attaches and sends its own (`cols`, `rows`).
+pub const DETACHED_TTY_SIZE: (u16, u16) = (120, 40);
+
+/// A container's TTY starts at 0x0 on engines before API 1.42 (no `ConsoleSize`), and TUIs such
+/// as Claude Code and Codex draw nothing at width 0: a session started with nobody attached (a
+/// resume after `clauderon start`) would show an empty screen in its logs until someone
+/// attached. Set a size right after each start; the program gets SIGWINCH and draws. A refusal
+/// (the process already ended) changes nothing.
+async fn give_the_terminal_a_size(docker: &Docker, handle: &BackendHandle) {
+    let (cols, rows) = DETACHED_TTY_SIZE;
+    terminal::resize(docker, handle_name(handle), cols, rows).await;
+}
+
 fn handle_name(handle: &BackendHandle) -> &str {
     handle.as_str()
 }
@@ -250,7 +263,10 @@ impl SessionBackend for DockerBackend {
     async fn start(&self, handle: &BackendHandle) -> Result<(), BackendError> {
         let docker = self.docker().await?;
         match docker.start_container(handle_name(handle), None).await {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                give_the_terminal_a_size(&docker, handle).await;
+                Ok(())
+            }
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 304, .. }) => Ok(()),
             Err(e) => Err(engine::map_handle(e, handle, "starting the container")),
         }

@@ -70,12 +70,7 @@ pub(crate) async fn open(docker: Docker, handle: &BackendHandle) -> Result<Termi
                             break;
                         }
                     }
-                    Some(TerminalInput::Resize { cols, rows }) => {
-                        let size = ResizeContainerTTYOptionsBuilder::new().w(i32::from(cols)).h(i32::from(rows)).build();
-                        if let Err(e) = docker.resize_container_tty(&name, size).await {
-                            tracing::debug!(container = %name, error = %e, "resize refused");
-                        }
-                    }
+                    Some(TerminalInput::Resize { cols, rows }) => resize(&docker, &name, cols, rows).await,
                     // The watcher left: detach, the process keeps running.
                     None => break,
                 },
@@ -83,6 +78,15 @@ pub(crate) async fn open(docker: Docker, handle: &BackendHandle) -> Result<Termi
         }
     });
     Ok(Terminal { output: out_rx, input: in_tx })
+}
+
+/// Set the container's TTY size. A refusal (the process just ended) is only logged: the
+/// terminal goes on or ends by itself.
+pub(crate) async fn resize(docker: &Docker, container: &str, cols: u16, rows: u16) {
+    let size = ResizeContainerTTYOptionsBuilder::new().w(i32::from(cols)).h(i32::from(rows)).build();
+    if let Err(e) = docker.resize_container_tty(container, size).await {
+        tracing::debug!(container, error = %e, "resize refused");
+    }
 }
 
 /// How much of the container's recent output is searched for the program's bracketed paste

@@ -256,9 +256,10 @@ async fn answers_in_a_container(agent: AgentKind) {
     // Stopped and started again (`clauderon stop`, `clauderon start`), the same container runs
     // the agent's resume command (its launch script found the transcript) and sends no prompt
     // again: no new model call (other startup requests, like Claude Code's settings fetch, are
-    // fine). Its screen is not checked: a TUI restarted with no terminal attached may wait for
-    // one; `clauderon attach` gives it one.
+    // fine). With nobody attached, its terminal still has a size, so the resumed TUI draws the
+    // conversation: the output since the restart shows the reply again.
     let calls = live.up.requests().len();
+    let restarted_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     for (step, want) in [("stop", "stopped"), ("start", "running")] {
         let (status, body) = live.request("POST", &format!("/api/sessions/{name}/{step}"), None).await;
         assert_eq!(status, 200, "{step}: {body}");
@@ -278,7 +279,21 @@ async fn answers_in_a_container(agent: AgentKind) {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let since = restarted_at.to_string();
+    let started = Instant::now();
+    loop {
+        let output = support::docker_cli(&["logs", "--since", &since, &container]);
+        if squeezed(&without_escapes(&output)).contains(&squeezed(REPLY)) {
+            break;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "{agent}: the resumed agent did not show the conversation:\n{}",
+            without_escapes(&output)
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let model_call = model_api(agent).3;
     let after: Vec<String> = live.up.requests()[calls..]
         .iter()
@@ -337,4 +352,40 @@ async fn codex_answers_its_prompt_in_a_docker_session() {
 #[tokio::test(flavor = "multi_thread")]
 async fn gemini_cli_answers_its_prompt_in_a_docker_session() {
     answers_in_a_container(AgentKind::Gemini).await;
+}
+
+/// Terminal output without its control sequences (CSI `ESC [ … final`, OSC `ESC ] … BEL/ST`,
+/// two-byte escapes): the text a screen would show, in the order it was written.
+fn without_escapes(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('[') => {
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            Some(']') => {
+                while let Some(c) = chars.next() {
+                    if c == '\x07' || (c == '\x1b' && chars.next_if_eq(&'\\').is_some()) {
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Without whitespace: TUIs move the cursor over blanks instead of writing spaces.
+fn squeezed(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
 }

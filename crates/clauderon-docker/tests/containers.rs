@@ -206,3 +206,47 @@ async fn stop_and_start_keep_the_container_and_its_files() {
     assert_eq!(before, after, "start made a new container");
     assert!(logs.contains("KEPT"), "a file written before the stop was gone after the start: {logs}");
 }
+
+/// The TTY has a usable size after every start, with nobody attached: agent TUIs draw nothing
+/// at width 0 (the engine here predates `ConsoleSize`, so a new TTY starts at 0x0).
+#[tokio::test]
+async fn the_terminal_has_a_size_after_each_start_with_nobody_attached() {
+    let b = support::backend().await;
+    let c = checkout(
+        "tty",
+        "echo start; while :; do echo \"size $(stty size)\"; sleep 0.2; done",
+        SessionOptions::default(),
+    );
+    let (cols, rows) = clauderon_docker::DETACHED_TTY_SIZE;
+    let want = format!("size {rows} {cols}");
+    let h = b.create(&c.spec).await.unwrap();
+    let wait_for_size = |starts: usize| {
+        let b = b.clone();
+        let h = h.clone();
+        let want = want.clone();
+        async move {
+            let mut logs = String::new();
+            for _ in 0..50 {
+                logs = b.logs(&h, 10_000).await.unwrap();
+                let after_last_start = logs.rsplit("start").next().unwrap_or_default();
+                if logs.matches("start").count() == starts && after_last_start.contains(&want) {
+                    return Ok(());
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(logs)
+        }
+    };
+    b.start(&h).await.unwrap();
+    let first = wait_for_size(1).await;
+    b.stop(&h).await.unwrap();
+    b.start(&h).await.unwrap();
+    let second = wait_for_size(2).await;
+    b.delete(&h).await.unwrap();
+    if let Err(logs) = first {
+        panic!("no `{want}` after the first start: {logs}");
+    }
+    if let Err(logs) = second {
+        panic!("no `{want}` after a restart: {logs}");
+    }
+}
