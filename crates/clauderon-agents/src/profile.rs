@@ -105,8 +105,9 @@ pub fn launch_script(agent: AgentKind, model: Option<&str>, prompt: &str) -> Str
     let words = |cmd: Vec<String>| cmd.iter().map(|w| shell_quote(w)).collect::<Vec<_>>().join(" ");
     let globs = transcript_globs(agent).iter().map(|g| format!("\"$HOME\"/{g}")).collect::<Vec<_>>();
     format!(
-        "# clauderon: resume the conversation this session already has, else start with the prompt.\n\
+        "{check}# clauderon: resume the conversation this session already has, else start with the prompt.\n\
          for f in {globs}; do\n  [ -f \"$f\" ] && exec {resume}\ndone\nexec {start}\n",
+        check = crate::status_hooks::reporter_check(),
         globs = globs.join(" "),
         resume = words(resume_command(agent, model)),
         start = words(start_command(agent, model, prompt)),

@@ -5,10 +5,12 @@
 //! `http://clauderon.internal/v1/status` through the session's own proxy (`http_proxy`, which
 //! carries the session's identity). Only the proxy answers that name, and it applies the report
 //! to the session it authenticated: the script holds no secret and cannot speak for another
-//! session. It uses POSIX `sh` and `curl`, which the host and the agent image both have, waits at
-//! most [`REPORT_TIMEOUT_SECS`] and always exits 0, so a daemon that is away never holds an
-//! agent up. The identity never appears on a command line (other users can read those): curl
-//! takes the proxy from the environment.
+//! session. It uses POSIX `sh` and `curl` (the host and the agent image have it), or GNU `wget`
+//! where an image has no curl, waits at most [`REPORT_TIMEOUT_SECS`] and always exits 0, so a
+//! daemon that is away never holds an agent up. The identity never appears on a command line
+//! (other users can read those): both take the proxy from the environment. BusyBox's wget is no
+//! use: through a proxy it sends a POST as a GET. Where neither is there, the session's launch
+//! script says so on its terminal ([`reporter_check`]).
 //!
 //! Per agent (observed on the pinned versions; see `AGENT-CLIS.md`):
 //! - Claude Code 2.1.332, `~/.claude/settings.json` `hooks`: `UserPromptSubmit` and `PreToolUse`
@@ -52,13 +54,21 @@ case "$1" in
 esac
 http_proxy="${{http_proxy:-${{HTTP_PROXY:-}}}}"
 [ -n "$http_proxy" ] || exit 0
-command -v curl >/dev/null 2>&1 || exit 0
 export http_proxy
 unset no_proxy NO_PROXY
-curl --silent --output /dev/null --max-time {timeout} \
-  --header 'Content-Type: application/json' \
-  --data "{{\"status\":\"$1\"}}" \
-  {url} </dev/null >/dev/null 2>&1
+# Nothing from here reaches the agent: it may show a hook's output.
+exec </dev/null >/dev/null 2>&1
+body="{{\"status\":\"$1\"}}"
+if command -v curl >/dev/null 2>&1; then
+  curl --silent --output /dev/null --max-time {timeout} \
+    --header 'Content-Type: application/json' --data "$body" \
+    {url}
+elif wget --version >/dev/null 2>&1; then
+  # GNU wget: one try, so a proxy that is away costs {timeout}s.
+  wget -q -O /dev/null -T {timeout} -t 1 \
+    --header 'Content-Type: application/json' --post-data "$body" \
+    {url}
+fi
 exit 0
 "#,
         host = clauderon_types::agent_status::INTERNAL_HOST,
@@ -67,6 +77,19 @@ exit 0
         url = status_url(),
     )
 }
+
+/// A line of `sh` that warns on the terminal when the hook script has nothing to report with,
+/// so a session on an image without curl or GNU wget does not lose its live status silently.
+pub fn reporter_check() -> String {
+    format!(
+        "command -v curl >/dev/null 2>&1 || wget --version >/dev/null 2>&1 || \
+         echo '{NO_REPORTER_WARNING}' >&2\n"
+    )
+}
+
+/// What [`reporter_check`] prints (inside single quotes: no `'` in it).
+pub const NO_REPORTER_WARNING: &str = "clauderon: neither curl nor GNU wget is installed here, so live agent \
+     status (working, waiting, idle) will not reach clauderon. Install curl in the image to get it.";
 
 /// Write [`HOOK_SCRIPT`] into `home` (0755; its folder is created if needed). Returns its path.
 pub fn write_hook_script(home: &Path) -> std::io::Result<PathBuf> {

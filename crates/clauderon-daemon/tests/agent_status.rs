@@ -47,12 +47,22 @@ async fn post_status(d: &TestDaemon, auth: Option<String>, body: &str) -> (u16, 
 /// Run the real hook script as an agent's hook runs it: `sh -c '"$HOME/…/status-hook" <status>'`
 /// with the session's proxy environment (and its NO_PROXY).
 async fn run_hook(home: &std::path::Path, proxy_url: &str, status: &str) -> std::process::Output {
+    run_hook_with_path(home, proxy_url, status, &std::env::var("PATH").unwrap_or_default()).await
+}
+
+/// [`run_hook`] with the given `PATH` (to leave curl out, as some images do).
+async fn run_hook_with_path(
+    home: &std::path::Path,
+    proxy_url: &str,
+    status: &str,
+    path: &str,
+) -> std::process::Output {
     let command = status_hooks::hook_command(clauderon_types::AgentStatus::parse(status).unwrap());
     tokio::process::Command::new("/bin/sh")
         .arg("-c")
         .arg(command)
         .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PATH", path)
         .env("HOME", home)
         .env("HTTP_PROXY", proxy_url)
         .env("http_proxy", proxy_url)
@@ -172,6 +182,36 @@ async fn hooks_change_only_the_sending_sessions_status_and_it_shows_in_events_an
     assert!(requests.iter().any(|r| r["decision"] == "denied" && r["status"] == 400), "{audit}");
     let text = audit.to_string();
     assert!(!text.contains(&alpha.secret) && !text.contains(&beta.secret), "a proxy secret in the audit");
+    d.stop().await;
+}
+
+/// An image without curl still reports, with GNU wget; with neither, the hook does nothing and
+/// exits 0 at once, never holding the agent up (the launch script warns on the terminal).
+#[tokio::test]
+async fn the_hook_reports_with_wget_where_there_is_no_curl() {
+    let mut d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    let alpha = create(&d, &repo, "alpha").await;
+    let home = tempfile::tempdir().unwrap();
+    status_hooks::write_hook_script(home.path()).unwrap();
+    let url = format!("http://alpha:{}@{}", alpha.secret, d.proxy_addr());
+    let wget = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join("wget"))
+        .find(|p| p.is_file())
+        .expect("this test needs GNU wget on PATH (`apt-get install wget`; .ci/run installs it)");
+    let only_wget = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&wget, only_wget.path().join("wget")).unwrap();
+    let out = run_hook_with_path(home.path(), &url, "idle", only_wget.path().to_str().unwrap()).await;
+    assert!(out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+    wait_for_status(&d, "alpha", "idle").await;
+
+    let nothing = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let out = run_hook_with_path(home.path(), &url, "working", nothing.path().to_str().unwrap()).await;
+    assert!(out.status.success() && out.stderr.is_empty(), "{out:?}");
+    assert!(started.elapsed() < Duration::from_secs(2), "the hook waited with nothing to report with");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(status(&d, "alpha").await, "idle", "a report was made without curl or wget");
     d.stop().await;
 }
 

@@ -215,3 +215,37 @@ fn a_file_that_does_not_parse_is_set_aside_and_replaced() {
         "{ not json"
     );
 }
+
+/// Where the status hook has neither curl nor GNU wget to report with, the launch script says so
+/// on the session's terminal, and still starts the agent.
+#[test]
+fn the_launch_script_warns_when_status_reports_cannot_be_sent() {
+    let bin = tempfile::tempdir().unwrap();
+    let agent = AgentKind::Claude;
+    let name = start_command(agent, None, "")[0].clone();
+    let fake = bin.path().join(&name);
+    std::fs::write(&fake, "#!/bin/sh\necho agent-ran\n").unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let run = |path: &Path| {
+        let cmd = launch_command(agent, None, "hi");
+        let out = std::process::Command::new(&cmd[0])
+            .args(&cmd[1..])
+            .env_clear()
+            .env("HOME", home.path())
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "agent-ran");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // Only the agent on PATH: the warning.
+    let stderr = run(bin.path());
+    assert_eq!(stderr.trim(), crate::status_hooks::NO_REPORTER_WARNING);
+    // With curl (here, anything called curl): nothing.
+    let curl = bin.path().join("curl");
+    std::fs::write(&curl, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&curl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(run(bin.path()), "", "a warning although curl is there");
+}
