@@ -243,9 +243,10 @@ impl ZellijCli {
 
     /// `zellij --session NAME action ARGS`, its output. zellij finds the session by asking each
     /// server, and one too busy to answer in time (a loaded machine, a server just started)
-    /// looks absent: it then prints "Session 'NAME' not found" on stderr, sometimes with exit
-    /// status 0, and does nothing. So that answer is a failure, tried again while the server
-    /// is in the process table, for up to [`ACTION_RETRY_FOR`].
+    /// looks absent: it then prints "Session 'NAME' not found" on stderr (or "There is no
+    /// active session!" when no server answered), sometimes with exit status 0, and does
+    /// nothing. So that answer is a failure, tried again while the server is in the process
+    /// table, for up to [`ACTION_RETRY_FOR`].
     async fn action(&self, name: &str, args: &[&str]) -> Result<String, String> {
         let argv = [&["--session", name, "action"][..], args].concat();
         let deadline = tokio::time::Instant::now() + ACTION_RETRY_FOR;
@@ -255,7 +256,7 @@ impl ZellijCli {
             let out = self.run(&argv).await?;
             drop(guard);
             let err = stderr(&out);
-            let missing = err.contains("not found");
+            let missing = looks_absent(&err);
             if out.status.success() && !missing {
                 return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
             }
@@ -269,8 +270,13 @@ impl ZellijCli {
     }
 }
 
+/// Is this zellij's answer for a session it could not reach (see [`ZellijCli::action`])?
+fn looks_absent(stderr: &str) -> bool {
+    stderr.contains("not found") || stderr.contains("There is no active session")
+}
+
 /// How long [`ZellijCli::action`] keeps trying a session whose server runs but did not answer.
-const ACTION_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(3);
+const ACTION_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `zellij --server <socket dir>/<name>` processes, by name; `None` without a readable `/proc`.
 fn servers_in_proc() -> Option<Vec<ListedSession>> {
@@ -351,6 +357,15 @@ mod tests {
             ]
         );
         assert!(parse_list("").is_empty());
+    }
+
+    #[test]
+    fn both_of_zellijs_answers_for_an_unreachable_session_count_as_absent() {
+        // zellij 0.45.1, `--session S action …` while S's server is too busy to answer.
+        assert!(looks_absent("Session 'clauderon-a-1' not found. The following sessions are active:\n"));
+        assert!(looks_absent("There is no active session!\n"));
+        assert!(!looks_absent(""));
+        assert!(!looks_absent("Error: the pane terminal_0 does not exist"));
     }
 
     #[test]
