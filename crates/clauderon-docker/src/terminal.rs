@@ -133,16 +133,44 @@ fn typed(text: &str, paste: bool) -> Vec<u8> {
     if paste { [PASTE_START, text.as_bytes(), PASTE_END].concat() } else { text.as_bytes().to_vec() }
 }
 
-/// Type `text` into the container's TTY, then press Enter ([`clauderon_backend::SUBMIT_DELAY`]
-/// later). The attach is the engine's, like a watcher's; it ends here, and the process keeps
-/// its stdin (the container is not `stdin_once`).
+/// How long [`until_drawn`] waits for the program to show what it was typed, at most.
+const DRAW_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+/// Output quiet this long after the program started drawing: it has drawn the text.
+const DRAWN_QUIET: std::time::Duration = std::time::Duration::from_millis(150);
+
+/// Wait until the program has drawn what was typed (its output started and then settled), or
+/// [`DRAW_WAIT`]. A fixed pause before Enter is not enough on a loaded machine: an agent's TUI
+/// still busy with the paste reads the Enter with it, as a line break inside the prompt, and
+/// the prompt is never submitted.
+async fn until_drawn<S, T, E>(output: &mut S)
+where
+    S: futures_util::Stream<Item = Result<T, E>> + Unpin,
+{
+    let deadline = tokio::time::Instant::now() + DRAW_WAIT;
+    let mut drawing = false;
+    loop {
+        let until =
+            if drawing { (tokio::time::Instant::now() + DRAWN_QUIET).min(deadline) } else { deadline };
+        match tokio::time::timeout_at(until, output.next()).await {
+            Ok(Some(Ok(_))) => drawing = true,
+            // The stream ended or broke (the process exited), or the output settled, or time is up.
+            Ok(_) | Err(_) => return,
+        }
+    }
+}
+
+/// Type `text` into the container's TTY, then press Enter once the program has drawn it
+/// ([`until_drawn`]) and [`clauderon_backend::SUBMIT_DELAY`] has passed. The attach is the
+/// engine's, like a watcher's; it ends here, and the process keeps its stdin (the container is
+/// not `stdin_once`).
 pub(crate) async fn send(docker: Docker, handle: &BackendHandle, text: &str) -> Result<(), BackendError> {
     ensure_running(&docker, handle).await?;
     let paste = wants_pastes(&docker, handle).await?;
+    // Output too (new output only): to see the program draw what it was given.
     let options = AttachContainerOptionsBuilder::new()
         .stdin(true)
-        .stdout(false)
-        .stderr(false)
+        .stdout(true)
+        .stderr(true)
         .stream(true)
         .logs(false)
         .detach_keys(ENGINE_DETACH_KEYS)
@@ -153,9 +181,11 @@ pub(crate) async fn send(docker: Docker, handle: &BackendHandle, text: &str) -> 
         .map_err(|e| engine::map_handle(e, handle, "attaching to the container"))?;
     let broken =
         |e: std::io::Error| engine::error(format!("typing into the session's container failed: {e}"));
+    let typed_at = tokio::time::Instant::now();
     attached.input.write_all(&typed(text, paste)).await.map_err(broken)?;
     attached.input.flush().await.map_err(broken)?;
-    tokio::time::sleep(clauderon_backend::SUBMIT_DELAY).await;
+    until_drawn(&mut attached.output).await;
+    tokio::time::sleep_until(typed_at + clauderon_backend::SUBMIT_DELAY).await;
     attached.input.write_all(&[clauderon_backend::ENTER]).await.map_err(broken)?;
     attached.input.flush().await.map_err(broken)?;
     Ok(())
@@ -173,5 +203,34 @@ mod tests {
         assert_eq!(last_paste_switch(b"\x1b[?2004l\x1b[?2004h"), Some(true));
         assert_eq!(typed("a\nb", false), b"a\nb");
         assert_eq!(typed("a\nb", true), b"\x1b[200~a\nb\x1b[201~");
+    }
+
+    /// Output chunks at the given offsets (ms after the start), then the stream stays open.
+    fn drawing_at(offsets: &[u64]) -> impl futures_util::Stream<Item = Result<(), ()>> + Unpin {
+        let start = tokio::time::Instant::now();
+        let chunks = futures_util::stream::iter(offsets.to_vec()).then(move |ms| async move {
+            tokio::time::sleep_until(start + std::time::Duration::from_millis(ms)).await;
+            Ok(())
+        });
+        Box::pin(chunks.chain(futures_util::stream::pending()))
+    }
+
+    async fn waited(offsets: &[u64]) -> u128 {
+        let start = tokio::time::Instant::now();
+        until_drawn(&mut drawing_at(offsets)).await;
+        start.elapsed().as_millis()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn enter_waits_until_the_program_has_drawn_what_it_was_typed() {
+        // A slow program (a loaded machine) that draws after 900 ms, in three frames: Enter
+        // comes once the output has been quiet for DRAWN_QUIET after the last frame.
+        assert_eq!(waited(&[900, 950, 1000]).await, 1150);
+        // A quick one.
+        assert_eq!(waited(&[20]).await, 170);
+        // One that draws nothing, or never stops drawing: DRAW_WAIT at most.
+        assert_eq!(waited(&[]).await, 3000);
+        let endless: Vec<u64> = (1..100).map(|i| i * 100).collect();
+        assert_eq!(waited(&endless).await, 3000);
     }
 }
