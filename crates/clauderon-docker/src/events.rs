@@ -1,6 +1,7 @@
 //! The engine's event stream, turned into status changes of clauderon's containers: `start`
-//! means running, `die` means stopped (with the exit code). Reconnects when the engine goes
-//! away and comes back; ends when nobody listens.
+//! means running, `die` means stopped (with the exit code). A started container also gets its
+//! terminal size here, whoever started it. Reconnects when the engine goes away and comes back;
+//! ends when nobody listens.
 
 use crate::engine::Engine;
 use bollard::query_parameters::EventsOptionsBuilder;
@@ -48,9 +49,14 @@ pub(crate) fn watch(engine: Arc<Engine>, labels: Vec<String>) -> mpsc::Receiver<
                     event = events.next() => match event {
                         Some(Ok(e)) => {
                             let attributes = e.actor.and_then(|a| a.attributes).unwrap_or_default();
-                            if let Some(c) = e.action.as_deref().and_then(|a| change(a, &attributes))
-                                && tx.send(c).await.is_err()
-                            {
+                            let Some(c) = e.action.as_deref().and_then(|a| change(a, &attributes)) else {
+                                continue;
+                            };
+                            // Started outside clauderon too (`docker start`): a terminal size.
+                            if c.status == BackendStatus::Running {
+                                crate::give_the_terminal_a_size(&docker, &c.handle).await;
+                            }
+                            if tx.send(c).await.is_err() {
                                 return;
                             }
                         }

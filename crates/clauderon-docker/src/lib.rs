@@ -201,9 +201,10 @@ pub const DETACHED_TTY_SIZE: (u16, u16) = (120, 40);
 /// A container's TTY starts at 0x0 on engines before API 1.42 (no `ConsoleSize`), and TUIs such
 /// as Claude Code and Codex draw nothing at width 0: a session started with nobody attached (a
 /// resume after `clauderon start`) would show an empty screen in its logs until someone
-/// attached. Set a size right after each start; the program gets SIGWINCH and draws. A refusal
+/// attached. Set a size right after each start (clauderon's own, and through the event stream
+/// any other, such as a `docker start` by hand); the program gets SIGWINCH and draws. A refusal
 /// (the process already ended) changes nothing.
-async fn give_the_terminal_a_size(docker: &Docker, handle: &BackendHandle) {
+pub(crate) async fn give_the_terminal_a_size(docker: &Docker, handle: &BackendHandle) {
     let (cols, rows) = DETACHED_TTY_SIZE;
     terminal::resize(docker, handle_name(handle), cols, rows).await;
 }

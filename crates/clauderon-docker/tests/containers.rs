@@ -207,10 +207,28 @@ async fn stop_and_start_keep_the_container_and_its_files() {
     assert!(logs.contains("KEPT"), "a file written before the stop was gone after the start: {logs}");
 }
 
+/// Whether the event stream reports `status` for `h` within 10 s.
+async fn next_change(
+    events: &mut tokio::sync::mpsc::Receiver<clauderon_backend::StatusChange>,
+    h: &clauderon_backend::BackendHandle,
+    status: BackendStatus,
+) -> bool {
+    let seen = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(c) = events.recv().await {
+            if &c.handle == h && c.status == status {
+                return true;
+            }
+        }
+        false
+    });
+    seen.await.unwrap_or(false)
+}
+
 /// The TTY has a usable size after every start, with nobody attached: agent TUIs draw nothing
-/// at width 0 (the engine here predates `ConsoleSize`, so a new TTY starts at 0x0).
+/// at width 0 (the engine here predates `ConsoleSize`, so a new TTY starts at 0x0). That holds
+/// for a `docker start` by hand too, while the backend watches the engine's events.
 #[tokio::test]
-async fn the_terminal_has_a_size_after_each_start_with_nobody_attached() {
+async fn the_terminal_has_a_size_after_each_start_with_nobody_attached_even_a_start_by_hand() {
     let b = support::backend().await;
     let c = checkout(
         "tty",
@@ -242,6 +260,13 @@ async fn the_terminal_has_a_size_after_each_start_with_nobody_attached() {
     b.stop(&h).await.unwrap();
     b.start(&h).await.unwrap();
     let second = wait_for_size(2).await;
+    // Started by hand while the backend's event stream is watched (as the daemon does).
+    let mut events = b.watch().expect("the Docker backend has an event stream");
+    b.stop(&h).await.unwrap();
+    let stopped = next_change(&mut events, &h, BackendStatus::Stopped).await;
+    support::docker_cli(&["start", h.as_str()]);
+    let by_hand = wait_for_size(3).await;
+    let started = next_change(&mut events, &h, BackendStatus::Running).await;
     b.delete(&h).await.unwrap();
     if let Err(logs) = first {
         panic!("no `{want}` after the first start: {logs}");
@@ -249,4 +274,9 @@ async fn the_terminal_has_a_size_after_each_start_with_nobody_attached() {
     if let Err(logs) = second {
         panic!("no `{want}` after a restart: {logs}");
     }
+    assert!(stopped, "no `die` event from the watched engine");
+    if let Err(logs) = by_hand {
+        panic!("no `{want}` after a `docker start` by hand: {logs}");
+    }
+    assert!(started, "no `start` event for the container started by hand");
 }
