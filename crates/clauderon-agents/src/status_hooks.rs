@@ -13,9 +13,11 @@
 //! script says so on its terminal ([`reporter_check`]).
 //!
 //! Per agent (observed on the pinned versions; see `AGENT-CLIS.md`):
-//! - Claude Code 2.1.332, `~/.claude/settings.json` `hooks`: `UserPromptSubmit` and `PreToolUse`
-//!   → working, `Notification` for a permission prompt or a question (`permission_prompt`,
+//! - Claude Code 2.1.332, `~/.claude/settings.json` `hooks`: `UserPromptSubmit`, `PreToolUse` and
+//!   `PostToolUse` → working, `Notification` for a permission prompt or a question
+//!   (`permission_prompt`, also for its `AskUserQuestion` tool with permission prompts off;
 //!   `elicitation_dialog`; not the reminder it shows after a minute idle) → waiting, `Stop` → idle.
+//!   It waits for tool hooks (they may block the tool) before it goes on: reports keep their order.
 //! - Codex 0.171.0, `~/.codex/hooks.json` (the same shape): `UserPromptSubmit` and `PreToolUse` →
 //!   working, `PermissionRequest` → waiting, `Stop` → idle. Codex runs hooks only once a person
 //!   has trusted them, unless it is started with [`CODEX_TRUST_FLAG`]; clauderon wrote these
@@ -125,6 +127,8 @@ fn events(agent: AgentKind) -> &'static [(&'static str, Option<&'static str>, Ag
         AgentKind::Claude => &[
             ("UserPromptSubmit", None, Working),
             ("PreToolUse", None, Working),
+            // After a question was answered or a permission given: working again.
+            ("PostToolUse", None, Working),
             ("Notification", Some("permission_prompt|elicitation_dialog"), Waiting),
             ("Stop", None, Idle),
         ],

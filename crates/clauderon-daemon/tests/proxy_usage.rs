@@ -43,7 +43,12 @@ async fn usage(fx: &Fx, calls: u64) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recorded_usage_equals_what_each_model_api_sent() {
     let fx = fixture().await;
-    let reply = ModelReply { text: "counted through the proxy".into(), input_tokens: 321, output_tokens: 45 };
+    let reply = ModelReply {
+        text: "counted through the proxy".into(),
+        input_tokens: 321,
+        output_tokens: 45,
+        question: None,
+    };
     fx.up.set_model_reply(reply.clone());
     let messages = json!([{"role": "user", "content": "hi"}]);
     let gemini = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]});

@@ -153,11 +153,25 @@ pub struct ModelReply {
     pub text: String,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Ask the user first (Anthropic only): a request that offers Claude Code's
+    /// `AskUserQuestion` tool and carries no tool result yet is answered with a call of that
+    /// tool asking this question, with the options [`QUESTION_OPTIONS`]; the request that
+    /// carries the user's answer gets `text`. Claude Code shows such a question and waits,
+    /// with permission prompts off too.
+    pub question: Option<String>,
 }
+
+/// The options [`ModelReply::question`] offers.
+pub const QUESTION_OPTIONS: [&str; 2] = ["Vermilion", "Cerulean"];
 
 impl Default for ModelReply {
     fn default() -> Self {
-        ModelReply { text: "Hello from the fake model API.".into(), input_tokens: 12, output_tokens: 7 }
+        ModelReply {
+            text: "Hello from the fake model API.".into(),
+            input_tokens: 12,
+            output_tokens: 7,
+            question: None,
+        }
     }
 }
 

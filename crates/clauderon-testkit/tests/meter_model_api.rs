@@ -51,8 +51,12 @@ fn want(provider: Provider, model: &str, reply: &ModelReply) -> Option<TokenUsag
 #[tokio::test]
 async fn the_meter_reads_what_each_fake_model_api_sent() {
     let up = TlsUpstream::start_default().await;
-    let reply =
-        ModelReply { text: "metered words, several of them".into(), input_tokens: 1234, output_tokens: 567 };
+    let reply = ModelReply {
+        text: "metered words, several of them".into(),
+        input_tokens: 1234,
+        output_tokens: 567,
+        question: None,
+    };
     up.set_model_reply(reply.clone());
     let messages = json!([{"role": "user", "content": "hi"}]);
 

@@ -2,8 +2,8 @@
 //! The test upstream, checked directly over real TLS on loopback (no proxy in between).
 
 use clauderon_testkit::upstream::{
-    Alpn, DirectResponse, ModelReply, TestCa, TlsUpstream, UpstreamOptions, get_via, pattern_byte, send_via,
-    tls_connect,
+    Alpn, DirectResponse, ModelReply, QUESTION_OPTIONS, TestCa, TlsUpstream, UpstreamOptions, get_via,
+    pattern_byte, send_via, tls_connect,
 };
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full};
@@ -241,7 +241,12 @@ async fn websocket_echo_round_trips_and_its_upgrade_is_recorded() {
 }
 
 fn custom_reply() -> ModelReply {
-    ModelReply { text: "Forty two is the answer".into(), input_tokens: 321, output_tokens: 54 }
+    ModelReply {
+        text: "Forty two is the answer".into(),
+        input_tokens: 321,
+        output_tokens: 54,
+        question: None,
+    }
 }
 
 #[tokio::test]
@@ -280,6 +285,58 @@ async fn anthropic_messages_answer_in_json_and_sse_with_the_configured_usage() {
     let count =
         post_json(&up, "api.anthropic.com", "/v1/messages/count_tokens", json!({"messages": []})).await;
     assert_eq!(count.json(), json!({"input_tokens": 321}));
+}
+
+/// With a question set, a request offering `AskUserQuestion` gets that tool called (JSON and
+/// SSE); once the last message carries a tool result, or without the tool, the text.
+#[tokio::test]
+async fn anthropic_messages_ask_the_question_until_a_tool_result_answers_it() {
+    let up = TlsUpstream::start_default().await;
+    up.set_model_reply(ModelReply { question: Some("Which one, 55b0?".into()), ..custom_reply() });
+    let tools =
+        json!([{"name": "Bash", "input_schema": {}}, {"name": "AskUserQuestion", "input_schema": {}}]);
+    let user = json!({"role": "user", "content": "pick"});
+    let answer = json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_testkit_0001", "content": "Cerulean"}]});
+    let ask = |stream: bool, tools: &Value, messages: Value| json!({"model": "claude-x", "max_tokens": 10, "stream": stream, "tools": tools, "messages": messages});
+    let check_input = |input: &Value| {
+        assert_eq!(input["questions"][0]["question"], "Which one, 55b0?");
+        let labels: Vec<&str> = input["questions"][0]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["label"].as_str().unwrap())
+            .collect();
+        assert_eq!(labels, QUESTION_OPTIONS);
+    };
+
+    let plain =
+        post_json(&up, "api.anthropic.com", "/v1/messages", ask(false, &tools, json!([user]))).await.json();
+    assert_eq!(
+        (plain["stop_reason"].as_str(), plain["content"][0]["type"].as_str()),
+        (Some("tool_use"), Some("tool_use"))
+    );
+    assert_eq!(plain["content"][0]["name"], "AskUserQuestion");
+    check_input(&plain["content"][0]["input"]);
+
+    let resp = post_json(&up, "api.anthropic.com", "/v1/messages", ask(true, &tools, json!([user]))).await;
+    let data = data_json(&sse_events(&resp.text()));
+    let start = data.iter().find(|d| d["type"] == "content_block_start").unwrap();
+    assert_eq!(start["content_block"]["name"], "AskUserQuestion");
+    let partial: String = data
+        .iter()
+        .filter(|d| d["type"] == "content_block_delta")
+        .map(|d| d["delta"]["partial_json"].as_str().unwrap())
+        .collect();
+    check_input(&serde_json::from_str(&partial).unwrap());
+    let delta = data.iter().find(|d| d["type"] == "message_delta").unwrap();
+    assert_eq!(delta["delta"]["stop_reason"], "tool_use");
+
+    // Answered, or no such tool offered: the text.
+    for body in [ask(false, &tools, json!([user, answer])), ask(false, &json!([]), json!([user]))] {
+        let plain = post_json(&up, "api.anthropic.com", "/v1/messages", body).await.json();
+        assert_eq!(plain["content"][0]["text"], "Forty two is the answer", "{plain}");
+        assert_eq!(plain["stop_reason"], "end_turn");
+    }
 }
 
 #[tokio::test]

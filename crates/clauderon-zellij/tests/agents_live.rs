@@ -9,7 +9,8 @@
 //! session resumes the same conversation (the launch script finds the transcript).
 //!
 //! The agent's hooks report working then idle (issue 6 §3), and a follow-up typed with
-//! `send` (issue 6 §4) gets a second answer from the fake API.
+//! `send` (issue 6 §4) gets a second answer from the fake API. Claude Code asking the user a
+//! question shows as waiting for input until it is answered.
 //!
 //! Setup lives in `support::agents` (the real CLIs from `scripts/install-agent-clis.sh`).
 
@@ -18,6 +19,7 @@
 mod support;
 
 use clauderon_testkit::files::files_containing;
+use clauderon_testkit::upstream::{ModelReply, QUESTION_OPTIONS};
 use clauderon_types::AgentKind;
 use support::agents::{ANTHROPIC_KEY, GEMINI_KEY, LiveDaemon, OPENAI_KEY, REPLY, api};
 
@@ -150,4 +152,55 @@ async fn codex_answers_its_prompt_in_a_zellij_session_and_resumes_after_a_restar
 #[tokio::test(flavor = "multi_thread")]
 async fn gemini_cli_answers_its_prompt_in_a_zellij_session_and_resumes_after_a_restart() {
     completes_a_prompt(AgentKind::Gemini).await;
+}
+
+/// Waiting for input (issue 6 §3), live: the fake API has Claude Code ask the user a question
+/// (its `AskUserQuestion` tool, which asks even with permission prompts off). Its
+/// `Notification` hook reports waiting-for-input and the session shows it; the answer, typed
+/// with `send`, makes it work again (`PostToolUse`) and then idle (`Stop`), and the
+/// conversation holds the question and the answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn claude_code_asking_a_question_waits_for_input_until_answered() {
+    let d = LiveDaemon::start(&[AgentKind::Claude]).await;
+    let question = "Which colour should the test pick, 3a9e?";
+    d.up.set_model_reply(ModelReply {
+        text: REPLY.into(),
+        question: Some(question.into()),
+        ..ModelReply::default()
+    });
+    let name = "ask-claude";
+    d.create_agent_session(name, AgentKind::Claude, "Ask me which colour to pick").await;
+
+    d.wait_for_screen(name, question).await;
+    d.wait_for_status_reports(name, &["working", "waiting-for-input"]).await;
+    // It stays waiting: nothing else happens until someone answers.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let (status, body) = d.request("GET", &format!("/api/sessions/{name}"), None).await;
+    assert_eq!(status, 200, "{body}");
+    let session: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(session["session"]["status"], "waiting-for-input", "{body}");
+
+    // The answer, typed as at the keyboard: the question takes it as the user's own words.
+    let answer = "Cerulean please, answer 7f2c";
+    d.send(name, answer).await;
+    d.wait_for_status_reports(name, &["working", "waiting-for-input", "working", "idle"]).await;
+    let page = d.wait_for_exchange(name, "Ask me which colour to pick").await;
+    let messages = page["messages"].as_array().unwrap();
+    let asked = messages.iter().any(|m| {
+        m["tool_calls"].as_array().into_iter().flatten().any(|c| {
+            c["name"] == "AskUserQuestion"
+                && c["input"].to_string().contains(question)
+                && QUESTION_OPTIONS.iter().all(|o| c["input"].to_string().contains(o))
+        })
+    });
+    assert!(asked, "the question is not in the conversation: {page:#}");
+    let answered = messages.iter().any(|m| {
+        m["tool_results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["output"].as_str().is_some_and(|o| o.contains(answer)))
+    });
+    assert!(answered, "the answer is not in the conversation: {page:#}");
+    d.delete(name).await;
 }

@@ -118,20 +118,67 @@ fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// Claude Code's tool for asking the user a question.
+const ASK_TOOL: &str = "AskUserQuestion";
+
+/// The `AskUserQuestion` call to make for this request, when the reply asks one
+/// ([`ModelReply::question`]), the request offers the tool and nobody has answered yet.
+fn question_call(reply: &ModelReply, body: &Value) -> Option<Value> {
+    let question = reply.question.as_deref()?;
+    let tools = body.get("tools").and_then(Value::as_array)?;
+    if !tools.iter().any(|t| t.get("name").and_then(Value::as_str) == Some(ASK_TOOL)) {
+        return None;
+    }
+    let last = body.get("messages").and_then(Value::as_array).and_then(|m| m.last());
+    let answered = last.and_then(|m| m.get("content")).and_then(Value::as_array).is_some_and(|parts| {
+        parts.iter().any(|p| p.get("type").and_then(Value::as_str) == Some("tool_result"))
+    });
+    if answered {
+        return None;
+    }
+    let options: Vec<Value> = super::QUESTION_OPTIONS
+        .iter()
+        .map(|o| json!({"label": o, "description": format!("the colour {o}")}))
+        .collect();
+    Some(json!({"questions": [{
+        "question": question, "header": "Colour", "multiSelect": false, "options": options,
+    }]}))
+}
+
 fn anthropic_messages(reply: &ModelReply, body: &Value, streaming: bool) -> Response<RespBody> {
     let model = model_of(body, "claude-testkit");
     let id = "msg_testkit_0001";
+    let tool_id = "toolu_testkit_0001";
+    let ask = question_call(reply, body);
+    let stop_reason = if ask.is_some() { "tool_use" } else { "end_turn" };
     if !streaming {
+        let content = match &ask {
+            Some(input) => json!([{"type": "tool_use", "id": tool_id, "name": ASK_TOOL, "input": input}]),
+            None => json!([{"type": "text", "text": reply.text}]),
+        };
         return body::json(
             StatusCode::OK,
             &json!({
                 "id": id, "type": "message", "role": "assistant", "model": model,
-                "content": [{"type": "text", "text": reply.text}],
-                "stop_reason": "end_turn", "stop_sequence": null,
+                "content": content,
+                "stop_reason": stop_reason, "stop_sequence": null,
                 "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens},
             }),
         );
     }
+    let (block, pieces) = match &ask {
+        Some(input) => (
+            json!({"type": "tool_use", "id": tool_id, "name": ASK_TOOL, "input": {}}),
+            split_text(&input.to_string())
+                .into_iter()
+                .map(|p| json!({"type": "input_json_delta", "partial_json": p}))
+                .collect::<Vec<_>>(),
+        ),
+        None => (
+            json!({"type": "text", "text": ""}),
+            split_text(&reply.text).into_iter().map(|p| json!({"type": "text_delta", "text": p})).collect(),
+        ),
+    };
     let mut events = vec![
         sse_event(
             "message_start",
@@ -143,20 +190,20 @@ fn anthropic_messages(reply: &ModelReply, body: &Value, streaming: bool) -> Resp
         ),
         sse_event(
             "content_block_start",
-            &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            &json!({"type": "content_block_start", "index": 0, "content_block": block}),
         ),
         sse_event("ping", &json!({"type": "ping"})),
     ];
-    for piece in split_text(&reply.text) {
+    for delta in pieces {
         events.push(sse_event(
             "content_block_delta",
-            &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}),
+            &json!({"type": "content_block_delta", "index": 0, "delta": delta}),
         ));
     }
     events.push(sse_event("content_block_stop", &json!({"type": "content_block_stop", "index": 0})));
     events.push(sse_event(
         "message_delta",
-        &json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+        &json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": null},
                 "usage": {"output_tokens": reply.output_tokens}}),
     ));
     events.push(sse_event("message_stop", &json!({"type": "message_stop"})));
