@@ -22,8 +22,9 @@
 //!   working, `PermissionRequest` → waiting, `Stop` → idle. Codex runs hooks only once a person
 //!   has trusted them, unless it is started with [`CODEX_TRUST_FLAG`]; clauderon wrote these
 //!   hooks itself, so the session's command carries it (`profile::codex`).
-//! - Gemini CLI 0.61.0, `~/.gemini/settings.json` `hooks`: `BeforeAgent` and `BeforeTool` →
-//!   working, `Notification` (its only kind is a tool permission) → waiting, `AfterAgent` → idle.
+//! - Gemini CLI 0.61.0, `~/.gemini/settings.json` `hooks`: `BeforeAgent`, `BeforeTool` and
+//!   `AfterTool` → working, `Notification` (its only kind is a tool permission, which its
+//!   `ask_user` tool also raises in YOLO mode) → waiting, `AfterAgent` → idle.
 
 use clauderon_types::AgentKind;
 use clauderon_types::agent_status::{AgentStatus, status_url};
@@ -141,6 +142,7 @@ fn events(agent: AgentKind) -> &'static [(&'static str, Option<&'static str>, Ag
         AgentKind::Gemini => &[
             ("BeforeAgent", None, Working),
             ("BeforeTool", None, Working),
+            ("AfterTool", None, Working),
             ("Notification", None, Waiting),
             ("AfterAgent", None, Idle),
         ],

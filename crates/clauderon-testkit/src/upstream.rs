@@ -153,11 +153,11 @@ pub struct ModelReply {
     pub text: String,
     pub input_tokens: u64,
     pub output_tokens: u64,
-    /// Ask the user first (Anthropic only): a request that offers Claude Code's
-    /// `AskUserQuestion` tool and carries no tool result yet is answered with a call of that
-    /// tool asking this question, with the options [`QUESTION_OPTIONS`]; the request that
-    /// carries the user's answer gets `text`. Claude Code shows such a question and waits,
-    /// with permission prompts off too.
+    /// Ask the user first (Anthropic and Gemini): a request that offers the agent's question
+    /// tool (Claude Code's `AskUserQuestion`, Gemini CLI's `ask_user`) and carries no tool
+    /// result yet is answered with a call of that tool asking this question, with the options
+    /// [`QUESTION_OPTIONS`]; the request that carries the user's answer gets `text`. The agents
+    /// show such a question and wait, with permission prompts off too.
     pub question: Option<String>,
 }
 

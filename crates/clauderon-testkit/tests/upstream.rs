@@ -287,6 +287,14 @@ async fn anthropic_messages_answer_in_json_and_sse_with_the_configured_usage() {
     assert_eq!(count.json(), json!({"input_tokens": 321}));
 }
 
+/// A question tool's input asks `question` with the options the fake API offers.
+fn assert_asks(question: &str, input: &Value) {
+    assert_eq!(input["questions"][0]["question"], question, "{input}");
+    let options = input["questions"][0]["options"].as_array().unwrap();
+    let labels: Vec<&str> = options.iter().map(|o| o["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, QUESTION_OPTIONS);
+}
+
 /// With a question set, a request offering `AskUserQuestion` gets that tool called (JSON and
 /// SSE); once the last message carries a tool result, or without the tool, the text.
 #[tokio::test]
@@ -297,18 +305,12 @@ async fn anthropic_messages_ask_the_question_until_a_tool_result_answers_it() {
         json!([{"name": "Bash", "input_schema": {}}, {"name": "AskUserQuestion", "input_schema": {}}]);
     let user = json!({"role": "user", "content": "pick"});
     let answer = json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_testkit_0001", "content": "Cerulean"}]});
-    let ask = |stream: bool, tools: &Value, messages: Value| json!({"model": "claude-x", "max_tokens": 10, "stream": stream, "tools": tools, "messages": messages});
-    let check_input = |input: &Value| {
-        assert_eq!(input["questions"][0]["question"], "Which one, 55b0?");
-        let labels: Vec<&str> = input["questions"][0]["options"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|o| o["label"].as_str().unwrap())
-            .collect();
-        assert_eq!(labels, QUESTION_OPTIONS);
+    let ask = |stream: bool, tools: &Value, messages: Value| {
+        let mut body = json!({"model": "claude-x", "max_tokens": 10, "messages": messages});
+        body["stream"] = stream.into();
+        body["tools"] = tools.clone();
+        body
     };
-
     let plain =
         post_json(&up, "api.anthropic.com", "/v1/messages", ask(false, &tools, json!([user]))).await.json();
     assert_eq!(
@@ -316,7 +318,7 @@ async fn anthropic_messages_ask_the_question_until_a_tool_result_answers_it() {
         (Some("tool_use"), Some("tool_use"))
     );
     assert_eq!(plain["content"][0]["name"], "AskUserQuestion");
-    check_input(&plain["content"][0]["input"]);
+    assert_asks("Which one, 55b0?", &plain["content"][0]["input"]);
 
     let resp = post_json(&up, "api.anthropic.com", "/v1/messages", ask(true, &tools, json!([user]))).await;
     let data = data_json(&sse_events(&resp.text()));
@@ -327,7 +329,7 @@ async fn anthropic_messages_ask_the_question_until_a_tool_result_answers_it() {
         .filter(|d| d["type"] == "content_block_delta")
         .map(|d| d["delta"]["partial_json"].as_str().unwrap())
         .collect();
-    check_input(&serde_json::from_str(&partial).unwrap());
+    assert_asks("Which one, 55b0?", &serde_json::from_str(&partial).unwrap());
     let delta = data.iter().find(|d| d["type"] == "message_delta").unwrap();
     assert_eq!(delta["delta"]["stop_reason"], "tool_use");
 
@@ -398,6 +400,36 @@ async fn a_websocket_attempt_on_openai_responses_is_refused_so_codex_falls_back(
         other => panic!("expected an HTTP refusal, got {other}"),
     }
     assert_eq!(up.wait_for_requests(1, WAIT).await[0].header("upgrade"), Some("websocket"));
+}
+
+/// With a question set, a Gemini request declaring `ask_user` gets that function called, whole
+/// in one chunk; once the last content carries a function response, the text.
+#[tokio::test]
+async fn gemini_asks_the_question_until_a_function_response_answers_it() {
+    let up = TlsUpstream::start_default().await;
+    up.set_model_reply(ModelReply { question: Some("Which one, 0c4d?".into()), ..custom_reply() });
+    let host = "generativelanguage.googleapis.com";
+    let tools = json!([{"functionDeclarations": [{"name": "read_file"}, {"name": "ask_user"}]}]);
+    let user = json!({"role": "user", "parts": [{"text": "pick"}]});
+    let answer =
+        json!({"role": "user", "parts": [{"functionResponse": {"name": "ask_user", "response": {}}}]});
+    let path = "/v1beta/models/gemini-x:streamGenerateContent?alt=sse";
+
+    let streamed = post_json(&up, host, path, json!({"contents": [user], "tools": tools})).await;
+    let chunks = data_json(&sse_events(&streamed.text()));
+    assert_eq!(chunks.len(), 1, "{chunks:?}");
+    let call = &chunks[0]["candidates"][0]["content"]["parts"][0]["functionCall"];
+    assert_eq!(call["name"], "ask_user");
+    assert_asks("Which one, 0c4d?", &call["args"]);
+
+    let path = "/v1beta/models/gemini-x:generateContent";
+    for body in [json!({"contents": [user, answer], "tools": tools}), json!({"contents": [user]})] {
+        let plain = post_json(&up, host, path, body).await.json();
+        assert_eq!(
+            plain["candidates"][0]["content"]["parts"][0]["text"], "Forty two is the answer",
+            "{plain}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -9,8 +9,8 @@
 //! session resumes the same conversation (the launch script finds the transcript).
 //!
 //! The agent's hooks report working then idle (issue 6 §3), and a follow-up typed with
-//! `send` (issue 6 §4) gets a second answer from the fake API. Claude Code asking the user a
-//! question shows as waiting for input until it is answered.
+//! `send` (issue 6 §4) gets a second answer from the fake API. Claude Code and Gemini CLI
+//! asking the user a question show as waiting for input until it is answered.
 //!
 //! Setup lives in `support::agents` (the real CLIs from `scripts/install-agent-clis.sh`).
 
@@ -154,25 +154,25 @@ async fn gemini_cli_answers_its_prompt_in_a_zellij_session_and_resumes_after_a_r
     completes_a_prompt(AgentKind::Gemini).await;
 }
 
-/// Waiting for input (issue 6 §3), live: the fake API has Claude Code ask the user a question
-/// (its `AskUserQuestion` tool, which asks even with permission prompts off). Its
-/// `Notification` hook reports waiting-for-input and the session shows it; the answer, typed
-/// with `send`, makes it work again (`PostToolUse`) and then idle (`Stop`), and the
-/// conversation holds the question and the answer.
-#[tokio::test(flavor = "multi_thread")]
-async fn claude_code_asking_a_question_waits_for_input_until_answered() {
-    let d = LiveDaemon::start(&[AgentKind::Claude]).await;
+/// Waiting for input (issue 6 §3), live: the fake API has the agent ask the user a question
+/// with its question tool (`tool`), which asks even with permission prompts off. Its
+/// notification hook reports waiting-for-input and the session shows it; the answer, typed with
+/// `send`, makes it work again (its after-tool hook) and then idle, and the conversation holds
+/// the question and the answer.
+async fn waits_for_input_until_answered(agent: AgentKind, tool: &str) {
+    let d = LiveDaemon::start(&[agent]).await;
     let question = "Which colour should the test pick, 3a9e?";
     d.up.set_model_reply(ModelReply {
         text: REPLY.into(),
         question: Some(question.into()),
         ..ModelReply::default()
     });
-    let name = "ask-claude";
-    d.create_agent_session(name, AgentKind::Claude, "Ask me which colour to pick").await;
+    let name = format!("ask-{agent}");
+    let prompt = "Ask me which colour to pick";
+    d.create_agent_session(&name, agent, prompt).await;
 
-    d.wait_for_screen(name, question).await;
-    d.wait_for_status_reports(name, &["working", "waiting-for-input"]).await;
+    d.wait_for_screen(&name, question).await;
+    d.wait_for_status_reports(&name, &["working", "waiting-for-input"]).await;
     // It stays waiting: nothing else happens until someone answers.
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     let (status, body) = d.request("GET", &format!("/api/sessions/{name}"), None).await;
@@ -182,13 +182,13 @@ async fn claude_code_asking_a_question_waits_for_input_until_answered() {
 
     // The answer, typed as at the keyboard: the question takes it as the user's own words.
     let answer = "Cerulean please, answer 7f2c";
-    d.send(name, answer).await;
-    d.wait_for_status_reports(name, &["working", "waiting-for-input", "working", "idle"]).await;
-    let page = d.wait_for_exchange(name, "Ask me which colour to pick").await;
+    d.send(&name, answer).await;
+    d.wait_for_status_reports(&name, &["working", "waiting-for-input", "working", "idle"]).await;
+    let page = d.wait_for_exchange(&name, prompt).await;
     let messages = page["messages"].as_array().unwrap();
     let asked = messages.iter().any(|m| {
         m["tool_calls"].as_array().into_iter().flatten().any(|c| {
-            c["name"] == "AskUserQuestion"
+            c["name"] == tool
                 && c["input"].to_string().contains(question)
                 && QUESTION_OPTIONS.iter().all(|o| c["input"].to_string().contains(o))
         })
@@ -202,5 +202,15 @@ async fn claude_code_asking_a_question_waits_for_input_until_answered() {
             .any(|r| r["output"].as_str().is_some_and(|o| o.contains(answer)))
     });
     assert!(answered, "the answer is not in the conversation: {page:#}");
-    d.delete(name).await;
+    d.delete(&name).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn claude_code_asking_a_question_waits_for_input_until_answered() {
+    waits_for_input_until_answered(AgentKind::Claude, "AskUserQuestion").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gemini_cli_asking_a_question_waits_for_input_until_answered() {
+    waits_for_input_until_answered(AgentKind::Gemini, "ask_user").await;
 }

@@ -72,7 +72,7 @@ pub(crate) fn route(shared: &Shared, req: &Req, upgrade: bool) -> Option<Respons
         Call::ChatCompletions => openai_chat(&reply, &body, streaming),
         Call::Generate { model, stream } => {
             let sse = req.query("alt").as_deref() == Some("sse");
-            gemini(&reply, &model, req.body.as_ref(), stream, sse)
+            gemini(&reply, &model, &body, req.body.as_ref(), stream, sse)
         }
     })
 }
@@ -120,22 +120,13 @@ fn now() -> u64 {
 
 /// Claude Code's tool for asking the user a question.
 const ASK_TOOL: &str = "AskUserQuestion";
+/// Gemini CLI's.
+const GEMINI_ASK_TOOL: &str = "ask_user";
 
-/// The `AskUserQuestion` call to make for this request, when the reply asks one
+/// The questions to ask with a question tool, when the reply asks one
 /// ([`ModelReply::question`]), the request offers the tool and nobody has answered yet.
-fn question_call(reply: &ModelReply, body: &Value) -> Option<Value> {
-    let question = reply.question.as_deref()?;
-    let tools = body.get("tools").and_then(Value::as_array)?;
-    if !tools.iter().any(|t| t.get("name").and_then(Value::as_str) == Some(ASK_TOOL)) {
-        return None;
-    }
-    let last = body.get("messages").and_then(Value::as_array).and_then(|m| m.last());
-    let answered = last.and_then(|m| m.get("content")).and_then(Value::as_array).is_some_and(|parts| {
-        parts.iter().any(|p| p.get("type").and_then(Value::as_str) == Some("tool_result"))
-    });
-    if answered {
-        return None;
-    }
+fn question_input(reply: &ModelReply, offered: bool, answered: bool) -> Option<Value> {
+    let question = reply.question.as_deref().filter(|_| offered && !answered)?;
     let options: Vec<Value> = super::QUESTION_OPTIONS
         .iter()
         .map(|o| json!({"label": o, "description": format!("the colour {o}")}))
@@ -143,6 +134,37 @@ fn question_call(reply: &ModelReply, body: &Value) -> Option<Value> {
     Some(json!({"questions": [{
         "question": question, "header": "Colour", "multiSelect": false, "options": options,
     }]}))
+}
+
+/// [`question_input`] for an Anthropic request: `AskUserQuestion` offered, no `tool_result` in
+/// the last message.
+fn question_call(reply: &ModelReply, body: &Value) -> Option<Value> {
+    let tools = body.get("tools").and_then(Value::as_array);
+    let offered =
+        tools.into_iter().flatten().any(|t| t.get("name").and_then(Value::as_str) == Some(ASK_TOOL));
+    let last = body.get("messages").and_then(Value::as_array).and_then(|m| m.last());
+    let answered = last.and_then(|m| m.get("content")).and_then(Value::as_array).is_some_and(|parts| {
+        parts.iter().any(|p| p.get("type").and_then(Value::as_str) == Some("tool_result"))
+    });
+    question_input(reply, offered, answered)
+}
+
+/// [`question_input`] for a Gemini request: `ask_user` declared, no `functionResponse` in the
+/// last content.
+fn gemini_question_call(reply: &ModelReply, body: &Value) -> Option<Value> {
+    let tools = body.get("tools").and_then(Value::as_array).into_iter().flatten();
+    let offered = tools
+        .filter_map(|t| t.get("functionDeclarations").and_then(Value::as_array))
+        .flatten()
+        .any(|f| f.get("name").and_then(Value::as_str) == Some(GEMINI_ASK_TOOL));
+    let last = body.get("contents").and_then(Value::as_array).and_then(|c| c.last());
+    let answered = last
+        .and_then(|c| c.get("parts"))
+        .and_then(Value::as_array)
+        .is_some_and(|parts| parts.iter().any(|p| p.get("functionResponse").is_some()));
+    let mut input = question_input(reply, offered, answered)?;
+    input["questions"][0]["type"] = "choice".into();
+    Some(input)
 }
 
 fn anthropic_messages(reply: &ModelReply, body: &Value, streaming: bool) -> Response<RespBody> {
@@ -311,7 +333,14 @@ fn openai_chat(reply: &ModelReply, body: &Value, streaming: bool) -> Response<Re
     body::sse(events)
 }
 
-fn gemini(reply: &ModelReply, model: &str, raw: &[u8], stream: bool, sse: bool) -> Response<RespBody> {
+fn gemini(
+    reply: &ModelReply,
+    model: &str,
+    body: &Value,
+    raw: &[u8],
+    stream: bool,
+    sse: bool,
+) -> Response<RespBody> {
     // The Gemini CLI's router asks for a JSON verdict before the real call.
     let is_router = [b"complexity_score".as_slice(), b"complexity_reasoning"]
         .iter()
@@ -326,8 +355,13 @@ fn gemini(reply: &ModelReply, model: &str, raw: &[u8], stream: bool, sse: bool) 
         "candidatesTokenCount": reply.output_tokens,
         "totalTokenCount": reply.input_tokens + reply.output_tokens,
     });
+    let ask = if is_router { None } else { gemini_question_call(reply, body) };
     let chunk = |text: &str, last: bool| {
-        let mut candidate = json!({"content": {"parts": [{"text": text}], "role": "model"}, "index": 0});
+        let part = match &ask {
+            Some(args) => json!({"functionCall": {"name": GEMINI_ASK_TOOL, "args": args}}),
+            None => json!({"text": text}),
+        };
+        let mut candidate = json!({"content": {"parts": [part], "role": "model"}, "index": 0});
         let mut c = json!({"candidates": [], "modelVersion": model, "responseId": "testkit-0001"});
         if last {
             candidate["finishReason"] = "STOP".into();
@@ -339,7 +373,8 @@ fn gemini(reply: &ModelReply, model: &str, raw: &[u8], stream: bool, sse: bool) 
     if !stream {
         return body::json(StatusCode::OK, &chunk(&text, true));
     }
-    let pieces = split_text(&text);
+    // A function call comes whole, in one chunk.
+    let pieces = if ask.is_some() { vec![String::new()] } else { split_text(&text) };
     let chunks: Vec<Value> =
         pieces.iter().enumerate().map(|(i, p)| chunk(p, i + 1 == pieces.len())).collect();
     if sse {
