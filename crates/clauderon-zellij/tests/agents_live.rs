@@ -10,7 +10,9 @@
 //!
 //! The agent's hooks report working then idle (issue 6 §3), and a follow-up typed with
 //! `send` (issue 6 §4) gets a second answer from the fake API. Claude Code and Gemini CLI
-//! asking the user a question show as waiting for input until it is answered.
+//! asking the user a question show as waiting for input until it is answered. (Codex 0.171.0
+//! declares its question tool, `request_user_input`, as "only available in Plan mode", which
+//! sessions do not start in: there is no question to wait on.)
 //!
 //! Setup lives in `support::agents` (the real CLIs from `scripts/install-agent-clis.sh`).
 
