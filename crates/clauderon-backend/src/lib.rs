@@ -186,6 +186,12 @@ pub trait SessionBackend: Send + Sync + 'static {
 
     async fn attach_target(&self, handle: &BackendHandle) -> Result<AttachTarget, BackendError>;
 
+    /// Where the session's process sees its worktree (its working directory), for the agent's
+    /// workspace trust: the worktree itself, the default; a container's mount point.
+    fn agent_workdir(&self, worktree: &std::path::Path) -> std::path::PathBuf {
+        worktree.to_path_buf()
+    }
+
     /// Status changes as they happen (Docker's event stream), so sessions follow their
     /// resources without polling. `None`, the default: the backend has no such feed and
     /// reconcile at start is what corrects statuses. The feed ends when the receiver is dropped.

@@ -81,3 +81,29 @@ async fn a_session_stops_and_starts_again_on_its_resource() {
     }
     d.stop().await;
 }
+
+/// A session made by an older clauderon (here: Claude Code's settings without the status hooks
+/// and no hook script, plus a setting of the user's) gets this clauderon's settings merged in
+/// when it starts again; the user's setting stays.
+#[tokio::test]
+async fn starting_again_brings_the_agents_settings_up_to_date_and_keeps_the_users() {
+    use clauderon_agents::status_hooks;
+    let d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    let body = json!({"repo_path": repo.path(), "prompt": "go", "name": "old"}).to_string();
+    assert_eq!(unix(d.socket(), Request::new("POST", "/api/sessions").json(body)).await.status, 201);
+    assert_eq!(post(&d, "/api/sessions/old/stop").await.status, 200);
+
+    let home = d.layout().session_home("old");
+    let settings = home.join(status_hooks::settings_file(clauderon_types::AgentKind::Claude));
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(&settings, r#"{"theme": "dark-ansi"}"#).unwrap();
+    let _ = std::fs::remove_file(home.join(status_hooks::HOOK_SCRIPT));
+
+    let started = post(&d, "/api/sessions/old/start").await;
+    assert_eq!(started.status, 200, "{}", started.body);
+    let now: Value = serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    assert_eq!(now["theme"], "dark-ansi", "the user's setting was lost: {now:#}");
+    assert_eq!(now["hooks"], status_hooks::hooks(clauderon_types::AgentKind::Claude), "{now:#}");
+    assert!(home.join(status_hooks::HOOK_SCRIPT).is_file(), "no hook script after the start");
+}

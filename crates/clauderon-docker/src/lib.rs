@@ -324,6 +324,10 @@ impl SessionBackend for DockerBackend {
         })
     }
 
+    fn agent_workdir(&self, _worktree: &std::path::Path) -> std::path::PathBuf {
+        std::path::PathBuf::from(plan::WORKSPACE)
+    }
+
     fn watch(&self) -> Option<tokio::sync::mpsc::Receiver<StatusChange>> {
         Some(events::watch(self.engine.clone(), self.label_filters()))
     }

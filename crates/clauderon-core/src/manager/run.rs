@@ -1,10 +1,12 @@
 //! Stopping a session's process and starting it again. A session's agent resumes its
 //! conversation when it starts again (its launch script finds the transcript in the session's
-//! HOME); a `--command` session runs its command again.
+//! HOME); a `--command` session runs its command again. Before it starts again, the agent's
+//! settings files are brought up to this clauderon's.
 
 use super::SessionManager;
 use crate::error::CoreError;
-use clauderon_backend::BackendHandle;
+use clauderon_agents::profile;
+use clauderon_backend::{BackendHandle, SessionBackend};
 use clauderon_types::{Session, SessionStatus, Transition};
 
 impl SessionManager {
@@ -41,7 +43,9 @@ impl SessionManager {
                 )));
             }
             let handle = resource(&s)?;
-            self.backend(s.backend)?.start(&handle).await.map_err(|e| {
+            let backend = self.backend(s.backend)?;
+            self.refresh_agent_files(&s, backend.as_ref()).await;
+            backend.start(&handle).await.map_err(|e| {
                 CoreError::Unavailable(format!(
                     "starting session `{}` failed: {e}; fix the cause and run `clauderon start {}` again, \
                      or `clauderon delete {}`",
@@ -53,6 +57,31 @@ impl SessionManager {
             Ok(s)
         })
         .await
+    }
+}
+
+impl SessionManager {
+    /// Bring the agent's settings files in the session's HOME up to this clauderon's (status
+    /// hooks, workspace trust, telemetry off), merged over what the session changed in them,
+    /// before its process starts again: a session created by an older clauderon gets what this
+    /// one writes. A failure is logged, and the process starts with the files as they are.
+    async fn refresh_agent_files(&self, s: &Session, backend: &dyn SessionBackend) {
+        let home = self.inner.layout.session_home(s.name.as_str());
+        let workdir = backend.agent_workdir(&s.worktree_path);
+        let placeholders = self.inner.proxy.placeholders();
+        let agent = s.agent;
+        let written = tokio::task::spawn_blocking(move || {
+            if !home.is_dir() {
+                return Ok(Vec::new());
+            }
+            let ctx = profile::ConfigContext { home: &home, workdir: &workdir, placeholders: &placeholders };
+            profile::write_agent_files(agent, &ctx).map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+        if let Err(e) = written {
+            tracing::warn!(session = %s.name, error = %e, "could not bring the agent's settings up to date; starting with them as they are");
+        }
     }
 }
 
