@@ -24,8 +24,19 @@ pub fn session_command(spec: &SessionSpec) -> Vec<String> {
 /// directory as the session sees it. Every session gets them, `--command` ones too, so the
 /// agent can also be started by hand inside one.
 pub fn write_agent_files(spec: &SessionSpec, workdir: &Path) -> Result<(), String> {
-    let ctx = profile::ConfigContext { home: &spec.home, workdir, placeholders: &spec.placeholders };
-    profile::write_agent_files(spec.agent, &ctx).map(|_| ()).map_err(|e| e.to_string())
+    write_agent_files_in(spec.agent, &spec.home, workdir, &spec.placeholders)
+}
+
+/// [`write_agent_files`] from its parts, for a session whose spec is not at hand (the session
+/// manager brings an existing session's files up to date before it starts again).
+pub fn write_agent_files_in(
+    agent: clauderon_types::AgentKind,
+    home: &Path,
+    workdir: &Path,
+    placeholders: &[(String, String)],
+) -> Result<(), String> {
+    let ctx = profile::ConfigContext { home, workdir, placeholders };
+    profile::write_agent_files(agent, &ctx).map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// clauderon's files in the session's HOME: `<home>/.clauderon`.

@@ -5,7 +5,7 @@
 
 use super::SessionManager;
 use crate::error::CoreError;
-use clauderon_agents::profile;
+use clauderon_backend::session_files::write_agent_files_in;
 use clauderon_backend::{BackendHandle, SessionBackend};
 use clauderon_types::{Session, SessionStatus, Transition};
 
@@ -58,9 +58,7 @@ impl SessionManager {
         })
         .await
     }
-}
 
-impl SessionManager {
     /// Bring the agent's settings files in the session's HOME up to this clauderon's (status
     /// hooks, workspace trust, telemetry off), merged over what the session changed in them,
     /// before its process starts again: a session created by an older clauderon gets what this
@@ -72,10 +70,9 @@ impl SessionManager {
         let agent = s.agent;
         let written = tokio::task::spawn_blocking(move || {
             if !home.is_dir() {
-                return Ok(Vec::new());
+                return Ok(());
             }
-            let ctx = profile::ConfigContext { home: &home, workdir: &workdir, placeholders: &placeholders };
-            profile::write_agent_files(agent, &ctx).map_err(|e| e.to_string())
+            write_agent_files_in(agent, &home, &workdir, &placeholders)
         })
         .await
         .unwrap_or_else(|e| Err(e.to_string()));
