@@ -114,9 +114,7 @@ fn quote(value: &str) -> String {
 /// Read the host user's git identity (`git config --get user.name`), for [`gitconfig`].
 pub fn host_git_identity(repo: &Path) -> (Option<String>, Option<String>) {
     let get = |key: &str| {
-        std::process::Command::new("git")
-            .arg("-C")
-            .arg(repo)
+        crate::host_git::command(repo)
             .args(["config", "--get", key])
             .output()
             .ok()

@@ -10,6 +10,7 @@
 
 pub mod contract;
 pub mod env;
+pub mod host_git;
 pub mod session_files;
 
 use async_trait::async_trait;

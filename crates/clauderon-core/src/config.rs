@@ -104,9 +104,14 @@ access_mode = "read-only"   # read-only | read-write
 # Sandbox (bubblewrap) for sessions that do not pass --sandbox: off | fs | full. When absent:
 # full where bubblewrap works, else off.
 # sandbox = "full"
-# More places a sandboxed session must not see, besides ~/.ssh, ~/.aws, ~/.config/gh, ~/.gnupg,
-# ~/.netrc, ~/.docker, ~/.kube, ~/.claude*, ~/.codex, ~/.config/gcloud, the data dir and others
-# (`~/` is your HOME; `name*` matches every entry starting with `name`).
+# A sandboxed session sees the system's folders (/usr, /etc, /opt…), the folders on the daemon's
+# PATH (a `bin` folder with the prefix above it) and toolchains in your HOME (~/.rustup,
+# ~/.cargo, ~/.nvm, ~/.pyenv…) read-only, and its own worktree and HOME; nothing else of this
+# machine. More places it may read (`~/` is your HOME):
+expose = []
+# Places inside those that it must not see, besides ~/.ssh, ~/.aws, ~/.config/gh, ~/.gnupg,
+# ~/.netrc, ~/.docker, ~/.kube, ~/.claude*, ~/.codex, ~/.cargo/credentials.toml, /etc/shadow,
+# /etc/ssh and others (`name*` matches every entry starting with `name`).
 hide = []
 
 [docker]
@@ -185,6 +190,8 @@ pub struct ZellijSettings {
     pub sandbox: Option<SandboxLevel>,
     /// Places hidden from sandboxed sessions beyond the built-in list.
     pub hide: Vec<String>,
+    /// Host places sandboxed sessions may read beyond the built-in list.
+    pub expose: Vec<String>,
 }
 
 /// The Docker backend's settings (`[docker]`); the environment overrides the images.
@@ -284,6 +291,8 @@ struct RawZellij {
     sandbox: Option<String>,
     #[serde(default)]
     hide: Vec<String>,
+    #[serde(default)]
+    expose: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -435,6 +444,7 @@ impl Config {
             program: raw.zellij.program,
             sandbox: raw.zellij.sandbox.as_deref().map(|v| parse_kind(v, "zellij.sandbox")).transpose()?,
             hide: raw.zellij.hide,
+            expose: raw.zellij.expose,
         };
         let docker = DockerConfig {
             image: raw.docker.image.filter(|v| !v.is_empty()),
@@ -580,6 +590,7 @@ impl Config {
         if let Some(level) = self.zellij.sandbox {
             out.push_str(&format!("sandbox = \"{level}\"\n"));
         }
+        out.push_str(&format!("expose = {:?}\n", self.zellij.expose));
         out.push_str(&format!("hide = {:?}\n", self.zellij.hide));
         out.push_str("\n[docker]\n");
         for (key, value) in [("image", &self.docker.image), ("base_image", &self.docker.base_image)] {

@@ -557,7 +557,9 @@ impl SessionManager {
             .with_session(name, |mut s| async move {
                 if !opts.force
                     && s.worktree_path.exists()
-                    && worktree::has_uncommitted_work(&s.worktree_path).await.unwrap_or(false)
+                    && worktree::has_uncommitted_work(&worktree::session_git(&s.repo_path, &s.worktree_path)?)
+                        .await
+                        .unwrap_or(false)
                 {
                     return Err(CoreError::Conflict(format!(
                         "session `{}` has uncommitted work in {}: commit it on branch {}, or delete with --force to discard it",

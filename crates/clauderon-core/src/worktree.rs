@@ -4,6 +4,8 @@
 //! partial work on failure, so a refused create leaves nothing behind.
 
 use crate::error::CoreError;
+use clauderon_backend::host_git;
+use clauderon_types::SessionGit;
 use std::path::{Path, PathBuf};
 use tokio::process::Command;
 
@@ -14,30 +16,39 @@ pub fn branch_for(name: &str) -> String {
     format!("{BRANCH_PREFIX}{name}")
 }
 
+/// git in `dir` (the user's repository), hardened: see [`host_git`].
 async fn git(dir: &Path, args: &[&str]) -> Result<String, CoreError> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("LC_ALL", "C")
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                CoreError::Unavailable("git is not installed: install it (e.g. `apt-get install git`)".into())
-            } else {
-                CoreError::Internal(format!("running git: {e}"))
-            }
-        })?;
+    run(host_git::command(dir), &dir.display().to_string(), args).await
+}
+
+/// git in a session's worktree, its metadata taken from clauderon's record ([`SessionGit`]),
+/// never from the worktree's `.git` file.
+async fn git_in_worktree(session_git: &SessionGit, args: &[&str]) -> Result<String, CoreError> {
+    run(host_git::in_worktree(session_git), &session_git.worktree().display().to_string(), args).await
+}
+
+async fn run(cmd: std::process::Command, place: &str, args: &[&str]) -> Result<String, CoreError> {
+    let mut cmd = Command::from(cmd);
+    let out = cmd.args(args).kill_on_drop(true).output().await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            CoreError::Unavailable("git is not installed: install it (e.g. `apt-get install git`)".into())
+        } else {
+            CoreError::Internal(format!("running git: {e}"))
+        }
+    })?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
     } else {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("failed").trim();
-        Err(CoreError::Git(format!("git {} in {}: {first}", args.join(" "), dir.display())))
+        Err(CoreError::Git(format!("git {} in {place}: {first}", args.join(" "))))
     }
+}
+
+/// The session's git layout, or an error for a worktree path clauderon would never make.
+pub fn session_git(repo: &Path, worktree: &Path) -> Result<SessionGit, CoreError> {
+    SessionGit::new(repo, worktree)
+        .ok_or_else(|| CoreError::Internal(format!("worktree path `{}` has no name", worktree.display())))
 }
 
 /// The top level of the repository containing `path`, or a clear error.
@@ -96,9 +107,11 @@ pub async fn has_tracked_changes(dir: &Path) -> Result<bool, CoreError> {
     Ok(!git(dir, &["status", "--porcelain", "--untracked-files=no"]).await?.is_empty())
 }
 
-/// Any change at all, untracked files included: work that a delete would lose.
-pub async fn has_uncommitted_work(dir: &Path) -> Result<bool, CoreError> {
-    Ok(!git(dir, &["status", "--porcelain", "--untracked-files=all"]).await?.is_empty())
+/// Any change at all in a session's worktree, untracked files included: work that a delete
+/// would lose. Submodules are not entered: their git dirs are the session's to write.
+pub async fn has_uncommitted_work(session_git: &SessionGit) -> Result<bool, CoreError> {
+    let args = ["status", "--porcelain", "--untracked-files=all", "--ignore-submodules=all"];
+    Ok(!git_in_worktree(session_git, &args).await?.is_empty())
 }
 
 pub async fn branch_exists(repo: &Path, branch: &str) -> Result<bool, CoreError> {
@@ -124,6 +137,25 @@ pub async fn add(repo: &Path, path: &Path, branch: &str, commit: &str) -> Result
             .await
             .map_err(|e| CoreError::Internal(format!("creating {}: {e}", parent.display())))?;
     }
+    let session_git = session_git(repo, path)?;
+    if !tokio::fs::symlink_metadata(session_git.common_dir()).await.is_ok_and(|m| m.is_dir()) {
+        return Err(CoreError::Invalid(format!(
+            "`{}` is a linked worktree or a submodule (its .git is not a folder): create the session from the main checkout of the repository",
+            repo.display()
+        )));
+    }
+    if tokio::fs::try_exists(session_git.git_dir()).await.unwrap_or(true) {
+        // Metadata of a worktree that is gone: git would pick another folder name, and the
+        // session's git dir must be the one clauderon's record names.
+        let _ = git(repo, &["worktree", "prune"]).await;
+        if tokio::fs::try_exists(session_git.git_dir()).await.unwrap_or(true) {
+            return Err(CoreError::Conflict(format!(
+                "git already has a worktree named `{}` in `{}`: remove it with `git worktree remove`, or pick another session name",
+                path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+                repo.display()
+            )));
+        }
+    }
     let path_str = path.to_string_lossy();
     if let Err(e) = git(repo, &["worktree", "add", "--quiet", "-b", branch, &path_str, commit]).await {
         // git may have created the branch or folder before failing; the branch did not
@@ -138,25 +170,24 @@ pub async fn add(repo: &Path, path: &Path, branch: &str, commit: &str) -> Result
     Ok(())
 }
 
-/// Remove the worktree and prune git's metadata for it. A worktree folder that
-/// is already gone is fine. `force` also discards uncommitted work.
+/// Remove the worktree and prune git's metadata for it. A worktree folder that is already gone
+/// is fine. Without `force`, uncommitted work (checked by [`has_uncommitted_work`]) refuses.
+///
+/// Not `git worktree remove`: it checks the worktree by running a git of its own there, which
+/// enters submodules whose git dirs (and so their config and filters) the session wrote.
 pub async fn remove(repo: &Path, path: &Path, force: bool) -> Result<(), CoreError> {
-    if tokio::fs::try_exists(path).await.unwrap_or(false) {
-        let path_str = path.to_string_lossy();
-        let mut args = vec!["worktree", "remove"];
-        if force {
-            args.push("--force");
+    if tokio::fs::symlink_metadata(path).await.is_ok() {
+        let session_git = session_git(repo, path)?;
+        if !force && has_uncommitted_work(&session_git).await? {
+            return Err(CoreError::Conflict(format!(
+                "`{}` has uncommitted work: commit it, or remove with --force to discard it",
+                path.display()
+            )));
         }
-        args.push(&path_str);
-        if let Err(e) = git(repo, &args).await {
-            if !force {
-                return Err(e);
-            }
-            // A forced delete must not be stopped by a half-broken worktree.
-            tokio::fs::remove_dir_all(path)
-                .await
-                .map_err(|io| CoreError::Internal(format!("{e}; removing the folder failed too: {io}")))?;
-        }
+        // Does not follow symlinks: a link the session left inside points nowhere we delete.
+        tokio::fs::remove_dir_all(path)
+            .await
+            .map_err(|e| CoreError::Internal(format!("removing {}: {e}", path.display())))?;
     }
     if tokio::fs::try_exists(repo).await.unwrap_or(false) {
         git(repo, &["worktree", "prune"]).await?;

@@ -46,9 +46,15 @@ async fn empty_repository_says_to_commit_first() {
 #[tokio::test]
 async fn uncommitted_work_is_detected_untracked_included() {
     let repo = TestRepo::new().unwrap();
-    assert!(!worktree::has_uncommitted_work(repo.path()).await.unwrap());
+    let data = tempfile::tempdir().unwrap();
+    let path = data.path().join("work");
+    let head = worktree::resolve_commit(repo.path(), "HEAD").await.unwrap();
+    worktree::add(repo.path(), &path, "clauderon/work", &head).await.unwrap();
+    let session_git = worktree::session_git(repo.path(), &path).unwrap();
+    assert!(!worktree::has_uncommitted_work(&session_git).await.unwrap());
+    std::fs::write(path.join("new.txt"), "x").unwrap();
+    assert!(worktree::has_uncommitted_work(&session_git).await.unwrap());
     std::fs::write(repo.path().join("new.txt"), "x").unwrap();
-    assert!(worktree::has_uncommitted_work(repo.path()).await.unwrap());
     assert!(
         !worktree::has_tracked_changes(repo.path()).await.unwrap(),
         "untracked files do not make a checkout dirty"
@@ -66,7 +72,7 @@ async fn refusing_remove_keeps_uncommitted_work() {
     worktree::add(repo.path(), &path, "clauderon/wt", &head).await.unwrap();
     std::fs::write(path.join("README.md"), "edited").unwrap();
     let err = worktree::remove(repo.path(), &path, false).await.unwrap_err();
-    assert!(matches!(err, CoreError::Git(_)), "{err}");
+    assert!(matches!(err, CoreError::Conflict(_)), "{err}");
     assert_eq!(std::fs::read_to_string(path.join("README.md")).unwrap(), "edited");
     worktree::remove(repo.path(), &path, true).await.unwrap();
     assert!(!path.exists());

@@ -233,8 +233,15 @@ impl SessionBackend for DockerBackend {
             clauderon_types::NetworkMode::Open => self.bridge_gateway().await?.to_string(),
             clauderon_types::NetworkMode::Locked => String::new(),
         };
+        let git = match clauderon_types::SessionGit::new(&spec.repo, &spec.worktree) {
+            Some(layout) => clauderon_backend::host_git::mounts(&layout).map_err(|e| {
+                engine::error(format!("preparing the repository's git dir for the container: {e}"))
+            })?,
+            None => None,
+        };
         let plan = plan::plan(&plan::PlanInputs {
             spec,
+            git: git.as_ref(),
             image: &image,
             proxy_host: &proxy_host,
             uid: files.uid,

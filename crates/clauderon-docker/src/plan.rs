@@ -4,6 +4,7 @@
 
 use clauderon_backend::SessionSpec;
 use clauderon_backend::env::{SessionView, session_env};
+use clauderon_backend::host_git::GitMounts;
 use clauderon_backend::session_files::{files_dir, session_command};
 use clauderon_types::NetworkMode;
 use std::path::{Path, PathBuf};
@@ -76,12 +77,6 @@ pub fn container_name(spec: &SessionSpec) -> String {
     format!("clauderon-{}", spec.name)
 }
 
-/// The git directory shared by the worktree: `<repo>/.git` when it is a directory.
-pub fn git_common_dir(repo: &Path) -> Option<PathBuf> {
-    let dir = repo.join(".git");
-    dir.is_dir().then_some(dir)
-}
-
 /// Decide the container for a session. `proxy_host` is how an open session reaches the proxy
 /// (the bridge's gateway); a locked session reaches it on its own loopback. `uid`/`gid` are the
 /// host user's; `system_bundle` says whether the bundle written for the session may replace the
@@ -97,6 +92,8 @@ pub struct PlanInputs<'a> {
     pub proxy_socket: Option<&'a Path>,
     /// The daemon's scope label value (its data dir), if any.
     pub scope: Option<&'a str>,
+    /// What of the repository's git dir the session gets ([`clauderon_backend::host_git::mounts`]).
+    pub git: Option<&'a GitMounts>,
     /// Limits for sessions that give none (the config's `[docker]`).
     pub default_milli_cpus: Option<u32>,
     pub default_memory_bytes: Option<u64>,
@@ -126,13 +123,23 @@ pub fn plan(i: &PlanInputs<'_>) -> Result<ContainerPlan, String> {
             read_only: true,
         });
     }
-    if let Some(git) = git_common_dir(&spec.repo) {
-        let at = path_str(&git)?;
-        // The shared git dir at its host path (the worktree's `.git` file names it), writable so
-        // commits land on the session's branch; hooks and config over it, read-only.
-        binds.push(Bind { source: git.clone(), target: at.clone(), read_only: false });
-        binds.push(Bind { source: git.join("hooks"), target: format!("{at}/hooks"), read_only: true });
-        binds.push(Bind { source: git.join("config"), target: format!("{at}/config"), read_only: true });
+    // The shared git dir at its host path (the worktree's `.git` file names it): read-only but
+    // for the objects, clauderon's branches and the worktree's own metadata, so commits land on
+    // the session's branch while nothing that decides what a git on the host runs can change.
+    // The engine mounts parents before children, whatever the order here.
+    let dot_git = spec.worktree.join(".git");
+    if let Some(git) = i.git {
+        let at = |p: &Path| path_str(p);
+        binds.push(Bind { source: git.common_dir.clone(), target: at(&git.common_dir)?, read_only: true });
+        for path in &git.writable {
+            binds.push(Bind { source: path.clone(), target: at(path)?, read_only: false });
+        }
+        for path in git.read_only.iter().filter(|p| **p != dot_git) {
+            binds.push(Bind { source: path.clone(), target: at(path)?, read_only: true });
+        }
+    }
+    if std::fs::symlink_metadata(&dot_git).is_ok() {
+        binds.push(Bind { source: dot_git, target: format!("{WORKSPACE}/.git"), read_only: true });
     }
     if network == NetworkMode::Locked {
         let socket = i.proxy_socket.ok_or_else(|| {
@@ -190,6 +197,7 @@ mod tests {
 
     fn inputs<'a>(spec: &'a SessionSpec, socket: Option<&'a Path>) -> PlanInputs<'a> {
         PlanInputs {
+            git: None,
             spec,
             image: "img",
             proxy_host: "172.17.0.1",
@@ -208,11 +216,17 @@ mod tests {
     }
 
     #[test]
-    fn open_session_uses_the_gateway_and_mounts_hooks_and_config_read_only() {
+    fn open_session_uses_the_gateway_and_mounts_the_git_dir_read_only_but_objects_and_branch() {
         let repo = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(repo.path().join(".git/hooks")).unwrap();
         let s = spec(repo.path(), SessionOptions { milli_cpus: Some(1500), ..Default::default() });
-        let p = plan(&inputs(&s, None)).unwrap();
+        std::fs::create_dir_all(&s.worktree).unwrap();
+        std::fs::write(s.worktree.join(".git"), "gitdir: x").unwrap();
+        let layout = clauderon_types::SessionGit::new(repo.path(), &s.worktree).unwrap();
+        std::fs::create_dir_all(layout.git_dir()).unwrap();
+        std::fs::write(layout.git_dir().join("commondir"), "../..").unwrap();
+        let mounts = clauderon_backend::host_git::mounts(&layout).unwrap();
+        let p = plan(&PlanInputs { git: mounts.as_ref(), ..inputs(&s, None) }).unwrap();
         assert_eq!(env(&p, "HTTPS_PROXY"), Some("http://contract:contract-secret@172.17.0.1:3128"));
         assert_eq!(env(&p, "SSL_CERT_FILE"), Some(CA_BUNDLE));
         assert_eq!(env(&p, "HOME"), Some(HOME));
@@ -220,10 +234,16 @@ mod tests {
         assert_eq!(p.nano_cpus, Some(1_500_000_000));
         assert_eq!(p.memory, Some(1 << 30), "the config's default when the session gives none");
         let git = repo.path().join(".git");
-        let hooks = p.binds.iter().find(|b| b.source == git.join("hooks")).unwrap();
-        assert!(hooks.read_only);
-        assert!(p.binds.iter().any(|b| b.source == git.join("config") && b.read_only));
-        assert!(p.binds.iter().any(|b| b.source == git && !b.read_only), "commits must be possible");
+        let bind = |source: &Path| p.binds.iter().find(|b| b.source == source);
+        assert!(bind(&git).unwrap().read_only, "config, hooks, info, commondir: read-only");
+        assert!(!bind(&git.join("objects")).unwrap().read_only, "commits must be possible");
+        assert!(!bind(&git.join("refs/heads/clauderon")).unwrap().read_only);
+        assert!(!bind(layout.git_dir()).unwrap().read_only);
+        assert!(bind(&layout.git_dir().join("commondir")).unwrap().read_only);
+        assert!(bind(&git.join("objects/info")).unwrap().read_only, "no alternates of the session's");
+        assert!(bind(&git.join("refs/heads")).is_none(), "the user's branches stay read-only");
+        let dot_git = bind(&s.worktree.join(".git")).unwrap();
+        assert!(dot_git.read_only && dot_git.target == "/workspace/.git", "{dot_git:?}");
         assert_eq!(p.cmd, session_command(&s), "the agent's launch script from its profile");
         assert!(
             p.cmd[2].ends_with("exec 'claude' '--dangerously-skip-permissions' '--' 'fix it'\n"),
@@ -246,7 +266,7 @@ mod tests {
         let p = plan(&inputs(&s, Some(socket))).unwrap();
         assert_eq!(env(&p, "https_proxy"), Some("http://contract:contract-secret@127.0.0.1:3128"));
         assert!(p.binds.iter().any(|b| b.source == socket && b.target == PROXY_SOCKET));
-        assert!(!p.binds.iter().any(|b| b.target.ends_with("/hooks")), "no .git in a plain folder");
+        assert!(!p.binds.iter().any(|b| b.target.contains(".git")), "no .git in a plain folder");
         assert_eq!(p.cmd, vec!["/bin/sh", "-c", "echo hi"]);
     }
 }

@@ -1,7 +1,6 @@
 //! The files clauderon writes on the host for a session's container: the shared trust files and
-//! gitconfig ([`write_trust_files`]), the agent's settings ([`write_agent_files`]), the
-//! entrypoint beside them, and an empty hooks folder in the repository's git dir so it can be
-//! mounted read-only.
+//! gitconfig ([`write_trust_files`]), the agent's settings ([`write_agent_files`]) and the
+//! entrypoint beside them.
 
 use crate::engine;
 use crate::plan::{self, ENTRYPOINT_SCRIPT};
@@ -40,19 +39,5 @@ fn write_blocking(spec: &SessionSpec) -> Result<Written, BackendError> {
     std::fs::write(&entrypoint, ENTRYPOINT_SCRIPT).map_err(io("writing", &entrypoint))?;
     std::fs::set_permissions(&entrypoint, std::fs::Permissions::from_mode(0o644))
         .map_err(io("setting modes of", &entrypoint))?;
-    if let Some(git) = plan::git_common_dir(&spec.repo) {
-        let hooks = git.join("hooks");
-        if !hooks.exists() {
-            std::fs::create_dir_all(&hooks).map_err(io("creating", &hooks))?;
-        }
-        let config = git.join("config");
-        if !config.is_file() {
-            return Err(engine::error(format!(
-                "{} is missing: is {} a git repository?",
-                config.display(),
-                spec.repo.display()
-            )));
-        }
-    }
     Ok(Written { uid: meta.uid(), gid: meta.gid(), system_bundle: trust.system_roots })
 }

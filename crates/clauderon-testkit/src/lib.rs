@@ -1,6 +1,7 @@
 //! Test fixtures shared by every crate's tests. Never shipped.
 
 pub mod agent_clis;
+pub mod attacks;
 pub mod daemon;
 pub mod fake_backend;
 pub mod files;

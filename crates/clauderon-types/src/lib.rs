@@ -5,6 +5,7 @@ pub mod agent_status;
 pub mod api;
 pub mod audit;
 pub mod event;
+pub mod git_layout;
 pub mod kinds;
 pub mod layout;
 pub mod lifecycle;
@@ -18,6 +19,7 @@ pub mod usage;
 
 pub use agent_status::AgentStatus;
 pub use event::{EventKind, SessionEvent};
+pub use git_layout::SessionGit;
 pub use kinds::{AccessMode, AgentKind, BackendKind, NetworkMode, ParseKindError, SandboxLevel};
 pub use layout::DataLayout;
 pub use lifecycle::{Effect, IllegalTransition, Lifecycle, SessionStatus, Transition};

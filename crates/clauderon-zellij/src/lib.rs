@@ -23,7 +23,7 @@ use clauderon_backend::session_files::{session_command, write_agent_files, write
 use clauderon_backend::{
     AttachTarget, BackendError, BackendHandle, BackendResource, BackendStatus, SessionBackend, SessionSpec,
 };
-use clauderon_types::{BackendKind, DataLayout, SandboxLevel, SessionId};
+use clauderon_types::{BackendKind, DataLayout, SandboxLevel, SessionGit, SessionId};
 use cli::ZellijCli;
 use launch::{LaunchPlan, SessionDir};
 use std::net::SocketAddr;
@@ -48,6 +48,9 @@ pub struct ZellijSettings {
     pub user_home: Option<PathBuf>,
     /// Places a sandboxed session must not see (see [`sandbox::DEFAULT_HIDDEN`]).
     pub hidden: Vec<String>,
+    /// Host places a sandboxed session sees read-only beyond the system's folders, its PATH
+    /// and the known toolchains (`[zellij] expose`; see [`sandbox::exposed_places`]).
+    pub exposed: Vec<String>,
     /// Sandbox level for sessions that do not ask for one; `None`: `full` when bubblewrap works
     /// here, else `off`.
     pub default_sandbox: Option<SandboxLevel>,
@@ -75,6 +78,7 @@ impl ZellijSettings {
             data_dir: layout.root().to_path_buf(),
             user_home: lookup("HOME").map(PathBuf::from),
             hidden: sandbox::DEFAULT_HIDDEN.iter().map(|s| (*s).to_string()).collect(),
+            exposed: Vec::new(),
             default_sandbox: None,
             proxy_socket: Some(layout.proxy_socket()),
             relay,
@@ -232,7 +236,19 @@ impl ZellijBackend {
                 hidden.push(PathBuf::from(dir));
             }
         }
-        let git_dir = spec.repo.join(".git");
+        let path_var = self.settings.host_var("PATH");
+        let home = self.settings.user_home.as_deref();
+        let never_above: Vec<&Path> =
+            [Some(self.settings.data_dir.as_path()), home, Some(spec.repo.as_path())]
+                .into_iter()
+                .flatten()
+                .collect();
+        let exposed = sandbox::exposed_places(path_var, home, &self.settings.exposed, &never_above);
+        let git = match SessionGit::new(&spec.repo, &spec.worktree) {
+            Some(layout) => clauderon_backend::host_git::mounts(&layout)
+                .map_err(|e| failed(format!("preparing the repository's git dir for the sandbox: {e}")))?,
+            None => None,
+        };
         let mut relay_mount = None;
         if level == SandboxLevel::Full {
             let link = self.proxy_link.as_ref().ok_or_else(|| {
@@ -260,7 +276,8 @@ impl ZellijBackend {
             bwrap: &bwrap,
             worktree: &spec.worktree,
             home: &spec.home,
-            git_dir: git_dir.is_dir().then_some(git_dir.as_path()),
+            git: git.as_ref(),
+            exposed: &exposed,
             hidden: &hidden,
             network: relay_mount
                 .as_ref()

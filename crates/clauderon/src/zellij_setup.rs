@@ -30,6 +30,7 @@ pub fn register(options: &mut LaunchOptions, layout: &DataLayout) {
     }
     settings.default_sandbox = config.sandbox;
     settings.hidden.extend(config.hide.iter().cloned());
+    settings.exposed.extend(config.expose.iter().cloned());
     match ZellijBackend::new(settings) {
         Ok(backend) => options.backends.push(Arc::new(backend)),
         Err(e) => tracing::warn!("the zellij backend is off: {e}"),

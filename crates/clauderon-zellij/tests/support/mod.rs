@@ -71,3 +71,4 @@ pub fn kill_leftovers(data: &Path) {
     }
 }
 pub mod agents;
+pub mod daemon_env;

@@ -1,0 +1,123 @@
+//! Attacks a session can make on the host, as scripts run by a session's own process (the escape
+//! suites run them inside real Docker and Zellij sessions), and what the host checks afterwards.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Plants git configs, hooks, filters, `commondir`/`gitdir` redirections and a submodule in every
+/// place a session's git metadata reaches: `sh git_plant.sh NONCE OUT` in the worktree. Each
+/// trap, if a git on the host runs it, creates `/tmp/clauderon-pwned-NONCE-<vector>` on the
+/// host ([`pwned`]). See the script's header.
+pub const GIT_PLANT: &str = include_str!("attacks/git_plant.sh");
+
+/// Connects to every Unix socket and reads every file it is given or finds:
+/// `sh reach_host.sh OUT ALLOWED_SOCKET PATH...`. See the script's header.
+pub const REACH_HOST: &str = include_str!("attacks/reach_host.sh");
+
+/// A session command that runs `script` (one of the attacks above) with `args` from the
+/// session's worktree, output in `out/`, then waits (so the session stays up for the host's
+/// checks).
+pub fn session_command(script: &str, args: &str) -> String {
+    format!(
+        "mkdir -p out; sh -s {args} <<'CLAUDERON_ATTACK_EOF'\n{script}\nCLAUDERON_ATTACK_EOF\necho finished > out/finished; sleep 600"
+    )
+}
+
+/// A host Unix socket listener that counts the connections it accepts, and answers each with a
+/// one-line HTTP response (so a client sees a working service, as it would a real one).
+pub struct SocketTrap {
+    pub path: PathBuf,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SocketTrap {
+    pub fn bind(path: &Path) -> std::io::Result<SocketTrap> {
+        let _ = std::fs::remove_file(path);
+        let listener = std::os::unix::net::UnixListener::bind(path)?;
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    use std::io::{Read, Write};
+                    let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(1)));
+                    let mut buf = [0u8; 1024];
+                    let _ = conn.read(&mut buf);
+                    let _ = conn.write_all(b"HTTP/1.0 200 OK\r\ncontent-length: 4\r\n\r\ntrap");
+                });
+            }
+        });
+        Ok(SocketTrap { path: path.to_path_buf(), accepted })
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for SocketTrap {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The lines of a finished attack's output file (without `done`), or `None` while it runs.
+pub fn report(path: &Path) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    if !text.lines().any(|l| l == "done") {
+        return None;
+    }
+    Some(text.lines().filter(|l| *l != "done").map(str::to_string).collect())
+}
+
+/// A fresh nonce for one attack's markers.
+pub fn nonce() -> String {
+    format!("{}-{}", std::process::id(), uuid_like())
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{nanos:x}")
+}
+
+/// The marker files of `nonce` that exist on the host: each one is a trap a host-side git ran.
+pub fn pwned(nonce: &str) -> Vec<PathBuf> {
+    let prefix = format!("clauderon-pwned-{nonce}-");
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/tmp")
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// Remove the markers of `nonce` (after a control run that proved the attack works).
+pub fn clear_pwned(nonce: &str) {
+    for path in pwned(nonce) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// The outcome file of an attack script: vector -> whether the write went through. `None` while
+/// the script has not finished (no `done` line).
+pub fn outcomes(path: &Path) -> Option<BTreeMap<String, bool>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    if !text.lines().any(|l| l == "done") {
+        return None;
+    }
+    Some(
+        text.lines()
+            .filter_map(|l| l.rsplit_once(' '))
+            .map(|(vector, outcome)| (vector.to_string(), outcome == "ok"))
+            .collect(),
+    )
+}
