@@ -8,12 +8,21 @@
 //! chunks end in `\n\n` (SSE) passes through at once. A secret is replaced by its placeholder
 //! fitted to the secret's length (padded with `_`, or cut), so a body keeps its length and its
 //! `Content-Length`.
+//!
+//! Each secret is searched in every form a server realistically echoes it in (see [`forms`]):
+//! raw, base64 at any alignment inside a longer string, percent-encoded, JSON-escaped, hex.
+//! Upgraded (WebSocket) streams are scrubbed server to session too (see [`upgrade`]).
 
-use crate::upstream::{BoxError, ProxyBody};
+mod encoding;
+mod forms;
+mod upgrade;
+
+pub use encoding::{DECODABLE, content_codings, decode_all, restrict_accept_encoding};
+pub use upgrade::{HOLD_LIMIT, relay_upgraded};
+
 use aho_corasick::{AhoCorasick, MatchKind};
 use bytes::{Bytes, BytesMut};
-use futures_util::TryStreamExt as _;
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::{HeaderMap, HeaderValue};
 use http_body::{Body, Frame, SizeHint};
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
@@ -80,31 +89,34 @@ pub fn fit(placeholder: &str, len: usize) -> String {
     out
 }
 
-/// Finds and replaces a fixed set of secrets.
+/// Finds and replaces a fixed set of secrets, in each of their forms.
 pub struct Scrubber {
     matcher: AhoCorasick,
+    /// Every form of every secret (what the matcher searches).
     secrets: Vec<Vec<u8>>,
     replacements: Vec<Vec<u8>>,
+    /// How many secrets those forms are of.
+    count: usize,
 }
 
 impl std::fmt::Debug for Scrubber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Scrubber({} secrets ***)", self.secrets.len())
+        write!(f, "Scrubber({} secrets in {} forms ***)", self.count, self.secrets.len())
     }
 }
 
 impl Scrubber {
+    /// `pairs` of secret and placeholder, the placeholder as long as the secret (see [`fit`]).
     pub fn new(pairs: &[(String, String)]) -> Option<Self> {
         if pairs.is_empty() {
             return None;
         }
-        let secrets: Vec<Vec<u8>> = pairs.iter().map(|(s, _)| s.as_bytes().to_vec()).collect();
+        let (secrets, replacements): (Vec<Vec<u8>>, Vec<Vec<u8>>) = pairs
+            .iter()
+            .flat_map(|(s, p)| forms::forms(s.as_bytes(), fit(p, s.len()).as_bytes()))
+            .unzip();
         let matcher = AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&secrets).ok()?;
-        Some(Scrubber {
-            matcher,
-            secrets,
-            replacements: pairs.iter().map(|(_, p)| p.as_bytes().to_vec()).collect(),
-        })
+        Some(Scrubber { matcher, secrets, replacements, count: pairs.len() })
     }
 
     /// Replace every secret in `input`; `None` when there is none (the common case: no copy).
@@ -192,6 +204,11 @@ impl ScrubStream {
         }
     }
 
+    /// Whether bytes are held back, waiting to see whether a secret follows.
+    pub fn holding(&self) -> bool {
+        !self.carry.is_empty()
+    }
+
     /// What is still held at the end of the body: it never became a secret.
     pub fn finish(&mut self) -> Bytes {
         self.carry.split().freeze()
@@ -269,59 +286,6 @@ where
     }
 }
 
-/// Content encodings the proxy can see through.
-pub const DECODABLE: &[&str] = &["gzip", "x-gzip", "deflate", "br", "zstd"];
-
-/// The body decoded from `encoding` (one of [`DECODABLE`]); the body back, untouched, for an
-/// encoding the proxy cannot read. A decoding failure ends the body with an error, never with
-/// silently cut data.
-pub fn decode(body: ProxyBody, encoding: &str) -> Result<ProxyBody, ProxyBody> {
-    let coding = encoding.trim().to_ascii_lowercase();
-    if !DECODABLE.contains(&coding.as_str()) {
-        return Err(body);
-    }
-    use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder};
-    use http_body_util::BodyExt;
-    let stream = body.into_data_stream().map_err(std::io::Error::other);
-    let reader = tokio_util::io::StreamReader::new(stream);
-    Ok(match coding.as_str() {
-        "gzip" | "x-gzip" => {
-            let mut d = GzipDecoder::new(reader);
-            d.multiple_members(true);
-            reader_body(d)
-        }
-        "deflate" => reader_body(ZlibDecoder::new(reader)),
-        "br" => reader_body(BrotliDecoder::new(reader)),
-        _ => reader_body(ZstdDecoder::new(reader)),
-    })
-}
-
-fn reader_body<R: tokio::io::AsyncRead + Send + Sync + 'static>(reader: R) -> ProxyBody {
-    use futures_util::TryStreamExt;
-    use http_body_util::BodyExt;
-    let frames =
-        tokio_util::io::ReaderStream::new(reader).map_ok(Frame::data).map_err(|e| Box::new(e) as BoxError);
-    http_body_util::StreamBody::new(frames).boxed()
-}
-
-/// Limit a request's `Accept-Encoding` to what the proxy can decode, so every response it may
-/// have to scrub is one it can read.
-pub fn restrict_accept_encoding(headers: &mut HeaderMap) {
-    let Some(value) = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()) else { return };
-    let kept: Vec<&str> = value
-        .split(',')
-        .map(str::trim)
-        .filter(|item| {
-            let coding = item.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-            coding == "identity" || DECODABLE.contains(&coding.as_str())
-        })
-        .collect();
-    let new = if kept.is_empty() { "identity".to_string() } else { kept.join(", ") };
-    if let Ok(v) = HeaderValue::from_str(&new) {
-        headers.insert(header::ACCEPT_ENCODING, v);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,8 +319,9 @@ mod tests {
     #[test]
     fn a_secret_split_anywhere_across_chunks_is_replaced() {
         let text = format!("{{\"echo\": \"x-api-key: {SECRET}\", \"t\": \"ghp_REALtoken_abcdef\"}} end");
-        let want =
-            text.replace(SECRET, PLACEHOLDER).replace("ghp_REALtoken_abcdef", "ghp_clauderonplaceholder");
+        let want = text
+            .replace(SECRET, &fit(PLACEHOLDER, SECRET.len()))
+            .replace("ghp_REALtoken_abcdef", &fit("ghp_clauderonplaceholder", 20));
         for a in 0..=text.len() {
             assert_eq!(run(&text, &[a]), want, "cut at {a}");
         }
@@ -384,7 +349,7 @@ mod tests {
         h.insert("x-echo", HeaderValue::from_str(&format!("Bearer {SECRET}")).unwrap());
         h.insert("x-other", HeaderValue::from_static("fine"));
         sc.scrub_headers(&mut h);
-        assert_eq!(h["x-echo"], format!("Bearer {PLACEHOLDER}").as_str());
+        assert_eq!(h["x-echo"], format!("Bearer {}", fit(PLACEHOLDER, SECRET.len())).as_str());
         assert_eq!(h["x-other"], "fine");
         assert!(sc.replace(b"nothing here").is_none());
     }
@@ -408,18 +373,7 @@ mod tests {
         assert!(k.scrubber().is_none());
         k.insert(SECRET, PLACEHOLDER);
         k.insert(SECRET, PLACEHOLDER);
-        assert_eq!(k.scrubber().unwrap().secrets.len(), 1);
+        assert_eq!(k.scrubber().unwrap().count, 1);
         assert!(!format!("{k:?}").contains(SECRET));
-    }
-
-    #[test]
-    fn accept_encoding_keeps_only_what_can_be_decoded() {
-        let mut h = HeaderMap::new();
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, compress;q=0.5, br, x-custom"));
-        restrict_accept_encoding(&mut h);
-        assert_eq!(h[header::ACCEPT_ENCODING], "gzip, br");
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("compress"));
-        restrict_accept_encoding(&mut h);
-        assert_eq!(h[header::ACCEPT_ENCODING], "identity");
     }
 }
