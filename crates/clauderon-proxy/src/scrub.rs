@@ -131,9 +131,14 @@ impl Scrubber {
     /// One pass over `input`: everything up to the end of the last secret found, with the
     /// secrets replaced (`None` when there is none), and where that end is (0 without one).
     fn replace_matches(&self, input: &[u8]) -> (Option<Vec<u8>>, usize) {
+        self.replace_matches_before(input, input.len())
+    }
+
+    /// The same, for the matches that start before `limit` only.
+    fn replace_matches_before(&self, input: &[u8], limit: usize) -> (Option<Vec<u8>>, usize) {
         let mut out: Option<Vec<u8>> = None;
         let mut at = 0;
-        for m in self.matcher.find_iter(input) {
+        for m in self.matcher.find_iter(input).take_while(|m| m.start() < limit) {
             let o = out.get_or_insert_with(|| Vec::with_capacity(input.len()));
             o.extend_from_slice(&input[at..m.start()]);
             o.extend_from_slice(&self.replacements[m.pattern().as_usize()]);
@@ -184,6 +189,11 @@ impl ScrubStream {
     }
 
     /// The bytes that can be released after `chunk`; the rest waits for the next chunk.
+    ///
+    /// One form can sit inside another (the base64 of a secret inside the base64 of
+    /// `user:secret`), so what is held is decided first, over all of `data`: from the earliest
+    /// start of a form still in progress. Only matches starting before that are final; one
+    /// starting inside the held bytes waits, as a longer form around it may still complete.
     pub fn push(&mut self, chunk: Bytes) -> Bytes {
         let data: Bytes = if self.carry.is_empty() {
             chunk
@@ -191,14 +201,15 @@ impl ScrubStream {
             self.carry.extend_from_slice(&chunk);
             self.carry.split().freeze()
         };
-        let (released, tail_start) = self.scrubber.replace_matches(&data);
-        let hold = self.scrubber.pending_suffix(&data[tail_start..]);
-        let cut = data.len() - hold;
-        self.carry.extend_from_slice(&data[cut..]);
+        let cut = data.len() - self.scrubber.pending_suffix(&data);
+        let (released, end) = self.scrubber.replace_matches_before(&data, cut);
+        // A final match may reach into the held bytes: hold again from its end.
+        let keep_from = if end > cut { data.len() - self.scrubber.pending_suffix(&data[end..]) } else { cut };
+        self.carry.extend_from_slice(&data[keep_from..]);
         match released {
-            None => data.slice(..cut),
+            None => data.slice(..keep_from),
             Some(mut head) => {
-                head.extend_from_slice(&data[tail_start..cut]);
+                head.extend_from_slice(&data[end..keep_from]);
                 Bytes::from(head)
             }
         }
@@ -209,9 +220,14 @@ impl ScrubStream {
         !self.carry.is_empty()
     }
 
-    /// What is still held at the end of the body: it never became a secret.
+    /// What is still held at the end of the body: it never became the form it started, but a
+    /// shorter form may lie complete inside it.
     pub fn finish(&mut self) -> Bytes {
-        self.carry.split().freeze()
+        let held = self.carry.split().freeze();
+        match self.scrubber.replace(&held) {
+            Some(clean) => Bytes::from(clean),
+            None => held,
+        }
     }
 }
 
@@ -328,6 +344,40 @@ mod tests {
         // One byte at a time.
         let all: Vec<usize> = (1..text.len()).collect();
         assert_eq!(run(&text, &all), want);
+    }
+
+    /// The base64 of the token alone lies inside the base64 of `user:token`, which the injector
+    /// also remembers (with a replacement that decodes to `user:placeholder`): however the body
+    /// is cut, the outer form must win, and nothing held at the end may go out unscrubbed.
+    #[test]
+    fn a_form_inside_a_longer_form_never_wins_by_arriving_first() {
+        use base64::Engine as _;
+        let b64 = |v: &str| base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{v}"));
+        let token = "ghp_REAL_githubtoken42";
+        let fitted = fit("ghp_clauderonplaceholder", token.len());
+        let sc = Arc::new(
+            Scrubber::new(&[(token.to_string(), fitted.clone()), (b64(token), b64(&fitted))]).unwrap(),
+        );
+        let text = format!("{{\"authorization\":\"Basic {}\"}}", b64(token));
+        let want = text.replace(&b64(token), &b64(&fitted));
+        for cut in 0..=text.len() {
+            let mut s = ScrubStream::new(sc.clone());
+            let mut out = s.push(Bytes::copy_from_slice(&text.as_bytes()[..cut])).to_vec();
+            out.extend_from_slice(&s.push(Bytes::copy_from_slice(&text.as_bytes()[cut..])));
+            out.extend_from_slice(&s.finish());
+            assert_eq!(String::from_utf8(out).unwrap(), want, "cut at {cut}");
+        }
+        // The body ends inside the outer form: the inner one, complete, is still replaced.
+        let truncated = &text[..text.len() - 4];
+        let mut s = ScrubStream::new(sc.clone());
+        let mut out = s.push(Bytes::copy_from_slice(truncated.as_bytes())).to_vec();
+        out.extend_from_slice(&s.finish());
+        let out = String::from_utf8(out).unwrap();
+        let start = "{\"authorization\":\"Basic ".len();
+        // 48 characters: 36 whole bytes, `x-access-token:` and 21 of the token's.
+        let decoded = base64::engine::general_purpose::STANDARD_NO_PAD.decode(&out[start..start + 48]).unwrap();
+        assert!(decoded.starts_with(b"x-access-token:"));
+        assert!(!decoded.windows(10).any(|w| w == &token.as_bytes()[5..15]), "{out}");
     }
 
     #[test]
