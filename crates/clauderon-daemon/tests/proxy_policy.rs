@@ -302,7 +302,15 @@ async fn reached(fx: &Fx, requests: &[(&[&str], &str)]) -> Vec<(bool, bool)> {
 #[tokio::test]
 async fn read_only_refuses_git_receive_pack_however_the_path_is_spelled() {
     let fx = graphql_fixture().await;
-    let post: &[&str] = &["--path-as-is", "-X", "POST", "-H", "content-type: application/x-git-receive-pack-request", "--data-binary", "0000"];
+    let post: &[&str] = &[
+        "--path-as-is",
+        "-X",
+        "POST",
+        "-H",
+        "content-type: application/x-git-receive-pack-request",
+        "--data-binary",
+        "0000",
+    ];
     let get: &[&str] = &["--path-as-is"];
     let requests: Vec<(&[&str], &str)> = vec![
         (post, "https://github.com/o/r.git/git-receive-pack;x"),
@@ -335,7 +343,9 @@ async fn read_only_refuses_graphql_mutations_in_duplicate_keys_and_urls() {
     let fx = graphql_fixture().await;
     let dup_last = r#"{"query": "{ viewer { login } }", "query": "mutation { addStar(input: {starrableId: \"R_1\"}) { clientMutationId } }"}"#;
     let dup_first = r#"{"query": "mutation { addStar(input: {starrableId: \"R_1\"}) { clientMutationId } }", "query": "{ viewer { login } }"}"#;
-    let json = |b: &'static str| -> Vec<&'static str> { vec!["-H", "content-type: application/json", "--data-binary", b] };
+    let json = |b: &'static str| -> Vec<&'static str> {
+        vec!["-H", "content-type: application/json", "--data-binary", b]
+    };
     let a = json(dup_last);
     let b = json(dup_first);
     let c = json(r#"{"query": "{ viewer { login } }"}"#);
@@ -343,7 +353,10 @@ async fn read_only_refuses_graphql_mutations_in_duplicate_keys_and_urls() {
         (a.as_slice(), GRAPHQL),
         (b.as_slice(), GRAPHQL),
         (c.as_slice(), "https://api.github.com/graphql?query=mutation%20%7B%20addStar%20%7D"),
-        (&[], "https://api.github.com/graphql?query=mutation%20%7B%20addStar(input%3A%7B%7D)%20%7B%20clientMutationId%20%7D%20%7D"),
+        (
+            &[],
+            "https://api.github.com/graphql?query=mutation%20%7B%20addStar(input%3A%7B%7D)%20%7B%20clientMutationId%20%7D%20%7D",
+        ),
     ];
     for ((ro, rw), (args, url)) in reached(&fx, &requests).await.into_iter().zip(&requests) {
         assert!(rw, "control: {args:?} {url} did not reach the upstream even read-write");

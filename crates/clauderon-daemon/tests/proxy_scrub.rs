@@ -202,7 +202,10 @@ async fn every_encoded_form_of_an_echoed_key_is_scrubbed() {
     let forms = decoded_forms(resp.split("\r\n\r\n").last().unwrap());
     assert_eq!(forms.len(), 4 * 3 + 8, "{resp}");
     for (form, bytes) in &forms {
-        assert!(holds(bytes, ANTHROPIC_KEY), "control: {form} does not carry the key, the test proves nothing");
+        assert!(
+            holds(bytes, ANTHROPIC_KEY),
+            "control: {form} does not carry the key, the test proves nothing"
+        );
     }
     drop(off);
 
@@ -235,7 +238,10 @@ async fn stacked_identity_and_unknown_content_encodings() {
         let resp = fetch(&fx, &url, &["x-api-key: p", "accept-encoding: gzip, br, zstd"]).await;
         assert_clean(&url, &resp);
         let json = body_json(&resp);
-        assert_eq!(json["headers"]["x-api-key"], fit("sk-ant-api03-clauderon-placeholder", ANTHROPIC_KEY.len()));
+        assert_eq!(
+            json["headers"]["x-api-key"],
+            fit("sk-ant-api03-clauderon-placeholder", ANTHROPIC_KEY.len())
+        );
     }
     let resp = fetch(&fx, "https://api.anthropic.com/echo?encoding=x-custom", &["x-api-key: p"]).await;
     assert_clean("x-custom", &resp);
@@ -243,7 +249,9 @@ async fn stacked_identity_and_unknown_content_encodings() {
     assert!(resp.contains("`x-custom`") && resp.contains("cannot decode"), "{resp}");
     let audit = common::audit(&fx).await;
     assert!(
-        audit.iter().any(|e| e["status"] == 502 && e["reason"].as_str().is_some_and(|r| r.contains("x-custom"))),
+        audit
+            .iter()
+            .any(|e| e["status"] == 502 && e["reason"].as_str().is_some_and(|r| r.contains("x-custom"))),
         "{audit:?}"
     );
     // A client that names no encoding is taken at its word by the proxy, not by the server:

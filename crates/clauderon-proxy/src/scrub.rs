@@ -111,10 +111,8 @@ impl Scrubber {
         if pairs.is_empty() {
             return None;
         }
-        let (secrets, replacements): (Vec<Vec<u8>>, Vec<Vec<u8>>) = pairs
-            .iter()
-            .flat_map(|(s, p)| forms::forms(s.as_bytes(), fit(p, s.len()).as_bytes()))
-            .unzip();
+        let (secrets, replacements): (Vec<Vec<u8>>, Vec<Vec<u8>>) =
+            pairs.iter().flat_map(|(s, p)| forms::forms(s.as_bytes(), fit(p, s.len()).as_bytes())).unzip();
         let matcher = AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&secrets).ok()?;
         Some(Scrubber { matcher, secrets, replacements, count: pairs.len() })
     }
@@ -375,7 +373,8 @@ mod tests {
         let out = String::from_utf8(out).unwrap();
         let start = "{\"authorization\":\"Basic ".len();
         // 48 characters: 36 whole bytes, `x-access-token:` and 21 of the token's.
-        let decoded = base64::engine::general_purpose::STANDARD_NO_PAD.decode(&out[start..start + 48]).unwrap();
+        let decoded =
+            base64::engine::general_purpose::STANDARD_NO_PAD.decode(&out[start..start + 48]).unwrap();
         assert!(decoded.starts_with(b"x-access-token:"));
         assert!(!decoded.windows(10).any(|w| w == &token.as_bytes()[5..15]), "{out}");
     }

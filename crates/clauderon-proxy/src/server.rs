@@ -451,9 +451,10 @@ impl Proxy {
                     if let Some(s) = &scrubber {
                         s.scrub_headers(resp.headers_mut());
                         if resp.headers().contains_key(header::SEC_WEBSOCKET_EXTENSIONS) {
-                            let reason = "the upstream turned on a WebSocket extension (compression) the proxy \
+                            let reason =
+                                "the upstream turned on a WebSocket extension (compression) the proxy \
                                           did not ask for, which would hide secrets from scrubbing"
-                                .to_string();
+                                    .to_string();
                             record.status = Some(502);
                             record.decision = Decision::Failed { reason: reason.clone() };
                             self.shared.audit.record(record);
@@ -557,7 +558,8 @@ impl Proxy {
             }
             Err(what) => {
                 tracing::warn!(what = %what, "a response in an encoding the proxy cannot read passes unmetered");
-                let body = CountingBody::new(body.map_err(Into::into), counters, Direction::Down, Some(pending));
+                let body =
+                    CountingBody::new(body.map_err(Into::into), counters, Direction::Down, Some(pending));
                 return Response::from_parts(parts, body.boxed());
             }
         };

@@ -68,7 +68,9 @@ pub fn classify(method: &str, path_and_query: &str, headers: Option<&HeaderMap>,
     let get_param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     if is_read_method(method) {
         if has_body || headers.is_some_and(announces_body) {
-            return Verdict::Write(format!("a {method} with a body (servers differ on whether they read it)"));
+            return Verdict::Write(format!(
+                "a {method} with a body (servers differ on whether they read it)"
+            ));
         }
         // GraphQL over GET: the document is in `query`. Off a GraphQL path, only a document
         // that parses and holds a mutation counts (`?query=` is a search on most sites).
@@ -108,7 +110,10 @@ fn method_override(headers: &HeaderMap) -> Option<String> {
             [] => {}
             [one] if is_read_method(&String::from_utf8_lossy(one).trim().to_ascii_uppercase()) => {}
             [one] => {
-                return Some(format!("a method override to `{}` ({name})", String::from_utf8_lossy(one).trim()));
+                return Some(format!(
+                    "a method override to `{}` ({name})",
+                    String::from_utf8_lossy(one).trim()
+                ));
             }
             _ => return Some(format!("a request with more than one {name} header")),
         }
@@ -194,17 +199,19 @@ fn decode_lenient(text: &str, plus_is_space: bool) -> (Vec<u8>, bool) {
     while i < bytes.len() {
         match bytes[i] {
             b'+' if plus_is_space => out.push(b' '),
-            b'%' => match (bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
-                (Some(hi), Some(lo)) => {
-                    out.push(hi << 4 | lo);
-                    i += 3;
-                    continue;
+            b'%' => {
+                match (bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+                    (Some(hi), Some(lo)) => {
+                        out.push(hi << 4 | lo);
+                        i += 3;
+                        continue;
+                    }
+                    _ => {
+                        intact = false;
+                        out.push(b'%');
+                    }
                 }
-                _ => {
-                    intact = false;
-                    out.push(b'%');
-                }
-            },
+            }
             b => out.push(b),
         }
         i += 1;

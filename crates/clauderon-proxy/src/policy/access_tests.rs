@@ -93,7 +93,8 @@ fn repeated_deciding_parameters_are_refused() {
 
 #[test]
 fn method_overrides_must_name_a_read() {
-    let table: &[(&str, &[(&str, &str)], bool)] = &[
+    type Row<'a> = (&'a str, &'a [(&'a str, &'a str)], bool);
+    let table: &[Row] = &[
         ("GET", &[("x-http-method-override", "DELETE")], false),
         ("GET", &[("x-http-method", "put")], false),
         ("GET", &[("x-method-override", "PATCH")], false),
@@ -138,8 +139,14 @@ fn graphql_needs_its_document_in_the_body_or_the_url() {
     assert!(matches!(classify("POST", "/graphql;x", None, false), Verdict::Write(_)));
     assert!(matches!(classify("POST", "/graphql?query=%7Bviewer%7D", None, false), Verdict::Write(_)));
     assert!(matches!(classify("PUT", "/graphql", None, false), Verdict::Write(_)));
-    assert_eq!(classify("GET", "/graphql?query=%7B%20viewer%20%7B%20login%20%7D%20%7D", None, false), Verdict::Read);
-    assert!(matches!(classify("GET", "/graphql?query=mutation%20%7B%20x%20%7D", None, false), Verdict::Write(_)));
+    assert_eq!(
+        classify("GET", "/graphql?query=%7B%20viewer%20%7B%20login%20%7D%20%7D", None, false),
+        Verdict::Read
+    );
+    assert!(matches!(
+        classify("GET", "/graphql?query=mutation%20%7B%20x%20%7D", None, false),
+        Verdict::Write(_)
+    ));
     assert!(matches!(classify("GET", "/graphql?query=not+graphql", None, false), Verdict::Write(_)));
     // Off a GraphQL path only a real mutation counts: `?query=` is a search elsewhere.
     assert!(matches!(classify("GET", "/api/v4?query=mutation+%7B+x+%7D", None, false), Verdict::Write(_)));

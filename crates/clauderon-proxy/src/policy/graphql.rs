@@ -13,10 +13,14 @@ pub fn check_request_body(body: &[u8]) -> Result<(), String> {
     let value = match serde_json::from_slice::<Unique>(body) {
         Ok(Unique(value)) => value,
         Err(e) if e.to_string().starts_with(DUPLICATE) => {
-            return Err("a GraphQL request with a key twice in one object (which one a server uses varies)".into());
+            return Err(
+                "a GraphQL request with a key twice in one object (which one a server uses varies)".into()
+            );
         }
         Err(_) => {
-            return Err("a GraphQL request whose body is not JSON (it cannot be checked for mutations)".into());
+            return Err(
+                "a GraphQL request whose body is not JSON (it cannot be checked for mutations)".into()
+            );
         }
     };
     match &value {
@@ -200,7 +204,9 @@ mod tests {
     #[test]
     fn batches_of_queries_and_nested_values_pass() {
         assert_eq!(
-            check_request_body(br#"[{"query": "{ a }"}, {"query": "{ b }", "variables": {"x": [1, {"y": null}]}}]"#),
+            check_request_body(
+                br#"[{"query": "{ a }"}, {"query": "{ b }", "variables": {"x": [1, {"y": null}]}}]"#
+            ),
             Ok(())
         );
         assert!(parses("{ a }") && !parses("cats and dogs"));

@@ -116,7 +116,10 @@ mod tests {
             list(&[("content-encoding", "gzip"), ("content-encoding", "identity, zstd")]),
             Ok(vec!["gzip".into(), "zstd".into()])
         );
-        assert_eq!(list(&[("content-encoding", "gzip, x-custom")]), Err("Content-Encoding `x-custom`".into()));
+        assert_eq!(
+            list(&[("content-encoding", "gzip, x-custom")]),
+            Err("Content-Encoding `x-custom`".into())
+        );
         assert_eq!(list(&[("content-encoding", "compress")]), Err("Content-Encoding `compress`".into()));
         assert_eq!(list(&[("transfer-encoding", "chunked")]), Ok(vec![]));
         assert_eq!(list(&[("transfer-encoding", "gzip, chunked")]), Err("Transfer-Encoding `gzip`".into()));

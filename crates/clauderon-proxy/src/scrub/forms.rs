@@ -196,7 +196,12 @@ mod tests {
         let full_upper: String = SECRET.iter().map(|b| format!("%{b:02X}")).collect();
         let full_lower: String = SECRET.iter().map(|b| format!("%{b:02x}")).collect();
         let minimal = "sk-ant-REAL%2Fsecret%2Bvalue%3D123";
-        for text in [full_upper, full_lower, minimal.to_string(), minimal.replace("%2F", "%2f").replace("%2B", "%2b").replace("%3D", "%3d")] {
+        for text in [
+            full_upper,
+            full_lower,
+            minimal.to_string(),
+            minimal.replace("%2F", "%2f").replace("%2B", "%2b").replace("%3D", "%3d"),
+        ] {
             let url = format!("https://x.test/cb?token={text}&next=1");
             let clean = String::from_utf8(scrub(url.as_bytes())).unwrap();
             let decoded = percent_decode(&clean);

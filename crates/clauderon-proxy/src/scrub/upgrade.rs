@@ -91,7 +91,9 @@ mod tests {
     const SECRET: &str = "sk-ant-REAL-secret-value-123";
 
     fn scrubber() -> Arc<Scrubber> {
-        Arc::new(Scrubber::new(&[(SECRET.to_string(), super::super::fit("placeholder", SECRET.len()))]).unwrap())
+        Arc::new(
+            Scrubber::new(&[(SECRET.to_string(), super::super::fit("placeholder", SECRET.len()))]).unwrap(),
+        )
     }
 
     #[tokio::test]
@@ -106,7 +108,7 @@ mod tests {
         // The secret in two writes: the first half is held until the second arrives.
         server.write_all(format!("down {}", &SECRET[..10]).as_bytes()).await.unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
-        server.write_all(SECRET[10..].as_bytes()).await.unwrap();
+        server.write_all(&SECRET.as_bytes()[10..]).await.unwrap();
         drop(server);
         let mut all = Vec::new();
         session.read_to_end(&mut all).await.unwrap();

@@ -32,7 +32,10 @@ pub(crate) fn echo_forms(req: &Req) -> Response<RespBody> {
         }
     }
     let claims = [b"{\"sub\":\"".as_slice(), &value, b"\"}"].concat();
-    lines.push(("jwt".into(), format!("eyJhbGciOiJIUzI1NiJ9.{}.c2lnbmF0dXJl", URL_SAFE_NO_PAD.encode(claims))));
+    lines.push((
+        "jwt".into(),
+        format!("eyJhbGciOiJIUzI1NiJ9.{}.c2lnbmF0dXJl", URL_SAFE_NO_PAD.encode(claims)),
+    ));
     let basic = [b"x-access-token:".as_slice(), &value].concat();
     lines.push(("basic".into(), format!("Basic {}", STANDARD.encode(basic))));
     lines.push(("percent-upper".into(), value.iter().map(|b| format!("%{b:02X}")).collect()));
