@@ -290,6 +290,7 @@ async fn websocket(fx: &Fx, query: &str) -> (u16, hyper::HeaderMap, Option<Strin
         None,
     )
     .await;
+    // tungstenite joins fragments: this is the whole first message.
     let first = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap();
     (status, headers, Some(first.to_text().unwrap().to_string()))
 }
@@ -306,6 +307,8 @@ async fn websocket_handshake_headers_and_stream_are_scrubbed() {
     assert_eq!(status, 101);
     assert!(head_text(&headers).contains(OPENAI_KEY), "control: the 101 echoes the key");
     assert!(first.unwrap().contains(OPENAI_KEY), "control: the first message echoes the key");
+    let (_, _, first) = websocket(&off, "reflect=1&split=7").await;
+    assert!(first.unwrap().contains(OPENAI_KEY), "control: the key split across frames reaches the session");
     let (status, headers, _) = websocket(&off, "reflect=1&extensions=permessage-deflate").await;
     assert_eq!(status, 101, "control: unscrubbed, a forced extension passes");
     assert!(headers.contains_key("sec-websocket-extensions"));
@@ -320,6 +323,10 @@ async fn websocket_handshake_headers_and_stream_are_scrubbed() {
     assert!(head.contains(&want), "{head}");
     let first = first.unwrap();
     assert!(!first.contains(OPENAI_KEY) && first.contains(&want), "{first}");
+    // Split across frames (7-byte fragments), the key is found and replaced all the same.
+    let (_, _, split) = websocket(&fx, "reflect=1&split=7").await;
+    let split = split.unwrap();
+    assert!(!split.contains(OPENAI_KEY) && split.contains(&want), "{split}");
     // The upstream got the key, and no offer of compression.
     let seen = fx.up.requests().pop().unwrap();
     assert_eq!(seen.header("authorization"), Some(format!("Bearer {OPENAI_KEY}").as_str()));

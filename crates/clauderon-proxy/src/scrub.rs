@@ -15,6 +15,7 @@
 
 mod encoding;
 mod forms;
+mod frames;
 mod upgrade;
 
 pub use encoding::{DECODABLE, content_codings, decode_all, restrict_accept_encoding};

@@ -461,12 +461,17 @@ impl Proxy {
                             return text(StatusCode::BAD_GATEWAY, format!("clauderon proxy: {reason}"));
                         }
                     }
+                    let websocket = resp
+                        .headers()
+                        .get(header::UPGRADE)
+                        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
                     let upstream_upgrade = hyper::upgrade::on(&mut resp);
                     let sink = self.shared.audit.clone();
                     tokio::spawn(async move {
                         let (up, down) = match tokio::join!(client_upgrade, upstream_upgrade) {
                             (Ok(c), Ok(u)) => {
-                                crate::scrub::relay_upgraded(TokioIo::new(c), TokioIo::new(u), scrubber).await
+                                let (c, u) = (TokioIo::new(c), TokioIo::new(u));
+                                crate::scrub::relay_upgraded(c, u, scrubber, websocket).await
                             }
                             _ => (0, 0),
                         };

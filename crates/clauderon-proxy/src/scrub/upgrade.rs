@@ -1,12 +1,13 @@
 //! Upgraded connections (WebSocket): the server-to-session bytes go through the same streaming
-//! matcher as response bodies. The proxy takes `Sec-WebSocket-Extensions` off the upgrade
-//! request so frames are not compressed (`permessage-deflate` would hide a secret), and refuses
-//! a 101 that turns an extension on anyway.
+//! matcher as response bodies — a WebSocket's by frame payloads ([`super::frames`]), so a
+//! secret split across frames is found too; another protocol's as plain bytes. The proxy takes
+//! `Sec-WebSocket-Extensions` off the upgrade request so frames are not compressed
+//! (`permessage-deflate` would hide a secret), and refuses a 101 that turns one on anyway.
 //!
-//! What remains (said in ARCHITECTURE.md): the matcher sees the raw byte stream, frame headers
-//! included, so a secret a server splits across two frames (or fragments) passes; so does one
-//! whose pieces come further apart than [`HOLD_LIMIT`].
+//! What remains (said in ARCHITECTURE.md): a secret whose pieces come further apart than
+//! [`HOLD_LIMIT`] passes, as the held start goes out when the wait is over.
 
+use super::frames::FrameScrub;
 use super::{ScrubStream, Scrubber};
 use bytes::Bytes;
 use std::sync::Arc;
@@ -20,8 +21,14 @@ pub const HOLD_LIMIT: Duration = Duration::from_millis(100);
 const BUFFER: usize = 16 * 1024;
 
 /// Relay an upgraded connection both ways until both directions end, scrubbing what the
-/// upstream sends when there is a `scrubber`. Returns the bytes sent (up, down).
-pub async fn relay_upgraded<C, U>(client: C, upstream: U, scrubber: Option<Arc<Scrubber>>) -> (u64, u64)
+/// upstream sends when there is a `scrubber` (by frames when the protocol is `websocket`).
+/// Returns the bytes sent (up, down).
+pub async fn relay_upgraded<C, U>(
+    client: C,
+    upstream: U,
+    scrubber: Option<Arc<Scrubber>>,
+    websocket: bool,
+) -> (u64, u64)
 where
     C: AsyncRead + AsyncWrite + Unpin,
     U: AsyncRead + AsyncWrite + Unpin,
@@ -38,20 +45,53 @@ where
         sent
     };
     let down = async {
-        let sent = scrub_copy(&mut upstream_read, &mut client_write, scrubber).await;
+        let state = if websocket {
+            Scrub::Frames(FrameScrub::new(scrubber))
+        } else {
+            Scrub::Bytes(ScrubStream::new(scrubber))
+        };
+        let sent = scrub_copy(&mut upstream_read, &mut client_write, state).await;
         let _ = client_write.shutdown().await;
         sent
     };
     tokio::join!(up, down)
 }
 
-/// Copy `from` to `to` through a [`ScrubStream`]; returns the bytes read.
-async fn scrub_copy<R, W>(from: &mut R, to: &mut W, scrubber: Arc<Scrubber>) -> u64
+/// The server side's scrubbing: by WebSocket frames, or over plain bytes.
+enum Scrub {
+    Frames(FrameScrub),
+    Bytes(ScrubStream),
+}
+
+impl Scrub {
+    fn holding(&self) -> bool {
+        match self {
+            Scrub::Frames(f) => f.holding(),
+            Scrub::Bytes(b) => b.holding(),
+        }
+    }
+
+    fn push(&mut self, chunk: &[u8]) -> Bytes {
+        match self {
+            Scrub::Frames(f) => Bytes::from(f.push(chunk)),
+            Scrub::Bytes(b) => b.push(Bytes::copy_from_slice(chunk)),
+        }
+    }
+
+    fn finish(&mut self) -> Bytes {
+        match self {
+            Scrub::Frames(f) => Bytes::from(f.finish()),
+            Scrub::Bytes(b) => b.finish(),
+        }
+    }
+}
+
+/// Copy `from` to `to` through `stream`; returns the bytes read.
+async fn scrub_copy<R, W>(from: &mut R, to: &mut W, mut stream: Scrub) -> u64
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut stream = ScrubStream::new(scrubber);
     let mut buf = vec![0u8; BUFFER];
     let mut total = 0u64;
     loop {
@@ -74,7 +114,7 @@ where
             Ok(n) => n,
         };
         total += n as u64;
-        let out = stream.push(Bytes::copy_from_slice(&buf[..n]));
+        let out = stream.push(&buf[..n]);
         if to.write_all(&out).await.is_err() || to.flush().await.is_err() {
             return total;
         }
@@ -100,7 +140,7 @@ mod tests {
     async fn the_server_to_client_stream_is_scrubbed_and_the_other_way_is_not() {
         let (client, mut session) = tokio::io::duplex(64);
         let (upstream, mut server) = tokio::io::duplex(64);
-        let relay = tokio::spawn(relay_upgraded(client, upstream, Some(scrubber())));
+        let relay = tokio::spawn(relay_upgraded(client, upstream, Some(scrubber()), false));
         session.write_all(format!("up {SECRET}").as_bytes()).await.unwrap();
         let mut got = vec![0u8; 3 + SECRET.len()];
         server.read_exact(&mut got).await.unwrap();
@@ -122,7 +162,7 @@ mod tests {
     async fn a_held_prefix_is_released_after_the_hold_limit() {
         let (client, mut session) = tokio::io::duplex(64);
         let (upstream, mut server) = tokio::io::duplex(64);
-        let _relay = tokio::spawn(relay_upgraded(client, upstream, Some(scrubber())));
+        let _relay = tokio::spawn(relay_upgraded(client, upstream, Some(scrubber()), false));
         server.write_all(b"message ends with sk-an").await.unwrap();
         let mut got = vec![0u8; "message ends with sk-an".len()];
         tokio::time::timeout(Duration::from_secs(2), session.read_exact(&mut got)).await.unwrap().unwrap();

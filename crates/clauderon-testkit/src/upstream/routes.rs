@@ -286,7 +286,8 @@ fn status(code: &str) -> Response<RespBody> {
 }
 
 /// WebSocket echo. The credential headers are reflected as `x-echo-*` headers on the 101 and,
-/// with `?reflect=1`, sent as the first text message; `?extensions=X` answers with
+/// with `?reflect=1`, sent as the first text message (`&split=N`: in fragments of N < 126
+/// bytes); `?extensions=X` answers with
 /// `Sec-WebSocket-Extensions: X` whatever the client offered (a server turning compression on).
 fn websocket(
     shared: &Shared,
@@ -307,11 +308,27 @@ fn websocket(
             .collect();
         format!("credentials: {}", echoed.join(", "))
     });
+    let split = req.query("split").and_then(|n| n.parse::<usize>().ok()).filter(|n| *n > 0);
     tokio::spawn(async move {
         let Ok(upgraded) = on_upgrade.await else { return };
-        let io = hyper_util::rt::TokioIo::new(upgraded);
+        let mut io = hyper_util::rt::TokioIo::new(upgraded);
+        if let (Some(text), Some(n)) = (&first, split) {
+            // The first message in fragments of n bytes, written as raw frames (tungstenite
+            // sends a message whole): a server that splits what it echoes.
+            use tokio::io::AsyncWriteExt;
+            let pieces: Vec<&[u8]> = text.as_bytes().chunks(n).collect();
+            for (i, piece) in pieces.iter().enumerate() {
+                let fin = if i + 1 == pieces.len() { 0x80 } else { 0 };
+                let opcode = if i == 0 { 1 } else { 0 };
+                let mut frame = vec![fin | opcode, piece.len() as u8];
+                frame.extend_from_slice(piece);
+                if io.write_all(&frame).await.is_err() || io.flush().await.is_err() {
+                    return;
+                }
+            }
+        }
         let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, None).await;
-        if let Some(text) = first
+        if let (Some(text), None) = (first, split)
             && ws.send(Message::Text(text.into())).await.is_err()
         {
             return;
