@@ -335,4 +335,10 @@ async fn websocket_handshake_headers_and_stream_are_scrubbed() {
     let (status, headers, _) = websocket(&fx, "reflect=1&extensions=permessage-deflate").await;
     assert_eq!(status, 502);
     assert!(!head_text(&headers).contains(OPENAI_KEY));
+    let audit = common::audit(&fx).await;
+    assert!(
+        audit.iter().any(|e| e["status"] == 502
+            && e["reason"].as_str().is_some_and(|r| r.contains("WebSocket compression"))),
+        "{audit:?}"
+    );
 }

@@ -451,10 +451,9 @@ impl Proxy {
                     if let Some(s) = &scrubber {
                         s.scrub_headers(resp.headers_mut());
                         if resp.headers().contains_key(header::SEC_WEBSOCKET_EXTENSIONS) {
-                            let reason =
-                                "the upstream turned on a WebSocket extension (compression) the proxy \
-                                          did not ask for, which would hide secrets from scrubbing"
-                                    .to_string();
+                            let reason = "the upstream turned on WebSocket compression, which would hide \
+                                          secrets from scrubbing"
+                                .to_string();
                             record.status = Some(502);
                             record.decision = Decision::Failed { reason: reason.clone() };
                             self.shared.audit.record(record);

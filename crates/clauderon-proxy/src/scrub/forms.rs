@@ -3,8 +3,8 @@
 //! JSON string escapes, hex. Each form of the secret comes with the same form of its
 //! placeholder, byte for byte as long, so a body keeps its length and `Content-Length`.
 //!
-//! What no fixed form covers (said in ARCHITECTURE.md): a secret cut into pieces (split across
-//! JSON fields or WebSocket frames), mixed escapes (some characters `%XX`, others not, beyond
+//! What no fixed form covers (said in ARCHITECTURE.md): a secret cut into pieces inside a body
+//! (split across JSON fields), mixed escapes (some characters `%XX`, others not, beyond
 //! the "only what must be" form), and any encoding not listed here (gzip inside base64...).
 
 use base64::Engine as _;
