@@ -323,6 +323,10 @@ async fn read_only_refuses_git_receive_pack_however_the_path_is_spelled() {
         (get, "https://github.com/o/r.git/info/refs?service=git-upload-pack&service=git-receive-pack"),
         (get, "https://github.com/o/r.git/info/refs?service=git%2Dreceive%2Dpack"),
         (&["-H", "x-http-method-override: DELETE"], "https://api.github.com/repos/o/r"),
+        (
+            &["-X", "POST", "-H", "x-original-url: /o/r.git/git-receive-pack", "--data-binary", "0000"],
+            "https://github.com/o/r.git/git-upload-pack",
+        ),
         (&["-X", "GET", "--data-binary", "{}"], "https://api.github.com/repos/o/r"),
     ];
     for ((ro, rw), (args, url)) in reached(&fx, &requests).await.into_iter().zip(&requests) {

@@ -10,7 +10,8 @@
 //!   that ends in `/git-upload-pack` (POST) or `/graphql` (POST, then its document decides);
 //! - `git-receive-pack` anywhere in the path or query, decoded and in any case, is a push;
 //! - a parameter that decides (`service`, `query`, `_method`, `operationName`) may appear once;
-//! - a method override (`X-HTTP-Method-Override` and kin, `_method=`) must name a read;
+//! - a method override (`X-HTTP-Method-Override` and kin, `_method=`) must name a read, and a
+//!   path override (`X-Original-URL`, `X-Rewrite-URL`) is refused;
 //! - a read method carries no body;
 //! - a GraphQL document in a GET's `query` parameter is checked like a POSTed one.
 
@@ -29,6 +30,10 @@ pub enum Verdict {
 /// Headers with which clients and frameworks tunnel another method through a POST or GET.
 const METHOD_OVERRIDES: &[&str] = &["x-http-method-override", "x-http-method", "x-method-override"];
 
+/// Headers with which some frameworks (IIS, Symfony, Zend) take the path from a header
+/// instead of the request line: the check would read one path, the server another.
+const PATH_OVERRIDES: &[&str] = &["x-original-url", "x-rewrite-url"];
+
 /// Query parameters whose value decides the verdict (or, for `operationName`, what a server runs).
 const DECIDING_PARAMS: &[&str] = &["service", "query", "_method", "operationname"];
 
@@ -40,6 +45,9 @@ fn is_read_method(method: &str) -> bool {
 pub fn classify(method: &str, path_and_query: &str, headers: Option<&HeaderMap>, has_body: bool) -> Verdict {
     if let Some(what) = headers.and_then(method_override) {
         return Verdict::Write(what);
+    }
+    if let Some(name) = PATH_OVERRIDES.iter().find(|h| headers.is_some_and(|m| m.contains_key(**h))) {
+        return Verdict::Write(format!("a request with {name} (the path could be read from it instead)"));
     }
     let (raw_path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
     let params = query_params(query);

@@ -108,6 +108,14 @@ fn method_overrides_must_name_a_read() {
     }
     assert!(!allowed("GET", "/repos/o/r?_method=DELETE", &[], false));
     assert!(allowed("GET", "/repos/o/r?_method=GET", &[], false));
+    // The path taken from a header by some frameworks.
+    assert!(!allowed(
+        "POST",
+        "/o/r.git/git-upload-pack",
+        &[("x-original-url", "/o/r.git/git-receive-pack")],
+        false
+    ));
+    assert!(!allowed("GET", "/repos/o/r", &[("x-rewrite-url", "/x")], false));
     // A fetch with an override that names a read is still a fetch.
     assert!(allowed("POST", "/o/r.git/git-upload-pack", &[("x-http-method-override", "GET")], false));
 }
