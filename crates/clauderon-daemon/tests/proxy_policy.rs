@@ -1,6 +1,7 @@
 //! Policy in the proxy's request path, end to end through a real daemon, with real curl:
 //! GraphQL mutations refused to read-only sessions however they are dressed up, the egress
-//! allowlist with per-session additions and wildcards, and the refusals' messages.
+//! allowlist with per-session additions and wildcards, and the refusals' messages; requests
+//! spelled so that a server reads them otherwise than the check does (issue 11, item 7).
 //! (git push under read-only is in proxy_git.rs, with real git.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
@@ -16,6 +17,15 @@ use std::time::Duration;
 /// `curl -i` through the session's proxy, trusting clauderon's CA and the upstream's (the real
 /// certificate of a tunnelled host); returns (status, head and body as text).
 async fn curl(fx: &Fx, url: &str, body: Option<&str>) -> (u16, String) {
+    let args: &[&str] = match body {
+        Some(b) => &["-H", "content-type: application/json", "--data-binary", b],
+        None => &[],
+    };
+    curl_args(fx, args, url).await
+}
+
+/// The same with any curl arguments before the URL (a method, headers, `--path-as-is`).
+async fn curl_args(fx: &Fx, args: &[&str], url: &str) -> (u16, String) {
     let mut cmd = common::curl();
     cmd.args([
         "-sS",
@@ -27,9 +37,7 @@ async fn curl(fx: &Fx, url: &str, body: Option<&str>) -> (u16, String) {
         "--cacert",
     ])
     .arg(common::trust_bundle(fx));
-    if let Some(b) = body {
-        cmd.args(["-H", "content-type: application/json", "--data-binary", b]);
-    }
+    cmd.args(args);
     cmd.arg(url);
     let out = common::run(cmd).await;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -261,4 +269,107 @@ async fn a_budget_stops_the_next_model_call_until_it_is_raised() {
 
     assert_eq!(unix(fx.d.socket(), set(1000)).await.status, 200);
     assert_eq!(call().await.0, 200, "raising the budget lets the session continue");
+}
+
+/// Sends each request as a read-only session, then as a read-write one; returns, per request,
+/// whether it reached the upstream in each mode.
+async fn reached(fx: &Fx, requests: &[(&[&str], &str)]) -> Vec<(bool, bool)> {
+    let mut out = Vec::new();
+    for mode in ["read-only", "read-write"] {
+        common::set_mode(fx, mode).await;
+        for (i, (args, url)) in requests.iter().enumerate() {
+            fx.up.clear();
+            let (status, text) = curl_args(fx, args, url).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let arrived = fx.up.request_count() > 0;
+            if mode == "read-only" {
+                out.push((arrived, false));
+                if !arrived {
+                    assert_eq!(status, 403, "{args:?} {url}: {text}");
+                    assert!(text.contains("read-only"), "{text}");
+                }
+            } else {
+                out[i].1 = arrived;
+            }
+        }
+    }
+    out
+}
+
+/// Issue 11, item 7: git-receive-pack (a push) behind path tricks a suffix check misses —
+/// `;x`, `%3F`, `/../`, `//`, escapes, case, a repeated `service` parameter. Read-write, each
+/// reaches the upstream (so the tricks are real requests); read-only, none does.
+#[tokio::test]
+async fn read_only_refuses_git_receive_pack_however_the_path_is_spelled() {
+    let fx = graphql_fixture().await;
+    let post: &[&str] = &[
+        "--path-as-is",
+        "-X",
+        "POST",
+        "-H",
+        "content-type: application/x-git-receive-pack-request",
+        "--data-binary",
+        "0000",
+    ];
+    let get: &[&str] = &["--path-as-is"];
+    let requests: Vec<(&[&str], &str)> = vec![
+        (post, "https://github.com/o/r.git/git-receive-pack;x"),
+        (post, "https://github.com/o/r.git/git-receive-pack%3Fx"),
+        (post, "https://github.com/o/r.git/git-upload-pack/../git-receive-pack"),
+        (post, "https://github.com/o/r.git//git-receive-pack"),
+        (post, "https://github.com/o/r.git/git-%72eceive-pack"),
+        (post, "https://github.com/o/r.git/GIT-RECEIVE-PACK"),
+        (post, "https://github.com/o/r.git/git-upload-pack;x"),
+        (get, "https://github.com/o/r.git/info/refs?service=git-upload-pack&service=git-receive-pack"),
+        (get, "https://github.com/o/r.git/info/refs?service=git%2Dreceive%2Dpack"),
+        (&["-H", "x-http-method-override: DELETE"], "https://api.github.com/repos/o/r"),
+        (
+            &["-X", "POST", "-H", "x-original-url: /o/r.git/git-receive-pack", "--data-binary", "0000"],
+            "https://github.com/o/r.git/git-upload-pack",
+        ),
+        (&["-X", "GET", "--data-binary", "{}"], "https://api.github.com/repos/o/r"),
+    ];
+    for ((ro, rw), (args, url)) in reached(&fx, &requests).await.into_iter().zip(&requests) {
+        assert!(rw, "control: {args:?} {url} did not reach the upstream even read-write");
+        assert!(!ro, "read-only let {args:?} {url} through");
+    }
+    // What git itself sends for a fetch still passes read-only.
+    common::set_mode(&fx, "read-only").await;
+    let (status, text) = curl_args(&fx, post, "https://github.com/o/r.git/git-upload-pack").await;
+    assert!(!text.contains("x-clauderon-refused") && status != 403, "{text}");
+}
+
+/// Issue 11, item 7: GraphQL documents a server may read otherwise than the check: a key twice
+/// (`{"query": Q, "query": M}`, serde_json keeps the last, other servers the first), a
+/// mutation in a GET's `query`, a POST with a document in its URL as well as its body.
+#[tokio::test]
+async fn read_only_refuses_graphql_mutations_in_duplicate_keys_and_urls() {
+    let fx = graphql_fixture().await;
+    let dup_last = r#"{"query": "{ viewer { login } }", "query": "mutation { addStar(input: {starrableId: \"R_1\"}) { clientMutationId } }"}"#;
+    let dup_first = r#"{"query": "mutation { addStar(input: {starrableId: \"R_1\"}) { clientMutationId } }", "query": "{ viewer { login } }"}"#;
+    let json = |b: &'static str| -> Vec<&'static str> {
+        vec!["-H", "content-type: application/json", "--data-binary", b]
+    };
+    let a = json(dup_last);
+    let b = json(dup_first);
+    let c = json(r#"{"query": "{ viewer { login } }"}"#);
+    let requests: Vec<(&[&str], &str)> = vec![
+        (a.as_slice(), GRAPHQL),
+        (b.as_slice(), GRAPHQL),
+        (c.as_slice(), "https://api.github.com/graphql?query=mutation%20%7B%20addStar%20%7D"),
+        (
+            &[],
+            "https://api.github.com/graphql?query=mutation%20%7B%20addStar(input%3A%7B%7D)%20%7B%20clientMutationId%20%7D%20%7D",
+        ),
+    ];
+    for ((ro, rw), (args, url)) in reached(&fx, &requests).await.into_iter().zip(&requests) {
+        assert!(rw, "control: {args:?} {url} did not reach the upstream even read-write");
+        assert!(!ro, "read-only let {args:?} {url} through");
+    }
+    // The body that reached the upstream read-write is the one sent, both keys and all.
+    common::set_mode(&fx, "read-write").await;
+    fx.up.clear();
+    let _ = curl(&fx, GRAPHQL, Some(dup_last)).await;
+    let seen = fx.up.wait_for_requests(1, Duration::from_secs(5)).await;
+    assert_eq!(seen[0].body_text(), dup_last);
 }

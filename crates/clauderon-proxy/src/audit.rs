@@ -79,6 +79,15 @@ impl PendingRecord {
         PendingRecord { record: Some(record), sink, counters, started }
     }
 
+    /// The exchange ends with the proxy's own refusal instead of the upstream's answer: the
+    /// record says so (sent now, as the record is dropped).
+    pub fn fail(mut self, status: u16, reason: String) {
+        if let Some(r) = self.record.as_mut() {
+            r.status = Some(status);
+            r.decision = Decision::Failed { reason };
+        }
+    }
+
     fn finish(&mut self) {
         if let Some(mut r) = self.record.take() {
             r.bytes_up = self.counters.up.load(Ordering::Relaxed);

@@ -8,12 +8,22 @@
 //! chunks end in `\n\n` (SSE) passes through at once. A secret is replaced by its placeholder
 //! fitted to the secret's length (padded with `_`, or cut), so a body keeps its length and its
 //! `Content-Length`.
+//!
+//! Each secret is searched in every form a server realistically echoes it in (see [`forms`]):
+//! raw, base64 at any alignment inside a longer string, percent-encoded, JSON-escaped, hex.
+//! Upgraded (WebSocket) streams are scrubbed server to session too (see [`upgrade`]).
 
-use crate::upstream::{BoxError, ProxyBody};
+mod encoding;
+mod forms;
+mod frames;
+mod upgrade;
+
+pub use encoding::{DECODABLE, content_codings, decode_all, restrict_accept_encoding};
+pub use upgrade::{HOLD_LIMIT, relay_upgraded};
+
 use aho_corasick::{AhoCorasick, MatchKind};
 use bytes::{Bytes, BytesMut};
-use futures_util::TryStreamExt as _;
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::{HeaderMap, HeaderValue};
 use http_body::{Body, Frame, SizeHint};
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
@@ -80,31 +90,32 @@ pub fn fit(placeholder: &str, len: usize) -> String {
     out
 }
 
-/// Finds and replaces a fixed set of secrets.
+/// Finds and replaces a fixed set of secrets, in each of their forms.
 pub struct Scrubber {
     matcher: AhoCorasick,
+    /// Every form of every secret (what the matcher searches).
     secrets: Vec<Vec<u8>>,
     replacements: Vec<Vec<u8>>,
+    /// How many secrets those forms are of.
+    count: usize,
 }
 
 impl std::fmt::Debug for Scrubber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Scrubber({} secrets ***)", self.secrets.len())
+        write!(f, "Scrubber({} secrets in {} forms ***)", self.count, self.secrets.len())
     }
 }
 
 impl Scrubber {
+    /// `pairs` of secret and placeholder, the placeholder as long as the secret (see [`fit`]).
     pub fn new(pairs: &[(String, String)]) -> Option<Self> {
         if pairs.is_empty() {
             return None;
         }
-        let secrets: Vec<Vec<u8>> = pairs.iter().map(|(s, _)| s.as_bytes().to_vec()).collect();
+        let (secrets, replacements): (Vec<Vec<u8>>, Vec<Vec<u8>>) =
+            pairs.iter().flat_map(|(s, p)| forms::forms(s.as_bytes(), fit(p, s.len()).as_bytes())).unzip();
         let matcher = AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&secrets).ok()?;
-        Some(Scrubber {
-            matcher,
-            secrets,
-            replacements: pairs.iter().map(|(_, p)| p.as_bytes().to_vec()).collect(),
-        })
+        Some(Scrubber { matcher, secrets, replacements, count: pairs.len() })
     }
 
     /// Replace every secret in `input`; `None` when there is none (the common case: no copy).
@@ -119,9 +130,14 @@ impl Scrubber {
     /// One pass over `input`: everything up to the end of the last secret found, with the
     /// secrets replaced (`None` when there is none), and where that end is (0 without one).
     fn replace_matches(&self, input: &[u8]) -> (Option<Vec<u8>>, usize) {
+        self.replace_matches_before(input, input.len())
+    }
+
+    /// The same, for the matches that start before `limit` only.
+    fn replace_matches_before(&self, input: &[u8], limit: usize) -> (Option<Vec<u8>>, usize) {
         let mut out: Option<Vec<u8>> = None;
         let mut at = 0;
-        for m in self.matcher.find_iter(input) {
+        for m in self.matcher.find_iter(input).take_while(|m| m.start() < limit) {
             let o = out.get_or_insert_with(|| Vec::with_capacity(input.len()));
             o.extend_from_slice(&input[at..m.start()]);
             o.extend_from_slice(&self.replacements[m.pattern().as_usize()]);
@@ -172,6 +188,11 @@ impl ScrubStream {
     }
 
     /// The bytes that can be released after `chunk`; the rest waits for the next chunk.
+    ///
+    /// One form can sit inside another (the base64 of a secret inside the base64 of
+    /// `user:secret`), so what is held is decided first, over all of `data`: from the earliest
+    /// start of a form still in progress. Only matches starting before that are final; one
+    /// starting inside the held bytes waits, as a longer form around it may still complete.
     pub fn push(&mut self, chunk: Bytes) -> Bytes {
         let data: Bytes = if self.carry.is_empty() {
             chunk
@@ -179,22 +200,33 @@ impl ScrubStream {
             self.carry.extend_from_slice(&chunk);
             self.carry.split().freeze()
         };
-        let (released, tail_start) = self.scrubber.replace_matches(&data);
-        let hold = self.scrubber.pending_suffix(&data[tail_start..]);
-        let cut = data.len() - hold;
-        self.carry.extend_from_slice(&data[cut..]);
+        let cut = data.len() - self.scrubber.pending_suffix(&data);
+        let (released, end) = self.scrubber.replace_matches_before(&data, cut);
+        // A final match may reach into the held bytes: hold again from its end.
+        let keep_from = if end > cut { data.len() - self.scrubber.pending_suffix(&data[end..]) } else { cut };
+        self.carry.extend_from_slice(&data[keep_from..]);
         match released {
-            None => data.slice(..cut),
+            None => data.slice(..keep_from),
             Some(mut head) => {
-                head.extend_from_slice(&data[tail_start..cut]);
+                head.extend_from_slice(&data[end..keep_from]);
                 Bytes::from(head)
             }
         }
     }
 
-    /// What is still held at the end of the body: it never became a secret.
+    /// Whether bytes are held back, waiting to see whether a secret follows.
+    pub fn holding(&self) -> bool {
+        !self.carry.is_empty()
+    }
+
+    /// What is still held at the end of the body: it never became the form it started, but a
+    /// shorter form may lie complete inside it.
     pub fn finish(&mut self) -> Bytes {
-        self.carry.split().freeze()
+        let held = self.carry.split().freeze();
+        match self.scrubber.replace(&held) {
+            Some(clean) => Bytes::from(clean),
+            None => held,
+        }
     }
 }
 
@@ -269,59 +301,6 @@ where
     }
 }
 
-/// Content encodings the proxy can see through.
-pub const DECODABLE: &[&str] = &["gzip", "x-gzip", "deflate", "br", "zstd"];
-
-/// The body decoded from `encoding` (one of [`DECODABLE`]); the body back, untouched, for an
-/// encoding the proxy cannot read. A decoding failure ends the body with an error, never with
-/// silently cut data.
-pub fn decode(body: ProxyBody, encoding: &str) -> Result<ProxyBody, ProxyBody> {
-    let coding = encoding.trim().to_ascii_lowercase();
-    if !DECODABLE.contains(&coding.as_str()) {
-        return Err(body);
-    }
-    use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder};
-    use http_body_util::BodyExt;
-    let stream = body.into_data_stream().map_err(std::io::Error::other);
-    let reader = tokio_util::io::StreamReader::new(stream);
-    Ok(match coding.as_str() {
-        "gzip" | "x-gzip" => {
-            let mut d = GzipDecoder::new(reader);
-            d.multiple_members(true);
-            reader_body(d)
-        }
-        "deflate" => reader_body(ZlibDecoder::new(reader)),
-        "br" => reader_body(BrotliDecoder::new(reader)),
-        _ => reader_body(ZstdDecoder::new(reader)),
-    })
-}
-
-fn reader_body<R: tokio::io::AsyncRead + Send + Sync + 'static>(reader: R) -> ProxyBody {
-    use futures_util::TryStreamExt;
-    use http_body_util::BodyExt;
-    let frames =
-        tokio_util::io::ReaderStream::new(reader).map_ok(Frame::data).map_err(|e| Box::new(e) as BoxError);
-    http_body_util::StreamBody::new(frames).boxed()
-}
-
-/// Limit a request's `Accept-Encoding` to what the proxy can decode, so every response it may
-/// have to scrub is one it can read.
-pub fn restrict_accept_encoding(headers: &mut HeaderMap) {
-    let Some(value) = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()) else { return };
-    let kept: Vec<&str> = value
-        .split(',')
-        .map(str::trim)
-        .filter(|item| {
-            let coding = item.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-            coding == "identity" || DECODABLE.contains(&coding.as_str())
-        })
-        .collect();
-    let new = if kept.is_empty() { "identity".to_string() } else { kept.join(", ") };
-    if let Ok(v) = HeaderValue::from_str(&new) {
-        headers.insert(header::ACCEPT_ENCODING, v);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,14 +334,50 @@ mod tests {
     #[test]
     fn a_secret_split_anywhere_across_chunks_is_replaced() {
         let text = format!("{{\"echo\": \"x-api-key: {SECRET}\", \"t\": \"ghp_REALtoken_abcdef\"}} end");
-        let want =
-            text.replace(SECRET, PLACEHOLDER).replace("ghp_REALtoken_abcdef", "ghp_clauderonplaceholder");
+        let want = text
+            .replace(SECRET, &fit(PLACEHOLDER, SECRET.len()))
+            .replace("ghp_REALtoken_abcdef", &fit("ghp_clauderonplaceholder", 20));
         for a in 0..=text.len() {
             assert_eq!(run(&text, &[a]), want, "cut at {a}");
         }
         // One byte at a time.
         let all: Vec<usize> = (1..text.len()).collect();
         assert_eq!(run(&text, &all), want);
+    }
+
+    /// The base64 of the token alone lies inside the base64 of `user:token`, which the injector
+    /// also remembers (with a replacement that decodes to `user:placeholder`): however the body
+    /// is cut, the outer form must win, and nothing held at the end may go out unscrubbed.
+    #[test]
+    fn a_form_inside_a_longer_form_never_wins_by_arriving_first() {
+        use base64::Engine as _;
+        let b64 = |v: &str| base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{v}"));
+        let token = "ghp_REAL_githubtoken42";
+        let fitted = fit("ghp_clauderonplaceholder", token.len());
+        let sc = Arc::new(
+            Scrubber::new(&[(token.to_string(), fitted.clone()), (b64(token), b64(&fitted))]).unwrap(),
+        );
+        let text = format!("{{\"authorization\":\"Basic {}\"}}", b64(token));
+        let want = text.replace(&b64(token), &b64(&fitted));
+        for cut in 0..=text.len() {
+            let mut s = ScrubStream::new(sc.clone());
+            let mut out = s.push(Bytes::copy_from_slice(&text.as_bytes()[..cut])).to_vec();
+            out.extend_from_slice(&s.push(Bytes::copy_from_slice(&text.as_bytes()[cut..])));
+            out.extend_from_slice(&s.finish());
+            assert_eq!(String::from_utf8(out).unwrap(), want, "cut at {cut}");
+        }
+        // The body ends inside the outer form: the inner one, complete, is still replaced.
+        let truncated = &text[..text.len() - 4];
+        let mut s = ScrubStream::new(sc.clone());
+        let mut out = s.push(Bytes::copy_from_slice(truncated.as_bytes())).to_vec();
+        out.extend_from_slice(&s.finish());
+        let out = String::from_utf8(out).unwrap();
+        let start = "{\"authorization\":\"Basic ".len();
+        // 48 characters: 36 whole bytes, `x-access-token:` and 21 of the token's.
+        let decoded =
+            base64::engine::general_purpose::STANDARD_NO_PAD.decode(&out[start..start + 48]).unwrap();
+        assert!(decoded.starts_with(b"x-access-token:"));
+        assert!(!decoded.windows(10).any(|w| w == &token.as_bytes()[5..15]), "{out}");
     }
 
     #[test]
@@ -384,7 +399,7 @@ mod tests {
         h.insert("x-echo", HeaderValue::from_str(&format!("Bearer {SECRET}")).unwrap());
         h.insert("x-other", HeaderValue::from_static("fine"));
         sc.scrub_headers(&mut h);
-        assert_eq!(h["x-echo"], format!("Bearer {PLACEHOLDER}").as_str());
+        assert_eq!(h["x-echo"], format!("Bearer {}", fit(PLACEHOLDER, SECRET.len())).as_str());
         assert_eq!(h["x-other"], "fine");
         assert!(sc.replace(b"nothing here").is_none());
     }
@@ -408,18 +423,7 @@ mod tests {
         assert!(k.scrubber().is_none());
         k.insert(SECRET, PLACEHOLDER);
         k.insert(SECRET, PLACEHOLDER);
-        assert_eq!(k.scrubber().unwrap().secrets.len(), 1);
+        assert_eq!(k.scrubber().unwrap().count, 1);
         assert!(!format!("{k:?}").contains(SECRET));
-    }
-
-    #[test]
-    fn accept_encoding_keeps_only_what_can_be_decoded() {
-        let mut h = HeaderMap::new();
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, compress;q=0.5, br, x-custom"));
-        restrict_accept_encoding(&mut h);
-        assert_eq!(h[header::ACCEPT_ENCODING], "gzip, br");
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("compress"));
-        restrict_accept_encoding(&mut h);
-        assert_eq!(h[header::ACCEPT_ENCODING], "identity");
     }
 }

@@ -377,8 +377,14 @@ impl Proxy {
         let upgrade = is_upgrade(&req);
         let client_upgrade = if upgrade { Some(hyper::upgrade::on(&mut req)) } else { None };
         let (mut parts, body) = req.into_parts();
-        let check =
-            PolicyRequest { session: &t.session, method: method.as_str(), host: &t.host, path: Some(&path) };
+        let check = PolicyRequest {
+            session: &t.session,
+            method: method.as_str(),
+            host: &t.host,
+            path: Some(&path),
+            headers: Some(&parts.headers),
+            has_body: !http_body::Body::is_end_stream(&body),
+        };
         let body = match self.apply_policy(&check, body, &record).await {
             Ok(body) => body,
             Err(refusal) => return refusal,
@@ -439,13 +445,32 @@ impl Proxy {
                 if let (true, Some(client_upgrade), StatusCode::SWITCHING_PROTOCOLS) =
                     (upgrade, client_upgrade, resp.status())
                 {
+                    // The 101's headers and the server's side of the stream are scrubbed too;
+                    // a compressed stream could not be, so an extension turned on is refused.
+                    let scrubber = self.shared.secrets.as_ref().and_then(|s| s.scrubber());
+                    if let Some(s) = &scrubber {
+                        s.scrub_headers(resp.headers_mut());
+                        if resp.headers().contains_key(header::SEC_WEBSOCKET_EXTENSIONS) {
+                            let reason = "the upstream turned on WebSocket compression, which would hide \
+                                          secrets from scrubbing"
+                                .to_string();
+                            record.status = Some(502);
+                            record.decision = Decision::Failed { reason: reason.clone() };
+                            self.shared.audit.record(record);
+                            return text(StatusCode::BAD_GATEWAY, format!("clauderon proxy: {reason}"));
+                        }
+                    }
+                    let websocket = resp
+                        .headers()
+                        .get(header::UPGRADE)
+                        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
                     let upstream_upgrade = hyper::upgrade::on(&mut resp);
                     let sink = self.shared.audit.clone();
                     tokio::spawn(async move {
                         let (up, down) = match tokio::join!(client_upgrade, upstream_upgrade) {
                             (Ok(c), Ok(u)) => {
-                                let (mut c, mut u) = (TokioIo::new(c), TokioIo::new(u));
-                                tokio::io::copy_bidirectional(&mut c, &mut u).await.unwrap_or((0, 0))
+                                let (c, u) = (TokioIo::new(c), TokioIo::new(u));
+                                crate::scrub::relay_upgraded(c, u, scrubber, websocket).await
                             }
                             _ => (0, 0),
                         };
@@ -483,6 +508,10 @@ impl Proxy {
         if self.shared.secrets.is_some() || self.shared.usage.is_some() {
             restrict_accept_encoding(headers);
         }
+        if self.shared.secrets.is_some() {
+            // No compressed WebSocket frames: the upgraded stream must stay readable to scrub.
+            headers.remove(header::SEC_WEBSOCKET_EXTENSIONS);
+        }
     }
 
     /// An upstream response on its way to the session: counted and audited when it ends, and
@@ -495,9 +524,6 @@ impl Proxy {
         pending: PendingRecord,
         request: &Exchange<'_>,
     ) -> Response<ProxyBody> {
-        strip_hop_by_hop(&mut parts.headers, false);
-        let mut body =
-            CountingBody::new(body.map_err(Into::into), counters, Direction::Down, Some(pending)).boxed();
         let scrubber = self.shared.secrets.as_ref().and_then(|s| s.scrubber());
         let meter = match (&self.shared.usage, crate::meter::provider_for(request.host, request.path)) {
             (Some(sink), Some(provider)) if parts.status.is_success() => {
@@ -508,31 +534,49 @@ impl Proxy {
             }
             _ => None,
         };
-        if let Some(s) = &scrubber {
-            s.scrub_headers(&mut parts.headers);
-        }
         let bodiless = request.method == Method::HEAD
             || parts.status == StatusCode::NO_CONTENT
             || parts.status == StatusCode::NOT_MODIFIED;
-        if bodiless || (scrubber.is_none() && meter.is_none()) {
+        let reads_body = !bodiless && (scrubber.is_some() || meter.is_some());
+        // Read before the hop-by-hop headers go: Transfer-Encoding is one of them.
+        let codings = if reads_body { crate::scrub::content_codings(&parts.headers) } else { Ok(Vec::new()) };
+        strip_hop_by_hop(&mut parts.headers, false);
+        if let Some(s) = &scrubber {
+            s.scrub_headers(&mut parts.headers);
+        }
+        let codings = match codings {
+            Ok(codings) => codings,
+            // A body the proxy cannot decode could carry a secret it cannot see: refused.
+            Err(what) if scrubber.is_some() => {
+                let reason = format!(
+                    "the response is in {what}, which the proxy cannot decode to scrub secrets from it"
+                );
+                pending.fail(502, reason.clone());
+                return text(
+                    StatusCode::BAD_GATEWAY,
+                    format!(
+                        "clauderon proxy: {reason}; ask for one it reads (Accept-Encoding: {})",
+                        crate::scrub::DECODABLE.join(", ")
+                    ),
+                );
+            }
+            Err(what) => {
+                tracing::warn!(what = %what, "a response in an encoding the proxy cannot read passes unmetered");
+                let body =
+                    CountingBody::new(body.map_err(Into::into), counters, Direction::Down, Some(pending));
+                return Response::from_parts(parts, body.boxed());
+            }
+        };
+        let mut body =
+            CountingBody::new(body.map_err(Into::into), counters, Direction::Down, Some(pending)).boxed();
+        if !reads_body {
             return Response::from_parts(parts, body);
         }
         // Both need to read the body: see through its compression first.
-        if let Some(encoding) = parts.headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()) {
-            match crate::scrub::decode(body, encoding) {
-                Ok(decoded) => {
-                    body = decoded;
-                    parts.headers.remove(header::CONTENT_ENCODING);
-                    parts.headers.remove(header::CONTENT_LENGTH);
-                }
-                Err(undecoded) => {
-                    tracing::warn!(
-                        encoding,
-                        "a response in an encoding the proxy cannot read passes unscrubbed and unmetered"
-                    );
-                    return Response::from_parts(parts, undecoded);
-                }
-            }
+        if !codings.is_empty() {
+            body = crate::scrub::decode_all(body, &codings);
+            parts.headers.remove(header::CONTENT_ENCODING);
+            parts.headers.remove(header::CONTENT_LENGTH);
         }
         if let Some((meter, sink)) = meter {
             body = MeterBody::new(body, meter, request.session.clone(), sink).boxed();
@@ -660,8 +704,14 @@ impl Proxy {
             record_for(&session, req.method().as_str(), &host, &redact_path(&path), Decision::Forwarded);
         let (mut parts, body) = req.into_parts();
         let method = parts.method.clone();
-        let check =
-            PolicyRequest { session: &session, method: method.as_str(), host: &host, path: Some(&path) };
+        let check = PolicyRequest {
+            session: &session,
+            method: method.as_str(),
+            host: &host,
+            path: Some(&path),
+            headers: Some(&parts.headers),
+            has_body: !http_body::Body::is_end_stream(&body),
+        };
         let body = match self.apply_policy(&check, body, &record).await {
             Ok(body) => body,
             Err(refusal) => return refusal,

@@ -9,10 +9,13 @@
 //! Routes, on any host:
 //! - `/echo` (any method): 200 JSON `{method, path, host, version, headers, body}` (repeated
 //!   headers joined with ", "), and `authorization`, `x-api-key`, `x-goog-api-key` reflected
-//!   in `x-echo-authorization`, `x-echo-x-api-key`, `x-echo-x-goog-api-key`.
+//!   in `x-echo-authorization`, `x-echo-x-api-key`, `x-echo-x-goog-api-key`; `?encoding=`
+//!   one content coding or a stacked list, `identity` or `x-custom` included.
+//! - `GET /echo-forms?header=NAME`: that header's value in every encoded form (see [`reflect`]).
 //! - `GET /small`: 1 KiB; `GET /bytes/{n}`: n bytes of [`pattern_byte`] in 64 KiB chunks.
 //! - `GET /sse?events=N&gate=NAME`: event 1 at once, the rest after [`TlsUpstream::open_gate`].
-//! - `GET /redirect?to=URL` (302), `/status/{code}`, `GET /ws` (WebSocket echo over HTTP/1.1).
+//! - `GET /redirect?to=URL` (302), `/status/{code}`, `GET /ws` (WebSocket echo over HTTP/1.1;
+//!   `?reflect=1` sends the credential headers first, `?extensions=X` forces an extension).
 //! - The model API: `POST /v1/messages[/count_tokens]`, `POST /v1/responses`,
 //!   `POST /v1/chat/completions`, `POST /v1beta/models/{m}:generateContent` and
 //!   `:streamGenerateContent[?alt=sse]`; `GET /v1/responses` (Codex's WebSocket try) is refused.
@@ -25,6 +28,7 @@ mod client;
 pub mod git_backend;
 mod model_api;
 pub mod oauth_api;
+pub mod reflect;
 mod routes;
 mod tls;
 

@@ -13,7 +13,9 @@ use clauderon_testkit::upstream::TlsUpstream;
 use clauderon_testkit::{TestDaemon, TestRepo};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::net::TcpStream;
 
 pub const ANTHROPIC_KEY: &str = "sk-ant-REAL-4f9a1c2e7b";
 pub const OPENAI_KEY: &str = "sk-proj-REAL-77aa88bb";
@@ -45,8 +47,19 @@ pub async fn fixture_with(env: &[(&str, &str)], trust_upstream: bool) -> Fx {
 
 /// The same daemon in front of an upstream the test started (with a git root, say).
 pub async fn fixture_on(up: TlsUpstream, env: &[(&str, &str)], trust_upstream: bool) -> Fx {
+    fixture_configured(up, env, trust_upstream, |_| {}).await
+}
+
+/// The same, with the config changed first (`[policy] scrub = false` for a control case, say).
+pub async fn fixture_configured(
+    up: TlsUpstream,
+    env: &[(&str, &str)],
+    trust_upstream: bool,
+    tweak: impl FnOnce(&mut clauderon_core::Config),
+) -> Fx {
     let ca_dir = tempfile::tempdir().unwrap();
     let mut config = clauderon_testkit::daemon::test_config();
+    tweak(&mut config);
     config.proxy.upstream_overrides = up.overrides();
     if trust_upstream {
         config.proxy.extra_ca_files = vec![up.ca().write_pem(ca_dir.path())];
@@ -72,6 +85,49 @@ pub fn trust_bundle(fx: &Fx) -> std::path::PathBuf {
     pem.push_str(&std::fs::read_to_string(fx.up.ca().write_pem(fx._ca_dir.path())).unwrap());
     std::fs::write(&path, pem).unwrap();
     path
+}
+
+/// What a session trusts: clauderon's CA, and the real server's CA (here the test
+/// upstream's) for hosts that are tunnelled rather than intercepted.
+pub fn clauderon_roots(fx: &Fx) -> rustls::RootCertStore {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(fx.up.ca().ca_der()).unwrap();
+    for cert in CertificateDer::pem_file_iter(fx.d.ca_cert()).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    roots
+}
+
+/// CONNECT through the proxy with the session's identity, then TLS as the session would.
+pub async fn tunnel(fx: &Fx, host: &str, alpn: &[&[u8]]) -> tokio_rustls::client::TlsStream<TcpStream> {
+    use base64::Engine;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = TcpStream::connect(fx.d.proxy_addr()).await.unwrap();
+    let auth =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", fx.access.user, fx.access.secret));
+    let head = format!(
+        "CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\nProxy-Authorization: Basic {auth}\r\n\r\n"
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        assert!(tcp.read(&mut byte).await.unwrap() > 0, "proxy closed during CONNECT");
+        buf.push(byte[0]);
+    }
+    assert!(String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(clauderon_roots(fx))
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(rustls::pki_types::ServerName::try_from(host.to_string()).unwrap(), tcp)
+        .await
+        .unwrap()
 }
 
 /// Switch the `agent` session's access mode through the API, as `clauderon set-access-mode` does.

@@ -1,15 +1,28 @@
 //! GraphQL documents of read-only sessions: queries pass; a document with any mutation does
 //! not, whichever operation `operationName` picks, and neither does a fragment on the mutation
-//! root. A document that cannot be read is refused too: read-only must not guess.
+//! root. A document that cannot be read is refused too: read-only must not guess — nor is a
+//! body with a key twice in one object (`{"query": Q, "query": M}`: servers differ on which
+//! one they run; serde_json, like many, would keep the last).
 
 use graphql_parser::query::{Definition, OperationDefinition, TypeCondition};
-use serde_json::Value;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
 
 /// Check an HTTP request body: `{"query": …}` or a batch `[{"query": …}, …]`.
 pub fn check_request_body(body: &[u8]) -> Result<(), String> {
-    let value: Value = serde_json::from_slice(body).map_err(|_| {
-        "a GraphQL request whose body is not JSON (it cannot be checked for mutations)".to_string()
-    })?;
+    let value = match serde_json::from_slice::<Unique>(body) {
+        Ok(Unique(value)) => value,
+        Err(e) if e.to_string().starts_with(DUPLICATE) => {
+            return Err(
+                "a GraphQL request with a key twice in one object (which one a server uses varies)".into()
+            );
+        }
+        Err(_) => {
+            return Err(
+                "a GraphQL request whose body is not JSON (it cannot be checked for mutations)".into()
+            );
+        }
+    };
     match &value {
         Value::Array(batch) if !batch.is_empty() => batch.iter().try_for_each(check_request),
         Value::Object(_) => check_request(&value),
@@ -24,6 +37,86 @@ fn check_request(request: &Value) -> Result<(), String> {
         None => {
             Err("a GraphQL request without a query document (a persisted query cannot be checked)".into())
         }
+    }
+}
+
+/// Whether `doc` is a GraphQL document at all.
+pub fn parses(doc: &str) -> bool {
+    graphql_parser::parse_query::<&str>(doc).is_ok()
+}
+
+/// The start of the error a duplicate key gives.
+const DUPLICATE: &str = "duplicate key";
+
+/// A JSON value read with every object's keys checked for duplicates, at any depth (escaped
+/// spellings of a key, `"\u0071uery"`, count as the same key: they are decoded first).
+struct Unique(Value);
+
+impl<'de> Deserialize<'de> for Unique {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueVisitor).map(Unique)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> Visitor<'de> for UniqueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Unique(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(de::Error::custom(format_args!("{DUPLICATE} `{key}`")));
+            }
+            let Unique(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
     }
 }
 
@@ -86,6 +179,16 @@ mod tests {
             // Unreadable or uncheckable.
             r#"{"query": "mutation {"}"#,
             r#"{"extensions": {"persistedQuery": {"sha256Hash": "abc"}}}"#,
+            // The same key twice (issue 11, item 7): the check would read one, a server the other.
+            r#"{"query": "{ viewer { login } }", "query": "mutation { x }"}"#,
+            r#"{"query": "mutation { x }", "query": "{ viewer { login } }"}"#,
+            r#"{"query": "{ viewer { login } }", "\u0071uery": "mutation { x }"}"#,
+            r#"[{"query": "{ a }"}, {"query": "{ b }", "variables": {"v": 1, "v": 2}}]"#,
+            // Batches: every element is checked, and must be a request object.
+            r#"[{"query": "{ viewer { login } }"}, "mutation { x }"]"#,
+            r#"[[{"query": "mutation { x }"}]]"#,
+            r#"{"query": {"text": "mutation { x }"}}"#,
+            "{\"query\": \"{ a }\"} trailing",
             "not json",
             "[]",
         ];
@@ -96,5 +199,16 @@ mod tests {
             check_request_body(br#"{"query": "mutation Evil { x }"}"#),
             Err("the GraphQL mutation `Evil`".into())
         );
+    }
+
+    #[test]
+    fn batches_of_queries_and_nested_values_pass() {
+        assert_eq!(
+            check_request_body(
+                br#"[{"query": "{ a }"}, {"query": "{ b }", "variables": {"x": [1, {"y": null}]}}]"#
+            ),
+            Ok(())
+        );
+        assert!(parses("{ a }") && !parses("cats and dogs"));
     }
 }

@@ -30,6 +30,17 @@ pub struct PolicyRequest<'a> {
     pub host: &'a str,
     /// Path and query; `None` for CONNECT.
     pub path: Option<&'a str>,
+    /// The request's headers (method overrides, body framing); `None` for CONNECT.
+    pub headers: Option<&'a http::HeaderMap>,
+    /// Whether a body follows the head (an HTTP/2 stream not ended by its headers too).
+    pub has_body: bool,
+}
+
+impl<'a> PolicyRequest<'a> {
+    /// The question a CONNECT asks: may this session reach `host` at all.
+    pub fn connect(session: &'a SessionIdentity, host: &'a str) -> Self {
+        PolicyRequest { session, method: "CONNECT", host, path: None, headers: None, has_body: false }
+    }
 }
 
 /// A refusal: the message is the response body the session sees; the reason goes to the audit.
@@ -326,7 +337,7 @@ impl RequestPolicy for PolicyEngine {
         if mode == AccessMode::ReadWrite || Self::any(&self.settings.inference_hosts, req.host) {
             return PolicyDecision::Allow;
         }
-        match access::classify(req.method, path) {
+        match access::classify(req.method, path, req.headers, req.has_body) {
             access::Verdict::Read => PolicyDecision::Allow,
             access::Verdict::Write(what) => PolicyDecision::Deny(Self::read_only_refusal(req, &what)),
             access::Verdict::GraphqlBody => PolicyDecision::NeedsBody,
@@ -370,7 +381,7 @@ mod tests {
         path: &str,
     ) -> PolicyDecision {
         let path = if method == "CONNECT" { None } else { Some(path) };
-        e.check(&PolicyRequest { session: who, method, host, path })
+        e.check(&PolicyRequest { session: who, method, host, path, headers: None, has_body: false })
     }
 
     fn denied(d: PolicyDecision) -> Refusal {

@@ -41,7 +41,7 @@ impl Proxy {
             );
         };
         let internal = is_internal(&host);
-        let check = PolicyRequest { session: &session, method: "CONNECT", host: &host, path: None };
+        let check = PolicyRequest::connect(&session, &host);
         if let (false, PolicyDecision::Deny(r)) = (internal, self.shared.policy.check(&check)) {
             self.audit_now(&session, "CONNECT", &host, "", Decision::Denied { reason: r.reason.clone() });
             return refused(&r);

@@ -3,7 +3,7 @@
 //! served the same routes.
 
 use super::body::{self, PatternBody, RespBody};
-use super::{ConnInfo, RecordedRequest, Shared, git_backend, model_api, oauth_api};
+use super::{ConnInfo, RecordedRequest, Shared, git_backend, model_api, oauth_api, reflect};
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::BodyExt;
 use hyper::body::{Bytes, Incoming};
@@ -127,6 +127,10 @@ async fn route(
             Ok(()) => echo(&req).await,
             Err(missing) => unauthorized(&missing),
         },
+        "/echo-forms" if get => match shared.check(&req.host, &req.parts.headers) {
+            Ok(()) => reflect::echo_forms(&req),
+            Err(missing) => unauthorized(&missing),
+        },
         "/sse" if get => sse(shared, &req),
         "/redirect" if get => redirect(&req),
         "/ws" if get => match shared.check(&req.host, &req.parts.headers) {
@@ -165,8 +169,10 @@ fn unauthorized(missing: &str) -> Response<RespBody> {
 }
 
 /// The request reflected as JSON, its credential headers also reflected as `x-echo-*` response
-/// headers. `?encoding=gzip|deflate|br|zstd` compresses the body; `?chunk=N` sends it in N-byte
-/// pieces a millisecond apart, so whatever it holds is split across reads.
+/// headers. `?encoding=gzip|deflate|br|zstd` compresses the body, a list (`gzip,br`) stacks
+/// codings in that order, `identity` and `x-custom` (a coding no client knows) send it as it
+/// is under that name; `?chunk=N` sends it in N-byte pieces a millisecond apart, so whatever
+/// it holds is split across reads.
 async fn echo(req: &Req) -> Response<RespBody> {
     let mut headers = serde_json::Map::new();
     for (name, value) in &req.parts.headers {
@@ -194,11 +200,13 @@ async fn echo(req: &Req) -> Response<RespBody> {
     }
     let mut bytes = reflected.to_string().into_bytes();
     if let Some(encoding) = req.query("encoding") {
-        match compress(&encoding, &bytes).await {
-            Some(c) => bytes = c,
-            None => return bad_request("encoding must be gzip, deflate, br or zstd"),
+        for coding in encoding.split(',').map(str::trim) {
+            match compress(coding, &bytes).await {
+                Some(c) => bytes = c,
+                None => return bad_request("encoding must be gzip, deflate, br, zstd, identity or x-custom"),
+            }
         }
-        b = b.header("content-encoding", encoding);
+        b = b.header("content-encoding", encoding.replace(',', ", "));
     }
     match req.query("chunk").and_then(|n| n.parse::<usize>().ok()).filter(|n| *n > 0) {
         None => body::finish(b, body::boxed(http_body_util::Full::new(Bytes::from(bytes)))),
@@ -226,6 +234,7 @@ async fn compress(encoding: &str, data: &[u8]) -> Option<Vec<u8>> {
         "deflate" => run(ZlibEncoder::new(Vec::new()), data).await.into_inner(),
         "br" => run(BrotliEncoder::new(Vec::new()), data).await.into_inner(),
         "zstd" => run(ZstdEncoder::new(Vec::new()), data).await.into_inner(),
+        "identity" | "x-custom" => data.to_vec(),
         _ => return None,
     })
 }
@@ -276,6 +285,10 @@ fn status(code: &str) -> Response<RespBody> {
     }
 }
 
+/// WebSocket echo. The credential headers are reflected as `x-echo-*` headers on the 101 and,
+/// with `?reflect=1`, sent as the first text message (`&split=N`: in fragments of N < 126
+/// bytes); `?extensions=X` answers with
+/// `Sec-WebSocket-Extensions: X` whatever the client offered (a server turning compression on).
 fn websocket(
     shared: &Shared,
     req: &Req,
@@ -287,10 +300,39 @@ fn websocket(
     };
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
     let mut stop = shared.shutdown.clone();
+    let first = (req.query("reflect").as_deref() == Some("1")).then(|| {
+        let echoed: Vec<String> = ECHOED
+            .iter()
+            .flat_map(|(from, _)| req.parts.headers.get_all(*from))
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        format!("credentials: {}", echoed.join(", "))
+    });
+    let split = req.query("split").and_then(|n| n.parse::<usize>().ok()).filter(|n| *n > 0);
     tokio::spawn(async move {
         let Ok(upgraded) = on_upgrade.await else { return };
-        let io = hyper_util::rt::TokioIo::new(upgraded);
+        let mut io = hyper_util::rt::TokioIo::new(upgraded);
+        if let (Some(text), Some(n)) = (&first, split) {
+            // The first message in fragments of n bytes, written as raw frames (tungstenite
+            // sends a message whole): a server that splits what it echoes.
+            use tokio::io::AsyncWriteExt;
+            let pieces: Vec<&[u8]> = text.as_bytes().chunks(n).collect();
+            for (i, piece) in pieces.iter().enumerate() {
+                let fin = if i + 1 == pieces.len() { 0x80 } else { 0 };
+                let opcode = if i == 0 { 1 } else { 0 };
+                let mut frame = vec![fin | opcode, piece.len() as u8];
+                frame.extend_from_slice(piece);
+                if io.write_all(&frame).await.is_err() || io.flush().await.is_err() {
+                    return;
+                }
+            }
+        }
         let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, None).await;
+        if let (Some(text), None) = (first, split)
+            && ws.send(Message::Text(text.into())).await.is_err()
+        {
+            return;
+        }
         loop {
             let msg = tokio::select! {
                 m = ws.next() => m,
@@ -308,14 +350,20 @@ fn websocket(
             }
         }
     });
-    body::finish(
-        Response::builder()
-            .status(StatusCode::SWITCHING_PROTOCOLS)
-            .header("upgrade", "websocket")
-            .header("connection", "upgrade")
-            .header("sec-websocket-accept", accept),
-        body::boxed(http_body_util::Empty::new()),
-    )
+    let mut b = Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header("upgrade", "websocket")
+        .header("connection", "upgrade")
+        .header("sec-websocket-accept", accept);
+    for (from, to) in ECHOED {
+        for value in req.parts.headers.get_all(*from) {
+            b = b.header(*to, value.clone());
+        }
+    }
+    if let Some(ext) = req.query("extensions") {
+        b = b.header("sec-websocket-extensions", ext);
+    }
+    body::finish(b, body::boxed(http_body_util::Empty::new()))
 }
 
 /// The first value of `name` in a query string, percent- and plus-decoded.
