@@ -229,7 +229,7 @@ impl SessionBackend for DockerBackend {
         let image = spec.options.image.clone().unwrap_or_else(|| self.settings.image.clone());
         self.ensure_image(&docker, &image).await?;
         let files = session_files::write(spec).await?;
-        let proxy_host = match spec.options.network.unwrap_or(clauderon_types::NetworkMode::Open) {
+        let proxy_host = match plan::default_network(spec, self.settings.proxy_socket.is_some()) {
             clauderon_types::NetworkMode::Open => self.bridge_gateway().await?.to_string(),
             clauderon_types::NetworkMode::Locked => String::new(),
         };

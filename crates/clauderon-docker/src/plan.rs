@@ -99,9 +99,20 @@ pub struct PlanInputs<'a> {
     pub default_memory_bytes: Option<u64>,
 }
 
+/// The network a session gets: the one it asked for; else `locked` (no network but the proxy)
+/// when it runs clauderon's image (which has the relay's `socat`) and the daemon gave the proxy's
+/// socket, and `open` for an image of the user's (which may not have `socat`).
+pub fn default_network(spec: &SessionSpec, have_proxy_socket: bool) -> NetworkMode {
+    match spec.options.network {
+        Some(mode) => mode,
+        None if spec.options.image.is_none() && have_proxy_socket => NetworkMode::Locked,
+        None => NetworkMode::Open,
+    }
+}
+
 pub fn plan(i: &PlanInputs<'_>) -> Result<ContainerPlan, String> {
     let spec = i.spec;
-    let network = spec.options.network.unwrap_or(NetworkMode::Open);
+    let network = default_network(spec, i.proxy_socket.is_some());
     let proxy_host = match network {
         NetworkMode::Open => i.proxy_host,
         NetworkMode::Locked => "127.0.0.1",
@@ -219,7 +230,9 @@ mod tests {
     fn open_session_uses_the_gateway_and_mounts_the_git_dir_read_only_but_objects_and_branch() {
         let repo = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(repo.path().join(".git/hooks")).unwrap();
-        let s = spec(repo.path(), SessionOptions { milli_cpus: Some(1500), ..Default::default() });
+        let options =
+            SessionOptions { milli_cpus: Some(1500), network: Some(NetworkMode::Open), ..Default::default() };
+        let s = spec(repo.path(), options);
         std::fs::create_dir_all(&s.worktree).unwrap();
         std::fs::write(s.worktree.join(".git"), "gitdir: x").unwrap();
         let layout = clauderon_types::SessionGit::new(repo.path(), &s.worktree).unwrap();
@@ -250,6 +263,20 @@ mod tests {
             "{}",
             p.cmd[2]
         );
+    }
+
+    #[test]
+    fn sessions_on_clauderons_image_are_locked_unless_they_ask_otherwise() {
+        let repo = tempfile::tempdir().unwrap();
+        let plain = spec(repo.path(), SessionOptions::default());
+        assert_eq!(default_network(&plain, true), NetworkMode::Locked);
+        assert_eq!(default_network(&plain, false), NetworkMode::Open, "no socket to relay to");
+        let own_image =
+            spec(repo.path(), SessionOptions { image: Some("mine".into()), ..Default::default() });
+        assert_eq!(default_network(&own_image, true), NetworkMode::Open, "it may have no socat");
+        let asked =
+            spec(repo.path(), SessionOptions { network: Some(NetworkMode::Open), ..Default::default() });
+        assert_eq!(default_network(&asked, true), NetworkMode::Open);
     }
 
     #[test]

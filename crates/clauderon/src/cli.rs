@@ -119,7 +119,7 @@ pub struct CreateArgs {
     /// Container image (docker) [default: clauderon's agent image, built on first use].
     #[arg(long, help_heading = "Backend")]
     pub image: Option<String>,
-    /// Container network (docker): `locked` leaves the proxy as the only reachable address [default: open].
+    /// Container network (docker): `locked` leaves the proxy as the only reachable address, `open` the Docker bridge [default: locked with clauderon's image, open with --image].
     #[arg(long, help_heading = "Backend", value_parser = KindParser::<NetworkMode>::new())]
     pub network: Option<NetworkMode>,
     /// Host sandbox (zellij) [default: full where bubblewrap works, else off].
