@@ -130,3 +130,42 @@ async fn a_container_reaches_no_host_socket_and_no_file_of_the_user() {
         fx.delete(&base).await;
     }
 }
+
+/// The daemon's TCP API, called from inside containers on both networks, directly and through
+/// their own proxy (whose test config allows 127.0.0.1 and localhost), by loopback names and the
+/// bridge's gateway: no call gets a 2xx, the session stays read-only, nothing is created.
+#[tokio::test]
+async fn a_container_gets_nothing_from_the_daemon_api() {
+    let fx = fixture().await;
+    let api_port = fx.daemon.http_addr.port();
+    let bases = [
+        format!("http://127.0.0.1:{api_port}"),
+        format!("http://localhost:{api_port}"),
+        format!("http://{}:{api_port}", fx.gateway),
+        format!("http://{}:{}", fx.gateway, fx.proxy_port),
+    ];
+    let urls = bases.iter().map(|b| format!("'{b}'")).collect::<Vec<_>>().join(" ");
+    for network in ["open", "locked"] {
+        let base = format!("dk-api-{network}");
+        let name = fx.n(&base);
+        fx.create(
+            &base,
+            &attacks::session_command(attacks::REACH_API, &format!("out/api {name} {urls}")),
+            network,
+        )
+        .await;
+        let wt = worktree(&fx, &base);
+        wait_for(&wt.join("out/finished")).await;
+        let report = attacks::report(&wt.join("out/api")).expect("the attack finished");
+        assert!(report.iter().any(|l| l.starts_with("proxy ")), "{report:?}");
+        for line in &report {
+            let code = line.rsplit(' ').next().unwrap_or("");
+            assert!(!code.starts_with('2'), "{network}: the container got `{line}`\n{report:#?}");
+        }
+        let (_, body) = api(&fx, "GET", &format!("/api/sessions/{name}")).await;
+        assert!(body.contains("\"read-only\""), "{body}");
+        let (_, list) = api(&fx, "GET", "/api/sessions?view=all").await;
+        assert!(!list.contains("\"name\":\"escaped\""), "the container created a session: {list}");
+        fx.delete(&base).await;
+    }
+}

@@ -14,6 +14,10 @@ pub const GIT_PLANT: &str = include_str!("attacks/git_plant.sh");
 /// `sh reach_host.sh OUT ALLOWED_SOCKET PATH...`. See the script's header.
 pub const REACH_HOST: &str = include_str!("attacks/reach_host.sh");
 
+/// Calls the daemon's API directly and through the session's proxy, reading, creating an
+/// unsandboxed session and making itself read-write: `sh reach_api.sh OUT NAME BASE_URL...`.
+pub const REACH_API: &str = include_str!("attacks/reach_api.sh");
+
 /// A session command that runs `script` (one of the attacks above) with `args` from the
 /// session's worktree, output in `out/`, then waits (so the session stays up for the host's
 /// checks).

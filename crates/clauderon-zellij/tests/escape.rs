@@ -208,3 +208,61 @@ async fn sandboxed_sessions_reach_no_host_socket_and_no_file_of_the_user() {
         e.delete(&name).await;
     }
 }
+
+/// The daemon's TCP API, called from inside sandboxed sessions directly and through their own
+/// proxy (whose test config allows 127.0.0.1 and localhost: the worst case), by every loopback
+/// name: no call gets a 2xx, the session stays read-only and nothing is created. Control: the
+/// same API answers the test process (with the token) and the same script run on the host reaches
+/// it (a 401 without the token, not a dead port).
+#[tokio::test(flavor = "multi_thread")]
+async fn sandboxed_sessions_get_nothing_from_the_daemon_api() {
+    let e = Env::start().await;
+    let daemon = e.daemon.as_ref().unwrap();
+    let api_port = daemon.http_addr.port();
+    let bases = [
+        format!("http://127.0.0.1:{api_port}"),
+        format!("http://localhost:{api_port}"),
+        format!("http://[::1]:{api_port}"),
+        format!("http://127.0.0.2:{api_port}"),
+        format!("http://127.0.0.1:{}", daemon.proxy_addr.port()),
+    ];
+    let urls = bases.iter().map(|b| format!("'{b}'")).collect::<Vec<_>>().join(" ");
+
+    let control = tempfile::tempdir().unwrap();
+    let script = control.path().join("reach_api.sh");
+    std::fs::write(&script, attacks::REACH_API).unwrap();
+    let out = control.path().join("out");
+    let status = std::process::Command::new("sh")
+        .arg(&script)
+        .arg(&out)
+        .arg("nobody")
+        .arg(&bases[0])
+        .env_remove("HTTPS_PROXY")
+        .env_remove("http_proxy")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let host = attacks::report(&out).unwrap();
+    assert!(
+        host.iter().any(|l| l.starts_with("direct GET") && !l.ends_with(" 000")),
+        "control: the API answers on the host: {host:?}"
+    );
+
+    for level in [SandboxLevel::Full, SandboxLevel::Fs] {
+        let name = format!("zj-api-{level}");
+        let command = attacks::session_command(attacks::REACH_API, &format!("out/api {name} {urls}"));
+        e.create(&name, level, &command).await;
+        let wt = e.worktree(&name);
+        wait_for(&wt.join("out/finished")).await;
+        let report = attacks::report(&wt.join("out/api")).expect("the attack finished");
+        for line in &report {
+            let code = line.rsplit(' ').next().unwrap_or("");
+            assert!(!code.starts_with('2'), "{level}: the session got `{line}` from the daemon\n{report:#?}");
+        }
+        let session = e.session(&name).await;
+        assert_eq!(session["session"]["access_mode"], "read-only", "{session}");
+        let (_, list) = api(&e, "GET", "/api/sessions?view=all").await;
+        assert!(!list.contains("\"name\":\"escaped\""), "the session created a session: {list}");
+        e.delete(&name).await;
+    }
+}

@@ -2,7 +2,8 @@
 //! real `clauderon daemon` process's credential proxy (with injection and the
 //! audit on), in the same run. HTTP/1.1 on both paths.
 //!
-//! Usage: proxy-bench [--clauderon PATH] [--quick] [--pin]
+//! Usage: proxy-bench [--clauderon PATH] [--quick] [--pin] [--policy | --scrub]
+//!        proxy-bench --scrubber-only binary|text MIB
 
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -26,6 +27,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod scrub_cost;
 
 type Body = Empty<Bytes>;
 
@@ -85,6 +88,17 @@ fn make_path(connector: Connector, roots: rustls::RootCertStore, base: String) -
         .wrap_connector(connector);
     let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(128).build(https);
     Ok(Path_ { client, base })
+}
+
+/// The body of `GET route` as text.
+async fn get_text(path: &Path_, route: &str) -> anyhow::Result<String> {
+    let uri: Uri = format!("{}{route}", path.base).parse()?;
+    let resp = path.client.get(uri).await?;
+    if !resp.status().is_success() {
+        bail!("GET {route}: {}", resp.status());
+    }
+    let body = resp.into_body().collect().await?.to_bytes();
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 async fn get(path: &Path_, route: &str) -> anyhow::Result<u64> {
@@ -299,6 +313,21 @@ fn prepare(home: &Path, up: &TlsUpstream, policy: Policy) -> anyhow::Result<Stri
     Ok(secret)
 }
 
+/// The intercepted path (CONNECT to `api.anthropic.com`, TLS terminated with the daemon's CA)
+/// through the daemon whose data dir is `home`.
+fn intercepted_path(home: &Path, proxy: SocketAddr, secret: &str) -> anyhow::Result<Path_> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(home.join("ca/ca.pem"))? {
+        roots.add(cert?)?;
+    }
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("bench:{secret}"));
+    let mut plain = HttpConnector::new();
+    plain.set_nodelay(true);
+    let tunnel =
+        Tunnel::new(format!("http://{proxy}").parse()?, plain).with_auth(format!("Basic {auth}").parse()?);
+    make_path(Connector::Proxy(tunnel), roots, "https://api.anthropic.com".into())
+}
+
 /// Start `clauderon daemon` on a fresh data dir; returns it with its proxy's address and the
 /// session's proxy secret.
 async fn start_daemon(
@@ -345,9 +374,18 @@ async fn main() -> anyhow::Result<()> {
     let mut pin = false;
     // `--policy`: the intercepted path with policy off and on, side by side (issue 4 §6).
     let mut policy = false;
+    // `--scrub`: what scrubbing responses costs, in process and in the daemon (issue 11).
+    let mut scrub = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--policy" => policy = true,
+            "--scrub" => scrub = true,
+            "--scrubber-only" => {
+                let body = args.next().context("--scrubber-only binary|text MIB")?;
+                let mib =
+                    args.next().and_then(|n| n.parse().ok()).context("--scrubber-only binary|text MIB")?;
+                return scrub_cost::scrubber_only(&body, mib);
+            }
             "--clauderon" => bin = PathBuf::from(args.next().context("--clauderon PATH")?),
             "--quick" => quick = true,
             "--pin" => pin = true,
@@ -372,6 +410,9 @@ async fn main() -> anyhow::Result<()> {
     };
     if policy {
         return policy_comparison(&bin, &up, pin, &sizes).await;
+    }
+    if scrub {
+        return scrub_cost::run(&bin, &up, pin, quick).await;
     }
     let home = tempfile::tempdir()?;
     let (daemon, proxy, secret) = start_daemon(&bin, home.path(), &up, Policy::Default, pin).await?;
@@ -453,21 +494,11 @@ async fn main() -> anyhow::Result<()> {
 /// The intercepted path through two daemons, one with every policy off and one with every
 /// policy on, measured one after the other in the same run.
 async fn policy_comparison(bin: &Path, up: &TlsUpstream, pin: bool, sizes: &Sizes) -> anyhow::Result<()> {
-    let host = "api.anthropic.com";
     let mut results = Vec::new();
     for policy in [Policy::Off, Policy::On] {
         let home = tempfile::tempdir()?;
         let (daemon, proxy, secret) = start_daemon(bin, home.path(), up, policy, pin).await?;
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_file_iter(home.path().join("ca/ca.pem"))? {
-            roots.add(cert?)?;
-        }
-        let auth = base64::engine::general_purpose::STANDARD.encode(format!("bench:{secret}"));
-        let mut plain = HttpConnector::new();
-        plain.set_nodelay(true);
-        let tunnel = Tunnel::new(format!("http://{proxy}").parse()?, plain)
-            .with_auth(format!("Basic {auth}").parse()?);
-        let via = make_path(Connector::Proxy(tunnel), roots, format!("https://{host}"))?;
+        let via = intercepted_path(home.path(), proxy, &secret)?;
         get(&via, "/small").await?;
         results.push(measure(&via, sizes, daemon.pid()).await?);
         drop(daemon);
