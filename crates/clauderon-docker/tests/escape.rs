@@ -47,18 +47,8 @@ async fn a_container_cannot_plant_anything_a_host_git_runs() {
     let wt = worktree(&fx, base);
     wait_for(&wt.join("out/finished")).await;
     let outcomes = attacks::outcomes(&wt.join("out/outcomes")).expect("the attack wrote its outcomes");
-    for vector in [
-        "dotgit",
-        "meta-commondir",
-        "meta-config-worktree",
-        "common-commondir",
-        "common-config",
-        "common-hooks",
-        "common-info",
-        "common-alternates",
-        "common-user-branch",
-    ] {
-        assert_eq!(outcomes.get(vector), Some(&false), "{vector} went through: {outcomes:?}");
+    for vector in attacks::GIT_WALLED {
+        assert_eq!(outcomes.get(*vector), Some(&false), "{vector} went through: {outcomes:?}");
     }
     // The session can still do its work: commit on its branch.
     let name = fx.n(base);

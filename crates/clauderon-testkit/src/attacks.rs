@@ -10,6 +10,21 @@ use std::path::{Path, PathBuf};
 /// host ([`pwned`]). See the script's header.
 pub const GIT_PLANT: &str = include_str!("attacks/git_plant.sh");
 
+/// The [`GIT_PLANT`] writes a session's mounts must refuse: everything that decides what a git on
+/// the host runs, the user's own branch. (Other sessions' metadata is refused too, when there is
+/// another session.)
+pub const GIT_WALLED: &[&str] = &[
+    "dotgit",
+    "meta-commondir",
+    "meta-config-worktree",
+    "common-commondir",
+    "common-config",
+    "common-hooks",
+    "common-info",
+    "common-alternates",
+    "common-user-branch",
+];
+
 /// Connects to every Unix socket and reads every file it is given or finds:
 /// `sh reach_host.sh OUT ALLOWED_SOCKET PATH...`. See the script's header.
 pub const REACH_HOST: &str = include_str!("attacks/reach_host.sh");

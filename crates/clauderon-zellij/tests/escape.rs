@@ -75,20 +75,6 @@ async fn git_attack(
     (outcomes, by_clauderon, after_user)
 }
 
-/// What the mounts must refuse: everything that decides what a git on the host runs, the
-/// user's own branch, and other sessions' metadata.
-const WALLED: &[&str] = &[
-    "dotgit",
-    "meta-commondir",
-    "meta-config-worktree",
-    "common-commondir",
-    "common-config",
-    "common-hooks",
-    "common-info",
-    "common-alternates",
-    "common-user-branch",
-];
-
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_sandbox_the_git_attack_works_on_the_users_git_but_not_on_clauderons() {
     let (outcomes, by_clauderon, after_user) = git_attack(SandboxLevel::Off).await;
@@ -97,24 +83,24 @@ async fn without_a_sandbox_the_git_attack_works_on_the_users_git_but_not_on_clau
     assert!(!after_user.is_empty(), "control: the user's git follows the planted commondir");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_full_sandbox_cannot_plant_anything_a_host_git_runs() {
-    let (outcomes, by_clauderon, after_user) = git_attack(SandboxLevel::Full).await;
-    for vector in WALLED {
-        assert_eq!(outcomes.get(*vector), Some(&false), "{vector} went through: {outcomes:?}");
+/// A sandboxed session's git attack: every walled write refused, nothing run on the host.
+async fn assert_git_walled(level: SandboxLevel) {
+    let (outcomes, by_clauderon, after_user) = git_attack(level).await;
+    for vector in attacks::GIT_WALLED {
+        assert_eq!(outcomes.get(*vector), Some(&false), "{level}: {vector} went through: {outcomes:?}");
     }
     assert_eq!(by_clauderon, Vec::<PathBuf>::new());
-    assert_eq!(after_user, Vec::<PathBuf>::new(), "the user's git ran what the session planted");
+    assert_eq!(after_user, Vec::<PathBuf>::new(), "{level}: the user's git ran what the session planted");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_sandbox_cannot_plant_anything_a_host_git_runs() {
+    assert_git_walled(SandboxLevel::Full).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_fs_sandbox_cannot_plant_anything_a_host_git_runs() {
-    let (outcomes, by_clauderon, after_user) = git_attack(SandboxLevel::Fs).await;
-    for vector in WALLED {
-        assert_eq!(outcomes.get(*vector), Some(&false), "{vector} went through: {outcomes:?}");
-    }
-    assert_eq!(by_clauderon, Vec::<PathBuf>::new());
-    assert_eq!(after_user, Vec::<PathBuf>::new(), "the user's git ran what the session planted");
+    assert_git_walled(SandboxLevel::Fs).await;
 }
 
 /// Host places the reach attack is pointed at: socket traps where host services keep theirs,
