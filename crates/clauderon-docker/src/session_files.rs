@@ -1,13 +1,14 @@
 //! The files clauderon writes on the host for a session's container: the shared trust files and
 //! gitconfig ([`write_trust_files`]), the agent's settings ([`write_agent_files`]), the
 //! entrypoint beside them, and an empty hooks folder in the repository's git dir so it can be
-//! mounted read-only.
+//! mounted read-only. The files in the session's HOME go through `clauderon-fs`: no link a
+//! session planted there is followed.
 
 use crate::engine;
 use crate::plan::{self, ENTRYPOINT_SCRIPT};
-use clauderon_backend::session_files::{files_dir, write_agent_files, write_trust_files};
+use clauderon_backend::session_files::{write_agent_files, write_clauderon_file, write_trust_files};
 use clauderon_backend::{BackendError, SessionSpec};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 pub(crate) struct Written {
@@ -33,13 +34,12 @@ fn io(what: &str, path: &Path) -> impl Fn(std::io::Error) -> BackendError {
 fn write_blocking(spec: &SessionSpec) -> Result<Written, BackendError> {
     let meta = std::fs::metadata(&spec.home).map_err(io("reading the session's home", &spec.home))?;
     // The CA alone and as a bundle, and the gitconfig: the same for every backend.
-    let trust = write_trust_files(spec).map_err(engine::error)?;
+    let trust = write_trust_files(spec)?;
     // The agent's settings, trusting the worktree where the container sees it.
-    write_agent_files(spec, Path::new(plan::WORKSPACE)).map_err(engine::error)?;
-    let entrypoint = files_dir(spec).join("entrypoint.sh");
-    std::fs::write(&entrypoint, ENTRYPOINT_SCRIPT).map_err(io("writing", &entrypoint))?;
-    std::fs::set_permissions(&entrypoint, std::fs::Permissions::from_mode(0o644))
-        .map_err(io("setting modes of", &entrypoint))?;
+    write_agent_files(spec, Path::new(plan::WORKSPACE))?;
+    write_clauderon_file(spec, "entrypoint.sh", ENTRYPOINT_SCRIPT.as_bytes(), 0o644)?;
+    // The repository's git dir is the user's (a `hooks` there may be the user's own link) and
+    // what a session may change in it is issue 11 §1's: left to the git hardening.
     if let Some(git) = plan::git_common_dir(&spec.repo) {
         let hooks = git.join("hooks");
         if !hooks.exists() {
