@@ -117,7 +117,8 @@ async fn post(socket: &Path, name: &str, action: &str) -> crate::http::Reply {
     unix(socket, Request::new("POST", &format!("/api/sessions/{name}/{action}"))).await
 }
 
-/// The session's events as `(type, during, path)`.
+/// The session's `containment-refused` events as `(during, path)` (each checked to be a link
+/// in its HOME).
 async fn refusal_events(socket: &Path, name: &str) -> Vec<(String, String)> {
     let reply = unix(socket, Request::new("GET", &format!("/api/sessions/{name}"))).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
