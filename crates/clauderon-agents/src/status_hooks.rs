@@ -29,7 +29,6 @@
 use clauderon_types::AgentKind;
 use clauderon_types::agent_status::{AgentStatus, status_url};
 use serde_json::{Map, Value, json};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// The hook script, relative to the session's HOME.
@@ -94,15 +93,19 @@ pub fn reporter_check() -> String {
 pub const NO_REPORTER_WARNING: &str = "clauderon: neither curl nor GNU wget is installed here, so live agent \
      status (working, waiting, idle) will not reach clauderon. Install curl in the image to get it.";
 
-/// Write [`HOOK_SCRIPT`] into `home` (0755; its folder is created if needed). Returns its path.
-pub fn write_hook_script(home: &Path) -> std::io::Result<PathBuf> {
-    let path = home.join(HOOK_SCRIPT);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(&path, hook_script())?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
-    Ok(path)
+/// Write [`HOOK_SCRIPT`] into `home` (0755; its folder is created if needed), through
+/// `clauderon-fs` (a link the session planted on the way is refused). Returns its path.
+pub fn write_hook_script(home: &Path) -> Result<PathBuf, crate::AgentsError> {
+    let root = clauderon_fs::SessionRoot::open(home, clauderon_fs::Place::Home)
+        .map_err(crate::AgentsError::writing(home))?;
+    write_hook_script_in(&root)
+}
+
+/// [`write_hook_script`] in an open HOME.
+pub(crate) fn write_hook_script_in(home: &clauderon_fs::SessionRoot) -> Result<PathBuf, crate::AgentsError> {
+    home.write(HOOK_SCRIPT, hook_script().as_bytes(), 0o755)
+        .map_err(crate::AgentsError::writing(home.path()))?;
+    Ok(home.host_path(HOOK_SCRIPT))
 }
 
 /// The command a hook runs for `status`. `$HOME` is expanded by the shell the agent runs hooks
@@ -266,7 +269,9 @@ mod tests {
             let ctx = ConfigContext { home: home.path(), workdir: Path::new("/w"), placeholders: &ph };
             let written = write_agent_files(agent, &ctx).unwrap();
             assert!(written.contains(&home.path().join(HOOK_SCRIPT)), "{agent}: {written:?}");
-            let mode = std::fs::metadata(home.path().join(HOOK_SCRIPT)).unwrap().permissions().mode();
+            let mode = std::os::unix::fs::PermissionsExt::mode(
+                &std::fs::metadata(home.path().join(HOOK_SCRIPT)).unwrap().permissions(),
+            );
             assert_eq!(mode & 0o777, 0o755, "the hook script is executable");
             let settings: Value = serde_json::from_str(
                 &std::fs::read_to_string(home.path().join(settings_file(agent))).unwrap(),

@@ -9,6 +9,10 @@
 //! One assistant reply may be written as several lines with the same `message.id` (one per
 //! content block): they are merged into one message.
 //!
+//! Transcripts are in the session's HOME, which the session writes: every walk and read goes
+//! through `clauderon-fs`, so a link planted among them (a projects folder pointing at the
+//! user's own `~/.claude/projects`) is refused with an error, never followed.
+//!
 //! Reading never fails on content: lines that do not parse are counted in [`ParseNotes`], and
 //! the messages that do parse are returned. A transcript is read while the agent appends to it,
 //! so a half-written last line is expected.
@@ -21,6 +25,7 @@ pub use clauderon_types::messages::{Message, ParseNotes, Role, ToolCall, ToolRes
 
 use crate::AgentsError;
 use chrono::{DateTime, Utc};
+use clauderon_fs::{ConfinedDir, Entry, EntryKind, Place, SessionRoot};
 use clauderon_types::AgentKind;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -44,42 +49,87 @@ pub fn claude_projects_dir(home: &Path) -> PathBuf {
 }
 
 /// The newest Claude Code transcript that `home`'s user wrote while working in `cwd`.
-pub fn newest_claude_transcript(home: &Path, cwd: &Path) -> Option<PathBuf> {
-    newest_jsonl_in(&claude_projects_dir(home).join(claude_project_dir_name(cwd)))
+pub fn newest_claude_transcript(home: &Path, cwd: &Path) -> Result<Option<PathBuf>, AgentsError> {
+    let Some(root) = open_home(home)? else { return Ok(None) };
+    let project = claude_project_dir_name(cwd);
+    if project.is_empty() {
+        return Ok(None);
+    }
+    let Some(dir) = root.dir(&format!(".claude/projects/{project}")).map_err(AgentsError::reading(home))?
+    else {
+        return Ok(None);
+    };
+    Ok(newest_jsonl_in(&dir, home)?.map(|(_, rel)| root.host_path(&rel)))
 }
 
 /// The newest Claude Code transcript under `home`, whatever the working directory was: a
 /// session's agent runs in its worktree on the host, but in `/workspace` inside a container.
-pub fn newest_claude_transcript_anywhere(home: &Path) -> Option<PathBuf> {
-    let projects = std::fs::read_dir(claude_projects_dir(home)).ok()?;
-    projects
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| newest_jsonl_in(&e.path()))
-        .filter_map(|p| modified(&p).map(|m| (m, p)))
-        .max()
-        .map(|(_, p)| p)
+pub fn newest_claude_transcript_anywhere(home: &Path) -> Result<Option<PathBuf>, AgentsError> {
+    let Some(root) = open_home(home)? else { return Ok(None) };
+    let Some(projects) = root.dir(".claude/projects").map_err(AgentsError::reading(home))? else {
+        return Ok(None);
+    };
+    let mut newest = None;
+    for project in subfolders(&projects, home)? {
+        keep_newest(&mut newest, newest_jsonl_in(&project, home)?);
+    }
+    Ok(newest.map(|(_, rel)| root.host_path(&rel)))
 }
 
-pub(crate) fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+/// The largest transcript clauderon reads (a session could plant a huge file).
+const TRANSCRIPT_LIMIT: u64 = 256 << 20;
+
+/// The session's HOME through `clauderon-fs`, or `None` when there is none yet.
+pub(crate) fn open_home(home: &Path) -> Result<Option<SessionRoot>, AgentsError> {
+    SessionRoot::open_existing(home, Place::Home).map_err(AgentsError::reading(home))
+}
+
+/// The folders in `dir`. A link among them is opened like a folder, so it is refused (an error
+/// naming it), never followed.
+pub(crate) fn subfolders(dir: &ConfinedDir, home: &Path) -> Result<Vec<ConfinedDir>, AgentsError> {
+    let mut out = Vec::new();
+    for entry in dir.entries().map_err(AgentsError::reading(home))? {
+        if matches!(entry.kind, EntryKind::Folder | EntryKind::Symlink)
+            && let Some(sub) = dir.dir(&entry.name).map_err(AgentsError::reading(home))?
+        {
+            out.push(sub);
+        }
+    }
+    Ok(out)
+}
+
+/// The modification time and path (relative to HOME) of `dir`'s `entry` when it is a transcript
+/// (`*.jsonl`) to consider. A link with that name is opened like a file, so it is refused.
+pub(crate) fn jsonl_entry(
+    dir: &ConfinedDir,
+    entry: &Entry,
+    home: &Path,
+) -> Result<Option<(SystemTime, String)>, AgentsError> {
+    if !entry.name.ends_with(".jsonl") || !matches!(entry.kind, EntryKind::File | EntryKind::Symlink) {
+        return Ok(None);
+    }
+    let file = dir.file(&entry.name).map_err(AgentsError::reading(home))?;
+    Ok(file.and_then(|f| f.modified().map(|m| (m, f.rel().to_string()))))
+}
+
+pub(crate) fn keep_newest(
+    newest: &mut Option<(SystemTime, String)>,
+    candidate: Option<(SystemTime, String)>,
+) {
+    if let Some(c) = candidate
+        && newest.as_ref().is_none_or(|n| c.0 > n.0)
+    {
+        *newest = Some(c);
+    }
 }
 
 /// The most recently modified `*.jsonl` file directly in `dir` (subagent folders are not looked into).
-fn newest_jsonl_in(dir: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl") && p.is_file())
-        .filter_map(|p| modified(&p).map(|m| (m, p)))
-        .max()
-        .map(|(_, p)| p)
-}
-
-/// Read a Claude Code transcript file. Only an unreadable file is an error; bad content is noted.
-pub fn read_claude_transcript(path: &Path) -> Result<Transcript, AgentsError> {
-    read_transcript(AgentKind::Claude, path)
+fn newest_jsonl_in(dir: &ConfinedDir, home: &Path) -> Result<Option<(SystemTime, String)>, AgentsError> {
+    let mut newest = None;
+    for entry in dir.entries().map_err(AgentsError::reading(home))? {
+        keep_newest(&mut newest, jsonl_entry(dir, &entry, home)?);
+    }
+    Ok(newest)
 }
 
 /// Parse Claude Code's JSONL. Never fails: see the module documentation.
@@ -266,11 +316,13 @@ pub(crate) fn merge_into(first: &mut Message, part: Message) {
 mod codex;
 mod gemini;
 
-pub use codex::{codex_sessions_dir, newest_codex_transcript, parse_codex_jsonl, read_codex_transcript};
+pub use codex::{codex_sessions_dir, newest_codex_transcript, parse_codex_jsonl};
 pub use gemini::{gemini_tmp_dir, newest_gemini_transcript, parse_gemini_jsonl};
 
-/// The newest transcript `agent` wrote under `home`; `None` before it has written one.
-pub fn newest_transcript(agent: AgentKind, home: &Path) -> Option<PathBuf> {
+/// The newest transcript `agent` wrote under `home`; `None` before it has written one. A link
+/// the session planted on the way (its projects folder, a chat) is an error
+/// ([`AgentsError::Refused`]), never followed.
+pub fn newest_transcript(agent: AgentKind, home: &Path) -> Result<Option<PathBuf>, AgentsError> {
     match agent {
         AgentKind::Claude => newest_claude_transcript_anywhere(home),
         AgentKind::Codex => newest_codex_transcript(home),
@@ -278,16 +330,29 @@ pub fn newest_transcript(agent: AgentKind, home: &Path) -> Option<PathBuf> {
     }
 }
 
-/// Read a transcript `agent` wrote. Only an unreadable file is an error; bad content is noted.
-pub fn read_transcript(agent: AgentKind, path: &Path) -> Result<Transcript, AgentsError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| AgentsError::Unreadable { path: path.to_path_buf(), reason: e.to_string() })?;
-    let text = String::from_utf8_lossy(&bytes);
-    Ok(match agent {
-        AgentKind::Claude => parse_claude_jsonl(&text),
-        AgentKind::Codex => parse_codex_jsonl(&text),
-        AgentKind::Gemini => parse_gemini_jsonl(&text),
-    })
+/// Read the transcript at `path` (inside the session's HOME `home`, as [`newest_transcript`]
+/// gives it) that `agent` wrote, through `clauderon-fs`. Only an unreadable file is an error;
+/// bad content is noted.
+pub fn read_transcript(agent: AgentKind, home: &Path, path: &Path) -> Result<Transcript, AgentsError> {
+    let unreadable =
+        |reason: &str| AgentsError::Unreadable { path: path.to_path_buf(), reason: reason.into() };
+    let rel = path.strip_prefix(home).map_err(|_| unreadable("it is not in the session's HOME"))?;
+    let rel = rel.to_str().ok_or_else(|| unreadable("its name is not UTF-8"))?;
+    let root = open_home(home)?.ok_or_else(|| unreadable("the session has no HOME"))?;
+    let bytes = root
+        .read(rel, TRANSCRIPT_LIMIT)
+        .map_err(AgentsError::reading(home))?
+        .ok_or_else(|| unreadable("it is not there"))?;
+    Ok(parse_transcript(agent, &String::from_utf8_lossy(&bytes)))
+}
+
+/// Parse the text of a transcript `agent` wrote. Never fails: see the module documentation.
+pub fn parse_transcript(agent: AgentKind, text: &str) -> Transcript {
+    match agent {
+        AgentKind::Claude => parse_claude_jsonl(text),
+        AgentKind::Codex => parse_codex_jsonl(text),
+        AgentKind::Gemini => parse_gemini_jsonl(text),
+    }
 }
 
 #[cfg(test)]

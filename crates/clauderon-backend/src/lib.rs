@@ -154,6 +154,13 @@ pub enum BackendError {
     /// The backend cannot do this at all (`what`: "typing into a session").
     #[error("the {backend} backend does not support {what}")]
     Unsupported { backend: BackendKind, what: &'static str },
+    /// A session planted a link (a FIFO, a hard link…) where clauderon reads or writes the
+    /// session's files: refused, never followed (issue 11 §4).
+    #[error("{0}")]
+    Refused(clauderon_fs::Refusal),
+    /// The session's files could not be written (permissions, a full disk…).
+    #[error("writing the session's files: {message}")]
+    Files { message: String },
 }
 
 impl BackendError {

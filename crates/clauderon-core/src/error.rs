@@ -26,6 +26,11 @@ pub enum CoreError {
     Backend(BackendError),
     #[error("configuration: {0}")]
     Config(String),
+    /// A session planted a link (a FIFO, a hard link…) where clauderon reads or writes its
+    /// files; refused, never followed, and recorded as a `containment-refused` event. The message
+    /// names the path and how to remove it.
+    #[error("{0}")]
+    Refused(String),
     /// Failures of our own plumbing (store, IO). Logged in full; shown briefly.
     #[error("internal error: {0}")]
     Internal(String),
@@ -66,6 +71,8 @@ impl From<BackendError> for CoreError {
             BackendError::NotFound { .. } => CoreError::NotFound(e.to_string()),
             BackendError::Failed { .. } => CoreError::Backend(e),
             BackendError::Unsupported { .. } => CoreError::Invalid(e.to_string()),
+            BackendError::Refused(_) => CoreError::Refused(e.to_string()),
+            BackendError::Files { .. } => CoreError::Backend(e),
         }
     }
 }

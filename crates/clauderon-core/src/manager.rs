@@ -10,6 +10,7 @@ use crate::error::CoreError;
 use crate::worktree;
 
 mod agent_status;
+mod containment;
 mod messages;
 mod policy;
 mod run;
@@ -86,6 +87,9 @@ struct Inner {
     /// One lock per session so changes to one session are applied in order.
     locks: Mutex<HashMap<SessionId, Arc<tokio::sync::Mutex<()>>>>,
     last_reconcile: RwLock<ReconcileReport>,
+    /// Refusals already recorded as events while reading a session's messages, so a client
+    /// polling them does not add one event per read (`containment`).
+    reported_refusals: Mutex<HashSet<(SessionId, String)>>,
 }
 
 /// Releases a reserved name however `create` ends.
@@ -122,6 +126,7 @@ impl SessionManager {
                 reserved: Mutex::new(HashSet::new()),
                 locks: Mutex::new(HashMap::new()),
                 last_reconcile: RwLock::new(ReconcileReport::default()),
+                reported_refusals: Mutex::new(HashSet::new()),
             }),
         }
     }

@@ -35,6 +35,7 @@ impl From<CoreError> for ApiError {
             CoreError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not-found", m.clone()),
             CoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m.clone()),
             CoreError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "invalid", m.clone()),
+            CoreError::Refused(m) => ApiError::new(StatusCode::CONFLICT, "containment-refused", m.clone()),
             CoreError::Unavailable(m) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m.clone())
             }

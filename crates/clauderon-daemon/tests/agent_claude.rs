@@ -295,6 +295,7 @@ async fn claude_code_transcript_reads_back_as_the_sessions_messages() {
     assert!(status.is_some_and(|s| s.success()), "{report}");
 
     let path = transcript::newest_claude_transcript_anywhere(&home)
+        .unwrap()
         .unwrap_or_else(|| panic!("no transcript under {}: {report}", home.display()));
     let raw = std::fs::read_to_string(&path).unwrap();
     // Its folder is named after the working directory the CLI recorded.
@@ -303,13 +304,13 @@ async fn claude_code_transcript_reads_back_as_the_sessions_messages() {
         .find_map(|l| serde_json::from_str::<Value>(l).ok()?.get("cwd")?.as_str().map(str::to_owned))
         .unwrap_or_else(|| panic!("no line of {} names its cwd:\n{raw}", path.display()));
     assert_eq!(
-        transcript::newest_claude_transcript(&home, Path::new(&cwd)).as_ref(),
+        transcript::newest_claude_transcript(&home, Path::new(&cwd)).unwrap().as_ref(),
         Some(&path),
         "the CLI wrote {} for cwd {cwd}",
         path.display()
     );
 
-    let read = transcript::read_claude_transcript(&path).unwrap();
+    let read = transcript::read_transcript(clauderon_types::AgentKind::Claude, &home, &path).unwrap();
     assert!(read.notes.is_clean(), "{:?} in:\n{raw}", read.notes);
     let said: Vec<(Role, &str)> = read.messages.iter().map(|m| (m.role, m.text.as_str())).collect();
     assert_eq!(said, [(Role::User, "Say hello"), (Role::Assistant, REPLY)], "from:\n{raw}");

@@ -383,3 +383,20 @@ async fn attaching_to_a_session_whose_process_ended_says_so() {
     assert!(err.contains("not running") && err.contains("code 4"), "{err}");
     fx.delete("ended").await;
 }
+
+/// Issue 11 §4 from inside a container: the session replaces `~/.claude`, `~/.claude.json`,
+/// `~/.codex` and `~/.gemini` with links to a host folder (paths that mean nothing inside the
+/// container, everything to a daemon that follows them); stop and start through the API refuse
+/// them with events, and nothing crosses either way (`clauderon_testkit::home_links`).
+#[tokio::test]
+async fn links_a_container_plants_in_its_home_are_refused_not_followed() {
+    use clauderon_testkit::home_links::{HostFolder, assert_links_refused, wait_for_links};
+    let fx = fixture().await;
+    let host = HostFolder::new();
+    fx.create("links", &host.plant_command(), "locked").await;
+    let name = fx.n("links");
+    let home = DataLayout::new(fx.data.path()).session_home(&name);
+    wait_for_links(&home).await;
+    assert_links_refused(&fx.daemon.socket, &name, &home, &host).await;
+    fx.delete("links").await;
+}

@@ -6,6 +6,7 @@ pub mod daemon;
 pub mod fake_backend;
 pub mod files;
 pub mod git;
+pub mod home_links;
 pub mod http;
 pub mod session;
 pub mod upstream;

@@ -46,6 +46,17 @@ pub enum EventKind {
     BudgetExceeded {
         used: String,
     },
+    /// clauderon refused to open something the session planted in a place it writes (issue 11
+    /// §4): a symlink (never followed), a FIFO, a hard link. `place` is `home` or `worktree`,
+    /// `path` relative to it; what a link points at is never recorded.
+    ContainmentRefused {
+        /// What clauderon was doing: `start`, `reading messages`.
+        during: String,
+        place: String,
+        path: String,
+        /// `symlink`, `special-file`, `hard-link`, `folder`, `not-a-folder`.
+        found: String,
+    },
     Archived,
     Unarchived,
     Deleted,

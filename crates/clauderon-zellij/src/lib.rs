@@ -376,8 +376,7 @@ impl SessionBackend for ZellijBackend {
             write_trust_files(&owned)
         })
         .await
-        .map_err(|e| failed(format!("writing the session's files: {e}")))?
-        .map_err(failed)?;
+        .map_err(|e| failed(format!("writing the session's files: {e}")))??;
         let (env, argv) = self.plan_process(spec, level, &trust)?;
         self.write_session_dir(&handle, spec, &env, &argv).map_err(failed)?;
         tracing::debug!(session = %spec.name, zellij = %handle, sandbox = %level, "zellij session prepared");

@@ -10,7 +10,7 @@
 mod support;
 
 use clauderon_backend::{BackendStatus, SessionBackend};
-use clauderon_types::SandboxLevel;
+use clauderon_types::{DataLayout, SandboxLevel};
 use clauderon_zellij::ZellijBackend;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -195,4 +195,19 @@ async fn a_session_survives_a_daemon_restart_and_stays_attachable() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     e.delete("zj-restart").await;
     assert_eq!(e.backend.status(&after.handle).await.unwrap(), BackendStatus::Missing);
+}
+
+/// Issue 11 §4 from inside a `full` sandbox: the session replaces `~/.claude`, `~/.claude.json`,
+/// `~/.codex` and `~/.gemini` with links to a host folder; stop and start through the API refuse
+/// them with events, and nothing crosses either way (`clauderon_testkit::home_links`).
+#[tokio::test(flavor = "multi_thread")]
+async fn links_a_full_sandbox_plants_in_its_home_are_refused_not_followed() {
+    use clauderon_testkit::home_links::{HostFolder, assert_links_refused, wait_for_links};
+    let e = Env::start().await;
+    let host = HostFolder::new();
+    e.create("zj-links", SandboxLevel::Full, &host.plant_command()).await;
+    let home = DataLayout::new(e.data.path()).session_home("zj-links");
+    wait_for_links(&home).await;
+    assert_links_refused(&e.socket(), "zj-links", &home, &host).await;
+    e.delete("zj-links").await;
 }

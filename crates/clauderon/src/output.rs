@@ -216,6 +216,9 @@ pub fn describe_event(kind: &EventKind) -> String {
             format!("budget set: {}", budget_text(*tokens, *usd_cents))
         }
         EventKind::BudgetExceeded { used } => format!("budget reached ({used}): model calls refused"),
+        EventKind::ContainmentRefused { during, place, path, found } => {
+            format!("refused a {found} the session planted at {path} in its {place} ({during}); not followed")
+        }
         EventKind::Archived => "archived".to_string(),
         EventKind::Unarchived => "unarchived".to_string(),
         EventKind::Deleted => "deleted".to_string(),

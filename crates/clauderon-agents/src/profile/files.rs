@@ -12,8 +12,8 @@
 
 use super::{claude, codex, gemini};
 use crate::AgentsError;
+use clauderon_fs::{Place, SessionRoot};
 use clauderon_types::AgentKind;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// What the settings builders know of the session.
@@ -70,32 +70,35 @@ pub fn agent_files(agent: AgentKind, ctx: &ConfigContext<'_>) -> Vec<AgentFile> 
     }
 }
 
+/// The largest settings file clauderon merges over (a session could plant a huge one).
+const SETTINGS_LIMIT: u64 = 16 << 20;
+
 /// Write `agent`'s files into `ctx.home`, merged over what is there (see the module
-/// documentation). Files are 0600 and folders 0700: only the session's user reads them.
-/// Returns the paths written.
+/// documentation). Files are 0600 and folders 0700: only the session's user reads them. Every
+/// file is read and written through `clauderon-fs`: a link the session planted on the way (its
+/// `~/.claude` pointing at the user's own) is refused with [`AgentsError::Refused`], never
+/// followed, so neither the host's content comes in nor clauderon's hooks go out. Returns the
+/// paths written.
 pub fn write_agent_files(agent: AgentKind, ctx: &ConfigContext<'_>) -> Result<Vec<PathBuf>, AgentsError> {
+    let home = SessionRoot::open(ctx.home, Place::Home).map_err(AgentsError::writing(ctx.home))?;
     // The script the agent's status hooks run (issue 6 §3).
-    let script = crate::status_hooks::write_hook_script(ctx.home)
-        .map_err(|e| unwritable(&ctx.home.join(crate::status_hooks::HOOK_SCRIPT), e))?;
+    let script = crate::status_hooks::write_hook_script_in(&home)?;
     let mut written = vec![script];
     for file in agent_files(agent, ctx) {
-        let path = ctx.home.join(file.path);
-        let existing = match std::fs::read_to_string(&path) {
-            Ok(text) => Some(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(unwritable(&path, e)),
-        };
+        let existing = home.read(file.path, SETTINGS_LIMIT).map_err(AgentsError::writing(ctx.home))?;
+        let existing = existing.map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
         let text = match merged(&file.content, existing.as_deref()) {
             Some(text) => text,
             None => {
                 // The agent cannot read it either: keep it for the user, write ours.
-                let aside = path.with_file_name(format!("{}.invalid", file_name(&path)));
-                std::fs::rename(&path, &aside).map_err(|e| unwritable(&path, e))?;
+                let aside = format!("{}.invalid", file_name(Path::new(file.path)));
+                home.rename_in_place(file.path, &aside).map_err(AgentsError::writing(ctx.home))?;
                 merged(&file.content, None).unwrap_or_default()
             }
         };
-        write_private(&path, &text)?;
-        written.push(path);
+        // Through a temporary file and a rename, so the agent never reads half a file.
+        home.write(file.path, text.as_bytes(), 0o600).map_err(AgentsError::writing(ctx.home))?;
+        written.push(home.host_path(file.path));
     }
     Ok(written)
 }
@@ -170,27 +173,4 @@ pub fn merge_toml(base: &mut toml::Table, ours: &toml::Table) {
 
 fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-}
-
-fn unwritable(path: &Path, e: std::io::Error) -> AgentsError {
-    AgentsError::Unwritable { path: path.to_path_buf(), reason: e.to_string() }
-}
-
-/// Write through a temporary file and a rename, so the agent never reads half a file.
-fn write_private(path: &Path, text: &str) -> Result<(), AgentsError> {
-    use std::io::Write;
-    if let Some(dir) = path.parent() {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| unwritable(dir, e))?;
-    }
-    let tmp = path.with_file_name(format!(".{}.clauderon-tmp", file_name(path)));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| unwritable(&tmp, e))?;
-    f.write_all(text.as_bytes()).map_err(|e| unwritable(&tmp, e))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| unwritable(path, e))
 }

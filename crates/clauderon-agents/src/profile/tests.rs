@@ -101,7 +101,7 @@ fn the_launch_script_starts_with_the_prompt_and_resumes_once_a_transcript_exists
 
         plant_transcript(agent, home.path());
         assert!(
-            newest_transcript(agent, home.path()).is_some(),
+            newest_transcript(agent, home.path()).unwrap().is_some(),
             "{agent}: the reader sees the planted transcript"
         );
         let again = launched_args(agent, home.path(), bin.path(), prompt);

@@ -6,10 +6,12 @@
 //! `custom_tool_call_output`, `reasoning`. `event_msg`, `turn_context`, `session_meta` and
 //! the like repeat or describe it and are not read.
 
-use super::{Transcript, each_json_line, merge_into, modified, parse_time};
+use super::{Transcript, each_json_line, jsonl_entry, keep_newest, merge_into, open_home, parse_time};
+use clauderon_fs::{ConfinedDir, EntryKind};
 use clauderon_types::messages::{Message, Role, ToolCall, ToolResult};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 /// What Codex puts before the user's first prompt as user messages: its view of the
 /// environment and the project's instructions, not the user's words.
@@ -25,34 +27,38 @@ pub fn codex_sessions_dir(home: &Path) -> PathBuf {
     home.join(".codex").join("sessions")
 }
 
-/// The most recently written rollout under `home`.
-pub fn newest_codex_transcript(home: &Path) -> Option<PathBuf> {
+/// The most recently written rollout under `home`. A link among the date folders or the
+/// rollouts is refused ([`crate::AgentsError::Refused`]), never followed.
+pub fn newest_codex_transcript(home: &Path) -> Result<Option<PathBuf>, crate::AgentsError> {
+    let Some(root) = open_home(home)? else { return Ok(None) };
+    let Some(sessions) = root.dir(".codex/sessions").map_err(crate::AgentsError::reading(home))? else {
+        return Ok(None);
+    };
     let mut newest = None;
-    visit(&codex_sessions_dir(home), 0, &mut newest);
-    newest.map(|(_, p)| p)
+    visit(&sessions, 0, home, &mut newest)?;
+    Ok(newest.map(|(_, rel)| root.host_path(&rel)))
 }
 
-/// Year, month and day folders, then the rollouts: at most four levels.
-fn visit(dir: &Path, depth: usize, newest: &mut Option<(std::time::SystemTime, PathBuf)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
-        if kind.is_dir() && depth < 3 {
-            visit(&path, depth + 1, newest);
-        } else if kind.is_file()
-            && path.extension().is_some_and(|x| x == "jsonl")
-            && let Some(when) = modified(&path)
-            && newest.as_ref().is_none_or(|(t, _)| when > *t)
-        {
-            *newest = Some((when, path));
+/// Year, month and day folders, then the rollouts: at most four levels. A link where a folder
+/// may be is opened as one, so it is refused.
+fn visit(
+    dir: &ConfinedDir,
+    depth: usize,
+    home: &Path,
+    newest: &mut Option<(SystemTime, String)>,
+) -> Result<(), crate::AgentsError> {
+    for entry in dir.entries().map_err(crate::AgentsError::reading(home))? {
+        let folder = matches!(entry.kind, EntryKind::Folder)
+            || (matches!(entry.kind, EntryKind::Symlink) && !entry.name.ends_with(".jsonl"));
+        if folder && depth < 3 {
+            if let Some(sub) = dir.dir(&entry.name).map_err(crate::AgentsError::reading(home))? {
+                visit(&sub, depth + 1, home, newest)?;
+            }
+        } else {
+            keep_newest(newest, jsonl_entry(dir, &entry, home)?);
         }
     }
-}
-
-/// Read a Codex rollout file.
-pub fn read_codex_transcript(path: &Path) -> Result<Transcript, crate::AgentsError> {
-    super::read_transcript(clauderon_types::AgentKind::Codex, path)
+    Ok(())
 }
 
 /// Parse a Codex rollout. Never fails: lines that do not parse are counted in the notes.
@@ -214,7 +220,7 @@ mod tests {
     #[test]
     fn the_newest_rollout_is_found_in_the_date_folders() {
         let home = tempfile::tempdir().unwrap();
-        assert_eq!(newest_codex_transcript(home.path()), None);
+        assert_eq!(newest_codex_transcript(home.path()).unwrap(), None);
         let day = codex_sessions_dir(home.path()).join("2026/11/29");
         std::fs::create_dir_all(&day).unwrap();
         let (old, new) = (day.join("rollout-a.jsonl"), day.join("rollout-b.jsonl"));
@@ -223,6 +229,6 @@ mod tests {
             let when = std::time::SystemTime::now() - std::time::Duration::from_secs(age);
             std::fs::File::options().write(true).open(path).unwrap().set_modified(when).unwrap();
         }
-        assert_eq!(newest_codex_transcript(home.path()), Some(new));
+        assert_eq!(newest_codex_transcript(home.path()).unwrap(), Some(new));
     }
 }

@@ -7,7 +7,7 @@
 //! The `user` records that only carry `functionResponse` parts repeat those results and are
 //! not read; the context Gemini sends first (`<session_context>`) is not the user's words.
 
-use super::{Transcript, each_json_line, parse_time};
+use super::{Transcript, each_json_line, jsonl_entry, keep_newest, open_home, parse_time, subfolders};
 use clauderon_types::messages::{Message, ParseNotes, Role, ToolCall, ToolResult};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -17,17 +17,20 @@ pub fn gemini_tmp_dir(home: &Path) -> PathBuf {
     home.join(".gemini").join("tmp")
 }
 
-/// The most recently written chat under `home`, whatever the project.
-pub fn newest_gemini_transcript(home: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(gemini_tmp_dir(home))
-        .ok()?
-        .flatten()
-        .filter_map(|project| std::fs::read_dir(project.path().join("chats")).ok())
-        .flat_map(|chats| chats.flatten().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl") && p.is_file())
-        .filter_map(|p| super::modified(&p).map(|m| (m, p)))
-        .max()
-        .map(|(_, p)| p)
+/// The most recently written chat under `home`, whatever the project. A link among the
+/// project folders, their `chats` or the chats is refused ([`crate::AgentsError::Refused`]).
+pub fn newest_gemini_transcript(home: &Path) -> Result<Option<PathBuf>, crate::AgentsError> {
+    let reading = crate::AgentsError::reading(home);
+    let Some(root) = open_home(home)? else { return Ok(None) };
+    let Some(tmp) = root.dir(".gemini/tmp").map_err(&reading)? else { return Ok(None) };
+    let mut newest = None;
+    for project in subfolders(&tmp, home)? {
+        let Some(chats) = project.dir("chats").map_err(&reading)? else { continue };
+        for entry in chats.entries().map_err(&reading)? {
+            keep_newest(&mut newest, jsonl_entry(&chats, &entry, home)?);
+        }
+    }
+    Ok(newest.map(|(_, rel)| root.host_path(&rel)))
 }
 
 /// Parse a Gemini CLI chat. Never fails: lines that do not parse are counted in the notes.

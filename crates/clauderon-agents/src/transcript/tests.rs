@@ -113,14 +113,16 @@ fn empty_and_binary_files_give_no_messages_and_no_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.jsonl");
     std::fs::write(&path, [0xff, 0xfe, b'\n', 0x00]).unwrap();
-    let t = read_claude_transcript(&path).unwrap();
+    let t = read_transcript(AgentKind::Claude, dir.path(), &path).unwrap();
     assert!(t.messages.is_empty());
     assert_eq!(t.notes.skipped_lines, 2);
 }
 
 #[test]
 fn a_missing_transcript_is_an_error_that_names_the_file() {
-    let err = read_claude_transcript(Path::new("/nonexistent/t.jsonl")).unwrap_err();
+    let err =
+        read_transcript(AgentKind::Claude, Path::new("/nonexistent"), Path::new("/nonexistent/t.jsonl"))
+            .unwrap_err();
     assert!(err.to_string().contains("/nonexistent/t.jsonl"), "{err}");
 }
 
@@ -133,7 +135,7 @@ fn project_folders_are_named_after_the_cwd() {
 #[test]
 fn the_newest_transcript_is_found_for_a_cwd_and_anywhere() {
     let home = tempfile::tempdir().unwrap();
-    assert_eq!(newest_claude_transcript_anywhere(home.path()), None);
+    assert_eq!(newest_claude_transcript_anywhere(home.path()).unwrap(), None);
     let work = claude_projects_dir(home.path()).join("-work-repo");
     let docker = claude_projects_dir(home.path()).join("-workspace");
     std::fs::create_dir_all(&work).unwrap();
@@ -147,7 +149,7 @@ fn the_newest_transcript_is_found_for_a_cwd_and_anywhere() {
         std::fs::File::options().write(true).open(path).unwrap().set_modified(when).unwrap();
     }
     std::fs::write(work.join("notes.txt"), "not a transcript").unwrap();
-    assert_eq!(newest_claude_transcript(home.path(), Path::new("/work/repo")), Some(new));
-    assert_eq!(newest_claude_transcript(home.path(), Path::new("/elsewhere")), None);
-    assert_eq!(newest_claude_transcript_anywhere(home.path()), Some(newest));
+    assert_eq!(newest_claude_transcript(home.path(), Path::new("/work/repo")).unwrap(), Some(new));
+    assert_eq!(newest_claude_transcript(home.path(), Path::new("/elsewhere")).unwrap(), None);
+    assert_eq!(newest_claude_transcript_anywhere(home.path()).unwrap(), Some(newest));
 }

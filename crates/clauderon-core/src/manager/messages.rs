@@ -2,6 +2,7 @@
 
 use super::SessionManager;
 use crate::error::CoreError;
+use clauderon_agents::AgentsError;
 use clauderon_agents::transcript::{self, Transcript};
 use clauderon_types::messages::MessagePage;
 
@@ -22,16 +23,23 @@ impl SessionManager {
         let agent = session.agent;
         let home = self.inner.layout.session_home(&name);
         let read = tokio::task::spawn_blocking(move || {
-            let Some(path) = transcript::newest_transcript(agent, &home) else {
+            // Both through `clauderon-fs`: a link the session planted is refused, not followed.
+            let Some(path) = transcript::newest_transcript(agent, &home)? else {
                 return Ok((None, Transcript::default()));
             };
-            let read = transcript::read_transcript(agent, &path)?;
-            Ok::<_, clauderon_agents::AgentsError>((Some(path.display().to_string()), read))
+            let read = transcript::read_transcript(agent, &home, &path)?;
+            Ok::<_, AgentsError>((Some(path.display().to_string()), read))
         })
         .await
         .map_err(|e| CoreError::Internal(format!("transcript task: {e}")))?;
-        let (path, Transcript { messages, notes }) =
-            read.map_err(|e| CoreError::Unavailable(e.to_string()))?;
+        let (path, Transcript { messages, notes }) = match read {
+            Ok(read) => read,
+            Err(AgentsError::Refused(r)) => {
+                let then = "read the messages again";
+                return Err(self.refused_once(&session, "reading messages", &r, then).await);
+            }
+            Err(e) => return Err(CoreError::Unavailable(e.to_string())),
+        };
         Ok(MessagePage::slice(&name, path, messages, notes, after, limit))
     }
 }

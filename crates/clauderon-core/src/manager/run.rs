@@ -6,7 +6,7 @@
 use super::SessionManager;
 use crate::error::CoreError;
 use clauderon_backend::session_files::write_agent_files_in;
-use clauderon_backend::{BackendHandle, SessionBackend};
+use clauderon_backend::{BackendError, BackendHandle, SessionBackend};
 use clauderon_types::{Session, SessionStatus, Transition};
 
 impl SessionManager {
@@ -44,7 +44,11 @@ impl SessionManager {
             }
             let handle = resource(&s)?;
             let backend = self.backend(s.backend)?;
-            self.refresh_agent_files(&s, backend.as_ref()).await;
+            if let Err(BackendError::Refused(r)) = self.refresh_agent_files(&s, backend.as_ref()).await {
+                // A link the session planted in its HOME: not followed, and not started over it.
+                let then = format!("run `clauderon start {}` again", s.name);
+                return Err(self.refused_locked(&s, "start", &r, &then).await);
+            }
             backend.start(&handle).await.map_err(|e| {
                 CoreError::Unavailable(format!(
                     "starting session `{}` failed: {e}; fix the cause and run `clauderon start {}` again, \
@@ -62,8 +66,14 @@ impl SessionManager {
     /// Bring the agent's settings files in the session's HOME up to this clauderon's (status
     /// hooks, workspace trust, telemetry off), merged over what the session changed in them,
     /// before its process starts again: a session created by an older clauderon gets what this
-    /// one writes. A failure is logged, and the process starts with the files as they are.
-    async fn refresh_agent_files(&self, s: &Session, backend: &dyn SessionBackend) {
+    /// one writes. A link the session planted on the way is returned
+    /// ([`BackendError::Refused`]): the start is refused (see ARCHITECTURE.md, Containment).
+    /// Any other failure is logged, and the process starts with the files as they are.
+    async fn refresh_agent_files(
+        &self,
+        s: &Session,
+        backend: &dyn SessionBackend,
+    ) -> Result<(), BackendError> {
         let home = self.inner.layout.session_home(s.name.as_str());
         let workdir = backend.agent_workdir(&s.worktree_path);
         let placeholders = self.inner.proxy.placeholders();
@@ -75,9 +85,14 @@ impl SessionManager {
             write_agent_files_in(agent, &home, &workdir, &placeholders)
         })
         .await
-        .unwrap_or_else(|e| Err(e.to_string()));
-        if let Err(e) = written {
-            tracing::warn!(session = %s.name, error = %e, "could not bring the agent's settings up to date; starting with them as they are");
+        .unwrap_or_else(|e| Err(BackendError::Files { message: e.to_string() }));
+        match written {
+            Err(e @ BackendError::Refused(_)) => Err(e),
+            Err(e) => {
+                tracing::warn!(session = %s.name, error = %e, "could not bring the agent's settings up to date; starting with them as they are");
+                Ok(())
+            }
+            Ok(()) => Ok(()),
         }
     }
 }
