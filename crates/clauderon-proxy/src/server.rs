@@ -17,12 +17,13 @@ use crate::ca::CertificateAuthority;
 use crate::conn_upstream::{ConnUpstream, Dialer};
 use crate::identity::{IdentityRegistry, SessionIdentity};
 use crate::inject::{Injector, LocalEndpoint, MAX_LOCAL_BODY};
-use crate::internal::{StatusSink, is_internal};
+use crate::internal::{ReportLimiter, StatusSink, is_internal};
 use crate::meter::{UsageMeter, UsageSink};
 use crate::policy::{MAX_POLICY_BODY, PolicyDecision, PolicyRequest, Refusal, RequestPolicy};
 use crate::scrub::{KnownSecrets, ScrubBody, restrict_accept_encoding};
 use crate::tap::MeterBody;
-use crate::upstream::{BoxError, OverrideResolver, ProxyBody, UpstreamClient, UpstreamSettings};
+use crate::upstream::{BoxError, OverrideResolver, ProxyBody, SessionClient, UpstreamSettings};
+use crate::wall::{AddressWall, WallConnector, walled_in};
 use bytes::Bytes;
 use chrono::Utc;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -38,11 +39,11 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, UnixListener};
 
 mod connect;
+mod refusals;
 
 /// Named timeouts. Long-lived streams (SSE, WebSocket, tunnels) have none.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
-pub const TUNNEL_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Copy buffer of opaque tunnels, each way (tokio's default of 8 KiB halves bulk throughput).
 const TUNNEL_BUFFER: usize = 64 * 1024;
 /// Largest request head accepted from a session.
@@ -67,6 +68,9 @@ pub struct ProxyParts {
     pub usage: Option<Arc<dyn UsageSink>>,
     /// Where agents' status reports to [`crate::internal::INTERNAL_HOST`] go; `None` refuses them.
     pub status: Option<Arc<dyn StatusSink>>,
+    /// The daemon's own TCP listeners (its API, the proxy's addresses), as bound: the address
+    /// wall never lets a session connect to them, whatever the rules say.
+    pub own_listeners: Vec<SocketAddr>,
 }
 
 /// A cheap, cloneable handle on the running proxy's shared state.
@@ -80,11 +84,15 @@ struct Shared {
     ca: CertificateAuthority,
     acceptor: tokio_rustls::TlsAcceptor,
     /// HTTP/2 where the upstream offers it, for sessions that speak HTTP/2.
-    client: UpstreamClient,
+    client: SessionClient,
     /// HTTP/1.1 only: for sessions that speak HTTP/1.1, and upgrades (WebSocket), which
     /// cannot ride an HTTP/2 connection.
-    client_h1: UpstreamClient,
+    client_h1: SessionClient,
     resolver: OverrideResolver,
+    /// Every upstream connection is dialled through it (`crate::wall`).
+    wall: Arc<AddressWall>,
+    /// Per-session token buckets for requests to the proxy's own host.
+    reports: ReportLimiter,
     /// Opens each intercepted HTTP/1.1 connection's own upstream connection.
     dialer: Arc<Dialer>,
     injector: Arc<dyn Injector>,
@@ -227,8 +235,9 @@ impl Proxy {
     pub fn new(parts: ProxyParts) -> Result<Self, ProxyError> {
         let tls = crate::upstream::tls_config(&parts.upstream)?;
         let resolver = OverrideResolver::new(parts.upstream.overrides.clone());
-        let client = crate::upstream::pooled(tls.clone(), resolver.clone(), true);
-        let client_h1 = crate::upstream::pooled(tls.clone(), resolver.clone(), false);
+        let wall = Arc::new(AddressWall::new(resolver.clone(), parts.own_listeners, parts.policy.clone()));
+        let client = crate::upstream::walled(tls.clone(), WallConnector::new(wall.clone()), true);
+        let client_h1 = crate::upstream::walled(tls.clone(), WallConnector::new(wall.clone()), false);
         Ok(Proxy {
             shared: Arc::new(Shared {
                 identities: parts.identities,
@@ -236,8 +245,10 @@ impl Proxy {
                 ca: parts.ca,
                 client,
                 client_h1,
-                dialer: Arc::new(Dialer::new(tls, resolver.clone())),
+                dialer: Arc::new(Dialer::new(tls, wall.clone())),
                 resolver,
+                wall,
+                reports: ReportLimiter::default(),
                 injector: parts.injector,
                 policy: parts.policy,
                 secrets: parts.secrets,
@@ -317,16 +328,10 @@ impl Proxy {
     async fn front(&self, req: Request<Incoming>) -> Response<ProxyBody> {
         let auth = req.headers().get(header::PROXY_AUTHORIZATION).and_then(|v| v.to_str().ok());
         let Some(session) = self.shared.identities.authenticate(auth) else {
-            let mut resp = text(
-                StatusCode::PROXY_AUTHENTICATION_REQUIRED,
-                "clauderon proxy: missing or wrong session identity; use the proxy URL your session was given",
-            );
-            resp.headers_mut()
-                .insert(header::PROXY_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"clauderon\""));
-            return resp;
+            return refusals::identity_required();
         };
         if req.method() == Method::CONNECT {
-            return self.connect(req, session);
+            return self.connect(req, session).await;
         }
         // The proxy's own host (agents' status reports): answered here, never forwarded.
         if req.uri().host().is_some_and(is_internal) {
@@ -347,7 +352,8 @@ impl Proxy {
         req: Request<Incoming>,
         session: &SessionIdentity,
     ) -> Response<ProxyBody> {
-        crate::internal::answer(self.shared.status.as_deref(), self.shared.audit.as_ref(), session, req).await
+        let sink = self.shared.status.as_deref();
+        crate::internal::answer(sink, &self.shared.reports, self.shared.audit.as_ref(), session, req).await
     }
 
     fn audit_now(&self, session: &SessionIdentity, method: &str, host: &str, path: &str, decision: Decision) {
@@ -361,6 +367,11 @@ impl Proxy {
         t: Target,
         own: &ConnUpstream,
     ) -> Response<ProxyBody> {
+        // The connection was authenticated at its CONNECT; the session may have been deleted
+        // since (issue 11, item 8): every request asks the registry again.
+        if !self.shared.identities.is_current(&t.session) {
+            return refusals::identity_revoked();
+        }
         let started = Instant::now();
         let path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
         let method = req.method().clone();
@@ -383,6 +394,9 @@ impl Proxy {
             Ok(body) => body,
             Err(refusal) => return refusal,
         };
+        if let Err(w) = self.shared.wall.check_literal(&t.host, t.port, &t.session) {
+            return self.deny_walled(record, &w);
+        }
         self.request_headers_upstream(&mut parts.headers, upgrade);
 
         match self.shared.injector.inject(&t.host, &mut parts.headers).await {
@@ -441,11 +455,17 @@ impl Proxy {
                 {
                     let upstream_upgrade = hyper::upgrade::on(&mut resp);
                     let sink = self.shared.audit.clone();
+                    let identities = self.shared.identities.clone();
+                    let session = t.session.clone();
                     tokio::spawn(async move {
                         let (up, down) = match tokio::join!(client_upgrade, upstream_upgrade) {
                             (Ok(c), Ok(u)) => {
                                 let (mut c, mut u) = (TokioIo::new(c), TokioIo::new(u));
-                                tokio::io::copy_bidirectional(&mut c, &mut u).await.unwrap_or((0, 0))
+                                // A WebSocket outlives requests: it ends with its session.
+                                tokio::select! {
+                                    copied = tokio::io::copy_bidirectional(&mut c, &mut u) => copied.unwrap_or((0, 0)),
+                                    () = identities.until_revoked(&session) => (0, 0),
+                                }
                             }
                             _ => (0, 0),
                         };
@@ -465,6 +485,9 @@ impl Proxy {
                 self.to_session(parts, body, counters, pending, &exchange)
             }
             Err(e) => {
+                if let Some(w) = walled_in(e.as_ref()) {
+                    return self.deny_walled(record, w);
+                }
                 let reason = upstream_failure(&t.host, e.as_ref());
                 tracing::warn!(host = %t.host, "{reason}");
                 record.decision = Decision::Failed { reason: reason.clone() };
@@ -666,6 +689,9 @@ impl Proxy {
             Ok(body) => body,
             Err(refusal) => return refusal,
         };
+        if let Err(w) = self.shared.wall.check_literal(&host, port, &session) {
+            return self.deny_walled(record, &w);
+        }
         self.request_headers_upstream(&mut parts.headers, false);
         let port = self.shared.resolver.lookup(&host).map(|a| a.port()).unwrap_or(port);
         parts.uri = match format!("http://{host}:{port}{path}").parse() {
@@ -684,6 +710,9 @@ impl Proxy {
                 self.to_session(parts, body, counters, pending, &exchange)
             }
             Err(e) => {
+                if let Some(w) = walled_in(&e) {
+                    return self.deny_walled(record, w);
+                }
                 let reason = upstream_failure(&host, &e);
                 record.decision = Decision::Failed { reason: reason.clone() };
                 record.status = Some(502);
