@@ -16,57 +16,15 @@ use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
-use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use common::{
-    ANTHROPIC_KEY, Fx, GEMINI_KEY, GITHUB_TOKEN, OPENAI_KEY, SECRETS, audit, fixture, fixture_with,
+    ANTHROPIC_KEY, Fx, GEMINI_KEY, GITHUB_TOKEN, OPENAI_KEY, SECRETS, audit, fixture, fixture_with, tunnel,
 };
-
-/// What a session trusts: clauderon's CA, and the real server's CA (here the test
-/// upstream's) for hosts that are tunnelled rather than intercepted.
-fn clauderon_roots(fx: &Fx) -> rustls::RootCertStore {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(fx.up.ca().ca_der()).unwrap();
-    for cert in CertificateDer::pem_file_iter(fx.d.ca_cert()).unwrap() {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    roots
-}
-
-/// CONNECT through the proxy with the session's identity, then TLS as the session would.
-async fn tunnel(fx: &Fx, host: &str, alpn: &[&[u8]]) -> tokio_rustls::client::TlsStream<TcpStream> {
-    let mut tcp = TcpStream::connect(fx.d.proxy_addr()).await.unwrap();
-    let auth =
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", fx.access.user, fx.access.secret));
-    let head = format!(
-        "CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\nProxy-Authorization: Basic {auth}\r\n\r\n"
-    );
-    tcp.write_all(head.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        assert!(tcp.read(&mut byte).await.unwrap() > 0, "proxy closed during CONNECT");
-        buf.push(byte[0]);
-    }
-    assert!(String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(clauderon_roots(fx))
-        .with_no_client_auth();
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(ServerName::try_from(host.to_string()).unwrap(), tcp)
-        .await
-        .unwrap()
-}
 
 /// One HTTP/1.1 request through the proxy; the response with its body unread.
 async fn send(fx: &Fx, host: &str, req: Request<Full<Bytes>>) -> hyper::Response<hyper::body::Incoming> {

@@ -173,6 +173,15 @@ fn host_port(uri: &Uri, default_port: u16) -> Option<(String, u16)> {
     Some((host, uri.port_u16().unwrap_or(default_port)))
 }
 
+/// A host as it goes in a URL or a Host header: IPv6 literals in brackets.
+fn bracketed(host: &str) -> String {
+    if host.contains(':') { format!("[{host}]") } else { host.to_string() }
+}
+
+fn authority(host: &str, port: u16) -> String {
+    format!("{}:{port}", bracketed(host))
+}
+
 /// Hop-by-hop headers are for one connection only; `keep_upgrade` keeps what a WebSocket needs.
 fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     let listed: Vec<HeaderName> = headers
@@ -418,11 +427,11 @@ impl Proxy {
             Some(addr) => addr.port(),
             None => t.port,
         };
-        let uri = match format!("https://{}:{port}{path}", t.host).parse::<Uri>() {
+        let uri = match format!("https://{}{path}", authority(&t.host, port)).parse::<Uri>() {
             Ok(u) => u,
             Err(_) => return text(StatusCode::BAD_REQUEST, "clauderon proxy: the request path is not valid"),
         };
-        let host_header = if t.port == 443 { t.host.clone() } else { format!("{}:{}", t.host, t.port) };
+        let host_header = if t.port == 443 { bracketed(&t.host) } else { authority(&t.host, t.port) };
         if let Ok(v) = HeaderValue::from_str(&host_header) {
             parts.headers.insert(header::HOST, v);
         }
@@ -694,7 +703,7 @@ impl Proxy {
         }
         self.request_headers_upstream(&mut parts.headers, false);
         let port = self.shared.resolver.lookup(&host).map(|a| a.port()).unwrap_or(port);
-        parts.uri = match format!("http://{host}:{port}{path}").parse() {
+        parts.uri = match format!("http://{}{path}", authority(&host, port)).parse() {
             Ok(u) => u,
             Err(_) => return text(StatusCode::BAD_REQUEST, "clauderon proxy: the request URL is not valid"),
         };

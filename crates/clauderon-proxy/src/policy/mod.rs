@@ -71,12 +71,11 @@ pub trait RequestPolicy: Send + Sync + 'static {
     }
 }
 
-/// Does one of `list` name exactly `ip` (`127.0.0.1`, `::1`; the mapped form counts as the same)?
+/// Does one of `list` name exactly `ip` (`127.0.0.1`, `::1`)? Another spelling of the same host
+/// (`::ffff:127.0.0.1`, `127.1`) is not named: a rule opens what it says and nothing near it.
 fn names_ip(list: &[HostPattern], ip: IpAddr) -> bool {
     list.iter().any(|p| match p {
-        HostPattern::Exact(name) => {
-            name.parse::<IpAddr>().is_ok_and(|n| n.to_canonical() == ip.to_canonical())
-        }
+        HostPattern::Exact(name) => name.parse::<IpAddr>().is_ok_and(|n| n == ip),
         HostPattern::Subdomains(_) => false,
     })
 }
