@@ -226,8 +226,10 @@ impl AddressWall {
             return Ok(vec![addr]);
         }
         // A name: no allow rule opens the wall for it (a rule must name the IP itself).
-        let found = tokio::net::lookup_host((host, port))
+        let lookup = tokio::net::lookup_host((host, port));
+        let found = tokio::time::timeout(UPSTREAM_CONNECT_TIMEOUT, lookup)
             .await
+            .map_err(|_| DialError::TimedOut { target: target.clone() })?
             .map_err(|e| DialError::Unresolved { host: host.to_string(), reason: e.to_string() })?;
         let mut first_refusal = None;
         let mut open = Vec::new();
