@@ -380,6 +380,70 @@ async fn a_deleted_sessions_http2_connection_gets_no_more_credentials() {
     fx.d.stop().await;
 }
 
+#[tokio::test]
+async fn a_deleted_sessions_plain_keep_alive_connection_is_refused() {
+    // The plain-HTTP path authenticates every request (a guard: it did before issue 11 too).
+    let service = HostService::start().await;
+    let mut d = TestDaemon::start_with(config(TEST_POLICY), HashMap::new()).await;
+    let a = session(&d, "agent", "read-write").await;
+    let tcp = TcpStream::connect(d.proxy_addr()).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.unwrap();
+    tokio::spawn(conn);
+    let get = || {
+        hyper::Request::get(format!("http://127.0.0.1:{}/", service.port()))
+            .header("host", format!("127.0.0.1:{}", service.port()))
+            .header("proxy-authorization", basic(&a))
+            .body(Empty::<Bytes>::new())
+            .unwrap()
+    };
+    let resp = sender.send_request(get()).await.unwrap();
+    assert_eq!(resp.status(), 200, "the named loopback service answers through the proxy");
+    resp.into_body().collect().await.unwrap();
+    let served = service.accepted();
+
+    let reply = unix(d.socket(), ApiRequest::new("DELETE", "/api/sessions/agent?force=true")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    sender.ready().await.unwrap();
+    let resp = sender.send_request(get()).await.unwrap();
+    assert_eq!(resp.status(), 407, "a deleted session's next request on its connection");
+    assert_eq!(service.accepted(), served);
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_deleted_sessions_open_tunnel_is_closed() {
+    // A service that holds every connection open and echoes what it gets.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 64];
+                while let Ok(n) = s.read(&mut buf).await {
+                    if n == 0 || s.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let mut d = TestDaemon::start_with(config(TEST_POLICY), HashMap::new()).await;
+    let a = session(&d, "agent", "read-write").await;
+    let (status, mut s) = connect(&d, &a, &target).await;
+    assert_eq!(status, 200);
+    s.write_all(b"ping").await.unwrap();
+    let mut echo = [0u8; 4];
+    s.read_exact(&mut echo).await.unwrap();
+    assert_eq!(&echo, b"ping", "the tunnel carries bytes while its session lives");
+
+    let reply = unix(d.socket(), ApiRequest::new("DELETE", "/api/sessions/agent?force=true")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "a deleted session's tunnel stayed open");
+    d.stop().await;
+}
+
 /// Status reports on one keep-alive connection, as a looping hook would send them.
 async fn reports(d: &TestDaemon, a: &ProxyAccess, n: usize) -> (usize, usize) {
     let tcp = TcpStream::connect(d.proxy_addr()).await.unwrap();
