@@ -99,7 +99,7 @@ pub(crate) enum Allowance<'a> {
 pub struct Walled {
     /// `host:port` as the session asked for it.
     pub target: String,
-    /// The address it came to, when not the same text.
+    /// The address the proxy would have connected to (the literal itself, or what the name resolved to).
     pub addr: IpAddr,
     /// A phrase: "a loopback address", or that it is clauderon's own listener.
     pub why: String,
