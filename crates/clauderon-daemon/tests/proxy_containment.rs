@@ -265,6 +265,27 @@ async fn host_services_on_loopback_are_walled_by_address_not_by_name() {
 }
 
 #[tokio::test]
+async fn a_sessions_own_allow_rule_opens_its_exact_ip_for_that_session_only() {
+    let service = HostService::start().await;
+    let url = format!("http://127.0.0.1:{}/", service.port());
+    let mut d = TestDaemon::start_with(config("[policy]\negress = \"open\"\n"), HashMap::new()).await;
+    let repo = TestRepo::new().unwrap();
+    let body = json!({"repo_path": repo.path(), "prompt": "go", "name": "db",
+                      "access_mode": "read-write", "options": {"allow_hosts": ["127.0.0.1"]}});
+    let reply = unix(d.socket(), ApiRequest::new("POST", "/api/sessions").json(body.to_string())).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let db = d.fake.proxy_for("db").unwrap();
+    let other = session(&d, "other", "read-write").await;
+    // Both ways the pooled client could be asked: the other session first, then after.
+    let (status, body) = forward(&d, &other, &url).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("clauderon allow-host other 127.0.0.1"), "{body}");
+    assert_eq!(forward(&d, &db, &url).await, (200, "ok".to_string()), "the session that named it");
+    assert_eq!(forward(&d, &other, &url).await.0, 403, "a rule of another session opened the wall");
+    d.stop().await;
+}
+
+#[tokio::test]
 async fn non_tls_connect_tunnels_are_checked_for_egress_and_address() {
     let service = HostService::start().await;
     let target = format!("127.0.0.1:{}", service.port());
