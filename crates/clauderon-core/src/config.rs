@@ -75,12 +75,14 @@ client_id = "9d1c250a-e61b-44d9-88ed-5944d1962f5e"
 
 [policy]
 # Egress: "allowlist" (sessions reach only the hosts below) or "open" (any host; credentials
-# still go only to their own hosts).
+# still go only to their own hosts). Either way, loopback, private and link-local addresses
+# (and the daemon's own API and proxy, always) are walled off.
 egress = "allowlist"
 # The built-in list: model APIs, GitHub, the common package registries (`clauderon config show`
 # lists them). Set to false to allow only what you list here and per session (--allow-host).
 builtin_allow_hosts = true
-# More hosts every session may reach; `*.example.com` for the subdomains of example.com.
+# More hosts every session may reach; `*.example.com` for the subdomains of example.com. An exact
+# IP such as "10.0.0.5" also opens the wall for that private address (sessions must use the IP).
 allow_hosts = []
 # Model APIs besides the built-in ones (Anthropic, OpenAI, Gemini): read-only sessions may call
 # them with any method, and budgets count their use.

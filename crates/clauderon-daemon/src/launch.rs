@@ -252,6 +252,9 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
         usage: Some(usage_sink),
         status: Some(status_reports),
         audit: audit_sink,
+        // As bound (tests bind port 0): the address wall keeps sessions off the API and the
+        // proxy itself, whatever the egress rules say.
+        own_listeners: proxy_addrs.iter().copied().chain([http_addr]).collect(),
     })
     .map_err(|e| DaemonError::Config(e.to_string()))?;
     let state = AppState {

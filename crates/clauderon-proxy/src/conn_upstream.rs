@@ -10,7 +10,9 @@
 //! ([`ConnUpstream::drive`]), which saves those hand-offs on every request. HTTP/2 sessions
 //! and upgrades (WebSocket) still use the pooled clients.
 
-use crate::upstream::{BoxError, OverrideResolver, ProxyBody, UPSTREAM_CONNECT_TIMEOUT};
+use crate::identity::SessionIdentity;
+use crate::upstream::{BoxError, ProxyBody};
+use crate::wall::{AddressWall, Allowance};
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
@@ -20,36 +22,31 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::ServerName;
 use std::sync::Arc;
-use tokio::net::TcpStream;
 use tokio::sync::{Mutex, mpsc};
 
-/// Opens TLS connections to upstream hosts that speak HTTP/1.1, through the address overrides.
+/// Opens TLS connections to upstream hosts that speak HTTP/1.1, through the address wall
+/// (which applies the overrides).
 pub struct Dialer {
     tls: tokio_rustls::TlsConnector,
-    resolver: OverrideResolver,
+    wall: Arc<AddressWall>,
 }
 
 impl Dialer {
     /// `tls` is the upstream client's TLS setup (roots, extra CAs); ALPN is set to HTTP/1.1.
-    pub fn new(mut tls: rustls::ClientConfig, resolver: OverrideResolver) -> Self {
+    pub fn new(mut tls: rustls::ClientConfig, wall: Arc<AddressWall>) -> Self {
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Dialer { tls: tokio_rustls::TlsConnector::from(Arc::new(tls)), resolver }
+        Dialer { tls: tokio_rustls::TlsConnector::from(Arc::new(tls)), wall }
     }
 
-    async fn open(&self, host: &str, port: u16) -> Result<(SendRequest<ProxyBody>, Driver), BoxError> {
+    async fn open(
+        &self,
+        host: &str,
+        port: u16,
+        session: &SessionIdentity,
+    ) -> Result<(SendRequest<ProxyBody>, Driver), BoxError> {
         let name = ServerName::try_from(host.to_string())
             .map_err(|e| boxed(format!("{host} is not a valid server name: {e}")))?;
-        let connect = async {
-            match self.resolver.lookup(host) {
-                Some(addr) => TcpStream::connect(addr).await,
-                None => TcpStream::connect((host, port)).await,
-            }
-        };
-        let tcp = tokio::time::timeout(UPSTREAM_CONNECT_TIMEOUT, connect)
-            .await
-            .map_err(|_| boxed(format!("connecting to {host}:{port} timed out")))?
-            .map_err(boxed)?;
-        tcp.set_nodelay(true).map_err(boxed)?;
+        let tcp = self.wall.dial(host, port, Allowance::Session(session)).await.map_err(boxed)?;
         let tls = self.tls.connect(name, tcp).await.map_err(boxed)?;
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(boxed)?;
         let driver: Driver = Box::pin(async move {
@@ -72,6 +69,7 @@ pub struct ConnUpstream {
     dialer: Arc<Dialer>,
     host: String,
     port: u16,
+    session: SessionIdentity,
     sender: Mutex<Option<SendRequest<ProxyBody>>>,
     drivers: mpsc::UnboundedSender<Driver>,
 }
@@ -83,9 +81,16 @@ pub struct Drivers {
 }
 
 impl ConnUpstream {
-    pub fn new(dialer: Arc<Dialer>, host: &str, port: u16) -> (Arc<Self>, Drivers) {
+    pub fn new(dialer: Arc<Dialer>, host: &str, port: u16, session: SessionIdentity) -> (Arc<Self>, Drivers) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let me = ConnUpstream { dialer, host: host.to_string(), port, sender: Mutex::new(None), drivers: tx };
+        let me = ConnUpstream {
+            dialer,
+            host: host.to_string(),
+            port,
+            session,
+            sender: Mutex::new(None),
+            drivers: tx,
+        };
         (Arc::new(me), Drivers { incoming: rx, running: FuturesUnordered::new() })
     }
 
@@ -108,7 +113,7 @@ impl ConnUpstream {
     }
 
     async fn open(&self) -> Result<SendRequest<ProxyBody>, BoxError> {
-        let (sender, driver) = self.dialer.open(&self.host, self.port).await?;
+        let (sender, driver) = self.dialer.open(&self.host, self.port, &self.session).await?;
         self.drivers.send(driver).map_err(|_| boxed("the session's connection has ended"))?;
         Ok(sender)
     }

@@ -8,6 +8,7 @@ use clauderon_types::{SessionId, SessionName};
 use std::collections::HashMap;
 use std::sync::RwLock;
 use subtle::ConstantTimeEq;
+use tokio::sync::watch;
 
 /// Who is making a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,9 +22,17 @@ struct Entry {
     identity: SessionIdentity,
 }
 
-#[derive(Default)]
 pub struct IdentityRegistry {
     by_user: RwLock<HashMap<String, Entry>>,
+    /// Bumped on every revocation: long-lived connections (tunnels, WebSockets, intercepted
+    /// keep-alive connections) watch it and end when their own session is gone.
+    revocations: watch::Sender<u64>,
+}
+
+impl Default for IdentityRegistry {
+    fn default() -> Self {
+        IdentityRegistry { by_user: RwLock::default(), revocations: watch::Sender::new(0) }
+    }
 }
 
 impl std::fmt::Debug for IdentityRegistry {
@@ -56,6 +65,28 @@ impl IdentityRegistry {
     pub fn revoke(&self, name: &SessionName) {
         if let Ok(mut map) = self.by_user.write() {
             map.remove(name.as_str());
+        }
+        self.revocations.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Is this identity still the live one for its session? Checked on every request of a
+    /// connection authenticated earlier (issue 11, item 8): a deleted session's keep-alive
+    /// connection must not keep getting credentials. A name reused by a new session is another
+    /// identity.
+    pub fn is_current(&self, identity: &SessionIdentity) -> bool {
+        self.by_user
+            .read()
+            .is_ok_and(|m| m.get(identity.name.as_str()).is_some_and(|e| e.identity == *identity))
+    }
+
+    /// Resolves once `identity` is no longer current: select it beside a long-lived stream to
+    /// end the stream when its session is deleted.
+    pub async fn until_revoked(&self, identity: &SessionIdentity) {
+        let mut changes = self.revocations.subscribe();
+        while self.is_current(identity) {
+            if changes.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
         }
     }
 
@@ -115,8 +146,36 @@ mod tests {
         assert_eq!(reg.authenticate(None), None);
         assert_eq!(reg.authenticate(Some("Bearer x")), None);
         assert_eq!(reg.authenticate(Some("Basic !!!")), None);
+        assert!(reg.is_current(&a));
         reg.revoke(&a.name);
         assert_eq!(reg.authenticate(Some(&basic("a", &sa))), None, "revoked");
+        assert!(!reg.is_current(&a), "a revoked identity is not current");
+        let a_again = SessionIdentity { session_id: SessionId::new(), name: a.name.clone() };
+        reg.insert(a_again, new_secret());
+        assert!(!reg.is_current(&a), "a new session under the same name is another identity");
         assert!(!format!("{reg:?}").contains(&sb));
+    }
+}
+
+#[cfg(test)]
+mod revocation_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn until_revoked_ends_when_the_session_goes_and_not_before() {
+        let reg = std::sync::Arc::new(IdentityRegistry::new());
+        let a = SessionIdentity { session_id: SessionId::new(), name: SessionName::parse("a").unwrap() };
+        let b = SessionIdentity { session_id: SessionId::new(), name: SessionName::parse("b").unwrap() };
+        reg.insert(a.clone(), new_secret());
+        reg.insert(b.clone(), new_secret());
+        let waiting = tokio::spawn({
+            let reg = reg.clone();
+            async move { reg.until_revoked(&a).await }
+        });
+        reg.revoke(&b.name);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "another session's revocation ended this one's stream");
+        reg.revoke(&SessionName::parse("a").unwrap());
+        tokio::time::timeout(std::time::Duration::from_secs(2), waiting).await.unwrap().unwrap();
     }
 }

@@ -11,10 +11,13 @@ use crate::identity::SessionIdentity;
 use crate::upstream::ProxyBody;
 use async_trait::async_trait;
 use bytes::Bytes;
+use clauderon_types::SessionId;
 use clauderon_types::agent_status::{STATUS_PATH, StatusReport};
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub use clauderon_types::agent_status::{AgentStatus, INTERNAL_HOST};
@@ -23,6 +26,51 @@ pub use clauderon_types::agent_status::{AgentStatus, INTERNAL_HOST};
 pub const MAX_REPORT_BODY: usize = 4 * 1024;
 /// How long a report's body may take to arrive.
 pub const REPORT_BODY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Reports a session may send at once: an agent's hooks send one or two per turn, a few when
+/// tools run in a row (issue 11, item 8: 200 reports made 199 stored events).
+pub const REPORT_BURST: f64 = 10.0;
+/// Reports per second a session earns back, up to [`REPORT_BURST`].
+pub const REPORT_REFILL_PER_SEC: f64 = 2.0;
+/// Sessions whose buckets are kept before full (idle) ones are forgotten.
+const LIMITER_SESSIONS: usize = 1024;
+
+/// A token bucket per session for requests to [`INTERNAL_HOST`]: a session in a loop must not
+/// flood the store and the event bus with status changes. Excess requests get a 429.
+#[derive(Debug, Default)]
+pub struct ReportLimiter {
+    buckets: Mutex<HashMap<SessionId, Bucket>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl ReportLimiter {
+    /// Take one report's token from the session's bucket; `false` when it is empty.
+    pub fn take(&self, session: &SessionIdentity) -> bool {
+        let now = Instant::now();
+        let Ok(mut buckets) = self.buckets.lock() else { return false };
+        if buckets.len() >= LIMITER_SESSIONS {
+            // A full bucket is the same as none: forget those (deleted or quiet sessions).
+            buckets.retain(|_, b| Self::refilled(b, now) < REPORT_BURST);
+        }
+        let bucket = buckets.entry(session.session_id).or_insert(Bucket { tokens: REPORT_BURST, at: now });
+        bucket.tokens = Self::refilled(bucket, now);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn refilled(b: &Bucket, now: Instant) -> f64 {
+        (b.tokens + now.duration_since(b.at).as_secs_f64() * REPORT_REFILL_PER_SEC).min(REPORT_BURST)
+    }
+}
 
 /// Why a report was not taken, as the hook sees it (a 4xx/5xx and one sentence). Never a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +100,7 @@ fn reply(status: StatusCode, message: &str) -> Response<ProxyBody> {
 /// Answer one request to [`INTERNAL_HOST`] from an authenticated session, and audit it.
 pub(crate) async fn answer<B>(
     sink: Option<&dyn StatusSink>,
+    limiter: &ReportLimiter,
     audit: &dyn AuditSink,
     session: &SessionIdentity,
     req: Request<B>,
@@ -70,7 +119,16 @@ where
         &path,
         Decision::Answered { reason: String::new() },
     );
-    let (status, message, decision, bytes_up) = respond(sink, session, &parts.method, &path, body).await;
+    let (status, message, decision, bytes_up) = if limiter.take(session) {
+        respond(sink, session, &parts.method, &path, body).await
+    } else {
+        let message = format!(
+            "too many requests to {INTERNAL_HOST} from this session (at most {REPORT_BURST} at once, \
+             {REPORT_REFILL_PER_SEC} a second after that); try again shortly"
+        );
+        let reason = format!("{INTERNAL_HOST}: rate limited");
+        (StatusCode::TOO_MANY_REQUESTS, format!("clauderon: {message}"), Decision::Denied { reason }, 0)
+    };
     record.status = Some(status.as_u16());
     record.bytes_up = bytes_up;
     record.duration_ms = started.elapsed().as_millis() as u64;
@@ -173,9 +231,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::audit::AuditRecord;
-    use clauderon_types::{SessionId, SessionName};
+    use clauderon_types::SessionName;
     use http_body_util::Full;
-    use std::sync::Mutex;
 
     #[derive(Default)]
     struct Recorder {
@@ -223,7 +280,7 @@ mod tests {
     async fn a_report_goes_to_the_sink_for_the_sending_session_whatever_the_body_names() {
         let (sink, audit) = (Recorder::default(), Audits::default());
         let req = post("/v1/status", r#"{"status":"idle","session":"b","name":"b"}"#);
-        let resp = answer(Some(&sink), &audit, &session("a"), req).await;
+        let resp = answer(Some(&sink), &ReportLimiter::default(), &audit, &session("a"), req).await;
         assert_eq!(resp.status(), StatusCode::NO_CONTENT);
         assert_eq!(*sink.reports.lock().unwrap(), [("a".to_string(), AgentStatus::Idle)]);
         let records = audit.0.lock().unwrap();
@@ -252,7 +309,7 @@ mod tests {
             (post("/v1/status", &"x".repeat(MAX_REPORT_BODY + 1)), StatusCode::PAYLOAD_TOO_LARGE, "at most"),
         ] {
             let audit = Audits::default();
-            let resp = answer(Some(&sink), &audit, &session("a"), req).await;
+            let resp = answer(Some(&sink), &ReportLimiter::default(), &audit, &session("a"), req).await;
             assert_eq!(resp.status(), want);
             let text = body_text(resp).await;
             assert!(text.contains(says), "{want}: {text}");
@@ -265,13 +322,36 @@ mod tests {
     async fn a_refusing_sink_and_a_missing_sink_say_why() {
         let refusing = Recorder { refuse: true, ..Default::default() };
         let audit = Audits::default();
-        let resp =
-            answer(Some(&refusing), &audit, &session("a"), post("/v1/status", r#"{"status":"working"}"#))
-                .await;
+        let resp = answer(
+            Some(&refusing),
+            &ReportLimiter::default(),
+            &audit,
+            &session("a"),
+            post("/v1/status", r#"{"status":"working"}"#),
+        )
+        .await;
         assert_eq!(resp.status(), StatusCode::CONFLICT);
         assert!(body_text(resp).await.contains("session a is stopped"));
-        let resp = answer(None, &audit, &session("a"), post("/v1/status", r#"{"status":"working"}"#)).await;
+        let resp = answer(
+            None,
+            &ReportLimiter::default(),
+            &audit,
+            &session("a"),
+            post("/v1/status", r#"{"status":"working"}"#),
+        )
+        .await;
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(is_internal("Clauderon.Internal") && !is_internal("clauderon.internal.example.com"));
+    }
+
+    #[test]
+    fn the_bucket_allows_a_burst_then_refills_per_session() {
+        let limiter = ReportLimiter::default();
+        let (a, b) = (session("a"), session("b"));
+        let taken = (0..200).filter(|_| limiter.take(&a)).count();
+        assert!((10..=11).contains(&taken), "a burst of 200 let {taken} through");
+        assert!(limiter.take(&b), "another session has its own bucket");
+        std::thread::sleep(Duration::from_millis(600));
+        assert!(limiter.take(&a), "reports resume after a pause");
     }
 }

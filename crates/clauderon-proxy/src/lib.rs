@@ -19,5 +19,6 @@ pub mod scrub;
 pub mod server;
 pub mod tap;
 pub mod upstream;
+pub mod wall;
 
 pub use error::ProxyError;

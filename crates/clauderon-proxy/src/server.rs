@@ -17,12 +17,13 @@ use crate::ca::CertificateAuthority;
 use crate::conn_upstream::{ConnUpstream, Dialer};
 use crate::identity::{IdentityRegistry, SessionIdentity};
 use crate::inject::{Injector, LocalEndpoint, MAX_LOCAL_BODY};
-use crate::internal::{StatusSink, is_internal};
+use crate::internal::{ReportLimiter, StatusSink, is_internal};
 use crate::meter::{UsageMeter, UsageSink};
 use crate::policy::{MAX_POLICY_BODY, PolicyDecision, PolicyRequest, Refusal, RequestPolicy};
 use crate::scrub::{KnownSecrets, ScrubBody, restrict_accept_encoding};
 use crate::tap::MeterBody;
-use crate::upstream::{BoxError, OverrideResolver, ProxyBody, UpstreamClient, UpstreamSettings};
+use crate::upstream::{BoxError, OverrideResolver, ProxyBody, SessionClient, UpstreamSettings};
+use crate::wall::{AddressWall, WallConnector, walled_in};
 use bytes::Bytes;
 use chrono::Utc;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -38,11 +39,12 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, UnixListener};
 
 mod connect;
+mod plain;
+mod refusals;
 
 /// Named timeouts. Long-lived streams (SSE, WebSocket, tunnels) have none.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
-pub const TUNNEL_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Copy buffer of opaque tunnels, each way (tokio's default of 8 KiB halves bulk throughput).
 const TUNNEL_BUFFER: usize = 64 * 1024;
 /// Largest request head accepted from a session.
@@ -67,6 +69,9 @@ pub struct ProxyParts {
     pub usage: Option<Arc<dyn UsageSink>>,
     /// Where agents' status reports to [`crate::internal::INTERNAL_HOST`] go; `None` refuses them.
     pub status: Option<Arc<dyn StatusSink>>,
+    /// The daemon's own TCP listeners (its API, the proxy's addresses), as bound: the address
+    /// wall never lets a session connect to them, whatever the rules say.
+    pub own_listeners: Vec<SocketAddr>,
 }
 
 /// A cheap, cloneable handle on the running proxy's shared state.
@@ -80,11 +85,15 @@ struct Shared {
     ca: CertificateAuthority,
     acceptor: tokio_rustls::TlsAcceptor,
     /// HTTP/2 where the upstream offers it, for sessions that speak HTTP/2.
-    client: UpstreamClient,
+    client: SessionClient,
     /// HTTP/1.1 only: for sessions that speak HTTP/1.1, and upgrades (WebSocket), which
     /// cannot ride an HTTP/2 connection.
-    client_h1: UpstreamClient,
+    client_h1: SessionClient,
     resolver: OverrideResolver,
+    /// Every upstream connection is dialled through it (`crate::wall`).
+    wall: Arc<AddressWall>,
+    /// Per-session token buckets for requests to the proxy's own host.
+    reports: ReportLimiter,
     /// Opens each intercepted HTTP/1.1 connection's own upstream connection.
     dialer: Arc<Dialer>,
     injector: Arc<dyn Injector>,
@@ -165,6 +174,15 @@ fn host_port(uri: &Uri, default_port: u16) -> Option<(String, u16)> {
     Some((host, uri.port_u16().unwrap_or(default_port)))
 }
 
+/// A host as it goes in a URL or a Host header: IPv6 literals in brackets.
+fn bracketed(host: &str) -> String {
+    if host.contains(':') { format!("[{host}]") } else { host.to_string() }
+}
+
+fn authority(host: &str, port: u16) -> String {
+    format!("{}:{port}", bracketed(host))
+}
+
 /// Hop-by-hop headers are for one connection only; `keep_upgrade` keeps what a WebSocket needs.
 fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     let listed: Vec<HeaderName> = headers
@@ -227,8 +245,9 @@ impl Proxy {
     pub fn new(parts: ProxyParts) -> Result<Self, ProxyError> {
         let tls = crate::upstream::tls_config(&parts.upstream)?;
         let resolver = OverrideResolver::new(parts.upstream.overrides.clone());
-        let client = crate::upstream::pooled(tls.clone(), resolver.clone(), true);
-        let client_h1 = crate::upstream::pooled(tls.clone(), resolver.clone(), false);
+        let wall = Arc::new(AddressWall::new(resolver.clone(), parts.own_listeners, parts.policy.clone()));
+        let client = crate::upstream::walled(tls.clone(), WallConnector::new(wall.clone()), true);
+        let client_h1 = crate::upstream::walled(tls.clone(), WallConnector::new(wall.clone()), false);
         Ok(Proxy {
             shared: Arc::new(Shared {
                 identities: parts.identities,
@@ -236,8 +255,10 @@ impl Proxy {
                 ca: parts.ca,
                 client,
                 client_h1,
-                dialer: Arc::new(Dialer::new(tls, resolver.clone())),
+                dialer: Arc::new(Dialer::new(tls, wall.clone())),
                 resolver,
+                wall,
+                reports: ReportLimiter::default(),
                 injector: parts.injector,
                 policy: parts.policy,
                 secrets: parts.secrets,
@@ -317,16 +338,10 @@ impl Proxy {
     async fn front(&self, req: Request<Incoming>) -> Response<ProxyBody> {
         let auth = req.headers().get(header::PROXY_AUTHORIZATION).and_then(|v| v.to_str().ok());
         let Some(session) = self.shared.identities.authenticate(auth) else {
-            let mut resp = text(
-                StatusCode::PROXY_AUTHENTICATION_REQUIRED,
-                "clauderon proxy: missing or wrong session identity; use the proxy URL your session was given",
-            );
-            resp.headers_mut()
-                .insert(header::PROXY_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"clauderon\""));
-            return resp;
+            return refusals::identity_required();
         };
         if req.method() == Method::CONNECT {
-            return self.connect(req, session);
+            return self.connect(req, session).await;
         }
         // The proxy's own host (agents' status reports): answered here, never forwarded.
         if req.uri().host().is_some_and(is_internal) {
@@ -347,7 +362,8 @@ impl Proxy {
         req: Request<Incoming>,
         session: &SessionIdentity,
     ) -> Response<ProxyBody> {
-        crate::internal::answer(self.shared.status.as_deref(), self.shared.audit.as_ref(), session, req).await
+        let sink = self.shared.status.as_deref();
+        crate::internal::answer(sink, &self.shared.reports, self.shared.audit.as_ref(), session, req).await
     }
 
     fn audit_now(&self, session: &SessionIdentity, method: &str, host: &str, path: &str, decision: Decision) {
@@ -361,6 +377,11 @@ impl Proxy {
         t: Target,
         own: &ConnUpstream,
     ) -> Response<ProxyBody> {
+        // The connection was authenticated at its CONNECT; the session may have been deleted
+        // since (issue 11, item 8): every request asks the registry again.
+        if !self.shared.identities.is_current(&t.session) {
+            return refusals::identity_revoked();
+        }
         let started = Instant::now();
         let path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
         let method = req.method().clone();
@@ -389,6 +410,9 @@ impl Proxy {
             Ok(body) => body,
             Err(refusal) => return refusal,
         };
+        if let Err(w) = self.shared.wall.check_literal(&t.host, t.port, &t.session) {
+            return self.deny_walled(record, &w);
+        }
         self.request_headers_upstream(&mut parts.headers, upgrade);
 
         match self.shared.injector.inject(&t.host, &mut parts.headers).await {
@@ -410,11 +434,11 @@ impl Proxy {
             Some(addr) => addr.port(),
             None => t.port,
         };
-        let uri = match format!("https://{}:{port}{path}", t.host).parse::<Uri>() {
+        let uri = match format!("https://{}{path}", authority(&t.host, port)).parse::<Uri>() {
             Ok(u) => u,
             Err(_) => return text(StatusCode::BAD_REQUEST, "clauderon proxy: the request path is not valid"),
         };
-        let host_header = if t.port == 443 { t.host.clone() } else { format!("{}:{}", t.host, t.port) };
+        let host_header = if t.port == 443 { bracketed(&t.host) } else { authority(&t.host, t.port) };
         if let Ok(v) = HeaderValue::from_str(&host_header) {
             parts.headers.insert(header::HOST, v);
         }
@@ -466,11 +490,17 @@ impl Proxy {
                         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
                     let upstream_upgrade = hyper::upgrade::on(&mut resp);
                     let sink = self.shared.audit.clone();
+                    let identities = self.shared.identities.clone();
+                    let session = t.session.clone();
                     tokio::spawn(async move {
                         let (up, down) = match tokio::join!(client_upgrade, upstream_upgrade) {
                             (Ok(c), Ok(u)) => {
                                 let (c, u) = (TokioIo::new(c), TokioIo::new(u));
-                                crate::scrub::relay_upgraded(c, u, scrubber, websocket).await
+                                // A WebSocket outlives requests: it ends with its session.
+                                tokio::select! {
+                                    copied = crate::scrub::relay_upgraded(c, u, scrubber, websocket) => copied,
+                                    () = identities.until_revoked(&session) => (0, 0),
+                                }
                             }
                             _ => (0, 0),
                         };
@@ -490,6 +520,9 @@ impl Proxy {
                 self.to_session(parts, body, counters, pending, &exchange)
             }
             Err(e) => {
+                if let Some(w) = walled_in(e.as_ref()) {
+                    return self.deny_walled(record, w);
+                }
                 let reason = upstream_failure(&t.host, e.as_ref());
                 tracing::warn!(host = %t.host, "{reason}");
                 record.decision = Decision::Failed { reason: reason.clone() };
@@ -690,56 +723,5 @@ impl Proxy {
         record.decision = Decision::Failed { reason: refused.1.clone() };
         self.shared.audit.record(record);
         text(refused.0, refused.1)
-    }
-
-    /// A plain-HTTP absolute-form request: forwarded without any credential
-    /// (credentials only ever travel over TLS to their own host).
-    async fn forward_plain(&self, req: Request<Incoming>, session: SessionIdentity) -> Response<ProxyBody> {
-        let started = Instant::now();
-        let Some((host, port)) = host_port(req.uri(), 80) else {
-            return text(StatusCode::BAD_REQUEST, "clauderon proxy: the request URL has no host");
-        };
-        let path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
-        let mut record =
-            record_for(&session, req.method().as_str(), &host, &redact_path(&path), Decision::Forwarded);
-        let (mut parts, body) = req.into_parts();
-        let method = parts.method.clone();
-        let check = PolicyRequest {
-            session: &session,
-            method: method.as_str(),
-            host: &host,
-            path: Some(&path),
-            headers: Some(&parts.headers),
-            has_body: !http_body::Body::is_end_stream(&body),
-        };
-        let body = match self.apply_policy(&check, body, &record).await {
-            Ok(body) => body,
-            Err(refusal) => return refusal,
-        };
-        self.request_headers_upstream(&mut parts.headers, false);
-        let port = self.shared.resolver.lookup(&host).map(|a| a.port()).unwrap_or(port);
-        parts.uri = match format!("http://{host}:{port}{path}").parse() {
-            Ok(u) => u,
-            Err(_) => return text(StatusCode::BAD_REQUEST, "clauderon proxy: the request URL is not valid"),
-        };
-        let counters = Arc::new(Counters::default());
-        let body = CountingBody::new(body, counters.clone(), Direction::Up, None).boxed();
-        match self.shared.client.request(Request::from_parts(parts, body)).await {
-            Ok(resp) => {
-                record.status = Some(resp.status().as_u16());
-                let (parts, body) = resp.into_parts();
-                let pending =
-                    PendingRecord::new(record, self.shared.audit.clone(), counters.clone(), started);
-                let exchange = Exchange { session: &session, method: &method, host: &host, path: &path };
-                self.to_session(parts, body, counters, pending, &exchange)
-            }
-            Err(e) => {
-                let reason = upstream_failure(&host, &e);
-                record.decision = Decision::Failed { reason: reason.clone() };
-                record.status = Some(502);
-                self.shared.audit.record(record);
-                text(StatusCode::BAD_GATEWAY, format!("clauderon proxy: {reason}"))
-            }
-        }
     }
 }

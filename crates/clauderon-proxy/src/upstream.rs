@@ -5,11 +5,12 @@
 //! certificate checks.
 
 use crate::ProxyError;
+use crate::wall::WallConnector;
 use futures_util::future::BoxFuture;
 use http_body_util::combinators::BoxBody;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::Name;
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
@@ -128,10 +129,30 @@ pub fn pooled(tls: rustls::ClientConfig, resolver: OverrideResolver, http2: bool
         hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1();
     let https =
         if http2 { builder.enable_http2().wrap_connector(http) } else { builder.wrap_connector(http) };
+    pool(https)
+}
+
+/// The pooled client sessions' requests go through: every connection it opens is dialled by
+/// the address wall ([`WallConnector`]).
+pub type SessionClient = Client<hyper_rustls::HttpsConnector<WallConnector>, ProxyBody>;
+
+/// [`pooled`], with its connections dialled through the address wall.
+pub(crate) fn walled(tls: rustls::ClientConfig, connector: WallConnector, http2: bool) -> SessionClient {
+    let builder =
+        hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1();
+    let https = if http2 {
+        builder.enable_http2().wrap_connector(connector)
+    } else {
+        builder.wrap_connector(connector)
+    };
+    pool(https)
+}
+
+fn pool<C: Connect + Clone + Send + Sync + 'static>(connector: C) -> Client<C, ProxyBody> {
     Client::builder(TokioExecutor::new())
         .timer(TokioTimer::new())
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(UPSTREAM_POOL_IDLE)
         .pool_max_idle_per_host(256)
-        .build(https)
+        .build(connector)
 }

@@ -28,6 +28,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "proxy_bench/scrub_cost.rs"]
 mod scrub_cost;
 
 type Body = Empty<Bytes>;

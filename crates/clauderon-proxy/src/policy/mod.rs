@@ -16,6 +16,7 @@ use crate::identity::SessionIdentity;
 use crate::rules::HostPattern;
 use clauderon_types::{AccessMode, SessionId};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 
 /// Largest request body the policy reads to decide (a GraphQL document).
@@ -73,6 +74,21 @@ pub trait RequestPolicy: Send + Sync + 'static {
     fn intercepts(&self, _session: &SessionIdentity, _host: &str) -> bool {
         false
     }
+
+    /// Does an allow rule name this exact IP address, opening the address wall (`crate::wall`)
+    /// for it: the global list, or this session's own (`None`: any session's)?
+    fn names_address(&self, _session: Option<&SessionIdentity>, _ip: IpAddr) -> bool {
+        false
+    }
+}
+
+/// Does one of `list` name exactly `ip` (`127.0.0.1`, `::1`)? Another spelling of the same host
+/// (`::ffff:127.0.0.1`, `127.1`) is not named: a rule opens what it says and nothing near it.
+fn names_ip(list: &[HostPattern], ip: IpAddr) -> bool {
+    list.iter().any(|p| match p {
+        HostPattern::Exact(name) => name.parse::<IpAddr>().is_ok_and(|n| n == ip),
+        HostPattern::Subdomains(_) => false,
+    })
 }
 
 #[derive(Debug, Default)]
@@ -251,6 +267,11 @@ impl SessionPolicies {
         *s
     }
 
+    /// Does any session's own allow list satisfy `f`?
+    fn any_session(&self, f: impl Fn(&SessionPolicy) -> bool) -> bool {
+        self.sessions.read().is_ok_and(|m| m.values().any(|p| f(p)))
+    }
+
     pub fn spent(&self, id: SessionId) -> Spent {
         self.spent.read().ok().and_then(|m| m.get(&id).copied()).unwrap_or_default()
     }
@@ -355,6 +376,14 @@ impl RequestPolicy for PolicyEngine {
         let mode =
             self.sessions.get(session.session_id).map(|s| s.access_mode).unwrap_or(AccessMode::ReadOnly);
         mode == AccessMode::ReadOnly && !Self::any(&self.settings.tunnel_hosts, host)
+    }
+
+    fn names_address(&self, session: Option<&SessionIdentity>, ip: IpAddr) -> bool {
+        names_ip(&self.settings.allow_hosts, ip)
+            || match session {
+                Some(s) => self.sessions.get(s.session_id).is_some_and(|p| names_ip(&p.allow_hosts, ip)),
+                None => self.sessions.any_session(|p| names_ip(&p.allow_hosts, ip)),
+            }
     }
 }
 

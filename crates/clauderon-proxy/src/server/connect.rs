@@ -4,8 +4,8 @@
 //! and duration.
 
 use super::{
-    HEADER_READ_TIMEOUT, Proxy, TLS_HANDSHAKE_TIMEOUT, TUNNEL_BUFFER, TUNNEL_CONNECT_TIMEOUT, Target, empty,
-    host_port, record_for, refused, text,
+    HEADER_READ_TIMEOUT, Proxy, TLS_HANDSHAKE_TIMEOUT, TUNNEL_BUFFER, Target, empty, host_port, record_for,
+    refusals, refused, text,
 };
 use crate::audit::Decision;
 use crate::conn_upstream::ConnUpstream;
@@ -14,13 +14,14 @@ use crate::internal::is_internal;
 use crate::peek::{First, Prefixed, TLS_HANDSHAKE};
 use crate::policy::{PolicyDecision, PolicyRequest};
 use crate::upstream::ProxyBody;
+use crate::wall::{Allowance, DialError};
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::time::Instant;
-use tokio::net::TcpStream;
 
 /// Whether a CONNECT's TLS is terminated by the proxy.
 #[derive(Debug, Clone, Copy)]
@@ -33,7 +34,11 @@ enum Intercept {
 }
 
 impl Proxy {
-    pub(super) fn connect(&self, req: Request<Incoming>, session: SessionIdentity) -> Response<ProxyBody> {
+    pub(super) async fn connect(
+        &self,
+        req: Request<Incoming>,
+        session: SessionIdentity,
+    ) -> Response<ProxyBody> {
         let (Some((host, port)), Some(_)) = (host_port(req.uri(), 443), req.uri().port_u16()) else {
             return text(
                 StatusCode::BAD_REQUEST,
@@ -45,6 +50,29 @@ impl Proxy {
         if let (false, PolicyDecision::Deny(r)) = (internal, self.shared.policy.check(&check)) {
             self.audit_now(&session, "CONNECT", &host, "", Decision::Denied { reason: r.reason.clone() });
             return refused(&r);
+        }
+        // The address wall before the tunnel opens: a session asking for the host itself or a
+        // private network gets a refused CONNECT, not a tunnel that closes. The addresses
+        // judged here are the ones a tunnel connects to (no second lookup to rebind); an
+        // intercepted connection's requests are dialled, and judged, again.
+        let mut resolved = None;
+        if !internal {
+            match self.shared.wall.resolve(&host, port, Allowance::Session(&session)).await {
+                Ok(addrs) => resolved = Some(addrs),
+                Err(DialError::Walled(w)) => {
+                    let r = refusals::wall_refusal(session.name.as_str(), &w);
+                    self.audit_now(
+                        &session,
+                        "CONNECT",
+                        &host,
+                        "",
+                        Decision::Denied { reason: r.reason.clone() },
+                    );
+                    return refused(&r);
+                }
+                // Not resolvable now: the tunnel or the first request says so.
+                Err(_) => {}
+            }
         }
         let intercept = if internal || self.shared.injector.intercepts(&host) {
             Intercept::Always
@@ -66,7 +94,7 @@ impl Proxy {
             let mut io = TokioIo::new(upgraded);
             match intercept {
                 Intercept::Always => proxy.intercept(Prefixed::new(Vec::new(), io), target).await,
-                Intercept::Never => proxy.tunnel(Prefixed::new(Vec::new(), io), target).await,
+                Intercept::Never => proxy.tunnel(Prefixed::new(Vec::new(), io), target, resolved).await,
                 // Policy wants to see requests, which it can in TLS only: another protocol is
                 // tunnelled as it is (egress was checked already).
                 Intercept::IfTls => match crate::peek::first_byte(&mut io).await {
@@ -74,44 +102,51 @@ impl Proxy {
                     First::Byte(TLS_HANDSHAKE) => {
                         proxy.intercept(Prefixed::new(vec![TLS_HANDSHAKE], io), target).await
                     }
-                    other => proxy.tunnel(Prefixed::new(other.prefix(), io), target).await,
+                    other => proxy.tunnel(Prefixed::new(other.prefix(), io), target, resolved).await,
                 },
             }
         });
         Response::new(empty())
     }
 
-    /// Opaque bytes both ways, audited by host, bytes and duration.
-    async fn tunnel(&self, mut client: Prefixed<TokioIo<hyper::upgrade::Upgraded>>, t: Target) {
+    /// Opaque bytes both ways, audited by host, bytes and duration; to the addresses the wall
+    /// judged at CONNECT (`resolved`), else dialled through it now. It ends with its session.
+    async fn tunnel(
+        &self,
+        mut client: Prefixed<TokioIo<hyper::upgrade::Upgraded>>,
+        t: Target,
+        resolved: Option<Vec<SocketAddr>>,
+    ) {
         let started = Instant::now();
-        let addr = self.shared.resolver.lookup(&t.host);
-        let connect = async {
-            match addr {
-                Some(a) => TcpStream::connect(a).await,
-                None => TcpStream::connect((t.host.as_str(), t.port)).await,
-            }
+        let target = format!("{}:{}", t.host, t.port);
+        let connected = match resolved {
+            Some(addrs) => crate::wall::connect_any(&addrs, &target).await,
+            None => self.shared.wall.dial(&t.host, t.port, Allowance::Session(&t.session)).await,
         };
-        let (decision, up, down) = match tokio::time::timeout(TUNNEL_CONNECT_TIMEOUT, connect).await {
-            Ok(Ok(mut upstream)) => {
-                let _ = upstream.set_nodelay(true);
-                match tokio::io::copy_bidirectional_with_sizes(
+        let (decision, up, down) = match connected {
+            Ok(mut upstream) => {
+                let copy = tokio::io::copy_bidirectional_with_sizes(
                     &mut client,
                     &mut upstream,
                     TUNNEL_BUFFER,
                     TUNNEL_BUFFER,
-                )
-                .await
-                {
-                    Ok((up, down)) => (Decision::Tunneled, up, down),
-                    Err(e) => (Decision::Failed { reason: format!("tunnel ended: {e}") }, 0, 0),
+                );
+                tokio::select! {
+                    copied = copy => match copied {
+                        Ok((up, down)) => (Decision::Tunneled, up, down),
+                        Err(e) => (Decision::Failed { reason: format!("tunnel ended: {e}") }, 0, 0),
+                    },
+                    () = self.shared.identities.until_revoked(&t.session) => {
+                        (Decision::Failed { reason: "tunnel closed: its session was deleted".into() }, 0, 0)
+                    }
                 }
             }
-            Ok(Err(e)) => {
-                (Decision::Failed { reason: format!("could not reach {}:{}: {e}", t.host, t.port) }, 0, 0)
-            }
-            Err(_) => {
-                (Decision::Failed { reason: format!("connecting to {}:{} timed out", t.host, t.port) }, 0, 0)
-            }
+            Err(DialError::Walled(w)) => (
+                Decision::Denied { reason: refusals::wall_refusal(t.session.name.as_str(), &w).reason },
+                0,
+                0,
+            ),
+            Err(e) => (Decision::Failed { reason: e.to_string() }, 0, 0),
         };
         let mut record = record_for(&t.session, "CONNECT", &t.host, "", decision);
         record.bytes_up = up;
@@ -146,7 +181,8 @@ impl Proxy {
             }
         };
         let port = self.shared.resolver.lookup(&t.host).map_or(t.port, |a| a.port());
-        let (own, drivers) = ConnUpstream::new(self.shared.dialer.clone(), &t.host, port);
+        let (own, drivers) = ConnUpstream::new(self.shared.dialer.clone(), &t.host, port, t.session.clone());
+        let session = t.session.clone();
         let proxy = self.clone();
         let service = service_fn(move |req| {
             let proxy = proxy.clone();
@@ -162,6 +198,9 @@ impl Proxy {
         let served = tokio::select! {
             served = serve => served,
             () = drivers.run() => Ok(()),
+            // Each request checks the identity too; this also ends idle keep-alive connections
+            // and long HTTP/2 streams of a deleted session.
+            () = self.shared.identities.until_revoked(&session) => Ok(()),
         };
         if let Err(e) = served {
             tracing::debug!(error = %e, "intercepted connection ended with an error");

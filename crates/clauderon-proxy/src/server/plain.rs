@@ -1,0 +1,77 @@
+//! Plain-HTTP forwarding (absolute-form requests on the proxy's listener): policy, the address
+//! wall, no credential ever (credentials only travel over TLS to their own host).
+
+use super::{Exchange, Proxy, authority, host_port, record_for, text, upstream_failure};
+use crate::audit::{Counters, CountingBody, Decision, Direction, PendingRecord, redact_path};
+use crate::identity::SessionIdentity;
+use crate::policy::PolicyRequest;
+use crate::upstream::ProxyBody;
+use crate::wall::walled_in;
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use std::sync::Arc;
+use std::time::Instant;
+
+impl Proxy {
+    /// A plain-HTTP absolute-form request: forwarded without any credential
+    /// (credentials only ever travel over TLS to their own host).
+    pub(super) async fn forward_plain(
+        &self,
+        req: Request<Incoming>,
+        session: SessionIdentity,
+    ) -> Response<ProxyBody> {
+        let started = Instant::now();
+        let Some((host, port)) = host_port(req.uri(), 80) else {
+            return text(StatusCode::BAD_REQUEST, "clauderon proxy: the request URL has no host");
+        };
+        let path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+        let mut record =
+            record_for(&session, req.method().as_str(), &host, &redact_path(&path), Decision::Forwarded);
+        let (mut parts, body) = req.into_parts();
+        let method = parts.method.clone();
+        let check = PolicyRequest {
+            session: &session,
+            method: method.as_str(),
+            host: &host,
+            path: Some(&path),
+            headers: Some(&parts.headers),
+            has_body: !http_body::Body::is_end_stream(&body),
+        };
+        let body = match self.apply_policy(&check, body, &record).await {
+            Ok(body) => body,
+            Err(refusal) => return refusal,
+        };
+        if let Err(w) = self.shared.wall.check_literal(&host, port, &session) {
+            return self.deny_walled(record, &w);
+        }
+        self.request_headers_upstream(&mut parts.headers, false);
+        let port = self.shared.resolver.lookup(&host).map(|a| a.port()).unwrap_or(port);
+        parts.uri = match format!("http://{}{path}", authority(&host, port)).parse() {
+            Ok(u) => u,
+            Err(_) => return text(StatusCode::BAD_REQUEST, "clauderon proxy: the request URL is not valid"),
+        };
+        let counters = Arc::new(Counters::default());
+        let body = CountingBody::new(body, counters.clone(), Direction::Up, None).boxed();
+        match self.shared.client.request(Request::from_parts(parts, body)).await {
+            Ok(resp) => {
+                record.status = Some(resp.status().as_u16());
+                let (parts, body) = resp.into_parts();
+                let pending =
+                    PendingRecord::new(record, self.shared.audit.clone(), counters.clone(), started);
+                let exchange = Exchange { session: &session, method: &method, host: &host, path: &path };
+                self.to_session(parts, body, counters, pending, &exchange)
+            }
+            Err(e) => {
+                if let Some(w) = walled_in(&e) {
+                    return self.deny_walled(record, w);
+                }
+                let reason = upstream_failure(&host, &e);
+                record.decision = Decision::Failed { reason: reason.clone() };
+                record.status = Some(502);
+                self.shared.audit.record(record);
+                text(StatusCode::BAD_GATEWAY, format!("clauderon proxy: {reason}"))
+            }
+        }
+    }
+}
