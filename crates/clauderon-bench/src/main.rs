@@ -9,7 +9,9 @@ use anyhow::{Context, bail};
 use chrono::Utc;
 use clauderon_store::Store;
 use clauderon_testkit::http::{Request, tcp};
-use clauderon_types::{AccessMode, AgentKind, BackendKind, Session, SessionId, SessionName, SessionStatus};
+use clauderon_types::{
+    AccessMode, AgentKind, BackendKind, DataLayout, Session, SessionId, SessionName, SessionStatus,
+};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -100,11 +102,16 @@ fn stats(mut samples: Vec<f64>) -> Stats {
     Stats { median_ms: percentile(&samples, 0.5), p95_ms: percentile(&samples, 0.95) }
 }
 
-async fn time_list_api(addr: SocketAddr, expected: usize, iterations: usize) -> anyhow::Result<Stats> {
+async fn time_list_api(
+    addr: SocketAddr,
+    token: &str,
+    expected: usize,
+    iterations: usize,
+) -> anyhow::Result<Stats> {
     let mut samples = Vec::with_capacity(iterations);
     for i in 0..iterations + 3 {
         let t = Instant::now();
-        let reply = tcp(addr, Request::new("GET", "/api/sessions?view=all")).await;
+        let reply = tcp(addr, Request::new("GET", "/api/sessions?view=all").bearer(token)).await;
         let elapsed = t.elapsed().as_secs_f64() * 1000.0;
         if reply.status != 200 {
             bail!("list failed: {}", reply.body);
@@ -180,7 +187,10 @@ async fn run(bin: &Path, n: usize, iterations: usize) -> anyhow::Result<(Run, Da
     let daemon = start_daemon(bin, home.path()).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_rss_kib = rss_kib(daemon.child.id())?;
-    let api = time_list_api(daemon.addr, n, iterations).await?;
+    // Every TCP request carries the token the daemon generated into its data dir.
+    let token = std::fs::read_to_string(DataLayout::new(home.path()).api_token())
+        .context("reading the daemon's API token")?;
+    let api = time_list_api(daemon.addr, token.trim(), n, iterations).await?;
     let rss_after_kib = rss_kib(daemon.child.id())?;
     Ok((Run { idle_rss_kib, api, rss_after_kib, store_list, json }, daemon, home))
 }

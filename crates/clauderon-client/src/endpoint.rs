@@ -47,6 +47,24 @@ impl Endpoint {
         Ok(Endpoint::Http { authority: parsed.as_str().to_string(), token })
     }
 
+    /// Is this a TCP address on this machine (`localhost`, 127.0.0.0/8, `[::1]`)? Only then
+    /// may a client send it a token read from the local data dir: a daemon elsewhere must
+    /// never be handed this machine's token.
+    pub fn is_loopback(&self) -> bool {
+        match self {
+            Endpoint::Unix(_) => false,
+            Endpoint::Http { authority, .. } => clauderon_types::is_loopback_host(authority),
+        }
+    }
+
+    /// The same address with this token (over the socket a token is never sent).
+    pub fn with_token(self, token: Option<ApiToken>) -> Self {
+        match self {
+            Endpoint::Http { authority, .. } => Endpoint::Http { authority, token },
+            unix => unix,
+        }
+    }
+
     /// `url` (from `--url` or `CLAUDERON_URL`) when given and not empty, with `token`;
     /// otherwise the socket in the data dir, and the token is not used.
     pub fn resolve(
@@ -58,12 +76,6 @@ impl Endpoint {
             Some(url) => Endpoint::from_url(url, token),
             None => Ok(Endpoint::Unix(layout.socket())),
         }
-    }
-
-    /// From `CLAUDERON_URL` and `CLAUDERON_API_TOKEN`, else the socket in `layout`.
-    pub fn from_env(layout: &DataLayout) -> Result<Self, ClientError> {
-        let url = std::env::var("CLAUDERON_URL").ok();
-        Endpoint::resolve(url.as_deref(), std::env::var("CLAUDERON_API_TOKEN").ok(), layout)
     }
 }
 
@@ -101,6 +113,19 @@ mod tests {
         let e = Endpoint::from_url("http://h:1", Some("secret-token-value".into())).unwrap();
         let debug = format!("{e:?}");
         assert!(!debug.contains("secret") && debug.contains("***"), "{debug}");
+    }
+
+    #[test]
+    fn only_loopback_addresses_count_as_this_machine() {
+        for url in ["http://127.0.0.1:3030", "http://localhost:1", "http://[::1]:3030"] {
+            assert!(Endpoint::from_url(url, None).unwrap().is_loopback(), "{url}");
+        }
+        for url in ["http://192.168.1.5:3030", "http://box.example:3030", "http://127.0.0.1.evil.com:1"] {
+            assert!(!Endpoint::from_url(url, None).unwrap().is_loopback(), "{url}");
+        }
+        assert!(!Endpoint::Unix(PathBuf::from("/s")).is_loopback());
+        let e = Endpoint::from_url("http://h:1", None).unwrap().with_token(Some(ApiToken::new("t")));
+        assert_eq!(e, Endpoint::Http { authority: "h:1".into(), token: Some(ApiToken::new("t")) });
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! One API, two transports: the Unix socket in the data dir (the default; no token, the
 //! socket's permissions are the access control), or plain HTTP to `--url` with the API
-//! token as a bearer token. Each call opens its own connection.
+//! token as a bearer token, which the daemon requires on every TCP request, loopback
+//! included. Finding the token is the caller's job (the CLI: `CLAUDERON_API_TOKEN`, else for
+//! a loopback URL the data dir's token). Each call opens its own connection.
 
 mod endpoint;
 mod error;
@@ -19,7 +21,7 @@ use clauderon_types::api::{
 };
 use clauderon_types::messages::MessagePage;
 use clauderon_types::usage::{BucketWidth, UsageReport};
-use clauderon_types::{AccessMode, DataLayout, Session, SessionName};
+use clauderon_types::{AccessMode, Session, SessionName};
 use hyper::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -61,11 +63,6 @@ enum Pace {
 impl Client {
     pub fn new(endpoint: Endpoint) -> Self {
         Client { endpoint, timeouts: Timeouts::default() }
-    }
-
-    /// `CLAUDERON_URL` (with `CLAUDERON_API_TOKEN`) when set, else the socket in `layout`.
-    pub fn from_env(layout: &DataLayout) -> Result<Self, ClientError> {
-        Ok(Client::new(Endpoint::from_env(layout)?))
     }
 
     pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {

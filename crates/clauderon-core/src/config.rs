@@ -15,12 +15,10 @@ use clauderon_types::{AccessMode, AgentKind, BackendKind, DataLayout, SandboxLev
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:3030";
 pub const DEFAULT_PROXY_BIND: &str = "127.0.0.1:3128";
-const MIN_TOKEN_LEN: usize = 16;
 
 /// A commented example, printed by `clauderon config example`. Its values are the defaults.
 pub const EXAMPLE_CONFIG: &str = r#"# clauderon configuration: <data dir>/config.toml (data dir: $CLAUDERON_HOME or ~/.clauderon).
@@ -28,11 +26,13 @@ pub const EXAMPLE_CONFIG: &str = r#"# clauderon configuration: <data dir>/config
 
 [daemon]
 # Address of the HTTP API and web UI. Env: CLAUDERON_BIND. Flag: clauderon daemon --bind.
-# Any address that is not loopback requires an API token (below); the daemon refuses to start without one.
+# Any address that is not loopback requires a token you chose (below); the daemon refuses to start without one.
 bind = "127.0.0.1:3030"
-# File holding the API token that non-loopback clients must send as `Authorization: Bearer <token>`.
-# The file must be mode 0600. Env CLAUDERON_API_TOKEN overrides it.
-# api_token_file = "/home/me/.clauderon/secrets/api-token"
+# Every request over TCP (loopback too) must send `Authorization: Bearer <token>`; only the Unix
+# socket in the data dir needs none. Without this setting (or env CLAUDERON_API_TOKEN, which wins)
+# the daemon generates a token at its first start into <data dir>/api-token (0600) and keeps it;
+# `clauderon config api-token` prints it. The file set here must be mode 0600.
+# api_token_file = "/home/me/.config/clauderon-api-token"
 # Log filter (tracing EnvFilter syntax). Env: CLAUDERON_LOG.
 log = "info"
 
@@ -143,16 +143,7 @@ hide = []
 
 pub use clauderon_types::ApiToken;
 
-/// Validate an API token read from `from` (a variable or file name, for the message).
-pub fn parse_api_token(value: &str, from: &str) -> Result<ApiToken, CoreError> {
-    let value = value.trim();
-    if value.len() < MIN_TOKEN_LEN {
-        return Err(CoreError::Config(format!(
-            "the API token from {from} is shorter than {MIN_TOKEN_LEN} characters: use a long random one, e.g. `openssl rand -hex 32`"
-        )));
-    }
-    Ok(ApiToken::new(value))
-}
+pub use crate::api_token::parse as parse_api_token;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DaemonSettings {
@@ -346,16 +337,7 @@ fn parse_kind<T: std::str::FromStr<Err = clauderon_types::ParseKindError>>(
 }
 
 fn read_token_file(path: &Path) -> Result<ApiToken, CoreError> {
-    let from = format!("daemon.api_token_file ({})", path.display());
-    let meta = std::fs::metadata(path).map_err(|e| CoreError::Config(format!("{from}: {e}")))?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        return Err(CoreError::Config(format!(
-            "{from} is readable by other users: run `chmod 600 {}`",
-            path.display()
-        )));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| CoreError::Config(format!("{from}: {e}")))?;
-    parse_api_token(&text, &from)
+    crate::api_token::read_private(path, &format!("daemon.api_token_file ({})", path.display()))
 }
 
 impl Config {
@@ -532,8 +514,9 @@ impl Config {
     pub fn validate_for_daemon(&self) -> Result<(), CoreError> {
         if !self.daemon.bind.ip().is_loopback() && self.daemon.api_token.is_none() {
             return Err(CoreError::Config(format!(
-                "refusing to listen on {} without an API token: anyone on the network could run agents. \
-                 Set CLAUDERON_API_TOKEN or daemon.api_token_file (a 0600 file), or bind to 127.0.0.1",
+                "refusing to listen on {} without an API token you chose: a daemon on the network needs one \
+                 you hand to its clients. Set CLAUDERON_API_TOKEN or daemon.api_token_file (a 0600 file), \
+                 or bind to 127.0.0.1",
                 self.daemon.bind
             )));
         }
@@ -624,6 +607,7 @@ impl Config {
 mod tests {
     use super::*;
     use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
 
     fn layout_with(text: Option<&str>) -> (tempfile::TempDir, DataLayout) {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

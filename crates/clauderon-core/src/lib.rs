@@ -1,6 +1,7 @@
 //! The orchestrator: session manager, event bus, reconcile, worktrees,
 //! configuration and the data dir lock.
 
+pub mod api_token;
 pub mod bus;
 pub mod config;
 pub mod error;

@@ -17,8 +17,8 @@ use clauderon_proxy::scrub::KnownSecrets;
 use clauderon_proxy::server::{Proxy, ProxyParts};
 use clauderon_proxy::upstream::UpstreamSettings;
 use clauderon_store::Store;
-use clauderon_types::DataLayout;
 use clauderon_types::api::ReconcileReport;
+use clauderon_types::{ApiToken, DataLayout};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -81,6 +81,8 @@ impl LaunchOptions {
 /// A running daemon. Dropping it does not stop it: call [`RunningDaemon::stop`].
 pub struct RunningDaemon {
     pub http_addr: SocketAddr,
+    /// The token every request on `http_addr` must carry (its `Debug` shows `***`).
+    pub api_token: ApiToken,
     pub proxy_addr: SocketAddr,
     /// clauderon's CA certificate, which sessions trust.
     pub ca_cert: PathBuf,
@@ -135,6 +137,11 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
     private_dir(&layout.secrets())?;
     private_dir(&layout.worktrees())?;
     let lock = DaemonLock::acquire(&layout.lock_file())?;
+    // Every TCP request needs it, loopback included (see `security`); never logged.
+    let api_token = match &opts.config.daemon.api_token {
+        Some(token) => token.clone(),
+        None => clauderon_core::api_token::load_or_create(&layout.api_token())?,
+    };
     let ca_dir = layout.root().join("ca");
     private_dir(&ca_dir)?;
     let ca = CertificateAuthority::load_or_create(&ca_dir)
@@ -260,7 +267,7 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
         credentials,
         ca_pem: Arc::from(ca.ca_pem()),
     };
-    let tcp_app = crate::router(state.clone(), Guard::Tcp { token: opts.config.daemon.api_token.clone() });
+    let tcp_app = crate::router(state.clone(), Guard::tcp(api_token.clone(), http_addr));
     let unix_app = crate::router(state, Guard::Socket);
 
     let signal = |mut rx: watch::Receiver<bool>| async move {
@@ -310,6 +317,7 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
 
     Ok(RunningDaemon {
         http_addr,
+        api_token,
         proxy_addr,
         ca_cert,
         socket,

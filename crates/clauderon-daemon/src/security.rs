@@ -1,14 +1,16 @@
 //! Who may talk to the API.
 //!
-//! - Over the Unix socket: the socket file is 0600 in a 0700 data dir, so the
-//!   kernel already says the caller is the user. Nothing more is checked.
-//! - Over TCP without a token (loopback only): the Host header must name a
-//!   loopback host (DNS rebinding gives a foreign name), and an Origin, when a
-//!   browser sends one, must be a loopback origin (a page on another site must
-//!   not drive the API).
-//! - Over TCP with a token (required for non-loopback binds): every request
-//!   carries `Authorization: Bearer <token>`, compared in constant time, and a
-//!   foreign Origin is still refused.
+//! - Over the Unix socket: the socket file is 0600 in a 0700 data dir that no sandbox
+//!   mounts, so the kernel already says the caller is the user. Nothing more is checked.
+//! - Over TCP, loopback included: a session runs as the user's uid and may share the host's
+//!   network (`fs` sandbox, no sandbox, Docker's open network), so a loopback peer proves
+//!   nothing. Every request carries `Authorization: Bearer <token>`, compared in constant
+//!   time; no route is exempt, not even `/api/health` (a session must never get a 2xx).
+//! - A request that carries an Origin (a browser: every WebSocket upgrade, every POST, PUT and
+//!   DELETE) must come from the daemon's own origin: `http://` + the request's Host, and that
+//!   Host must name this daemon (a loopback name or its configured address). A page the agent
+//!   serves on another loopback port is another origin, and so is `null`. Without an Origin
+//!   (curl, the CLI) the token alone decides.
 
 use crate::error::ApiError;
 use axum::extract::{Request, State};
@@ -16,7 +18,8 @@ use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, HOST, ORIGIN};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use clauderon_core::config::ApiToken;
+use clauderon_types::{ApiToken, is_loopback_host};
+use std::net::SocketAddr;
 use subtle::ConstantTimeEq;
 
 /// The rules for one listener.
@@ -24,81 +27,79 @@ use subtle::ConstantTimeEq;
 pub enum Guard {
     /// The Unix socket: trusted by file permissions.
     Socket,
-    /// A TCP listener.
-    Tcp { token: Option<ApiToken> },
+    /// A TCP listener: the token, and the daemon's own origin for browsers.
+    Tcp(TcpGuard),
 }
 
-/// Is `host` (a Host header value or an Origin's host, port allowed) a loopback name?
-pub fn is_loopback_host(host: &str) -> bool {
-    let host = host.trim();
-    let name = if let Some(rest) = host.strip_prefix('[') {
-        // [::1]:3030
-        match rest.split_once(']') {
-            Some((inner, _)) => inner,
-            None => return false,
-        }
-    } else {
-        match host.rsplit_once(':') {
-            Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
-            _ => host,
-        }
-    };
-    let name = name.trim_end_matches('.').to_ascii_lowercase();
-    if name == "localhost" || name.ends_with(".localhost") {
-        return true;
-    }
-    name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+#[derive(Debug, Clone)]
+pub struct TcpGuard {
+    token: ApiToken,
+    /// Where the listener is bound: a Host naming it (not only a loopback name) is ours too.
+    bind: SocketAddr,
 }
 
-/// The host part of an Origin (`scheme://host[:port]`), or `None` for `null` and junk.
-fn origin_host(origin: &str) -> Option<&str> {
-    let (scheme, rest) = origin.split_once("://")?;
-    if scheme != "http" && scheme != "https" {
-        return None;
+impl Guard {
+    /// A TCP listener bound to `bind` that requires `token`.
+    pub fn tcp(token: ApiToken, bind: SocketAddr) -> Guard {
+        Guard::Tcp(TcpGuard { token, bind })
     }
-    Some(rest.split('/').next().unwrap_or(rest))
 }
 
 fn header(headers: &HeaderMap, name: axum::http::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+impl TcpGuard {
+    /// Does this Host header name this daemon? A loopback name, the bound address, or for a
+    /// wildcard bind an IP literal on the bound port (never a DNS name: rebinding).
+    fn names_us(&self, host: &str) -> bool {
+        if is_loopback_host(host) {
+            return true;
+        }
+        if host.eq_ignore_ascii_case(&self.bind.to_string()) {
+            return true;
+        }
+        if self.bind.ip().is_unspecified() {
+            return host.parse::<SocketAddr>().is_ok_and(|a| a.port() == self.bind.port());
+        }
+        false
+    }
+
+    fn check_origin(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let Some(origin) = headers.get(ORIGIN) else { return Ok(()) };
+        let origin = origin.to_str().unwrap_or("");
+        let host = header(headers, HOST).unwrap_or("");
+        let own = !host.is_empty()
+            && self.names_us(host)
+            && origin.strip_prefix("http://").is_some_and(|o| o.eq_ignore_ascii_case(host));
+        if own {
+            return Ok(());
+        }
+        Err(ApiError::forbidden(format!(
+            "cross-origin request from `{origin}` refused: the clauderon API only answers pages of its own \
+             origin (http://<its address>), not other sites or other local ports"
+        )))
+    }
+
+    fn check_token(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let given = header(headers, AUTHORIZATION).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+        if bool::from(given.as_bytes().ct_eq(self.token.expose().as_bytes())) {
+            return Ok(());
+        }
+        Err(ApiError::unauthorized(
+            "missing or wrong API token: every request over TCP must send `Authorization: Bearer <token>`. \
+             The token is CLAUDERON_API_TOKEN or daemon.api_token_file when set, else the file `api-token` in \
+             the daemon's data dir (`clauderon config api-token` prints it); the CLI sends it by itself for a \
+             loopback --url, or from CLAUDERON_API_TOKEN. The Unix socket needs no token",
+        ))
+    }
+}
+
 impl Guard {
     pub fn check(&self, headers: &HeaderMap) -> Result<(), ApiError> {
-        let Guard::Tcp { token } = self else { return Ok(()) };
-        let host = header(headers, HOST).unwrap_or("");
-        if let Some(origin) = headers.get(ORIGIN) {
-            let origin = origin.to_str().unwrap_or("");
-            let allowed = match origin_host(origin) {
-                Some(o) => is_loopback_host(o) || (token.is_some() && o.eq_ignore_ascii_case(host)),
-                None => false,
-            };
-            if !allowed {
-                return Err(ApiError::forbidden(format!(
-                    "cross-origin request from `{origin}` refused: the clauderon API only answers its own web UI"
-                )));
-            }
-        }
-        match token {
-            None => {
-                if !is_loopback_host(host) {
-                    return Err(ApiError::forbidden(format!(
-                        "Host `{host}` refused: this daemon only answers requests addressed to localhost \
-                         (set an API token to serve other hosts)"
-                    )));
-                }
-            }
-            Some(token) => {
-                let given =
-                    header(headers, AUTHORIZATION).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
-                if !bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
-                    return Err(ApiError::unauthorized(
-                        "missing or wrong API token: send `Authorization: Bearer <token>` (CLAUDERON_API_TOKEN for the CLI)",
-                    ));
-                }
-            }
-        }
-        Ok(())
+        let Guard::Tcp(tcp) = self else { return Ok(()) };
+        tcp.check_origin(headers)?;
+        tcp.check_token(headers)
     }
 }
 
@@ -117,66 +118,67 @@ mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
+    const TOKEN: &str = "0123456789abcdef0123";
+
     fn headers(pairs: &[(axum::http::HeaderName, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.insert(k.clone(), HeaderValue::from_str(v).unwrap());
+            h.insert(k.clone(), HeaderValue::from_str(v).unwrap_or_else(|e| panic!("{e}")));
         }
         h
     }
 
-    #[test]
-    fn loopback_hosts() {
-        for ok in [
-            "localhost",
-            "localhost:3030",
-            "127.0.0.1:3030",
-            "127.1.2.3",
-            "[::1]:3030",
-            "app.localhost:1",
-            "LOCALHOST.",
-        ] {
-            assert!(is_loopback_host(ok), "{ok}");
-        }
-        for bad in [
-            "evil.com",
-            "evil.com:3030",
-            "127.0.0.1.evil.com",
-            "localhost.evil.com",
-            "[::2]:1",
-            "10.0.0.1",
-            "",
-            "[::1",
-        ] {
-            assert!(!is_loopback_host(bad), "{bad}");
-        }
+    fn guard(bind: &str) -> Guard {
+        Guard::tcp(ApiToken::new(TOKEN), bind.parse().unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    fn bearer() -> (axum::http::HeaderName, &'static str) {
+        (AUTHORIZATION, "Bearer 0123456789abcdef0123")
     }
 
     #[test]
-    fn tcp_without_token_checks_host_and_origin() {
-        let g = Guard::Tcp { token: None };
-        assert!(g.check(&headers(&[(HOST, "127.0.0.1:3030")])).is_ok());
-        assert!(g.check(&headers(&[(HOST, "localhost:3030"), (ORIGIN, "http://localhost:3030")])).is_ok());
-        assert!(g.check(&headers(&[(HOST, "rebind.evil.com:3030")])).is_err());
-        assert!(g.check(&headers(&[(HOST, "localhost:3030"), (ORIGIN, "https://evil.com")])).is_err());
-        assert!(g.check(&headers(&[(HOST, "localhost:3030"), (ORIGIN, "null")])).is_err());
-        assert!(g.check(&HeaderMap::new()).is_err(), "no Host at all is refused");
+    fn loopback_without_the_token_is_refused() {
+        let g = guard("127.0.0.1:3030");
+        assert!(g.check(&headers(&[(HOST, "127.0.0.1:3030")])).is_err());
+        assert!(g.check(&headers(&[(HOST, "127.0.0.1:3030"), (AUTHORIZATION, "Bearer wrong")])).is_err());
+        let err = g.check(&headers(&[(HOST, "localhost:3030")])).err().map(|e| e.message).unwrap_or_default();
+        assert!(!err.contains(TOKEN), "{err}");
+        assert!(g.check(&headers(&[(HOST, "127.0.0.1:3030"), bearer()])).is_ok());
+        assert!(g.check(&headers(&[bearer()])).is_ok(), "without an Origin the token alone decides");
     }
 
     #[test]
-    fn tcp_with_token_needs_the_token() {
-        let token = clauderon_core::config::parse_api_token("0123456789abcdef0123", "test").unwrap();
-        let g = Guard::Tcp { token: Some(token) };
-        assert!(g.check(&headers(&[(HOST, "192.168.1.5:3030")])).is_err());
-        assert!(g.check(&headers(&[(HOST, "192.168.1.5:3030"), (AUTHORIZATION, "Bearer wrong")])).is_err());
-        let ok = headers(&[(HOST, "192.168.1.5:3030"), (AUTHORIZATION, "Bearer 0123456789abcdef0123")]);
-        assert!(g.check(&ok).is_ok());
-        let mut foreign = ok.clone();
-        foreign.insert(ORIGIN, HeaderValue::from_static("https://evil.com"));
-        assert!(g.check(&foreign).is_err());
-        let mut same = ok;
-        same.insert(ORIGIN, HeaderValue::from_static("http://192.168.1.5:3030"));
-        assert!(g.check(&same).is_ok());
+    fn only_the_daemons_own_origin_is_accepted() {
+        let g = guard("127.0.0.1:3030");
+        let with = |host: &str, origin: &str| headers(&[(HOST, host), (ORIGIN, origin), bearer()]);
+        assert!(g.check(&with("127.0.0.1:3030", "http://127.0.0.1:3030")).is_ok());
+        assert!(g.check(&with("localhost:3030", "http://LOCALHOST:3030")).is_ok());
+        for (host, origin) in [
+            ("127.0.0.1:3030", "http://127.0.0.1:5173"), // the agent's dev server
+            ("127.0.0.1:3030", "http://localhost:3030"), // another origin, even if the same machine
+            ("127.0.0.1:3030", "https://127.0.0.1:3030"),
+            ("127.0.0.1:3030", "http://127.0.0.1:3030/"),
+            ("127.0.0.1:3030", "null"),
+            ("127.0.0.1:3030", "https://evil.com"),
+            ("rebind.evil.com:3030", "http://rebind.evil.com:3030"), // DNS rebinding
+            ("", "http://"),
+        ] {
+            assert!(g.check(&with(host, origin)).is_err(), "{host} / {origin}");
+        }
+        assert!(g.check(&headers(&[(ORIGIN, "http://127.0.0.1:3030"), bearer()])).is_err(), "no Host");
+    }
+
+    #[test]
+    fn a_network_bind_accepts_its_own_address_as_origin() {
+        let g = guard("192.168.1.5:3030");
+        let with = |host: &str, origin: &str| headers(&[(HOST, host), (ORIGIN, origin), bearer()]);
+        assert!(g.check(&with("192.168.1.5:3030", "http://192.168.1.5:3030")).is_ok());
+        assert!(g.check(&with("192.168.1.6:3030", "http://192.168.1.6:3030")).is_err());
+        assert!(g.check(&headers(&[(HOST, "192.168.1.5:3030")])).is_err(), "no token");
+        let any = guard("0.0.0.0:3030");
+        assert!(any.check(&with("10.0.0.7:3030", "http://10.0.0.7:3030")).is_ok());
+        assert!(any.check(&with("10.0.0.7:3031", "http://10.0.0.7:3031")).is_err());
+        assert!(any.check(&with("box.example:3030", "http://box.example:3030")).is_err());
     }
 
     #[test]

@@ -89,8 +89,7 @@ async fn hooks_change_only_the_sending_sessions_status_and_it_shows_in_events_an
     let repo = TestRepo::new().unwrap();
     let alpha = create(&d, &repo, "alpha").await;
     let beta = create(&d, &repo, "beta").await;
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async(format!("ws://{}/ws/events?since=0", d.http_addr())).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(d.ws_request("/ws/events?since=0")).await.unwrap();
 
     // No identity, a wrong one, another session's secret: 407, and nothing changes.
     for auth in [None, Some(basic("alpha", "wrong")), Some(basic("alpha", &beta.secret))] {

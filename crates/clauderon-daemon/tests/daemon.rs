@@ -11,7 +11,6 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 async fn create(d: &TestDaemon, repo: &TestRepo, name: &str) -> Value {
     let body = json!({"repo_path": repo.path(), "prompt": "go", "name": name}).to_string();
@@ -29,7 +28,7 @@ async fn session(d: &TestDaemon, name: &str) -> Value {
 #[tokio::test]
 async fn serves_the_same_api_on_tcp_and_the_socket() {
     let mut d = TestDaemon::start().await;
-    let over_tcp = tcp(d.http_addr(), Request::new("GET", "/api/health")).await;
+    let over_tcp = d.tcp(Request::new("GET", "/api/health")).await;
     let over_socket = unix(d.socket(), Request::new("GET", "/api/health")).await;
     assert_eq!((over_tcp.status, over_socket.status), (200, 200));
     assert_eq!(over_tcp.json()["backends"], json!(["fake"]));
@@ -37,9 +36,16 @@ async fn serves_the_same_api_on_tcp_and_the_socket() {
     let mode =
         std::fs::metadata(d.socket()).map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
     assert_eq!(mode.ok().map(|m| m & 0o777), Some(0o600));
-    // A forged Host over TCP is refused; the socket does not care about Host.
-    let forged = tcp(d.http_addr(), Request::new("GET", "/api/health").header("host", "evil.example")).await;
-    assert_eq!(forged.status, 403);
+    // A page on a rebinding name (its Origin is that name) is refused even with the token; the
+    // socket does not care about Host.
+    let forged = d
+        .tcp(
+            Request::new("GET", "/api/health")
+                .header("host", "evil.example:3030")
+                .header("origin", "http://evil.example:3030"),
+        )
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
     d.stop().await;
 }
 
@@ -120,8 +126,7 @@ async fn non_loopback_bind_without_a_token_refuses_to_start() {
 async fn websocket_streams_events_live_and_replays_after_a_cursor() {
     let mut d = TestDaemon::start().await;
     let repo = TestRepo::new().unwrap();
-    let url = format!("ws://{}/ws/events", d.http_addr());
-    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(d.ws_request("/ws/events")).await.unwrap();
     create(&d, &repo, "watched").await;
 
     let mut seen = Vec::new();
@@ -137,7 +142,8 @@ async fn websocket_streams_events_live_and_replays_after_a_cursor() {
 
     // Reconnect with ?since=<first seq>: the second event is replayed, nothing else.
     let since = seen[0]["seq"].as_i64().unwrap();
-    let (mut ws2, _) = tokio_tungstenite::connect_async(format!("{url}?since={since}")).await.unwrap();
+    let (mut ws2, _) =
+        tokio_tungstenite::connect_async(d.ws_request(&format!("/ws/events?since={since}"))).await.unwrap();
     let msg = tokio::time::timeout(Duration::from_secs(5), ws2.next()).await.unwrap().unwrap().unwrap();
     let replayed: Value = serde_json::from_str(msg.to_text().unwrap()).unwrap();
     assert_eq!(replayed["seq"], seen[1]["seq"]);
@@ -151,7 +157,7 @@ async fn websocket_streams_events_live_and_replays_after_a_cursor() {
 #[tokio::test]
 async fn websocket_from_a_foreign_origin_is_refused() {
     let mut d = TestDaemon::start().await;
-    let mut request = format!("ws://{}/ws/events", d.http_addr()).into_client_request().unwrap();
+    let mut request = d.ws_request("/ws/events");
     request.headers_mut().insert("origin", "https://attacker.example".parse().unwrap());
     let err =
         tokio_tungstenite::connect_async(request).await.err().map(|e| e.to_string()).unwrap_or_default();
@@ -231,6 +237,7 @@ async fn a_token_guards_tcp_but_not_the_socket() {
     })
     .await
     .unwrap();
+    assert!(!data.path().join("api-token").exists(), "a token was generated beside the configured one");
     let without = tcp(d.http_addr, Request::new("GET", "/api/sessions")).await;
     assert_eq!(without.status, 401, "{}", without.body);
     assert!(!without.body.contains("0123456789abcdef"), "the token leaked into an error");

@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use clauderon_daemon::{AppState, Guard, router};
 use clauderon_testkit::{FakeBackend, TestRepo};
+use clauderon_types::ApiToken;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -33,7 +34,7 @@ fn fixture() -> Fixture {
         |_| None,
     ));
     let state = AppState { manager, shutdown: rx, credentials, ca_pem: Arc::from("test CA") };
-    let app = router(state, Guard::Tcp { token: None });
+    let app = router(state, Guard::tcp(ApiToken::new(TOKEN), "127.0.0.1:3030".parse().unwrap()));
     Fixture { app, data, repo: TestRepo::new().unwrap(), fake, _shutdown: tx }
 }
 
@@ -46,8 +47,15 @@ async fn send(app: &Router, req: Request<Body>) -> (StatusCode, Value) {
     (status, body)
 }
 
+/// The TCP listener's token, which every request but the ones testing its absence sends.
+const TOKEN: &str = "router-test-token-0123456789";
+
 fn req(method: &str, uri: &str) -> axum::http::request::Builder {
-    Request::builder().method(method).uri(uri).header("host", "127.0.0.1:3030")
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "127.0.0.1:3030")
+        .header("authorization", format!("Bearer {TOKEN}"))
 }
 
 fn json_req(method: &str, uri: &str, body: &Value) -> Request<Body> {
@@ -387,23 +395,32 @@ async fn delete_branch_removes_the_branch_and_keeps_commits_elsewhere() {
 }
 
 #[tokio::test]
-async fn host_and_origin_checks_refuse_rebinding_and_cross_site() {
+async fn token_host_and_origin_checks_refuse_rebinding_and_cross_site() {
     let f = fixture();
-    let rebinding =
-        Request::get("/api/sessions").header("host", "attacker.example:3030").body(Body::empty()).unwrap();
+    let no_token =
+        Request::get("/api/sessions").header("host", "127.0.0.1:3030").body(Body::empty()).unwrap();
+    assert_eq!(send(&f.app, no_token).await.0, StatusCode::UNAUTHORIZED);
+    // A rebinding page speaks from its own name: refused even if it had the token.
+    let rebinding = req("GET", "/api/sessions")
+        .header("host", "attacker.example:3030")
+        .header("origin", "http://attacker.example:3030")
+        .body(Body::empty())
+        .unwrap();
     let (status, body) = send(&f.app, rebinding).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let cross_site = req("POST", "/api/sessions")
-        .header("origin", "https://attacker.example")
-        .header("content-type", "application/json")
-        .body(Body::from(f.create_body("evil").to_string()))
-        .unwrap();
-    let (status, body) = send(&f.app, cross_site).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("cross-origin"));
+    for origin in ["https://attacker.example", "http://127.0.0.1:5173", "http://localhost:3030"] {
+        let cross_site = req("POST", "/api/sessions")
+            .header("origin", origin)
+            .header("content-type", "application/json")
+            .body(Body::from(f.create_body("evil").to_string()))
+            .unwrap();
+        let (status, body) = send(&f.app, cross_site).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{origin}: {body}");
+        assert!(body["message"].as_str().unwrap().contains("cross-origin"));
+    }
     f.assert_nothing_written().await;
     let same_site =
-        req("GET", "/api/sessions").header("origin", "http://localhost:3030").body(Body::empty()).unwrap();
+        req("GET", "/api/sessions").header("origin", "http://127.0.0.1:3030").body(Body::empty()).unwrap();
     assert_eq!(send(&f.app, same_site).await.0, StatusCode::OK);
 }
 

@@ -89,6 +89,22 @@ impl TestDaemon {
         format!("http://{}", self.http_addr())
     }
 
+    /// The token every TCP request must carry (generated into the data dir's `api-token`
+    /// unless the config names one).
+    pub fn api_token(&self) -> &str {
+        self.running().api_token.expose()
+    }
+
+    /// A request over TCP with the API token, as the CLI with `--url` sends it.
+    pub async fn tcp(&self, req: crate::http::Request<'_>) -> crate::http::Reply {
+        crate::http::tcp(self.http_addr(), req.bearer(self.api_token())).await
+    }
+
+    /// A WebSocket request to `path` (`/ws/...`) over TCP with the API token.
+    pub fn ws_request(&self, path: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+        crate::http::ws_request(self.http_addr(), path, Some(self.api_token()))
+    }
+
     pub fn reconcile(&self) -> &clauderon_types::api::ReconcileReport {
         &self.running().reconcile
     }

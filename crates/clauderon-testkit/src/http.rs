@@ -36,6 +36,11 @@ impl<'a> Request<'a> {
         self
     }
 
+    /// `Authorization: Bearer <token>`, what the daemon's TCP listener requires.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", format!("Bearer {token}"))
+    }
+
     pub fn json(mut self, body: impl Into<String>) -> Self {
         self.headers.push(("content-type", "application/json".into()));
         self.body = Some(body.into());
@@ -79,4 +84,22 @@ pub async fn unix(socket: &Path, req: Request<'_>) -> Reply {
         .await
         .unwrap_or_else(|e| panic!("connect {}: {e}", socket.display()));
     exchange(stream, req.build("localhost")).await
+}
+
+/// A WebSocket handshake request for `ws://addr/path`, with `Authorization: Bearer <token>`
+/// when a token is given (add an Origin or other headers to it before connecting).
+pub fn ws_request(
+    addr: SocketAddr,
+    path: &str,
+    token: Option<&str>,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{addr}{path}")
+        .into_client_request()
+        .unwrap_or_else(|e| panic!("a WebSocket request for {path}: {e}"));
+    if let Some(token) = token {
+        let value = format!("Bearer {token}").parse().unwrap_or_else(|e| panic!("token header: {e}"));
+        request.headers_mut().insert("authorization", value);
+    }
+    request
 }

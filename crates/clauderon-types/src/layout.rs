@@ -47,6 +47,11 @@ impl DataLayout {
     pub fn proxy_socket(&self) -> PathBuf {
         self.root.join("proxy.sock")
     }
+    /// The API token the daemon generates when none is configured: every TCP client sends it,
+    /// the Unix socket needs none. 0600 here, and no session ever sees the data dir.
+    pub fn api_token(&self) -> PathBuf {
+        self.root.join("api-token")
+    }
     pub fn lock_file(&self) -> PathBuf {
         self.root.join("daemon.lock")
     }

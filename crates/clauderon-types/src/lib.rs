@@ -26,7 +26,7 @@ pub use lifecycle::{Effect, IllegalTransition, Lifecycle, SessionStatus, Transit
 pub use name::{InvalidName, SessionName};
 pub use options::SessionOptions;
 pub use session::{Session, SessionId};
-pub use token::ApiToken;
+pub use token::{ApiToken, is_loopback_host};
 
 /// The version of clauderon, shared by the daemon and its clients.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -196,3 +196,68 @@ async fn a_session_survives_a_daemon_restart_and_stays_attachable() {
     e.delete("zj-restart").await;
     assert_eq!(e.backend.status(&after.handle).await.unwrap(), BackendStatus::Missing);
 }
+
+/// Issue 11, item 3: an `fs` sandbox shares the host's network, so its agent can reach the
+/// daemon's TCP API on loopback. Its command attacks it as a prompt-injected agent would: list
+/// sessions, create an unsandboxed one, switch itself to read-write, read the token file the
+/// user's CLI reads, and use the Unix socket. (Stopping itself is left to `api_containment`:
+/// a stop that worked would end this command before it could write what it saw.) Every answer must be a refusal (401: the daemon
+/// was reached and said no), nothing may change, and the same request from the test process
+/// with the token gets a 200, so only the token made the difference.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_in_an_fs_sandbox_cannot_act_on_the_daemon_api() {
+    let e = Env::start().await;
+    let daemon = e.daemon.as_ref().unwrap();
+    let api = format!("http://{}", daemon.http_addr);
+    let data = e.data.path().display().to_string();
+    // What the session would run on the host, unsandboxed, if the create went through.
+    let marker = e.user_home.path().join("escaped-marker");
+    let create = json!({
+        "repo_path": e.repo.path(), "prompt": "", "name": "escaped", "backend": "zellij",
+        "options": {"command": format!("touch {}", marker.display()), "sandbox": "off"},
+    });
+    let command = format!(
+        "mkdir -p out; c() {{ curl -sS --noproxy '*' --max-time 5 -o /dev/null -w '%{{http_code}}' \"$@\"; }}; \
+         c {api}/api/sessions > out/list.code 2>> out/err; \
+         c -X POST -H 'content-type: application/json' -d '{create}' {api}/api/sessions > out/create.code 2>> out/err; \
+         c -X PUT -H 'content-type: application/json' -d '{{\"mode\":\"read-write\"}}' \
+           {api}/api/sessions/zj-attacker/access-mode > out/mode.code 2>> out/err; \
+         tok=$(cat {data}/api-token 2>/dev/null); echo \"${{#tok}}\" > out/token.len; \
+         c -H \"Authorization: Bearer $tok\" {api}/api/sessions > out/read-token.code 2>> out/err; \
+         c --unix-socket {data}/clauderon.sock http://localhost/api/sessions > out/socket.code 2>> out/err; \
+         echo done > out/done; sleep 300",
+    );
+    e.create("zj-attacker", SandboxLevel::Fs, &command).await;
+    let out = e.worktree("zj-attacker").join("out");
+    wait_for_file(&out.join("done")).await;
+    let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap_or_default().trim().to_string();
+    let errors = read("err");
+    for probe in ["list", "create", "mode", "read-token"] {
+        assert_eq!(read(&format!("{probe}.code")), "401", "{probe} from inside the session ({errors})");
+    }
+    assert_eq!(read("token.len"), "0", "the session read the API token file");
+    assert_eq!(read("socket.code"), "000", "the session reached the daemon's Unix socket");
+
+    let me = e.session("zj-attacker").await;
+    assert_eq!(me["session"]["access_mode"], "read-only", "{me}");
+    assert_eq!(me["session"]["status"], "running", "{me}");
+    let list = unix(&e.socket(), Request::new("GET", "/api/sessions?view=all")).await.json();
+    let names: Vec<&str> =
+        list["sessions"].as_array().unwrap().iter().filter_map(|s| s["name"].as_str()).collect();
+    assert_eq!(names, ["zj-attacker"], "the session created another one");
+    assert!(!marker.exists(), "an unsandboxed session ran on the host");
+
+    // The same curl from the test process: refused alike without the token, 200 with it.
+    let curl = |auth: Option<String>| {
+        let mut c = std::process::Command::new("curl");
+        c.args(["-sS", "--noproxy", "*", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}"]);
+        if let Some(auth) = auth {
+            c.args(["-H", &auth]);
+        }
+        let out = c.arg(format!("{api}/api/sessions")).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(curl(None), "401");
+    assert_eq!(curl(Some(format!("Authorization: Bearer {}", daemon.api_token.expose()))), "200");
+    e.delete("zj-attacker").await;
+}

@@ -16,7 +16,8 @@ use std::str::FromStr;
 )]
 pub struct Cli {
     /// Talk to the daemon over HTTP, e.g. http://127.0.0.1:3030, instead of its Unix socket.
-    /// The API token is read from CLAUDERON_API_TOKEN.
+    /// Every TCP request carries the API token: CLAUDERON_API_TOKEN, else for a loopback URL
+    /// the local daemon's (`clauderon config api-token`).
     #[arg(long, global = true, env = "CLAUDERON_URL", value_name = "URL", help_heading = "Global options")]
     pub url: Option<String>,
     /// When to use colours [NO_COLOR turns them off in auto].
@@ -295,6 +296,8 @@ pub enum ConfigCommand {
     Example,
     /// Print clauderon's CA certificate (PEM), for a client that should trust the proxy.
     CaCert,
+    /// Print the API token the local daemon requires on TCP (for CLAUDERON_API_TOKEN elsewhere).
+    ApiToken,
 }
 
 /// The kinds from `clauderon-types`, as clap sees them.

@@ -77,7 +77,7 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
     crate::zellij_setup::register(&mut options, &layout);
     let daemon = launch(options).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     eprintln!(
-        "clauderon daemon {} listening on http://{} and {}",
+        "clauderon daemon {} listening on http://{} (API token required: `clauderon config api-token`) and {}",
         clauderon_types::VERSION,
         daemon.http_addr,
         daemon.socket.display()

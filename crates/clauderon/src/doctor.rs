@@ -394,9 +394,12 @@ fn daemon_check(health: Result<Health, ClientError>, at: &str) -> Check {
             format!("not running ({reason})"),
             "start it with `clauderon daemon`",
         ),
-        Err(e @ ClientError::Api { status: 401 | 403, .. }) => {
-            Check::bad(name, Level::Warn, e.to_string(), "set CLAUDERON_API_TOKEN to the daemon's API token")
-        }
+        Err(e @ ClientError::Api { status: 401 | 403, .. }) => Check::bad(
+            name,
+            Level::Warn,
+            e.to_string(),
+            "set CLAUDERON_API_TOKEN to the daemon's API token (`clauderon config api-token` on its machine)",
+        ),
         Err(e) => {
             Check::bad(name, Level::Warn, e.to_string(), "check --url / CLAUDERON_URL and the daemon's log")
         }

@@ -129,14 +129,44 @@ async fn errors_are_one_clear_line_and_non_zero() {
     d.stop().await;
 }
 
+/// Over HTTP every request needs the API token (issue 11). With a loopback `--url` and no
+/// CLAUDERON_API_TOKEN (`common::command` removes it) the CLI reads the data dir's token file;
+/// without that file it is refused with what to do; the variable wins over the file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reaches_the_daemon_over_http_too() {
+async fn reaches_the_daemon_over_http_with_the_data_dirs_token() {
     let mut d = TestDaemon::start().await;
     let url = d.base_url();
     let out = ok(&d, &["--url", &url, "list", "--json"]).await;
     assert_eq!(list_json(&out).len(), 0);
     let out = ok(&d, &["--url", &url, "version"]).await;
     assert!(out.contains("API v1"), "{out}");
+    assert_eq!(ok(&d, &["config", "api-token"]).await.trim(), d.api_token());
+    let doctor: serde_json::Value =
+        serde_json::from_str(&run(&d, &["--url", &url, "doctor", "--json"]).await.1).unwrap();
+    let daemon = doctor["checks"].as_array().unwrap().iter().find(|c| c["name"] == "daemon").unwrap();
+    assert_eq!(daemon["level"], "ok", "{daemon}");
+
+    // The file is what authenticated the CLI: set aside, the same command is refused.
+    let file = d.layout().api_token();
+    let aside = file.with_file_name("api-token.aside");
+    std::fs::rename(&file, &aside).unwrap();
+    let (success, _, stderr) = run(&d, &["--url", &url, "list"]).await;
+    assert!(!success, "listed without a token");
+    assert!(
+        stderr.contains("Authorization: Bearer") && stderr.contains("clauderon config api-token"),
+        "{stderr}"
+    );
+    let err = run(&d, &["config", "api-token"]).await.2;
+    assert!(err.contains("no API token yet") && err.contains("`clauderon daemon`"), "{err}");
+    let with_env = |token: &str| {
+        let token = token.to_string();
+        let mut c = common::command(&d, &["--url", &url, "list"]);
+        tokio::task::block_in_place(move || c.env("CLAUDERON_API_TOKEN", token).output().unwrap())
+    };
+    assert!(with_env(d.api_token()).status.success(), "the variable's token was not sent");
+    std::fs::rename(&aside, &file).unwrap();
+    let wrong = with_env("a-wrong-token-0123456789");
+    assert!(!wrong.status.success(), "CLAUDERON_API_TOKEN must win over the file");
     d.stop().await;
 }
 

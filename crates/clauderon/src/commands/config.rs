@@ -1,5 +1,6 @@
-//! `config path|show|example` over `clauderon_core::config` (the daemon's own loader), and
-//! `config ca-cert` from the daemon, or from its data dir when it is not running.
+//! `config path|show|example` over `clauderon_core::config` (the daemon's own loader),
+//! `config ca-cert` from the daemon, or from its data dir when it is not running, and
+//! `config api-token`, the token the local daemon requires over TCP.
 
 use crate::cli::ConfigCommand;
 use crate::output::{emit, emit_raw};
@@ -21,7 +22,21 @@ pub async fn run(
         ConfigCommand::Example => emit(EXAMPLE_CONFIG.trim_end()),
         ConfigCommand::Show => emit(Config::load(layout)?.to_toml_string().trim_end()),
         ConfigCommand::CaCert => ca_cert(layout, &client()?).await,
+        ConfigCommand::ApiToken => match local_api_token(layout)? {
+            Some(token) => emit(token.expose()),
+            None => anyhow::bail!(
+                "no API token yet: the daemon writes {} when it first starts (`clauderon daemon`)",
+                layout.api_token().display()
+            ),
+        },
     }
+}
+
+/// The token the daemon of `layout` requires over TCP: the configured one (the daemon's own
+/// loader, so CLAUDERON_API_TOKEN and daemon.api_token_file count), else the one it generated.
+pub fn local_api_token(layout: &DataLayout) -> anyhow::Result<Option<clauderon_core::config::ApiToken>> {
+    let config = Config::load(layout)?;
+    Ok(clauderon_core::api_token::for_local_client(&config, layout)?)
 }
 
 /// The daemon's CA certificate. When the daemon behind the data dir's socket is not running,

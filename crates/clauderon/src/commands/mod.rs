@@ -67,10 +67,21 @@ fn layout() -> anyhow::Result<DataLayout> {
     DataLayout::from_env().context("cannot find the data dir: set CLAUDERON_HOME or HOME")
 }
 
-/// The daemon at `--url` (CLAUDERON_URL) with CLAUDERON_API_TOKEN, else the socket in the data dir.
+/// The daemon at `--url` (CLAUDERON_URL), else the socket in the data dir. Over HTTP the token
+/// is CLAUDERON_API_TOKEN, else, for a loopback URL only, the one the local daemon uses (its
+/// configured token or the data dir's `api-token`): this machine's token is never sent to a
+/// daemon elsewhere.
 fn client(url: Option<&str>) -> anyhow::Result<Client> {
     let endpoint = match url.filter(|u| !u.is_empty()) {
-        Some(url) => Endpoint::from_url(url, std::env::var("CLAUDERON_API_TOKEN").ok())?,
+        Some(url) => {
+            let env_token = std::env::var("CLAUDERON_API_TOKEN").ok().filter(|t| !t.is_empty());
+            let endpoint = Endpoint::from_url(url, env_token.clone())?;
+            if env_token.is_none() && endpoint.is_loopback() {
+                endpoint.with_token(config::local_api_token(&layout()?)?)
+            } else {
+                endpoint
+            }
+        }
         None => Endpoint::Unix(layout()?.socket()),
     };
     Ok(Client::new(endpoint))
