@@ -46,7 +46,11 @@ impl PageRun {
             .filter_map(|r| {
                 let url = r["url"].as_str()?;
                 url.starts_with(prefix).then(|| {
-                    (r["method"].as_str().unwrap_or("").to_string(), url.to_string(), r["status"].as_u64().unwrap_or(0))
+                    (
+                        r["method"].as_str().unwrap_or("").to_string(),
+                        url.to_string(),
+                        r["status"].as_u64().unwrap_or(0),
+                    )
                 })
             })
             .collect()
@@ -70,8 +74,8 @@ pub fn require_browser() {
     let module = browser_dir().join("node_modules/playwright-core/package.json");
     if !module.is_file() {
         panic!(
-            "playwright-core is not installed in {}: run `npm ci --prefix tests/browser` \
-             (scripts/test.sh does; it never downloads a browser).",
+            "playwright-core is not installed in {}: run `bash scripts/install-browser-deps.sh` \
+             (`npm ci` there, pinned; scripts/test.sh runs it; it never downloads a browser).",
             browser_dir().display()
         );
     }
