@@ -1,6 +1,7 @@
 //! The real `clauderon daemon` process, logging at `trace`, proxies requests
-//! that get real credentials injected: afterwards no real credential and no
-//! session proxy secret appears in its log file, its stderr, or its database.
+//! that get real credentials injected and answers API requests with its token: afterwards no
+//! real credential, no session proxy secret and no API token appears in its log file or its
+//! stderr, and no real credential in its database.
 //! (Sessions are recorded in the store before the start, since the shipped
 //! daemon has no backend yet to create them with.)
 
@@ -96,6 +97,25 @@ async fn no_secret_reaches_the_logs_or_the_database() {
         "the credential was not injected, the test proves nothing"
     );
 
+    // The API over TCP with the generated token, and with a wrong one: neither may log it.
+    let api_token = std::fs::read_to_string(home.path().join("api-token")).unwrap().trim().to_string();
+    let bearer = format!("Authorization: Bearer {api_token}");
+    let codes = tokio::task::spawn_blocking(move || {
+        let url = format!("http://{api}/api/sessions");
+        let code = |auth: &str| {
+            let out = Command::new("curl")
+                .args(["-sS", "--noproxy", "*", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}"])
+                .args(["-H", auth, &url])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        (code(&bearer), code("Authorization: Bearer a-wrong-token-0123456789"))
+    })
+    .await
+    .unwrap();
+    assert_eq!(codes, ("200".to_string(), "401".to_string()), "the API requests did not happen as meant");
+
     // Stop it gracefully (SIGTERM) so logs flush and the database is checkpointed.
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
@@ -111,6 +131,7 @@ async fn no_secret_reaches_the_logs_or_the_database() {
         assert!(!text.contains(REAL_KEY), "the real key appeared in {place}");
         assert!(!text.contains(&secret), "the session's proxy secret appeared in {place}");
         assert!(!text.contains("should-be-redacted"), "a query secret appeared in {place}");
+        assert!(!text.contains(&api_token), "the API token appeared in {place}");
     }
     assert!(!db.contains(REAL_KEY), "the real key was written to the data dir");
     assert!(!db.contains("should-be-redacted"), "a query secret was written to the audit");
