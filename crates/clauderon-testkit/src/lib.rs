@@ -2,6 +2,7 @@
 
 pub mod agent_clis;
 pub mod attacks;
+pub mod browser;
 pub mod daemon;
 pub mod fake_backend;
 pub mod files;
