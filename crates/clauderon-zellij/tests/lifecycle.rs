@@ -12,6 +12,20 @@ use clauderon_backend::{BackendStatus, SessionBackend};
 use clauderon_types::SandboxLevel;
 use std::time::Duration;
 
+/// The session's last lines once they contain `marker` (10 s at most: zellij draws late on a
+/// loaded machine), or what they were then.
+async fn logs_with(b: &dyn SessionBackend, h: &clauderon_backend::BackendHandle, marker: &str) -> String {
+    let mut seen = String::new();
+    for _ in 0..200 {
+        seen = b.logs(h, 10).await.unwrap();
+        if seen.contains(marker) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    seen
+}
+
 async fn wait_status(b: &dyn SessionBackend, h: &clauderon_backend::BackendHandle, want: BackendStatus) {
     for _ in 0..100 {
         if b.status(h).await.unwrap() == want {
@@ -30,19 +44,12 @@ async fn an_ended_process_is_stopped_and_its_output_stays_readable() {
     let h = b.create(&f.spec).await.unwrap();
     b.start(&h).await.unwrap();
     wait_status(b.as_ref(), &h, BackendStatus::Stopped).await;
-    let logs = b.logs(&h, 10).await.unwrap();
+    let logs = logs_with(b.as_ref(), &h, "last-words").await;
     assert!(logs.contains("last-words"), "{logs:?}");
     assert_eq!(b.logs(&h, 1).await.unwrap().lines().count(), 1, "tail is honoured");
     b.start(&h).await.unwrap();
     // Started again, the command runs again: its first line shows once the new pane has it.
-    let mut seen = String::new();
-    for _ in 0..100 {
-        seen = b.logs(&h, 10).await.unwrap();
-        if seen.contains("first-line") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let seen = logs_with(b.as_ref(), &h, "first-line").await;
     assert!(seen.contains("first-line"), "{seen:?}");
     b.delete(&h).await.unwrap();
     assert_eq!(b.status(&h).await.unwrap(), BackendStatus::Missing);
@@ -55,12 +62,8 @@ async fn a_stopped_session_keeps_its_last_screen() {
     f.spec.options.command = Some("echo kept-marker; sleep 300".into());
     let h = b.create(&f.spec).await.unwrap();
     b.start(&h).await.unwrap();
-    for _ in 0..50 {
-        if b.logs(&h, 10).await.unwrap().contains("kept-marker") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let shown = logs_with(b.as_ref(), &h, "kept-marker").await;
+    assert!(shown.contains("kept-marker"), "the command's output never showed: {shown:?}");
     let env = b.environment(&h).await.unwrap().unwrap();
     let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     assert_eq!(get("HOME"), Some(f.spec.home.to_string_lossy().into_owned()), "{env:?}");
