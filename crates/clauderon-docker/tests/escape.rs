@@ -18,16 +18,6 @@ async fn api(fx: &Fx, method: &str, path: &str) -> (u16, String) {
     (reply.status, reply.body)
 }
 
-async fn wait_for(path: &Path) {
-    for _ in 0..900 {
-        if path.exists() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{} never appeared: the attack did not finish", path.display());
-}
-
 fn worktree(fx: &Fx, base: &str) -> PathBuf {
     fx.data.path().join("worktrees").join(fx.n(base))
 }
@@ -45,7 +35,7 @@ async fn a_container_cannot_plant_anything_a_host_git_runs() {
     let base = "dk-git";
     fx.create(base, &attacks::session_command(GIT_PLANT, &format!("{nonce} out/outcomes")), "open").await;
     let wt = worktree(&fx, base);
-    wait_for(&wt.join("out/finished")).await;
+    attacks::wait_for(&wt.join("out/finished")).await;
     let outcomes = attacks::outcomes(&wt.join("out/outcomes")).expect("the attack wrote its outcomes");
     for vector in attacks::GIT_WALLED {
         assert_eq!(outcomes.get(*vector), Some(&false), "{vector} went through: {outcomes:?}");
@@ -108,7 +98,7 @@ async fn a_container_reaches_no_host_socket_and_no_file_of_the_user() {
         }
         fx.create(&base, &attacks::session_command(REACH_HOST, &args), network).await;
         let wt = worktree(&fx, &base);
-        wait_for(&wt.join("out/finished")).await;
+        attacks::wait_for(&wt.join("out/finished")).await;
         let report = attacks::report(&wt.join("out/reach")).expect("the attack finished");
         for line in &report {
             let reached = line.ends_with(" connected") || line.ends_with(" read");
@@ -145,7 +135,7 @@ async fn a_container_gets_nothing_from_the_daemon_api() {
         )
         .await;
         let wt = worktree(&fx, &base);
-        wait_for(&wt.join("out/finished")).await;
+        attacks::wait_for(&wt.join("out/finished")).await;
         let report = attacks::report(&wt.join("out/api")).expect("the attack finished");
         assert!(report.iter().any(|l| l.starts_with("proxy ")), "{report:?}");
         for line in &report {

@@ -398,14 +398,7 @@ impl Proxy {
         let upgrade = is_upgrade(&req);
         let client_upgrade = if upgrade { Some(hyper::upgrade::on(&mut req)) } else { None };
         let (mut parts, body) = req.into_parts();
-        let check = PolicyRequest {
-            session: &t.session,
-            method: method.as_str(),
-            host: &t.host,
-            path: Some(&path),
-            headers: Some(&parts.headers),
-            has_body: !http_body::Body::is_end_stream(&body),
-        };
+        let check = PolicyRequest::http(&t.session, method.as_str(), &t.host, &path, &parts, &body);
         let body = match self.apply_policy(&check, body, &record).await {
             Ok(body) => body,
             Err(refusal) => return refusal,

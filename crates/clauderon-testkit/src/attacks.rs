@@ -83,6 +83,18 @@ impl Drop for SocketTrap {
     }
 }
 
+/// Wait (up to 90 s: a scan of a whole sandbox takes a while on a busy machine) for the file an
+/// attack writes when it has finished.
+pub async fn wait_for(path: &Path) {
+    for _ in 0..900 {
+        if path.exists() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{} never appeared: the attack did not finish", path.display());
+}
+
 /// The lines of a finished attack's output file (without `done`), or `None` while it runs.
 pub fn report(path: &Path) -> Option<Vec<String>> {
     let text = std::fs::read_to_string(path).ok()?;

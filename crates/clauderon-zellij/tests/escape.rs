@@ -14,17 +14,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support::daemon_env::Env;
 
-/// Wait (up to 90 s: a scan of the whole sandbox takes a while on a busy machine) for a file.
-async fn wait_for(path: &Path) {
-    for _ in 0..900 {
-        if path.exists() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{} never appeared: the attack did not finish", path.display());
-}
-
 async fn api(e: &Env, method: &str, path: &str) -> (u16, String) {
     let reply = unix(&e.socket(), Request::new(method, path)).await;
     (reply.status, reply.body)
@@ -52,7 +41,7 @@ async fn git_attack(
     let name = format!("zj-git-{level}");
     e.create(&name, level, &attacks::session_command(GIT_PLANT, &format!("{nonce} out/outcomes"))).await;
     let wt = e.worktree(&name);
-    wait_for(&wt.join("out/finished")).await;
+    attacks::wait_for(&wt.join("out/finished")).await;
     let outcomes = attacks::outcomes(&wt.join("out/outcomes")).expect("the attack wrote its outcomes");
 
     assert_eq!(api(&e, "POST", &format!("/api/sessions/{name}/stop")).await.0, 200);
@@ -179,7 +168,7 @@ async fn sandboxed_sessions_reach_no_host_socket_and_no_file_of_the_user() {
         // A secret made after the session started.
         std::fs::write(e.user_home.path().join("late-secret"), "late-secret-value").unwrap();
         std::fs::write(wt.join("go"), "").unwrap();
-        wait_for(&wt.join("out/finished")).await;
+        attacks::wait_for(&wt.join("out/finished")).await;
         let report = attacks::report(&wt.join("out/reach")).expect("the attack finished");
         for line in &report {
             let reached = line.ends_with(" connected") || line.ends_with(" read");
@@ -239,7 +228,7 @@ async fn sandboxed_sessions_get_nothing_from_the_daemon_api() {
         let command = attacks::session_command(attacks::REACH_API, &format!("out/api {name} {urls}"));
         e.create(&name, level, &command).await;
         let wt = e.worktree(&name);
-        wait_for(&wt.join("out/finished")).await;
+        attacks::wait_for(&wt.join("out/finished")).await;
         let report = attacks::report(&wt.join("out/api")).expect("the attack finished");
         for line in &report {
             let code = line.rsplit(' ').next().unwrap_or("");

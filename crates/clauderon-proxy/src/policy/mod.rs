@@ -42,6 +42,19 @@ impl<'a> PolicyRequest<'a> {
     pub fn connect(session: &'a SessionIdentity, host: &'a str) -> Self {
         PolicyRequest { session, method: "CONNECT", host, path: None, headers: None, has_body: false }
     }
+
+    /// The question an HTTP request asks, from its head and whether its body is empty.
+    pub fn http<B: http_body::Body>(
+        session: &'a SessionIdentity,
+        method: &'a str,
+        host: &'a str,
+        path: &'a str,
+        parts: &'a http::request::Parts,
+        body: &B,
+    ) -> Self {
+        let has_body = !body.is_end_stream();
+        PolicyRequest { session, method, host, path: Some(path), headers: Some(&parts.headers), has_body }
+    }
 }
 
 /// A refusal: the message is the response body the session sees; the reason goes to the audit.

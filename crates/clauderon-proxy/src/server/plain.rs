@@ -30,14 +30,7 @@ impl Proxy {
             record_for(&session, req.method().as_str(), &host, &redact_path(&path), Decision::Forwarded);
         let (mut parts, body) = req.into_parts();
         let method = parts.method.clone();
-        let check = PolicyRequest {
-            session: &session,
-            method: method.as_str(),
-            host: &host,
-            path: Some(&path),
-            headers: Some(&parts.headers),
-            has_body: !http_body::Body::is_end_stream(&body),
-        };
+        let check = PolicyRequest::http(&session, method.as_str(), &host, &path, &parts, &body);
         let body = match self.apply_policy(&check, body, &record).await {
             Ok(body) => body,
             Err(refusal) => return refusal,
