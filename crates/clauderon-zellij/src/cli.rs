@@ -11,6 +11,11 @@ use tokio::process::Command;
 pub const PASSED_TO_ZELLIJ: &[&str] =
     &["PATH", "HOME", "USER", "LOGNAME", "XDG_RUNTIME_DIR", "ZELLIJ_SOCKET_DIR", "TMPDIR", "LANG", "LC_ALL"];
 
+/// How long the screen must stay still after a paste before Enter is pressed.
+pub const PASTE_QUIET: std::time::Duration = std::time::Duration::from_millis(150);
+/// The longest Enter waits for a paste to be drawn.
+pub const PASTE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// How to run zellij: the program, the config file clauderon writes for its sessions, and the
 /// environment it runs in.
 #[derive(Debug, Clone)]
@@ -222,16 +227,41 @@ impl ZellijCli {
 
     /// Type `text` into the session's first pane (the session's process), as a paste when the
     /// program there turned bracketed paste on (zellij knows), then press Enter.
+    ///
+    /// Enter waits until the program has drawn the paste (its screen changed, then stayed still
+    /// for [`PASTE_QUIET`]; [`PASTE_WAIT`] at most), then [`clauderon_backend::SUBMIT_DELAY`]:
+    /// on a loaded machine a TUI (Gemini CLI) that had not yet read the paste took an Enter
+    /// sent a fixed time after it as part of the paste, a line break in its input.
     pub async fn send_text(&self, name: &str, text: &str) -> Result<(), String> {
         let enter = clauderon_backend::ENTER.to_string();
+        let before = self.dump_screen(name).await.unwrap_or_default();
         self.action(name, &["paste", "--pane-id", "terminal_0", "--", text])
             .await
             .map_err(|e| format!("zellij could not type into `{name}`: {e}"))?;
+        self.wait_drawn(name, &before).await;
         tokio::time::sleep(clauderon_backend::SUBMIT_DELAY).await;
         self.action(name, &["write", "--pane-id", "terminal_0", &enter])
             .await
             .map_err(|e| format!("zellij could not press Enter in `{name}`: {e}"))?;
         Ok(())
+    }
+
+    /// Wait until the pane's screen differs from `before` and then stays the same for
+    /// [`PASTE_QUIET`], or [`PASTE_WAIT`] has passed.
+    async fn wait_drawn(&self, name: &str, before: &str) {
+        let started = std::time::Instant::now();
+        let mut last = before.to_string();
+        let mut still_since: Option<std::time::Instant> = None;
+        while started.elapsed() < PASTE_WAIT {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let Ok(now) = self.dump_screen(name).await else { return };
+            if now != last {
+                last = now;
+                still_since = Some(std::time::Instant::now());
+            } else if still_since.is_some_and(|t| t.elapsed() >= PASTE_QUIET) {
+                return;
+            }
+        }
     }
 
     /// The screen and scrollback of the session's first pane (the session's process).
