@@ -35,10 +35,11 @@ pub const REACH_API: &str = include_str!("attacks/reach_api.sh");
 
 /// A session command that runs `script` (one of the attacks above) with `args` from the
 /// session's worktree, output in `out/`, then waits (so the session stays up for the host's
-/// checks).
+/// checks). The attack runs once: a session's command runs again at each start, and a second
+/// run (on the host, in a sandbox-off control) would trip the traps the first one planted.
 pub fn session_command(script: &str, args: &str) -> String {
     format!(
-        "mkdir -p out; sh -s {args} <<'CLAUDERON_ATTACK_EOF'\n{script}\nCLAUDERON_ATTACK_EOF\necho finished > out/finished; sleep 600"
+        "mkdir -p out; [ -f out/finished ] || sh -s {args} <<'CLAUDERON_ATTACK_EOF'\n{script}\nCLAUDERON_ATTACK_EOF\necho finished > out/finished; sleep 600"
     )
 }
 

@@ -11,11 +11,6 @@
 # Usage: git_plant.sh NONCE OUT   (run in the session's worktree)
 nonce=$1
 out=$2
-# Once is enough: a session's command runs again at each start, and a second run's own git (on
-# the host, with no sandbox) would trip the traps the first one planted.
-if [ -f "$out" ] && grep -qx done "$out"; then
-  exit 0
-fi
 : > "$out"
 wt=$(pwd)
 meta=$(sed -n 's/^gitdir: //p' .git)
