@@ -301,6 +301,20 @@ where
     }
 }
 
+/// The scrubber the stream modules' tests share: one secret, fitted placeholder.
+#[cfg(test)]
+pub(crate) mod test_scrubber {
+    #![allow(clippy::unwrap_used)]
+    use super::{Scrubber, fit};
+    use std::sync::Arc;
+
+    pub const SECRET: &str = "sk-ant-REAL-secret-value-123";
+
+    pub fn scrubber() -> Arc<Scrubber> {
+        Arc::new(Scrubber::new(&[(SECRET.to_string(), fit("placeholder", SECRET.len()))]).unwrap())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -139,13 +139,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
-    const SECRET: &str = "sk-ant-REAL-secret-value-123";
-
-    fn scrubber() -> Arc<Scrubber> {
-        Arc::new(
-            Scrubber::new(&[(SECRET.to_string(), super::super::fit("placeholder", SECRET.len()))]).unwrap(),
-        )
-    }
+    use crate::scrub::test_scrubber::{SECRET, scrubber};
 
     /// A server frame: FIN bit as given, opcode, unmasked payload.
     fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {

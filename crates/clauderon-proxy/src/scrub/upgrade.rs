@@ -128,13 +128,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
-    const SECRET: &str = "sk-ant-REAL-secret-value-123";
-
-    fn scrubber() -> Arc<Scrubber> {
-        Arc::new(
-            Scrubber::new(&[(SECRET.to_string(), super::super::fit("placeholder", SECRET.len()))]).unwrap(),
-        )
-    }
+    use crate::scrub::test_scrubber::{SECRET, scrubber};
 
     #[tokio::test]
     async fn the_server_to_client_stream_is_scrubbed_and_the_other_way_is_not() {
