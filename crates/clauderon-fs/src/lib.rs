@@ -33,12 +33,9 @@ use std::path::{Path, PathBuf};
 /// Which of a session's places a path is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Place {
-    /// The session's HOME (`<data>/homes/<name>`).
+    /// The session's HOME (`<data>/homes/<name>`). (The daemon reads its worktree and git dirs
+    /// only through `git`: `clauderon_backend::host_git`.)
     Home,
-    /// The session's git worktree.
-    Worktree,
-    /// The repository's git dir, which sessions share read-write.
-    GitDir,
 }
 
 impl Place {
@@ -46,8 +43,6 @@ impl Place {
     pub fn as_str(self) -> &'static str {
         match self {
             Place::Home => "home",
-            Place::Worktree => "worktree",
-            Place::GitDir => "git-dir",
         }
     }
 }
@@ -56,8 +51,6 @@ impl std::fmt::Display for Place {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Place::Home => "HOME",
-            Place::Worktree => "worktree",
-            Place::GitDir => "repository's git dir",
         })
     }
 }

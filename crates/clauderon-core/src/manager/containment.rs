@@ -25,8 +25,6 @@ impl SessionManager {
     fn refusal_error(&self, s: &Session, r: &Refusal, then: &str) -> CoreError {
         let root = match r.place {
             Place::Home => self.inner.layout.session_home(s.name.as_str()),
-            Place::Worktree => s.worktree_path.clone(),
-            Place::GitDir => s.repo_path.join(".git"),
         };
         let path = root.join(&r.path);
         CoreError::Refused(format!(
