@@ -177,14 +177,7 @@ pub async fn assert_links_refused(socket: &Path, name: &str, home: &Path, host: 
         ("reading messages".to_string(), ".claude".to_string()),
     ];
     assert_eq!(events, want, "the refusals as events");
-    assert_eq!(host.snapshot(), before, "a host file changed");
-    for needle in [MARKER, REFRESH] {
-        assert_eq!(
-            files_containing(home, needle),
-            Vec::<PathBuf>::new(),
-            "host content in the session's HOME"
-        );
-    }
+    assert_nothing_crossed(home, host, &before);
 
     // The way out the message gives: remove the links (not what they point at), start again.
     for (link, _) in LINKS {
@@ -194,6 +187,11 @@ pub async fn assert_links_refused(socket: &Path, name: &str, home: &Path, host: 
     assert_eq!(started.status, 200, "a start once the links are gone: {}", started.body);
     let settings = std::fs::read_to_string(home.join(".claude/settings.json")).unwrap_or_default();
     assert!(settings.contains("status-hook"), "clauderon's hooks are written afresh: {settings}");
+    assert_nothing_crossed(home, host, &before);
+}
+
+/// The host folder is as it was, and none of its content is in the session's HOME.
+fn assert_nothing_crossed(home: &Path, host: &HostFolder, before: &[(PathBuf, Vec<u8>)]) {
     assert_eq!(host.snapshot(), before, "a host file changed");
     for needle in [MARKER, REFRESH] {
         assert_eq!(
