@@ -70,10 +70,11 @@ impl std::fmt::Debug for ProxyAccess {
     }
 }
 
-/// How long after typing a text [`SessionBackend::send_input`] waits before pressing Enter:
-/// agents' TUIs that take a fast run of keys for a paste would read an Enter inside that run
-/// as a line break of the text rather than as "submit".
-pub const SUBMIT_DELAY: std::time::Duration = std::time::Duration::from_millis(200);
+/// How long after the program has drawn a typed text [`SessionBackend::send_input`] waits
+/// before pressing Enter. Agents' TUIs read an Enter that comes soon after a paste as a line
+/// break of the text rather than as "submit": Gemini CLI does for 40 ms after a paste by its
+/// own timer, which runs late on a busy machine (a CI run once saw a prompt left unsent).
+pub const SUBMIT_DELAY: std::time::Duration = std::time::Duration::from_millis(400);
 
 /// The byte Enter sends (carriage return; a terminal in cooked mode hands programs `\n`).
 pub const ENTER: u8 = b'\r';

@@ -160,7 +160,8 @@ where
 }
 
 /// Type `text` into the container's TTY, then press Enter once the program has drawn it
-/// ([`until_drawn`]) and [`clauderon_backend::SUBMIT_DELAY`] has passed. The attach is the
+/// ([`until_drawn`]) and [`clauderon_backend::SUBMIT_DELAY`] more has passed (as the Zellij
+/// backend does). The attach is the
 /// engine's, like a watcher's; it ends here, and the process keeps its stdin (the container is
 /// not `stdin_once`).
 pub(crate) async fn send(docker: Docker, handle: &BackendHandle, text: &str) -> Result<(), BackendError> {
@@ -181,11 +182,10 @@ pub(crate) async fn send(docker: Docker, handle: &BackendHandle, text: &str) -> 
         .map_err(|e| engine::map_handle(e, handle, "attaching to the container"))?;
     let broken =
         |e: std::io::Error| engine::error(format!("typing into the session's container failed: {e}"));
-    let typed_at = tokio::time::Instant::now();
     attached.input.write_all(&typed(text, paste)).await.map_err(broken)?;
     attached.input.flush().await.map_err(broken)?;
     until_drawn(&mut attached.output).await;
-    tokio::time::sleep_until(typed_at + clauderon_backend::SUBMIT_DELAY).await;
+    tokio::time::sleep(clauderon_backend::SUBMIT_DELAY).await;
     attached.input.write_all(&[clauderon_backend::ENTER]).await.map_err(broken)?;
     attached.input.flush().await.map_err(broken)?;
     Ok(())
