@@ -78,6 +78,7 @@ fn audit_entry(id: i64, session: &str, decision: Decision) -> AuditEntry {
         bytes_down: 3400,
         duration_ms: 87,
         credential: Some("github_token".into()),
+        note: None,
         decision,
     }
 }

@@ -2,6 +2,7 @@
 //! Records are handed to an [`AuditSink`] that must not block: the daemon's
 //! sink queues them and writes to SQLite off the request path.
 
+use crate::lenient_eof::{UNCLEAN_CLOSE_NOTE, UncleanClose};
 use crate::tap::{Tap, TapBody};
 use bytes::Bytes;
 use std::sync::Arc;
@@ -67,6 +68,8 @@ pub struct PendingRecord {
     sink: Arc<dyn AuditSink>,
     counters: Arc<Counters>,
     started: Instant,
+    /// The upstream connection's flag: raised, the record notes how the body ended.
+    unclean: Option<UncleanClose>,
 }
 
 impl PendingRecord {
@@ -76,7 +79,13 @@ impl PendingRecord {
         counters: Arc<Counters>,
         started: Instant,
     ) -> Self {
-        PendingRecord { record: Some(record), sink, counters, started }
+        PendingRecord { record: Some(record), sink, counters, started, unclean: None }
+    }
+
+    /// Note on the record if the response's connection ends without TLS close_notify before
+    /// the body does (the close is what ended a body without a length).
+    pub(crate) fn watch_close(&mut self, unclean: Option<UncleanClose>) {
+        self.unclean = unclean;
     }
 
     /// The exchange ends with the proxy's own refusal instead of the upstream's answer: the
@@ -93,6 +102,9 @@ impl PendingRecord {
             r.bytes_up = self.counters.up.load(Ordering::Relaxed);
             r.bytes_down = self.counters.down.load(Ordering::Relaxed);
             r.duration_ms = self.started.elapsed().as_millis() as u64;
+            if self.unclean.as_ref().is_some_and(UncleanClose::happened) {
+                r.note = Some(UNCLEAN_CLOSE_NOTE.to_string());
+            }
             self.sink.record(r);
         }
     }

@@ -10,6 +10,7 @@ mod error;
 pub mod identity;
 pub mod inject;
 pub mod internal;
+mod lenient_eof;
 pub mod meter;
 pub mod oauth;
 mod peek;

@@ -14,10 +14,11 @@ use crate::audit::{
     AuditRecord, AuditSink, Counters, CountingBody, Decision, Direction, PendingRecord, redact_path,
 };
 use crate::ca::CertificateAuthority;
-use crate::conn_upstream::{ConnUpstream, Dialer};
+use crate::conn_upstream::{ConnUpstream, Dialer, Unsent};
 use crate::identity::{IdentityRegistry, SessionIdentity};
 use crate::inject::{Injector, LocalEndpoint, MAX_LOCAL_BODY};
 use crate::internal::{ReportLimiter, StatusSink, is_internal};
+use crate::lenient_eof::UncleanClose;
 use crate::meter::{UsageMeter, UsageSink};
 use crate::policy::{MAX_POLICY_BODY, PolicyDecision, PolicyRequest, Refusal, RequestPolicy};
 use crate::scrub::{KnownSecrets, ScrubBody, restrict_accept_encoding};
@@ -39,8 +40,11 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, UnixListener};
 
 mod connect;
+mod headers;
 mod plain;
 mod refusals;
+
+use headers::{is_upgrade, join_cookies, strip_hop_by_hop};
 
 /// Named timeouts. Long-lived streams (SSE, WebSocket, tunnels) have none.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -151,6 +155,7 @@ pub(crate) fn record_for(
         bytes_down: 0,
         duration_ms: 0,
         credential: None,
+        note: None,
         decision,
     }
 }
@@ -181,46 +186,6 @@ fn bracketed(host: &str) -> String {
 
 fn authority(host: &str, port: u16) -> String {
     format!("{}:{port}", bracketed(host))
-}
-
-/// Hop-by-hop headers are for one connection only; `keep_upgrade` keeps what a WebSocket needs.
-fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
-    let listed: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .filter(|name| !(keep_upgrade && name == header::UPGRADE))
-        .collect();
-    for name in listed {
-        headers.remove(name);
-    }
-    for name in [
-        header::PROXY_AUTHORIZATION,
-        header::PROXY_AUTHENTICATE,
-        header::TE,
-        header::TRAILER,
-        header::TRANSFER_ENCODING,
-    ] {
-        headers.remove(name);
-    }
-    headers.remove("keep-alive");
-    headers.remove("proxy-connection");
-    if !keep_upgrade {
-        headers.remove(header::CONNECTION);
-        headers.remove(header::UPGRADE);
-    }
-}
-
-fn is_upgrade<B>(req: &Request<B>) -> bool {
-    req.headers().contains_key(header::UPGRADE)
-        && req
-            .headers()
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")))
 }
 
 /// A one-line reason for an upstream failure, naming certificate problems plainly.
@@ -442,19 +407,29 @@ impl Proxy {
 
         let counters = Arc::new(Counters::default());
         let body = CountingBody::new(body, counters.clone(), Direction::Up, None).boxed();
-        // The upstream hop speaks what the session spoke: HTTP/2 when it chose HTTP/2, else
-        // HTTP/1.1 on the connection's own upstream connection (cheaper per request); upgrades
-        // take a pooled HTTP/1.1 connection, which they keep.
         let sent = if upgrade || parts.version == http::Version::HTTP_2 {
-            let client = if upgrade { &self.shared.client_h1 } else { &self.shared.client };
-            let sent = client.request(Request::from_parts(parts, body)).await;
-            sent.map_err(|e| -> BoxError { Box::new(e) })
+            // HTTP/2 from the session: one pooled connection per host carries its streams,
+            // over whatever the upstream speaks (upgrades take a pooled HTTP/1.1 connection,
+            // which they keep).
+            join_cookies(&mut parts.headers);
+            self.send_pooled(Request::from_parts(parts, body), upgrade).await
         } else {
+            // HTTP/1.1: on the connection's own upstream connection (cheaper per request),
+            // unless the upstream speaks HTTP/2 only.
+            let absolute = parts.uri.clone();
             if let Ok(origin_form) = path.parse::<Uri>() {
                 parts.uri = origin_form;
             }
             parts.version = http::Version::HTTP_11;
-            own.request(Request::from_parts(parts, body)).await
+            match own.request(Request::from_parts(parts, body)).await {
+                Ok(resp) => Ok(resp),
+                Err(Unsent::Failed(e)) => Err(e),
+                Err(Unsent::Http2Only(req)) => {
+                    let mut req = *req;
+                    *req.uri_mut() = absolute;
+                    self.send_pooled(req, false).await
+                }
+            }
         };
         match sent {
             Ok(mut resp) => {
@@ -506,9 +481,11 @@ impl Proxy {
                     strip_hop_by_hop(&mut parts.headers, true);
                     return Response::from_parts(parts, empty());
                 }
+                let unclean = resp.extensions().get::<UncleanClose>().cloned();
                 let (parts, body) = resp.into_parts();
-                let pending =
+                let mut pending =
                     PendingRecord::new(record, self.shared.audit.clone(), counters.clone(), started);
+                pending.watch_close(unclean);
                 let exchange = Exchange { session: &t.session, method: &method, host: &t.host, path: &path };
                 self.to_session(parts, body, counters, pending, &exchange)
             }
@@ -525,6 +502,21 @@ impl Proxy {
                 text(StatusCode::BAD_GATEWAY, format!("clauderon proxy: {reason}"))
             }
         }
+    }
+
+    /// Send a request on a pooled connection: HTTP/2 or HTTP/1.1, as the upstream chooses in
+    /// ALPN (the request's own version only says what the session spoke); HTTP/1.1 for an
+    /// upgrade. `req` has an absolute URI.
+    async fn send_pooled(
+        &self,
+        mut req: Request<ProxyBody>,
+        upgrade: bool,
+    ) -> Result<Response<Incoming>, BoxError> {
+        // hyper's client refuses an HTTP/2 request on an HTTP/1.1 connection; HTTP/1.1 goes
+        // on either.
+        *req.version_mut() = http::Version::HTTP_11;
+        let client = if upgrade { &self.shared.client_h1 } else { &self.shared.client };
+        client.request(req).await.map_err(|e| -> BoxError { Box::new(e) })
     }
 
     /// A session's request headers as they go upstream: this hop's headers dropped, and, when

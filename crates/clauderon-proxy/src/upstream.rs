@@ -5,6 +5,7 @@
 //! certificate checks.
 
 use crate::ProxyError;
+use crate::lenient_eof::LenientConnector;
 use crate::wall::WallConnector;
 use futures_util::future::BoxFuture;
 use http_body_util::combinators::BoxBody;
@@ -133,10 +134,13 @@ pub fn pooled(tls: rustls::ClientConfig, resolver: OverrideResolver, http2: bool
 }
 
 /// The pooled client sessions' requests go through: every connection it opens is dialled by
-/// the address wall ([`WallConnector`]).
-pub type SessionClient = Client<hyper_rustls::HttpsConnector<WallConnector>, ProxyBody>;
+/// the address wall ([`WallConnector`]), and a TLS end without close_notify reads as the end
+/// of the stream ([`crate::lenient_eof::LenientEof`]).
+pub(crate) type SessionClient =
+    Client<LenientConnector<hyper_rustls::HttpsConnector<WallConnector>>, ProxyBody>;
 
-/// [`pooled`], with its connections dialled through the address wall.
+/// [`pooled`], with its connections dialled through the address wall and lenient at their
+/// end ([`crate::lenient_eof`]).
 pub(crate) fn walled(tls: rustls::ClientConfig, connector: WallConnector, http2: bool) -> SessionClient {
     let builder =
         hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1();
@@ -145,7 +149,7 @@ pub(crate) fn walled(tls: rustls::ClientConfig, connector: WallConnector, http2:
     } else {
         builder.wrap_connector(connector)
     };
-    pool(https)
+    pool(LenientConnector(https))
 }
 
 fn pool<C: Connect + Clone + Send + Sync + 'static>(connector: C) -> Client<C, ProxyBody> {

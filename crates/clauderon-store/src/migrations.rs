@@ -100,6 +100,11 @@ pub const MIGRATIONS: &[Migration] = &[
         );
         CREATE INDEX usage_records_by_session ON usage_records(session_id, at);",
     },
+    Migration {
+        version: 6,
+        name: "a note on audit records",
+        sql: "ALTER TABLE proxy_requests ADD COLUMN note TEXT;",
+    },
 ];
 
 pub fn latest() -> u32 {

@@ -39,6 +39,7 @@ fn read_entry(row: &Row<'_>) -> Result<AuditEntry, StoreError> {
         bytes_down: number(9)?,
         duration_ms: number(10)?,
         credential: row.get(11)?,
+        note: row.get(14)?,
         decision: match decision.as_str() {
             "injected" => Decision::Injected,
             "forwarded" => Decision::Forwarded,
@@ -52,7 +53,7 @@ fn read_entry(row: &Row<'_>) -> Result<AuditEntry, StoreError> {
 }
 
 const AUDIT_COLUMNS: &str = "id, at, session_id, session_name, method, host, path, status, bytes_up, bytes_down, \
-     duration_ms, credential, decision, reason";
+     duration_ms, credential, decision, reason, note";
 
 impl Store {
     /// Record a session's proxy secret (replacing any earlier one).
@@ -104,7 +105,7 @@ impl Store {
         let tx = conn.transaction()?;
         {
             let mut stmt = tx.prepare_cached(&format!(
-                "INSERT INTO proxy_requests ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                "INSERT INTO proxy_requests ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 &AUDIT_COLUMNS["id, ".len()..]
             ))?;
             for e in entries {
@@ -123,6 +124,7 @@ impl Store {
                     e.credential,
                     e.decision.label(),
                     e.decision.reason(),
+                    e.note,
                 ])?;
             }
         }

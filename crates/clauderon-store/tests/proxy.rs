@@ -28,6 +28,7 @@ fn entry(name: &str, decision: Decision) -> AuditEntry {
         bytes_down: 2000,
         duration_ms: 7,
         credential: Some("anthropic_api_key".into()),
+        note: None,
         decision,
     }
 }

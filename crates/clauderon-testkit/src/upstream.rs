@@ -28,12 +28,14 @@ mod client;
 pub mod git_backend;
 mod model_api;
 pub mod oauth_api;
+mod raw;
 pub mod reflect;
 mod routes;
 mod tls;
 
 pub use body::pattern_byte;
 pub use client::{DirectResponse, get_via, send_via, tls_connect};
+pub use raw::Framing;
 pub use tls::{Alpn, TestCa};
 
 use hyper::body::Bytes;
@@ -70,8 +72,12 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct UpstreamOptions {
     /// DNS names and IP addresses on the leaf certificate.
     pub hosts: Vec<String>,
-    /// What the server offers in ALPN (`Both` lets the client pick h2).
+    /// What the server offers in ALPN (`Both` lets the client pick h2), and all it speaks:
+    /// `Http1` serves HTTP/1.1 only, `Http2` HTTP/2 only (a client offering only the other
+    /// protocol is refused in the handshake).
     pub alpn: Alpn,
+    /// How responses are framed; [`Framing::CloseDelimited`] serves HTTP/1.1 only, over TLS.
+    pub framing: Framing,
     /// `false` serves plain HTTP (HTTP/1.1, and HTTP/2 with prior knowledge) instead of TLS.
     pub tls: bool,
     /// The CA that signs the leaf; a fresh one when `None`. Share one between upstreams so a
@@ -93,6 +99,7 @@ impl Default for UpstreamOptions {
         UpstreamOptions {
             hosts: DEFAULT_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
             alpn: Alpn::Both,
+            framing: Framing::Standard,
             tls: true,
             ca: None,
             body_cap: 1 << 20,
@@ -273,8 +280,8 @@ impl std::fmt::Debug for TlsUpstream {
 impl TlsUpstream {
     pub async fn start(opts: UpstreamOptions) -> TlsUpstream {
         let ca = opts.ca.clone().unwrap_or_else(|| Arc::new(TestCa::new()));
-        let acceptor =
-            opts.tls.then(|| tokio_rustls::TlsAcceptor::from(ca.server_config(&opts.hosts, opts.alpn)));
+        let alpn = if opts.framing == Framing::Standard { opts.alpn } else { Alpn::Http1 };
+        let acceptor = opts.tls.then(|| tokio_rustls::TlsAcceptor::from(ca.server_config(&opts.hosts, alpn)));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|e| panic!("binding the test upstream on 127.0.0.1:0: {e}"));
@@ -291,13 +298,26 @@ impl TlsUpstream {
             git_root: opts.git_root.clone(),
             shutdown: stop_rx.clone(),
         });
-        let task = tokio::spawn(accept_loop(listener, acceptor, shared.clone(), stop_rx));
+        let serving = Serving { acceptor, alpn: opts.tls.then_some(alpn), framing: opts.framing };
+        let task = tokio::spawn(accept_loop(listener, serving, shared.clone(), stop_rx));
         TlsUpstream { addr, ca, hosts: opts.hosts, tls: opts.tls, shared, stop, task: Some(task) }
     }
 
     /// The default upstream: TLS, every default host, h2 and http/1.1.
     pub async fn start_default() -> TlsUpstream {
         Self::start(UpstreamOptions::default()).await
+    }
+
+    /// An upstream that speaks HTTP/1.1 only (a corporate gateway, a small server).
+    pub async fn start_http1_only() -> TlsUpstream {
+        Self::start(UpstreamOptions { alpn: Alpn::Http1, ..UpstreamOptions::default() }).await
+    }
+
+    /// An HTTP/1.1-only upstream whose bodies end when it closes the connection, with or
+    /// without TLS close_notify ([`Framing::CloseDelimited`]).
+    pub async fn start_close_delimited(close_notify: bool) -> TlsUpstream {
+        let framing = Framing::CloseDelimited { close_notify };
+        Self::start(UpstreamOptions { framing, ..UpstreamOptions::default() }).await
     }
 
     /// The same routes over plain HTTP.
@@ -423,9 +443,18 @@ pub(crate) struct ConnInfo {
     pub(crate) peer: Option<std::net::SocketAddr>,
 }
 
+/// How the accept loop serves each connection.
+#[derive(Clone)]
+struct Serving {
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    /// The protocols offered in ALPN, and spoken (`None`: plain HTTP, either version).
+    alpn: Option<Alpn>,
+    framing: Framing,
+}
+
 async fn accept_loop(
     listener: tokio::net::TcpListener,
-    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    serving: Serving,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -444,12 +473,12 @@ async fn accept_loop(
         };
         let _ = tcp.set_nodelay(true);
         let shared = shared.clone();
-        let acceptor = acceptor.clone();
+        let serving = serving.clone();
         conns.spawn(async move {
-            match acceptor {
+            match serving.acceptor {
                 None => {
-                    serve(TokioIo::new(tcp), shared, ConnInfo { peer: Some(peer), ..ConnInfo::default() })
-                        .await
+                    let info = ConnInfo { peer: Some(peer), ..ConnInfo::default() };
+                    serve(TokioIo::new(tcp), shared, info, None).await
                 }
                 Some(acceptor) => {
                     let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
@@ -462,14 +491,19 @@ async fn accept_loop(
                         alpn: conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned()),
                         peer: Some(peer),
                     };
-                    serve(TokioIo::new(tls), shared, info).await;
+                    match serving.framing {
+                        Framing::Standard => serve(TokioIo::new(tls), shared, info, serving.alpn).await,
+                        Framing::CloseDelimited { close_notify } => {
+                            raw::serve(tls, shared, info, close_notify).await
+                        }
+                    }
                 }
             }
         });
     }
 }
 
-async fn serve<I>(io: I, shared: Arc<Shared>, info: ConnInfo)
+async fn serve<I>(io: I, shared: Arc<Shared>, info: ConnInfo, alpn: Option<Alpn>)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
@@ -479,7 +513,23 @@ where
         let info = info.clone();
         async move { Ok::<_, Infallible>(routes::handle(shared, info, req).await) }
     });
-    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-        .serve_connection_with_upgrades(io, service)
-        .await;
+    // A server that offers one protocol speaks only that one.
+    match alpn {
+        Some(Alpn::Http1) => {
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .with_upgrades()
+                .await;
+        }
+        Some(Alpn::Http2) => {
+            let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .serve_connection(io, service)
+                .await;
+        }
+        _ => {
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection_with_upgrades(io, service)
+                .await;
+        }
+    }
 }

@@ -64,6 +64,10 @@ pub struct AuditEntry {
     pub duration_ms: u64,
     /// The credential's name, never its value.
     pub credential: Option<String>,
+    /// Something worth knowing about how the exchange went that the decision does not say
+    /// (an upstream that closed without TLS close_notify to end a body).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     #[serde(flatten)]
     pub decision: Decision,
 }

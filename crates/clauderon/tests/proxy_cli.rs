@@ -66,6 +66,7 @@ fn entry(session: Option<(SessionId, &str)>, host: &str, path: &str, decision: D
         bytes_down: 2048,
         duration_ms: 42,
         credential: Some("github_token".into()),
+        note: None,
         decision,
     }
 }

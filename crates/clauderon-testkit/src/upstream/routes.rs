@@ -106,7 +106,7 @@ async fn read_capped(mut incoming: Incoming, cap: usize) -> (Bytes, u64) {
     (kept.into(), total)
 }
 
-async fn route(
+pub(crate) async fn route(
     shared: &Shared,
     req: Req,
     on_upgrade: Option<hyper::upgrade::OnUpgrade>,

@@ -108,9 +108,15 @@ fn cells(e: &AuditEntry, with_session: bool) -> Vec<String> {
         human_bytes(e.bytes_up),
         human_bytes(e.bytes_down),
         human_millis(e.duration_ms),
-        match e.decision.reason() {
-            Some(reason) => format!("{}: {reason}", e.decision.label()),
-            None => e.decision.label().to_string(),
+        {
+            let decision = match e.decision.reason() {
+                Some(reason) => format!("{}: {reason}", e.decision.label()),
+                None => e.decision.label().to_string(),
+            };
+            match &e.note {
+                Some(note) => format!("{decision} ({note})"),
+                None => decision,
+            }
         },
     ]);
     cells
@@ -200,6 +206,7 @@ mod tests {
             bytes_down: 1536,
             duration_ms: 87,
             credential: Some("github_token".into()),
+            note: None,
             decision,
         }
     }
