@@ -201,3 +201,34 @@ async fn an_upload_that_expects_100_continue_arrives_whole() {
         assert_eq!(sent[0].body_len, body.len() as u64, "{version}");
     }
 }
+
+/// The peak resident memory of this test's process (nextest runs each test in its own), KiB.
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_large_response_streams_through_without_being_held_in_memory() {
+    // The proxy, the upstream and this test share the process: had the proxy held the body,
+    // the peak would grow by the body's size. (Debug builds scrub slowly, hence 48 MiB; the
+    // bench's soak runs far more through a release build.)
+    let fx = daemon_before(TlsUpstream::start_close_delimited(false).await).await;
+    const SIZE: u64 = 48 << 20;
+    let before = peak_rss_kib();
+    for version in ["--http1.1", "--http2"] {
+        let url = format!("https://api.anthropic.com/bytes/{SIZE}");
+        let seen = curl(
+            &fx,
+            version,
+            &["-o", "/dev/null", "--write-out", "%{size_download}\n%{http_version} %{http_code}"],
+            &[&url],
+        )
+        .await;
+        assert!(seen.ok && seen.status == "200", "{version}: {}", describe(&seen));
+        assert!(seen.body.starts_with(&SIZE.to_string()), "{version}: {}", describe(&seen));
+    }
+    let grown_mib = peak_rss_kib().saturating_sub(before) / 1024;
+    assert!(grown_mib < 24, "the process's peak memory grew by {grown_mib} MiB for two 48 MiB downloads");
+}
