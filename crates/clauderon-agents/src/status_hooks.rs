@@ -26,7 +26,6 @@
 //!   `AfterTool` → working, `Notification` (its only kind is a tool permission, which its
 //!   `ask_user` tool also raises in YOLO mode) → waiting, `AfterAgent` → idle.
 
-use clauderon_types::AgentKind;
 use clauderon_types::agent_status::{AgentStatus, status_url};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
@@ -124,52 +123,28 @@ fn group(matcher: Option<&str>, status: AgentStatus) -> Value {
     Value::Object(g)
 }
 
-/// `(event, matcher, status)` for each hook an agent gets.
-fn events(agent: AgentKind) -> &'static [(&'static str, Option<&'static str>, AgentStatus)] {
-    use AgentStatus::{Idle, WaitingForInput as Waiting, Working};
-    match agent {
-        AgentKind::Claude => &[
-            ("UserPromptSubmit", None, Working),
-            ("PreToolUse", None, Working),
-            // After a question was answered or a permission given: working again.
-            ("PostToolUse", None, Working),
-            ("Notification", Some("permission_prompt|elicitation_dialog"), Waiting),
-            ("Stop", None, Idle),
-        ],
-        AgentKind::Codex => &[
-            ("UserPromptSubmit", None, Working),
-            ("PreToolUse", None, Working),
-            ("PermissionRequest", None, Waiting),
-            ("Stop", None, Idle),
-        ],
-        AgentKind::Gemini => &[
-            ("BeforeAgent", None, Working),
-            ("BeforeTool", None, Working),
-            ("AfterTool", None, Working),
-            ("Notification", None, Waiting),
-            ("AfterAgent", None, Idle),
-        ],
-    }
-}
+/// `(event, matcher, status)` for each hook an agent gets: each agent's profile names its own
+/// (`crate::profile::Profile::hook_events`).
+pub type HookEvents = &'static [(&'static str, Option<&'static str>, AgentStatus)];
 
-/// The `hooks` object for `agent`'s settings: event name to matcher groups.
-pub fn hooks(agent: AgentKind) -> Value {
+/// The `hooks` object of an agent's settings for `events`: event name to matcher groups.
+pub fn hooks(events: HookEvents) -> Value {
     let mut out = Map::new();
-    for (event, matcher, status) in events(agent) {
+    for (event, matcher, status) in events {
         out.insert((*event).into(), Value::Array(vec![group(*matcher, *status)]));
     }
     Value::Object(out)
 }
 
-/// A whole hooks file for `agent` (Codex's `~/.codex/hooks.json`): `{"hooks": ...}`.
-pub fn hooks_file(agent: AgentKind) -> Value {
-    json!({ "hooks": hooks(agent) })
+/// A whole hooks file (Codex's `~/.codex/hooks.json`): `{"hooks": ...}`.
+pub fn hooks_file(events: HookEvents) -> Value {
+    json!({ "hooks": hooks(events) })
 }
 
 /// Add clauderon's status hooks to an agent's settings object (Claude Code's and Gemini CLI's
 /// `settings.json`, Codex's `hooks.json`), beside any hooks already there. Adding them twice
 /// changes nothing. A `settings` that is not an object is replaced by one.
-pub fn add_hooks(agent: AgentKind, settings: &mut Value) {
+pub fn add_hooks(events: HookEvents, settings: &mut Value) {
     if !settings.is_object() {
         *settings = Value::Object(Map::new());
     }
@@ -179,7 +154,7 @@ pub fn add_hooks(agent: AgentKind, settings: &mut Value) {
         *all = Value::Object(Map::new());
     }
     let Some(all) = all.as_object_mut() else { return };
-    for (event, matcher, status) in events(agent) {
+    for (event, matcher, status) in events {
         let list = all.entry(*event).or_insert_with(|| Value::Array(Vec::new()));
         if !list.is_array() {
             *list = Value::Array(Vec::new());
@@ -189,15 +164,6 @@ pub fn add_hooks(agent: AgentKind, settings: &mut Value) {
         if !list.contains(&ours) {
             list.push(ours);
         }
-    }
-}
-
-/// Where the agent reads its hooks, relative to the session's HOME.
-pub fn settings_file(agent: AgentKind) -> &'static str {
-    match agent {
-        AgentKind::Claude => ".claude/settings.json",
-        AgentKind::Codex => ".codex/hooks.json",
-        AgentKind::Gemini => ".gemini/settings.json",
     }
 }
 
@@ -217,71 +183,5 @@ mod tests {
         assert!(!script.contains('@'), "no user:secret@ URL in the script");
         assert!(script.contains("unset no_proxy NO_PROXY"));
         assert!(script.trim_end().ends_with("exit 0"));
-    }
-
-    #[test]
-    fn each_agent_gets_working_waiting_and_idle_hooks_on_its_own_events() {
-        let claude = hooks(AgentKind::Claude);
-        assert_eq!(claude["Stop"][0]["hooks"][0]["command"], "\"$HOME/.clauderon/status-hook\" idle");
-        assert_eq!(
-            claude["UserPromptSubmit"][0]["hooks"][0]["command"],
-            "\"$HOME/.clauderon/status-hook\" working"
-        );
-        assert_eq!(claude["Notification"][0]["matcher"], "permission_prompt|elicitation_dialog");
-        let codex = hooks(AgentKind::Codex);
-        assert!(codex["Stop"].is_array() && codex["PermissionRequest"].is_array());
-        let gemini = hooks(AgentKind::Gemini);
-        assert_eq!(gemini["AfterAgent"][0]["hooks"][0]["command"], "\"$HOME/.clauderon/status-hook\" idle");
-        assert_eq!(gemini["BeforeAgent"][0]["hooks"][0]["type"], "command");
-        for agent in [AgentKind::Claude, AgentKind::Codex, AgentKind::Gemini] {
-            let commands = serde_json::to_string(&hooks(agent)).unwrap();
-            for status in AgentStatus::ALL {
-                assert!(commands.contains(&format!("status-hook\\\" {status}")), "{agent}: {status}");
-            }
-        }
-    }
-
-    #[test]
-    fn adding_hooks_keeps_the_users_own_and_is_idempotent() {
-        let mut settings = json!({
-            "theme": "dark",
-            "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "notify-send done"}]}]}
-        });
-        add_hooks(AgentKind::Claude, &mut settings);
-        let once = settings.clone();
-        add_hooks(AgentKind::Claude, &mut settings);
-        assert_eq!(settings, once);
-        assert_eq!(settings["theme"], "dark");
-        let stop = settings["hooks"]["Stop"].as_array().unwrap();
-        assert_eq!(stop.len(), 2);
-        assert_eq!(stop[0]["hooks"][0]["command"], "notify-send done");
-        let mut odd = json!(["not", "an", "object"]);
-        add_hooks(AgentKind::Gemini, &mut odd);
-        assert!(odd["hooks"]["AfterAgent"].is_array());
-    }
-
-    #[test]
-    fn every_agents_session_files_carry_the_hooks_and_never_a_placeholder_or_identity() {
-        use crate::profile::{ConfigContext, write_agent_files};
-        for agent in [AgentKind::Claude, AgentKind::Codex, AgentKind::Gemini] {
-            let home = tempfile::tempdir().unwrap();
-            let ph = vec![("ANTHROPIC_API_KEY".to_string(), "clauderon-placeholder-xyz".to_string())];
-            let ctx = ConfigContext { home: home.path(), workdir: Path::new("/w"), placeholders: &ph };
-            let written = write_agent_files(agent, &ctx).unwrap();
-            assert!(written.contains(&home.path().join(HOOK_SCRIPT)), "{agent}: {written:?}");
-            let mode = std::os::unix::fs::PermissionsExt::mode(
-                &std::fs::metadata(home.path().join(HOOK_SCRIPT)).unwrap().permissions(),
-            );
-            assert_eq!(mode & 0o777, 0o755, "the hook script is executable");
-            let settings: Value = serde_json::from_str(
-                &std::fs::read_to_string(home.path().join(settings_file(agent))).unwrap(),
-            )
-            .unwrap();
-            assert_eq!(settings["hooks"], hooks(agent), "{agent}");
-            let hooks_text = settings["hooks"].to_string() + &hook_script();
-            assert!(
-                !hooks_text.contains("placeholder") && !hooks_text.contains("http://clauderon.internal@")
-            );
-        }
     }
 }

@@ -17,8 +17,9 @@
 //! the messages that do parse are returned. A transcript is read while the agent appends to it,
 //! so a half-written last line is expected.
 //!
-//! Codex keeps rollouts in date folders under `$HOME/.codex/sessions/` (`codex.rs`); use
-//! [`newest_transcript`] and [`read_transcript`] to pick by agent. Gemini CLI writes JSONL chats under
+//! Codex keeps rollouts in date folders under `$HOME/.codex/sessions/` (`codex.rs`); each
+//! agent's profile names its reader ([`crate::profile::newest_transcript`] and
+//! [`crate::profile::read_transcript`] pick by agent). Gemini CLI writes JSONL chats under
 //! `$HOME/.gemini/tmp/<project>/chats/` (`gemini.rs`).
 
 pub use clauderon_types::messages::{Message, ParseNotes, Role, ToolCall, ToolResult};
@@ -26,7 +27,6 @@ pub use clauderon_types::messages::{Message, ParseNotes, Role, ToolCall, ToolRes
 use crate::AgentsError;
 use chrono::{DateTime, Utc};
 use clauderon_fs::{ConfinedDir, Entry, EntryKind, Place, SessionRoot};
-use clauderon_types::AgentKind;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -319,21 +319,14 @@ mod gemini;
 pub use codex::{codex_sessions_dir, newest_codex_transcript, parse_codex_jsonl};
 pub use gemini::{gemini_tmp_dir, newest_gemini_transcript, parse_gemini_jsonl};
 
-/// The newest transcript `agent` wrote under `home`; `None` before it has written one. A link
-/// the session planted on the way (its projects folder, a chat) is an error
-/// ([`AgentsError::Refused`]), never followed.
-pub fn newest_transcript(agent: AgentKind, home: &Path) -> Result<Option<PathBuf>, AgentsError> {
-    match agent {
-        AgentKind::Claude => newest_claude_transcript_anywhere(home),
-        AgentKind::Codex => newest_codex_transcript(home),
-        AgentKind::Gemini => newest_gemini_transcript(home),
-    }
-}
-
-/// Read the transcript at `path` (inside the session's HOME `home`, as [`newest_transcript`]
-/// gives it) that `agent` wrote, through `clauderon-fs`. Only an unreadable file is an error;
-/// bad content is noted.
-pub fn read_transcript(agent: AgentKind, home: &Path, path: &Path) -> Result<Transcript, AgentsError> {
+/// Read the transcript at `path` (inside the session's HOME `home`, as the agent's profile
+/// finds it: [`crate::profile::newest_transcript`]) through `clauderon-fs`, and `parse` it. Only
+/// an unreadable file is an error; bad content is noted.
+pub fn read_transcript_with(
+    parse: fn(&str) -> Transcript,
+    home: &Path,
+    path: &Path,
+) -> Result<Transcript, AgentsError> {
     let unreadable =
         |reason: &str| AgentsError::Unreadable { path: path.to_path_buf(), reason: reason.into() };
     let rel = path.strip_prefix(home).map_err(|_| unreadable("it is not in the session's HOME"))?;
@@ -343,16 +336,7 @@ pub fn read_transcript(agent: AgentKind, home: &Path, path: &Path) -> Result<Tra
         .read(rel, TRANSCRIPT_LIMIT)
         .map_err(AgentsError::reading(home))?
         .ok_or_else(|| unreadable("it is not there"))?;
-    Ok(parse_transcript(agent, &String::from_utf8_lossy(&bytes)))
-}
-
-/// Parse the text of a transcript `agent` wrote. Never fails: see the module documentation.
-pub fn parse_transcript(agent: AgentKind, text: &str) -> Transcript {
-    match agent {
-        AgentKind::Claude => parse_claude_jsonl(text),
-        AgentKind::Codex => parse_codex_jsonl(text),
-        AgentKind::Gemini => parse_gemini_jsonl(text),
-    }
+    Ok(parse(&String::from_utf8_lossy(&bytes)))
 }
 
 #[cfg(test)]

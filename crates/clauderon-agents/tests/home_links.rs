@@ -6,8 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use clauderon_agents::AgentsError;
+use clauderon_agents::profile::newest_transcript;
 use clauderon_agents::profile::{ConfigContext, write_agent_files};
-use clauderon_agents::transcript::newest_transcript;
 use clauderon_fs::{Found, Place, Refusal};
 use clauderon_types::AgentKind;
 use std::os::unix::fs::symlink;

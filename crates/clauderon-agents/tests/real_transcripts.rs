@@ -30,7 +30,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
-use clauderon_agents::transcript::{Role, Transcript, parse_transcript};
+use clauderon_agents::profile::parse_transcript;
+use clauderon_agents::transcript::{Role, Transcript};
 use clauderon_types::AgentKind;
 use std::path::Path;
 

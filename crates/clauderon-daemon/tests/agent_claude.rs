@@ -310,7 +310,8 @@ async fn claude_code_transcript_reads_back_as_the_sessions_messages() {
         path.display()
     );
 
-    let read = transcript::read_transcript(clauderon_types::AgentKind::Claude, &home, &path).unwrap();
+    let read =
+        clauderon_agents::profile::read_transcript(clauderon_types::AgentKind::Claude, &home, &path).unwrap();
     assert!(read.notes.is_clean(), "{:?} in:\n{raw}", read.notes);
     let said: Vec<(Role, &str)> = read.messages.iter().map(|m| (m.role, m.text.as_str())).collect();
     assert_eq!(said, [(Role::User, "Say hello"), (Role::Assistant, REPLY)], "from:\n{raw}");

@@ -95,7 +95,7 @@ async fn starting_again_brings_the_agents_settings_up_to_date_and_keeps_the_user
     assert_eq!(post(&d, "/api/sessions/old/stop").await.status, 200);
 
     let home = d.layout().session_home("old");
-    let settings = home.join(status_hooks::settings_file(clauderon_types::AgentKind::Claude));
+    let settings = home.join(clauderon_agents::profile::hooks_file(clauderon_types::AgentKind::Claude));
     std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
     std::fs::write(&settings, r#"{"theme": "dark-ansi"}"#).unwrap();
     let _ = std::fs::remove_file(home.join(status_hooks::HOOK_SCRIPT));
@@ -104,6 +104,6 @@ async fn starting_again_brings_the_agents_settings_up_to_date_and_keeps_the_user
     assert_eq!(started.status, 200, "{}", started.body);
     let now: Value = serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
     assert_eq!(now["theme"], "dark-ansi", "the user's setting was lost: {now:#}");
-    assert_eq!(now["hooks"], status_hooks::hooks(clauderon_types::AgentKind::Claude), "{now:#}");
+    assert_eq!(now["hooks"], clauderon_agents::profile::hooks(clauderon_types::AgentKind::Claude), "{now:#}");
     assert!(home.join(status_hooks::HOOK_SCRIPT).is_file(), "no hook script after the start");
 }

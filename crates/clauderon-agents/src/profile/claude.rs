@@ -16,26 +16,59 @@
 //!   `~/.claude/settings.json` the last (`skipDangerousModePermissionPrompt`, the key Claude
 //!   Code itself writes when the warning is accepted).
 
-use super::files::ConfigContext;
+use super::Profile;
+use super::files::{AgentFile, ConfigContext, Content};
+use crate::status_hooks::HookEvents;
+use clauderon_types::agent_status::AgentStatus::{Idle, WaitingForInput as Waiting, Working};
 use serde_json::{Value, json};
 
-pub(super) fn start_args() -> Vec<String> {
+pub(super) static PROFILE: Profile = Profile {
+    start_args,
+    prompt_args,
+    resume_args,
+    env: ENV,
+    transcript_globs: &[".claude/projects/*/*.jsonl"],
+    files,
+    hook_events: HOOK_EVENTS,
+    hooks_file: ".claude/settings.json",
+    newest_transcript: crate::transcript::newest_claude_transcript_anywhere,
+    parse_transcript: crate::transcript::parse_claude_jsonl,
+};
+
+/// Its status hooks (`~/.claude/settings.json`).
+const HOOK_EVENTS: HookEvents = &[
+    ("UserPromptSubmit", None, Working),
+    ("PreToolUse", None, Working),
+    // After a question was answered or a permission given: working again.
+    ("PostToolUse", None, Working),
+    ("Notification", Some("permission_prompt|elicitation_dialog"), Waiting),
+    ("Stop", None, Idle),
+];
+
+fn files(ctx: &ConfigContext<'_>) -> Vec<AgentFile> {
+    vec![
+        AgentFile { path: ".claude/settings.json", content: Content::Json(settings(ctx)) },
+        AgentFile { path: ".claude.json", content: Content::Json(state(ctx)) },
+    ]
+}
+
+fn start_args() -> Vec<String> {
     vec!["claude".into(), "--dangerously-skip-permissions".into()]
 }
 
 /// After `--`, so a prompt starting with `-` is not read as an option.
-pub(super) fn prompt_args(prompt: &str) -> Vec<String> {
+fn prompt_args(prompt: &str) -> Vec<String> {
     vec!["--".into(), prompt.into()]
 }
 
-pub(super) fn resume_args() -> Vec<String> {
+fn resume_args() -> Vec<String> {
     vec!["claude".into(), "--continue".into(), "--dangerously-skip-permissions".into()]
 }
 
 /// Non-essential traffic (telemetry, error reports, update checks, release notes) off, and the
 /// official plugin marketplace not cloned from github.com at the first start (2.1.332 does so
 /// even with non-essential traffic off); allowed to skip permissions as root.
-pub(super) const ENV: &[(&str, &str)] = &[
+const ENV: &[(&str, &str)] = &[
     ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
     ("DISABLE_TELEMETRY", "1"),
     ("DISABLE_ERROR_REPORTING", "1"),
@@ -52,7 +85,7 @@ pub fn settings(_ctx: &ConfigContext<'_>) -> Value {
     let mut settings = json!({
         "skipDangerousModePermissionPrompt": true,
     });
-    crate::status_hooks::add_hooks(clauderon_types::AgentKind::Claude, &mut settings);
+    crate::status_hooks::add_hooks(HOOK_EVENTS, &mut settings);
     settings
 }
 

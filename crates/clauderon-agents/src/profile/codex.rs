@@ -17,10 +17,42 @@
 //!   Codex's `/hooks` screen, or with `--dangerously-bypass-hook-trust`: clauderon wrote them,
 //!   so both commands carry the flag.
 
-use super::files::ConfigContext;
+use super::Profile;
+use super::files::{AgentFile, ConfigContext, Content};
+use crate::status_hooks::HookEvents;
+use clauderon_types::agent_status::AgentStatus::{Idle, WaitingForInput as Waiting, Working};
 use toml::{Table, Value};
 
-pub(super) fn start_args() -> Vec<String> {
+pub(super) static PROFILE: Profile = Profile {
+    start_args,
+    prompt_args,
+    resume_args,
+    env: ENV,
+    transcript_globs: &[".codex/sessions/*/*/*/*.jsonl"],
+    files,
+    hook_events: HOOK_EVENTS,
+    hooks_file: HOOKS_FILE,
+    newest_transcript: crate::transcript::newest_codex_transcript,
+    parse_transcript: crate::transcript::parse_codex_jsonl,
+};
+
+/// Its status hooks, in a file of their own.
+const HOOK_EVENTS: HookEvents = &[
+    ("UserPromptSubmit", None, Working),
+    ("PreToolUse", None, Working),
+    ("PermissionRequest", None, Waiting),
+    ("Stop", None, Idle),
+];
+const HOOKS_FILE: &str = ".codex/hooks.json";
+
+fn files(ctx: &ConfigContext<'_>) -> Vec<AgentFile> {
+    vec![
+        AgentFile { path: ".codex/config.toml", content: Content::Toml(config(ctx)) },
+        AgentFile { path: HOOKS_FILE, content: Content::Json(crate::status_hooks::hooks_file(HOOK_EVENTS)) },
+    ]
+}
+
+fn start_args() -> Vec<String> {
     vec![
         "codex".into(),
         "--no-daemon".into(),
@@ -30,11 +62,11 @@ pub(super) fn start_args() -> Vec<String> {
 }
 
 /// After `--`, so a prompt starting with `-` is not read as an option.
-pub(super) fn prompt_args(prompt: &str) -> Vec<String> {
+fn prompt_args(prompt: &str) -> Vec<String> {
     vec!["--".into(), prompt.into()]
 }
 
-pub(super) fn resume_args() -> Vec<String> {
+fn resume_args() -> Vec<String> {
     vec![
         "codex".into(),
         "resume".into(),
@@ -45,7 +77,7 @@ pub(super) fn resume_args() -> Vec<String> {
     ]
 }
 
-pub(super) const ENV: &[(&str, &str)] = &[];
+const ENV: &[(&str, &str)] = &[];
 
 /// The provider clauderon declares.
 pub const PROVIDER: &str = "clauderon";

@@ -2,7 +2,7 @@
 //!
 //! Each file's content is built by one function of the agent's module (`claude::settings`,
 //! `claude::state`, `codex::config`, `gemini::settings`) as a JSON value or a TOML table;
-//! [`agent_files`] lists them; [`write_agent_files`] merges each over the file already there
+//! each agent's profile lists them; [`write_files`] merges each over the file already there
 //! ([`merge_json`], [`merge_toml`]): objects and tables merge key by key, arrays keep their
 //! items and gain clauderon's missing ones (a hook the user added beside clauderon's stays),
 //! and strings, numbers and booleans take clauderon's value. So keys clauderon does not set —
@@ -10,10 +10,8 @@
 //! and clauderon's keys are current after each one. A file that does not parse is kept beside
 //! (`<name>.invalid`) and replaced.
 
-use super::{claude, codex, gemini};
 use crate::AgentsError;
 use clauderon_fs::{Place, SessionRoot};
-use clauderon_types::AgentKind;
 use std::path::{Path, PathBuf};
 
 /// What the settings builders know of the session.
@@ -50,41 +48,21 @@ pub struct AgentFile {
     pub content: Content,
 }
 
-/// The files `agent` gets, with clauderon's content.
-pub fn agent_files(agent: AgentKind, ctx: &ConfigContext<'_>) -> Vec<AgentFile> {
-    match agent {
-        AgentKind::Claude => vec![
-            AgentFile { path: ".claude/settings.json", content: Content::Json(claude::settings(ctx)) },
-            AgentFile { path: ".claude.json", content: Content::Json(claude::state(ctx)) },
-        ],
-        AgentKind::Codex => vec![
-            AgentFile { path: ".codex/config.toml", content: Content::Toml(codex::config(ctx)) },
-            AgentFile {
-                path: ".codex/hooks.json",
-                content: Content::Json(crate::status_hooks::hooks_file(AgentKind::Codex)),
-            },
-        ],
-        AgentKind::Gemini => {
-            vec![AgentFile { path: ".gemini/settings.json", content: Content::Json(gemini::settings(ctx)) }]
-        }
-    }
-}
-
 /// The largest settings file clauderon merges over (a session could plant a huge one).
 const SETTINGS_LIMIT: u64 = 16 << 20;
 
-/// Write `agent`'s files into `ctx.home`, merged over what is there (see the module
-/// documentation). Files are 0600 and folders 0700: only the session's user reads them. Every
+/// Write an agent's `files` into `ctx.home`, merged over what is there (see the module
+/// documentation), with the status hook script they call. Files are 0600 and folders 0700: only the session's user reads them. Every
 /// file is read and written through `clauderon-fs`: a link the session planted on the way (its
 /// `~/.claude` pointing at the user's own) is refused with [`AgentsError::Refused`], never
 /// followed, so neither the host's content comes in nor clauderon's hooks go out. Returns the
 /// paths written.
-pub fn write_agent_files(agent: AgentKind, ctx: &ConfigContext<'_>) -> Result<Vec<PathBuf>, AgentsError> {
+pub fn write_files(ctx: &ConfigContext<'_>, files: &[AgentFile]) -> Result<Vec<PathBuf>, AgentsError> {
     let home = SessionRoot::open(ctx.home, Place::Home).map_err(AgentsError::writing(ctx.home))?;
     // The script the agent's status hooks run (issue 6 §3).
     let script = crate::status_hooks::write_hook_script_in(&home)?;
     let mut written = vec![script];
-    for file in agent_files(agent, ctx) {
+    for file in files {
         let existing = home.read(file.path, SETTINGS_LIMIT).map_err(AgentsError::writing(ctx.home))?;
         let existing = existing.map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
         let text = match merged(&file.content, existing.as_deref()) {

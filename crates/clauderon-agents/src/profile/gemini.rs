@@ -9,23 +9,52 @@
 //!   play.googleapis.com), automatic updates and their notices off.
 //! - An untrusted folder asks (or, headless, exits 55): `GEMINI_CLI_TRUST_WORKSPACE=true`.
 
-use super::files::ConfigContext;
+use super::Profile;
+use super::files::{AgentFile, ConfigContext, Content};
+use crate::status_hooks::HookEvents;
+use clauderon_types::agent_status::AgentStatus::{Idle, WaitingForInput as Waiting, Working};
 use serde_json::{Value, json};
 
-pub(super) fn start_args() -> Vec<String> {
+pub(super) static PROFILE: Profile = Profile {
+    start_args,
+    prompt_args,
+    resume_args,
+    env: ENV,
+    transcript_globs: &[".gemini/tmp/*/chats/*.jsonl"],
+    files,
+    hook_events: HOOK_EVENTS,
+    hooks_file: ".gemini/settings.json",
+    newest_transcript: crate::transcript::newest_gemini_transcript,
+    parse_transcript: crate::transcript::parse_gemini_jsonl,
+};
+
+/// Its status hooks (`~/.gemini/settings.json` `hooks`).
+const HOOK_EVENTS: HookEvents = &[
+    ("BeforeAgent", None, Working),
+    ("BeforeTool", None, Working),
+    ("AfterTool", None, Working),
+    ("Notification", None, Waiting),
+    ("AfterAgent", None, Idle),
+];
+
+fn files(ctx: &ConfigContext<'_>) -> Vec<AgentFile> {
+    vec![AgentFile { path: ".gemini/settings.json", content: Content::Json(settings(ctx)) }]
+}
+
+fn start_args() -> Vec<String> {
     vec!["gemini".into(), "--yolo".into()]
 }
 
 /// `--prompt-interactive=PROMPT`: a positional prompt starting with `-` is lost, even after `--`.
-pub(super) fn prompt_args(prompt: &str) -> Vec<String> {
+fn prompt_args(prompt: &str) -> Vec<String> {
     vec![format!("--prompt-interactive={prompt}")]
 }
 
-pub(super) fn resume_args() -> Vec<String> {
+fn resume_args() -> Vec<String> {
     vec!["gemini".into(), "--resume".into(), "latest".into(), "--yolo".into()]
 }
 
-pub(super) const ENV: &[(&str, &str)] = &[("GEMINI_CLI_TRUST_WORKSPACE", "true")];
+const ENV: &[(&str, &str)] = &[("GEMINI_CLI_TRUST_WORKSPACE", "true")];
 
 /// `~/.gemini/settings.json`. Status hooks (issue 6 §3) go under `hooks`.
 pub fn settings(_ctx: &ConfigContext<'_>) -> Value {
@@ -34,6 +63,6 @@ pub fn settings(_ctx: &ConfigContext<'_>) -> Value {
         "privacy": { "usageStatisticsEnabled": false },
         "general": { "enableAutoUpdate": false, "enableAutoUpdateNotification": false },
     });
-    crate::status_hooks::add_hooks(clauderon_types::AgentKind::Gemini, &mut settings);
+    crate::status_hooks::add_hooks(HOOK_EVENTS, &mut settings);
     settings
 }

@@ -1,8 +1,9 @@
 #![allow(clippy::unwrap_used)]
 
-use super::files::{Content, agent_files};
 use super::*;
-use crate::transcript::newest_transcript;
+use crate::status_hooks::{HOOK_SCRIPT, add_hooks, hook_script};
+use clauderon_types::agent_status::AgentStatus;
+use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -248,4 +249,66 @@ fn the_launch_script_warns_when_status_reports_cannot_be_sent() {
     std::fs::write(&curl, "#!/bin/sh\nexit 0\n").unwrap();
     std::fs::set_permissions(&curl, std::fs::Permissions::from_mode(0o755)).unwrap();
     assert_eq!(run(bin.path()), "", "a warning although curl is there");
+}
+
+#[test]
+fn each_agent_gets_working_waiting_and_idle_hooks_on_its_own_events() {
+    let claude = hooks(AgentKind::Claude);
+    assert_eq!(claude["Stop"][0]["hooks"][0]["command"], "\"$HOME/.clauderon/status-hook\" idle");
+    assert_eq!(
+        claude["UserPromptSubmit"][0]["hooks"][0]["command"],
+        "\"$HOME/.clauderon/status-hook\" working"
+    );
+    assert_eq!(claude["Notification"][0]["matcher"], "permission_prompt|elicitation_dialog");
+    let codex = hooks(AgentKind::Codex);
+    assert!(codex["Stop"].is_array() && codex["PermissionRequest"].is_array());
+    let gemini = hooks(AgentKind::Gemini);
+    assert_eq!(gemini["AfterAgent"][0]["hooks"][0]["command"], "\"$HOME/.clauderon/status-hook\" idle");
+    assert_eq!(gemini["BeforeAgent"][0]["hooks"][0]["type"], "command");
+    for agent in [AgentKind::Claude, AgentKind::Codex, AgentKind::Gemini] {
+        let commands = serde_json::to_string(&hooks(agent)).unwrap();
+        for status in AgentStatus::ALL {
+            assert!(commands.contains(&format!("status-hook\\\" {status}")), "{agent}: {status}");
+        }
+    }
+}
+
+#[test]
+fn adding_hooks_keeps_the_users_own_and_is_idempotent() {
+    let mut settings = json!({
+        "theme": "dark",
+        "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "notify-send done"}]}]}
+    });
+    add_hooks(of(AgentKind::Claude).hook_events, &mut settings);
+    let once = settings.clone();
+    add_hooks(of(AgentKind::Claude).hook_events, &mut settings);
+    assert_eq!(settings, once);
+    assert_eq!(settings["theme"], "dark");
+    let stop = settings["hooks"]["Stop"].as_array().unwrap();
+    assert_eq!(stop.len(), 2);
+    assert_eq!(stop[0]["hooks"][0]["command"], "notify-send done");
+    let mut odd = json!(["not", "an", "object"]);
+    add_hooks(of(AgentKind::Gemini).hook_events, &mut odd);
+    assert!(odd["hooks"]["AfterAgent"].is_array());
+}
+
+#[test]
+fn every_agents_session_files_carry_the_hooks_and_never_a_placeholder_or_identity() {
+    for agent in [AgentKind::Claude, AgentKind::Codex, AgentKind::Gemini] {
+        let home = tempfile::tempdir().unwrap();
+        let ph = vec![("ANTHROPIC_API_KEY".to_string(), "clauderon-placeholder-xyz".to_string())];
+        let ctx = ConfigContext { home: home.path(), workdir: Path::new("/w"), placeholders: &ph };
+        let written = write_agent_files(agent, &ctx).unwrap();
+        assert!(written.contains(&home.path().join(HOOK_SCRIPT)), "{agent}: {written:?}");
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(home.path().join(HOOK_SCRIPT)).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o755, "the hook script is executable");
+        let settings: Value =
+            serde_json::from_str(&std::fs::read_to_string(home.path().join(hooks_file(agent))).unwrap())
+                .unwrap();
+        assert_eq!(settings["hooks"], hooks(agent), "{agent}");
+        let hooks_text = settings["hooks"].to_string() + &hook_script();
+        assert!(!hooks_text.contains("placeholder") && !hooks_text.contains("http://clauderon.internal@"));
+    }
 }

@@ -113,16 +113,19 @@ fn empty_and_binary_files_give_no_messages_and_no_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.jsonl");
     std::fs::write(&path, [0xff, 0xfe, b'\n', 0x00]).unwrap();
-    let t = read_transcript(AgentKind::Claude, dir.path(), &path).unwrap();
+    let t = crate::profile::read_transcript(clauderon_types::AgentKind::Claude, dir.path(), &path).unwrap();
     assert!(t.messages.is_empty());
     assert_eq!(t.notes.skipped_lines, 2);
 }
 
 #[test]
 fn a_missing_transcript_is_an_error_that_names_the_file() {
-    let err =
-        read_transcript(AgentKind::Claude, Path::new("/nonexistent"), Path::new("/nonexistent/t.jsonl"))
-            .unwrap_err();
+    let err = crate::profile::read_transcript(
+        clauderon_types::AgentKind::Claude,
+        Path::new("/nonexistent"),
+        Path::new("/nonexistent/t.jsonl"),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("/nonexistent/t.jsonl"), "{err}");
 }
 

@@ -3,7 +3,8 @@
 use super::SessionManager;
 use crate::error::CoreError;
 use clauderon_agents::AgentsError;
-use clauderon_agents::transcript::{self, Transcript};
+use clauderon_agents::profile;
+use clauderon_agents::transcript::Transcript;
 use clauderon_types::messages::MessagePage;
 
 impl SessionManager {
@@ -24,10 +25,10 @@ impl SessionManager {
         let home = self.inner.layout.session_home(&name);
         let read = tokio::task::spawn_blocking(move || {
             // Both through `clauderon-fs`: a link the session planted is refused, not followed.
-            let Some(path) = transcript::newest_transcript(agent, &home)? else {
+            let Some(path) = profile::newest_transcript(agent, &home)? else {
                 return Ok((None, Transcript::default()));
             };
-            let read = transcript::read_transcript(agent, &home, &path)?;
+            let read = profile::read_transcript(agent, &home, &path)?;
             Ok::<_, AgentsError>((Some(path.display().to_string()), read))
         })
         .await
