@@ -1,4 +1,4 @@
-//! The daemon's HTTP side: [`router`] builds the app, [`launch`] starts a
+//! The daemon's HTTP side: [`router`] builds the app, [`launch()`] starts a
 //! whole daemon (lock, store, manager, reconcile, listeners) and returns a
 //! handle that shuts it down gracefully.
 

@@ -1,12 +1,12 @@
 //! Claude subscription (OAuth) logins, kept fresh by the daemon.
 //!
-//! The user gives clauderon a Claude credentials file (Claude Code's own format, see [`file`]).
+//! The user gives clauderon a Claude credentials file (Claude Code's own format, see [`mod@file`]).
 //! [`TokenRefresher`] serves its access token to the injection rule and, when the token
 //! expires within [`REFRESH_MARGIN`], first trades the refresh token for a new one at the
 //! token endpoint and writes the new tokens back to the file. Concurrent requests wait for
 //! the one refresh under way. The refresh token never leaves the daemon: sessions hold
 //! placeholders, and their own refresh attempts are answered by the proxy
-//! ([`agent_refresh`]). A failed refresh is remembered so requests fail fast with a message
+//! (`agent_refresh`). A failed refresh is remembered so requests fail fast with a message
 //! that says what to do, instead of each asking the endpoint again.
 
 mod agent_refresh;

@@ -9,9 +9,9 @@
 //! fitted to the secret's length (padded with `_`, or cut), so a body keeps its length and its
 //! `Content-Length`.
 //!
-//! Each secret is searched in every form a server realistically echoes it in (see [`forms`]):
+//! Each secret is searched in every form a server realistically echoes it in (see `forms`):
 //! raw, base64 at any alignment inside a longer string, percent-encoded, JSON-escaped, hex.
-//! Upgraded (WebSocket) streams are scrubbed server to session too (see [`upgrade`]).
+//! Upgraded (WebSocket) streams are scrubbed server to session too (see `upgrade`).
 
 mod encoding;
 mod forms;

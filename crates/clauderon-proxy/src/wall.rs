@@ -2,7 +2,7 @@
 //! networks around it (issue 11, item 3).
 //!
 //! Every upstream connection the proxy opens for a session — plain forwards, opaque tunnels,
-//! intercepted HTTP/1.1 and HTTP/2, WebSocket upgrades — is dialled by [`AddressWall::dial`]
+//! intercepted HTTP/1.1 and HTTP/2, WebSocket upgrades — is dialled by `AddressWall::dial`
 //! (the pooled clients through [`WallConnector`]). It resolves the name first and judges the
 //! **addresses it is about to connect to**, so names that resolve to loopback (`localhost`, a
 //! DNS name, `127.1`, `2130706433`, `0x7f000001`) are caught as well as literals, and a

@@ -23,7 +23,7 @@ pub struct ZellijCli {
     pub program: PathBuf,
     pub config: PathBuf,
     pub env: Vec<(String, String)>,
-    /// Shared by every clauderon process of the user (see [`ZellijCli::lock`]).
+    /// Shared by every clauderon process of the user (see `ZellijCli::lock`).
     pub lock_file: PathBuf,
 }
 

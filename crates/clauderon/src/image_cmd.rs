@@ -19,7 +19,7 @@ pub struct BuildArgs {
     /// The base image [default: CLAUDERON_DOCKER_BASE_IMAGE or node:20-bookworm-slim].
     #[arg(long, value_name = "IMAGE")]
     pub base: Option<String>,
-    /// The tag to build [default: CLAUDERON_DOCKER_IMAGE or clauderon-agent:<version>].
+    /// The tag to build [default: CLAUDERON_DOCKER_IMAGE or clauderon-agent:VERSION].
     #[arg(long, value_name = "TAG")]
     pub tag: Option<String>,
     /// Install no agent CLI from npm (for a base without node, or to add them yourself).
