@@ -96,7 +96,7 @@ scrub = true
 
 [sessions]
 # Defaults for `clauderon create` when a flag is not given.
-# backend = "docker"        # zellij | docker | kubernetes | sprites | apple-container
+# backend = "docker"        # zellij | docker
 agent = "claude"            # claude | codex | gemini
 access_mode = "read-only"   # read-only | read-write
 
