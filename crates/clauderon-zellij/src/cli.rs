@@ -2,6 +2,7 @@
 //! inherits its creator's environment, so it gets only what zellij itself needs (PATH, HOME for
 //! its caches, where its sockets live, the locale), never the daemon's credentials.
 
+use crate::ZellijError;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use tokio::process::Command;
@@ -75,26 +76,24 @@ impl ZellijCli {
     }
 
     /// Run zellij with `args`; `Err` when it could not be started at all.
-    pub async fn run(&self, args: &[&str]) -> Result<Output, String> {
+    pub async fn run(&self, args: &[&str]) -> Result<Output, ZellijError> {
         let run = self.command().args(args).output();
         match tokio::time::timeout(START_TIMEOUT, run).await {
             Ok(out) => out.map_err(|e| self.spawn_error(e)),
-            Err(_) => Err(format!("`zellij {}` did not answer within {START_TIMEOUT:?}", args.join(" "))),
+            Err(_) => Err(ZellijError::TimedOut { command: args.join(" "), after: START_TIMEOUT }),
         }
     }
 
-    fn spawn_error(&self, e: std::io::Error) -> String {
-        format!(
-            "cannot run {}: {e}; install zellij (`cargo install --locked zellij`) or set `zellij.program` in the config",
-            self.program.display()
-        )
+    fn spawn_error(&self, e: std::io::Error) -> ZellijError {
+        ZellijError::NotInstalled { program: self.program.clone(), reason: e.to_string() }
     }
 
     /// `zellij --version`.
-    pub async fn version(&self) -> Result<String, String> {
+    pub async fn version(&self) -> Result<String, ZellijError> {
         let out = self.run(&["--version"]).await?;
         if !out.status.success() {
-            return Err(format!("`{} --version` failed: {}", self.program.display(), stderr(&out)));
+            let what = format!("`{} --version` failed", self.program.display());
+            return Err(ZellijError::Refused { what, said: stderr(&out) });
         }
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
@@ -104,15 +103,20 @@ impl ZellijCli {
     /// session's socket, and a server probed before its first client is set up dies (zellij
     /// 0.45), so clauderon never probes to learn what runs. Where there is no `/proc`, zellij's
     /// list it is.
-    pub async fn list(&self) -> Result<Vec<ListedSession>, String> {
-        if let Some(found) = tokio::task::spawn_blocking(servers_in_proc).await.map_err(|e| e.to_string())? {
+    pub async fn list(&self) -> Result<Vec<ListedSession>, ZellijError> {
+        let read = tokio::task::spawn_blocking(servers_in_proc).await;
+        let read = read.map_err(|e| ZellijError::file("reading the process table", Path::new("/proc"), e))?;
+        if let Some(found) = read {
             return Ok(found);
         }
         let _guard = self.lock(false).await?;
         let out = self.run(&["list-sessions", "--no-formatting"]).await?;
         let text = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() && !text.trim().is_empty() {
-            return Err(format!("`zellij list-sessions` failed: {}", stderr(&out)));
+            return Err(ZellijError::Refused {
+                what: "`zellij list-sessions` failed".into(),
+                said: stderr(&out),
+            });
         }
         // With no session zellij exits 1 and says so on stderr.
         Ok(parse_list(&text))
@@ -121,21 +125,20 @@ impl ZellijCli {
     /// Hold the lock that keeps clauderon's zellij commands (which all probe every session's
     /// socket) away from a server that is starting: exclusive while one starts, shared otherwise.
     /// Released when the returned file is dropped.
-    async fn lock(&self, exclusive: bool) -> Result<std::fs::File, String> {
+    async fn lock(&self, exclusive: bool) -> Result<std::fs::File, ZellijError> {
         let path = self.lock_file.clone();
-        tokio::task::spawn_blocking(move || {
+        let locking = tokio::task::spawn_blocking(move || {
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .truncate(false)
                 .write(true)
                 .open(&path)
-                .map_err(|e| format!("opening the zellij lock {}: {e}", path.display()))?;
+                .map_err(|e| ZellijError::file("opening the zellij lock", &path, e))?;
             let locked = if exclusive { file.lock() } else { file.lock_shared() };
-            locked.map_err(|e| format!("locking {}: {e}", path.display()))?;
+            locked.map_err(|e| ZellijError::file("locking", &path, e))?;
             Ok(file)
-        })
-        .await
-        .map_err(|e| e.to_string())?
+        });
+        locking.await.map_err(|e| ZellijError::file("locking", &self.lock_file, e))?
     }
 
     /// Start a background session named `name` whose first pane runs `script` in `cwd`, and wait
@@ -149,11 +152,10 @@ impl ZellijCli {
         script: &Path,
         started: &Path,
         err_log: &Path,
-    ) -> Result<(), String> {
+    ) -> Result<(), ZellijError> {
         let config = self.config.to_string_lossy().into_owned();
         let script_arg = script.to_string_lossy().into_owned();
-        let log =
-            std::fs::File::create(err_log).map_err(|e| format!("creating {}: {e}", err_log.display()))?;
+        let log = std::fs::File::create(err_log).map_err(|e| ZellijError::file("creating", err_log, e))?;
         let _ = std::fs::remove_file(started);
         let _guard = self.lock(true).await?;
         let run = self
@@ -180,18 +182,15 @@ impl ZellijCli {
         Ok(())
     }
 
-    fn start_failure(&self, name: &str, err_log: &Path, what: &str) -> String {
+    fn start_failure(&self, name: &str, err_log: &Path, what: &str) -> ZellijError {
         let log = std::fs::read_to_string(err_log).unwrap_or_default();
         let log = log.trim();
-        format!(
-            "zellij could not start session `{name}` ({what}{}{log}); see zellij's log in its temp folder \
-             (zellij-log/zellij.log), and try again",
-            if log.is_empty() { "" } else { ": " }
-        )
+        let why = if log.is_empty() { what.to_string() } else { format!("{what}: {log}") };
+        ZellijError::StartFailed { name: name.to_string(), why }
     }
 
     /// Kill a session (its processes get SIGHUP). Fine when it is already gone.
-    pub async fn kill(&self, name: &str) -> Result<(), String> {
+    pub async fn kill(&self, name: &str) -> Result<(), ZellijError> {
         let guard = self.lock(false).await?;
         let out = self.run(&["kill-session", name]).await?;
         drop(guard);
@@ -207,7 +206,8 @@ impl ZellijCli {
             let waited = started.elapsed();
             let signal = match waited {
                 w if w > START_TIMEOUT => {
-                    return Err(format!("zellij could not kill session `{name}`: {}", stderr(&out)));
+                    let what = format!("zellij could not kill session `{name}`");
+                    return Err(ZellijError::Refused { what, said: stderr(&out) });
                 }
                 w if w > KILL_GRACE * 2 => "-KILL",
                 w if w > KILL_GRACE => "-TERM",
@@ -232,17 +232,17 @@ impl ZellijCli {
     /// for [`PASTE_QUIET`]; [`PASTE_WAIT`] at most), then [`clauderon_backend::SUBMIT_DELAY`]:
     /// on a loaded machine a TUI (Gemini CLI) that had not yet read the paste took an Enter
     /// sent a fixed time after it as part of the paste, a line break in its input.
-    pub async fn send_text(&self, name: &str, text: &str) -> Result<(), String> {
+    pub async fn send_text(&self, name: &str, text: &str) -> Result<(), ZellijError> {
         let enter = clauderon_backend::ENTER.to_string();
         let before = self.dump_screen(name).await.unwrap_or_default();
         self.action(name, &["paste", "--pane-id", "terminal_0", "--", text])
             .await
-            .map_err(|e| format!("zellij could not type into `{name}`: {e}"))?;
+            .map_err(|e| e.doing(format!("zellij could not type into `{name}`")))?;
         self.wait_drawn(name, &before).await;
         tokio::time::sleep(clauderon_backend::SUBMIT_DELAY).await;
         self.action(name, &["write", "--pane-id", "terminal_0", &enter])
             .await
-            .map_err(|e| format!("zellij could not press Enter in `{name}`: {e}"))?;
+            .map_err(|e| e.doing(format!("zellij could not press Enter in `{name}`")))?;
         Ok(())
     }
 
@@ -265,10 +265,10 @@ impl ZellijCli {
     }
 
     /// The screen and scrollback of the session's first pane (the session's process).
-    pub async fn dump_screen(&self, name: &str) -> Result<String, String> {
+    pub async fn dump_screen(&self, name: &str) -> Result<String, ZellijError> {
         self.action(name, &["dump-screen", "--full", "--pane-id", "terminal_0"])
             .await
-            .map_err(|e| format!("zellij could not read the screen of `{name}`: {e}"))
+            .map_err(|e| e.doing(format!("zellij could not read the screen of `{name}`")))
     }
 
     /// `zellij --session NAME action ARGS`, its output. zellij finds the session by asking each
@@ -277,7 +277,7 @@ impl ZellijCli {
     /// active session!" when no server answered), sometimes with exit status 0, and does
     /// nothing. So that answer is a failure, tried again while the server is in the process
     /// table, for up to [`ACTION_RETRY_FOR`].
-    async fn action(&self, name: &str, args: &[&str]) -> Result<String, String> {
+    async fn action(&self, name: &str, args: &[&str]) -> Result<String, ZellijError> {
         let argv = [&["--session", name, "action"][..], args].concat();
         let deadline = tokio::time::Instant::now() + ACTION_RETRY_FOR;
         let mut pause = std::time::Duration::from_millis(20);
@@ -292,7 +292,7 @@ impl ZellijCli {
             }
             let alive = missing && self.list().await?.iter().any(|s| s.name == name && !s.exited);
             if !alive || tokio::time::Instant::now() > deadline {
-                return Err(err);
+                return Err(ZellijError::Refused { what: format!("`zellij {}`", args.join(" ")), said: err });
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(std::time::Duration::from_millis(200));

@@ -12,6 +12,7 @@
 //!   list (matched by exact name) says whether it runs.
 
 pub mod cli;
+mod error;
 pub mod launch;
 pub mod proxy_link;
 pub mod relay;
@@ -25,6 +26,7 @@ use clauderon_backend::{
 };
 use clauderon_types::{BackendKind, DataLayout, SandboxLevel, SessionGit, SessionId};
 use cli::ZellijCli;
+pub use error::ZellijError;
 use launch::{LaunchPlan, SessionDir};
 use std::net::SocketAddr;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -103,7 +105,7 @@ pub struct ZellijBackend {
     settings: ZellijSettings,
     cli: ZellijCli,
     /// bubblewrap works here (checked once).
-    bwrap: OnceCell<Result<String, String>>,
+    bwrap: OnceCell<Result<String, ZellijError>>,
     proxy_link: Option<proxy_link::ProxyLink>,
     /// Renews the proxy link while the backend lives.
     link_task: Option<tokio::task::AbortHandle>,
@@ -128,15 +130,15 @@ fn not_found(handle: &BackendHandle) -> BackendError {
 impl ZellijBackend {
     /// Make the backend's folder (0700) and zellij settings file. Zellij itself is looked for by
     /// [`SessionBackend::check`].
-    pub fn new(settings: ZellijSettings) -> Result<Self, String> {
+    pub fn new(settings: ZellijSettings) -> Result<Self, ZellijError> {
         let state = settings.state_dir();
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&state)
-            .map_err(|e| format!("creating {}: {e}", state.display()))?;
+            .map_err(|e| ZellijError::file("creating", &state, e))?;
         let config = state.join("zellij.kdl");
-        std::fs::write(&config, cli::CONFIG_KDL).map_err(|e| format!("writing {}: {e}", config.display()))?;
+        std::fs::write(&config, cli::CONFIG_KDL).map_err(|e| ZellijError::file("writing", &config, e))?;
         let host_env = settings.host_env.clone();
         let lookup = |k: &str| host_env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let cli = ZellijCli::new(settings.program.clone(), config, lookup);
@@ -169,7 +171,7 @@ impl ZellijBackend {
     }
 
     /// Whether bubblewrap works here: `Ok(version)` or why not.
-    pub async fn bwrap_status(&self) -> &Result<String, String> {
+    pub async fn bwrap_status(&self) -> &Result<String, ZellijError> {
         self.bwrap.get_or_init(|| sandbox::probe(&self.settings.bwrap)).await
     }
 
@@ -192,7 +194,7 @@ impl ZellijBackend {
     }
 
     async fn running(&self, name: &str) -> Result<bool, BackendError> {
-        let listed = self.cli.list().await.map_err(failed)?;
+        let listed = self.cli.list().await.map_err(BackendError::from)?;
         Ok(listed.iter().any(|s| s.name == name && !s.exited))
     }
 
@@ -254,7 +256,7 @@ impl ZellijBackend {
             let link = self.proxy_link.as_ref().ok_or_else(|| {
                 failed("--sandbox full needs the proxy's Unix socket, which this daemon did not give the zellij backend")
             })?;
-            if !link.refresh().map_err(failed)? {
+            if !link.refresh().map_err(BackendError::from)? {
                 return Err(failed(format!(
                     "--sandbox full needs the proxy's Unix socket {}, which is not there: is the daemon's proxy running?",
                     link.socket.display()
@@ -295,12 +297,12 @@ impl ZellijBackend {
         spec: &SessionSpec,
         env: &[(String, String)],
         argv: &[String],
-    ) -> Result<(), String> {
+    ) -> Result<(), ZellijError> {
         let dir = SessionDir(self.settings.state_dir().join(handle));
         std::fs::DirBuilder::new()
             .mode(0o700)
             .create(&dir.0)
-            .map_err(|e| format!("creating {}: {e}", dir.0.display()))?;
+            .map_err(|e| ZellijError::file("creating", &dir.0, e))?;
         let script = launch::script(&LaunchPlan {
             cwd: &spec.worktree,
             env,
@@ -316,7 +318,7 @@ impl ZellijBackend {
     }
 }
 
-fn write_private(path: &Path, text: &str) -> Result<(), String> {
+fn write_private(path: &Path, text: &str) -> Result<(), ZellijError> {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -324,8 +326,8 @@ fn write_private(path: &Path, text: &str) -> Result<(), String> {
         .truncate(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| format!("writing {}: {e}", path.display()))?;
-    f.write_all(text.as_bytes()).map_err(|e| format!("writing {}: {e}", path.display()))
+        .map_err(|e| ZellijError::file("writing", path, e))?;
+    f.write_all(text.as_bytes()).map_err(|e| ZellijError::file("writing", path, e))
 }
 
 /// A program name looked up on `path` (as the pane will not have the daemon's PATH when it is
@@ -363,7 +365,7 @@ impl SessionBackend for ZellijBackend {
             .version()
             .await
             .map(|_| ())
-            .map_err(|reason| BackendError::Unavailable { backend: BackendKind::Zellij, reason })
+            .map_err(|e| BackendError::Unavailable { backend: BackendKind::Zellij, reason: e.to_string() })
     }
 
     async fn create(&self, spec: &SessionSpec) -> Result<BackendHandle, BackendError> {
@@ -378,7 +380,7 @@ impl SessionBackend for ZellijBackend {
         .await
         .map_err(|e| failed(format!("writing the session's files: {e}")))??;
         let (env, argv) = self.plan_process(spec, level, &trust)?;
-        self.write_session_dir(&handle, spec, &env, &argv).map_err(failed)?;
+        self.write_session_dir(&handle, spec, &env, &argv).map_err(BackendError::from)?;
         tracing::debug!(session = %spec.name, zellij = %handle, sandbox = %level, "zellij session prepared");
         Ok(BackendHandle(handle))
     }
@@ -390,7 +392,7 @@ impl SessionBackend for ZellijBackend {
                 return Ok(());
             }
             // The process ended but its pane stayed for the logs: start afresh.
-            self.cli.kill(handle.as_str()).await.map_err(failed)?;
+            self.cli.kill(handle.as_str()).await.map_err(BackendError::from)?;
         }
         let _ = std::fs::remove_file(dir.exit_status());
         let cwd = std::fs::read_to_string(dir.cwd()).map(PathBuf::from).unwrap_or_else(|_| dir.0.clone());
@@ -403,7 +405,7 @@ impl SessionBackend for ZellijBackend {
                 &dir.0.join("zellij.err"),
             )
             .await
-            .map_err(failed)
+            .map_err(BackendError::from)
     }
 
     async fn stop(&self, handle: &BackendHandle) -> Result<(), BackendError> {
@@ -414,12 +416,12 @@ impl SessionBackend for ZellijBackend {
                 let _ = write_private(&dir.0.join("last-screen"), &screen);
             }
         }
-        self.cli.kill(handle.as_str()).await.map_err(failed)
+        self.cli.kill(handle.as_str()).await.map_err(BackendError::from)
     }
 
     async fn delete(&self, handle: &BackendHandle) -> Result<(), BackendError> {
         let Some(dir) = self.dir(handle) else { return Ok(()) };
-        self.cli.kill(handle.as_str()).await.map_err(failed)?;
+        self.cli.kill(handle.as_str()).await.map_err(BackendError::from)?;
         match std::fs::remove_dir_all(&dir.0) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -458,20 +460,20 @@ impl SessionBackend for ZellijBackend {
         if Self::status_of(&dir, running) != BackendStatus::Running {
             return Err(failed("the session's process is not running: nothing would read the text"));
         }
-        self.cli.send_text(handle.as_str(), text).await.map_err(failed)
+        self.cli.send_text(handle.as_str(), text).await.map_err(BackendError::from)
     }
 
     async fn logs(&self, handle: &BackendHandle, tail: usize) -> Result<String, BackendError> {
         let dir = self.dir(handle).ok_or_else(|| not_found(handle))?;
         let screen = match self.running(handle.as_str()).await? {
-            true => self.cli.dump_screen(handle.as_str()).await.map_err(failed)?,
+            true => self.cli.dump_screen(handle.as_str()).await.map_err(BackendError::from)?,
             false => std::fs::read_to_string(dir.0.join("last-screen")).unwrap_or_default(),
         };
         Ok(cli::tail_lines(&screen, tail))
     }
 
     async fn list(&self) -> Result<Vec<BackendResource>, BackendError> {
-        let listed = self.cli.list().await.map_err(failed)?;
+        let listed = self.cli.list().await.map_err(BackendError::from)?;
         let state = self.settings.state_dir();
         let entries =
             std::fs::read_dir(&state).map_err(|e| failed(format!("reading {}: {e}", state.display())))?;

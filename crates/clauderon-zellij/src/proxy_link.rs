@@ -27,13 +27,13 @@ impl ProxyLink {
     }
 
     /// Make the link name the daemon's current socket. `Ok(false)` while there is no socket.
-    pub fn refresh(&self) -> Result<bool, String> {
+    pub fn refresh(&self) -> Result<bool, crate::ZellijError> {
         let Ok(target) = std::fs::metadata(&self.socket) else { return Ok(false) };
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&self.dir)
-            .map_err(|e| format!("creating {}: {e}", self.dir.display()))?;
+            .map_err(|e| crate::ZellijError::file("creating", &self.dir, e))?;
         let link = self.link();
         if let Ok(current) = std::fs::metadata(&link)
             && current.ino() == target.ino()
@@ -43,7 +43,7 @@ impl ProxyLink {
         }
         let _ = std::fs::remove_file(&link);
         std::fs::hard_link(&self.socket, &link)
-            .map_err(|e| format!("linking {} to {}: {e}", link.display(), self.socket.display()))?;
+            .map_err(|e| crate::ZellijError::file("linking the proxy socket to", &link, e))?;
         Ok(true)
     }
 }

@@ -7,6 +7,7 @@
 //! becomes COMMAND (exec), keeping the terminal. When COMMAND ends, bubblewrap ends
 //! the namespace and the listener with it.
 
+use crate::ZellijError;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, OwnedFd};
@@ -35,52 +36,58 @@ pub fn relay_args(listen: SocketAddr, socket: &std::path::Path, command: &[Strin
     a
 }
 
-pub fn parse(args: &[String]) -> Result<RelayArgs, String> {
+pub fn parse(args: &[String]) -> Result<RelayArgs, ZellijError> {
     let usage = "usage: sandbox-relay --listen 127.0.0.1:PORT --socket PATH (--serve | -- COMMAND...)";
+    let bad = |what: String| ZellijError::Relay(what);
     let (mut listen, mut socket, mut serve) = (None, None, false);
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--listen" => {
-                let v = it.next().ok_or(usage)?;
-                listen = Some(v.parse::<SocketAddr>().map_err(|e| format!("--listen {v}: {e}; {usage}"))?);
+                let v = it.next().ok_or_else(|| bad(usage.into()))?;
+                listen =
+                    Some(v.parse::<SocketAddr>().map_err(|e| bad(format!("--listen {v}: {e}; {usage}")))?);
             }
-            "--socket" => socket = Some(PathBuf::from(it.next().ok_or(usage)?)),
+            "--socket" => socket = Some(PathBuf::from(it.next().ok_or_else(|| bad(usage.into()))?)),
             "--serve" => serve = true,
             "--" => break,
-            other => return Err(format!("unknown argument `{other}`; {usage}")),
+            other => return Err(bad(format!("unknown argument `{other}`; {usage}"))),
         }
     }
     let command: Vec<String> = it.cloned().collect();
-    if serve != command.is_empty() {
-        return Err(usage.into());
+    match (listen, socket) {
+        (Some(listen), Some(socket)) if serve == command.is_empty() => {
+            Ok(RelayArgs { listen, socket, command })
+        }
+        _ => Err(bad(usage.into())),
     }
-    Ok(RelayArgs { listen: listen.ok_or(usage)?, socket: socket.ok_or(usage)?, command })
 }
 
 /// Run the relay. `self_command` is how to run this relay again (the program and any
 /// subcommand before its arguments). Returns only on failure (or when serving ends).
-pub fn run(args: RelayArgs, self_command: &[String]) -> Result<(), String> {
+pub fn run(args: RelayArgs, self_command: &[String]) -> Result<(), ZellijError> {
+    let failed = |what: String| ZellijError::Relay(format!("clauderon relay: {what}"));
     if args.command.is_empty() {
         return serve(&args);
     }
-    let (program, pre) = self_command.split_first().ok_or("the relay needs its own program name")?;
+    let (program, pre) =
+        self_command.split_first().ok_or_else(|| failed("the relay needs its own program name".into()))?;
     // Bound here, before the command starts, and handed to the listener process as its stdin: the
     // port is ready the moment the command runs, with no probe connection.
     let listener = TcpListener::bind(args.listen)
-        .map_err(|e| format!("clauderon relay: cannot listen on {}: {e}", args.listen))?;
+        .map_err(|e| failed(format!("cannot listen on {}: {e}", args.listen)))?;
     let mut server = std::process::Command::new(program);
     server.args(pre).args(relay_args(args.listen, &args.socket, &[])).process_group(0);
     server.stdin(std::process::Stdio::from(OwnedFd::from(listener))).stdout(std::process::Stdio::null());
-    server.spawn().map_err(|e| format!("clauderon relay: cannot start the listener: {e}"))?;
-    let (program, rest) = args.command.split_first().ok_or("no command to run")?;
+    server.spawn().map_err(|e| failed(format!("cannot start the listener: {e}")))?;
+    let (program, rest) = args.command.split_first().ok_or_else(|| failed("no command to run".into()))?;
     let err = std::process::Command::new(program).args(rest).exec();
-    Err(format!("clauderon relay: cannot run {program}: {err}"))
+    Err(failed(format!("cannot run {program}: {err}")))
 }
 
 /// The listener process: its stdin is the listening socket the front process bound. It ends when
 /// the command (its parent) does: in a sandbox bubblewrap ends it anyway, elsewhere nothing would.
-fn serve(args: &RelayArgs) -> Result<(), String> {
+fn serve(args: &RelayArgs) -> Result<(), ZellijError> {
     let parent = std::os::unix::process::parent_id();
     std::thread::spawn(move || {
         loop {
@@ -93,11 +100,11 @@ fn serve(args: &RelayArgs) -> Result<(), String> {
     let fd = std::io::stdin()
         .as_fd()
         .try_clone_to_owned()
-        .map_err(|e| format!("clauderon relay: no listening socket on stdin: {e}"))?;
+        .map_err(|e| ZellijError::Relay(format!("clauderon relay: no listening socket on stdin: {e}")))?;
     serve_on(TcpListener::from(fd), args)
 }
 
-fn serve_on(listener: TcpListener, args: &RelayArgs) -> Result<(), String> {
+fn serve_on(listener: TcpListener, args: &RelayArgs) -> Result<(), ZellijError> {
     for conn in listener.incoming() {
         let Ok(tcp) = conn else { continue };
         let socket = args.socket.clone();
@@ -150,7 +157,7 @@ mod tests {
         assert_eq!(a, RelayArgs { listen: addr, socket: "/s.sock".into(), command: cmd });
         let a = parse(&relay_args(addr, std::path::Path::new("/s.sock"), &[])).unwrap();
         assert!(a.command.is_empty());
-        assert!(parse(&["--listen".into(), "x".into()]).unwrap_err().contains("usage"));
+        assert!(parse(&["--listen".into(), "x".into()]).unwrap_err().to_string().contains("usage"));
     }
 
     #[test]

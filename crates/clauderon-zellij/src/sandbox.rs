@@ -245,7 +245,7 @@ pub fn expand_hidden(patterns: &[String], user_home: &Path) -> Vec<PathBuf> {
 }
 
 /// Does bubblewrap work here, with the namespaces the sandbox uses? `Err` says why not.
-pub async fn probe(bwrap: &Path) -> Result<String, String> {
+pub async fn probe(bwrap: &Path) -> Result<String, crate::ZellijError> {
     let out = tokio::process::Command::new(bwrap)
         .args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--unshare-net"])
         .args(["--", "/bin/true"])
@@ -253,14 +253,17 @@ pub async fn probe(bwrap: &Path) -> Result<String, String> {
         .output()
         .await
         .map_err(|e| {
-            format!("cannot run {}: {e}; install bubblewrap (`apt-get install bubblewrap`)", bwrap.display())
+            crate::ZellijError::Sandbox(format!(
+                "cannot run {}: {e}; install bubblewrap (`apt-get install bubblewrap`)",
+                bwrap.display()
+            ))
         })?;
     if !out.status.success() {
         let why = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        return Err(format!(
+        return Err(crate::ZellijError::Sandbox(format!(
             "bubblewrap cannot create namespaces here ({why}): allow unprivileged user namespaces \
              (sysctl kernel.unprivileged_userns_clone=1) or use --sandbox off"
-        ));
+        )));
     }
     let version = tokio::process::Command::new(bwrap).arg("--version").env_clear().output().await;
     Ok(version.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default())
