@@ -10,21 +10,18 @@
 //! [`MAX_LOCAL_BODY`] bytes).
 
 use crate::ProxyError;
-use crate::audit::{
-    AuditRecord, AuditSink, Counters, CountingBody, Decision, Direction, PendingRecord, redact_path,
-};
+use crate::audit::{AuditRecord, AuditSink, Counters, CountingBody, Decision, Direction, PendingRecord};
 use crate::ca::CertificateAuthority;
-use crate::conn_upstream::{ConnUpstream, Dialer, Unsent};
+use crate::conn_upstream::Dialer;
 use crate::identity::{IdentityRegistry, SessionIdentity};
 use crate::inject::{Injector, LocalEndpoint, MAX_LOCAL_BODY};
 use crate::internal::{ReportLimiter, StatusSink, is_internal};
-use crate::lenient_eof::UncleanClose;
 use crate::meter::{UsageMeter, UsageSink};
 use crate::policy::{MAX_POLICY_BODY, PolicyDecision, PolicyRequest, Refusal, RequestPolicy};
 use crate::scrub::{KnownSecrets, ScrubBody, restrict_accept_encoding};
 use crate::tap::MeterBody;
-use crate::upstream::{BoxError, OverrideResolver, ProxyBody, SessionClient, UpstreamSettings};
-use crate::wall::{AddressWall, WallConnector, walled_in};
+use crate::upstream::{OverrideResolver, ProxyBody, SessionClient, UpstreamSettings};
+use crate::wall::{AddressWall, WallConnector};
 use bytes::Bytes;
 use chrono::Utc;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -41,10 +38,13 @@ use tokio::net::{TcpListener, UnixListener};
 
 mod connect;
 mod headers;
+mod intercepted;
 mod plain;
 mod refusals;
+mod stop;
 
-use headers::{is_upgrade, join_cookies, strip_hop_by_hop};
+use headers::strip_hop_by_hop;
+use stop::Stop;
 
 /// Named timeouts. Long-lived streams (SSE, WebSocket, tunnels) have none.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -335,190 +335,6 @@ impl Proxy {
         self.shared.audit.record(record_for(session, method, host, path, decision));
     }
 
-    /// One request inside an intercepted connection.
-    async fn forward_intercepted(
-        &self,
-        mut req: Request<Incoming>,
-        t: Target,
-        own: &ConnUpstream,
-    ) -> Response<ProxyBody> {
-        // The connection was authenticated at its CONNECT; the session may have been deleted
-        // since (issue 11, item 8): every request asks the registry again.
-        if !self.shared.identities.is_current(&t.session) {
-            return refusals::identity_revoked();
-        }
-        let started = Instant::now();
-        let path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
-        let method = req.method().clone();
-        if is_internal(&t.host) {
-            return self.answer_internal(req, &t.session).await;
-        }
-        let mut record =
-            record_for(&t.session, method.as_str(), &t.host, &redact_path(&path), Decision::Forwarded);
-        // Answered in the proxy, nothing reaches upstream: no policy to apply.
-        if let Some(endpoint) = self.shared.injector.local_endpoint(&t.host, &method, req.uri().path()) {
-            return self.answer_locally(endpoint.as_ref(), req.into_body(), record, started).await;
-        }
-
-        let upgrade = is_upgrade(&req);
-        let client_upgrade = if upgrade { Some(hyper::upgrade::on(&mut req)) } else { None };
-        let (mut parts, body) = req.into_parts();
-        let check = PolicyRequest::http(&t.session, method.as_str(), &t.host, &path, &parts, &body);
-        let body = match self.apply_policy(&check, body, &record).await {
-            Ok(body) => body,
-            Err(refusal) => return refusal,
-        };
-        if let Err(w) = self.shared.wall.check_literal(&t.host, t.port, &t.session) {
-            return self.deny_walled(record, &w);
-        }
-        self.request_headers_upstream(&mut parts.headers, upgrade);
-
-        match self.shared.injector.inject(&t.host, &mut parts.headers).await {
-            Ok(Some(credential)) => {
-                record.credential = Some(credential);
-                record.decision = Decision::Injected;
-            }
-            Ok(None) => {}
-            Err(e) => {
-                record.decision = Decision::Failed { reason: e.0.clone() };
-                record.status = Some(503);
-                self.shared.audit.record(record);
-                return text(StatusCode::SERVICE_UNAVAILABLE, format!("clauderon proxy: {}", e.0));
-            }
-        }
-
-        // Connect where the overrides say, but keep the real name for SNI and Host.
-        let port = match self.shared.resolver.lookup(&t.host) {
-            Some(addr) => addr.port(),
-            None => t.port,
-        };
-        let uri = match format!("https://{}{path}", authority(&t.host, port)).parse::<Uri>() {
-            Ok(u) => u,
-            Err(_) => return text(StatusCode::BAD_REQUEST, "clauderon proxy: the request path is not valid"),
-        };
-        let host_header = if t.port == 443 { bracketed(&t.host) } else { authority(&t.host, t.port) };
-        if let Ok(v) = HeaderValue::from_str(&host_header) {
-            parts.headers.insert(header::HOST, v);
-        }
-        parts.uri = uri;
-        if upgrade {
-            parts.version = http::Version::HTTP_11;
-        }
-
-        let counters = Arc::new(Counters::default());
-        let body = CountingBody::new(body, counters.clone(), Direction::Up, None).boxed();
-        let sent = if upgrade || parts.version == http::Version::HTTP_2 {
-            // HTTP/2 from the session: one pooled connection per host carries its streams,
-            // over whatever the upstream speaks (upgrades take a pooled HTTP/1.1 connection,
-            // which they keep).
-            join_cookies(&mut parts.headers);
-            self.send_pooled(Request::from_parts(parts, body), upgrade).await
-        } else {
-            // HTTP/1.1: on the connection's own upstream connection (cheaper per request),
-            // unless the upstream speaks HTTP/2 only.
-            let absolute = parts.uri.clone();
-            if let Ok(origin_form) = path.parse::<Uri>() {
-                parts.uri = origin_form;
-            }
-            parts.version = http::Version::HTTP_11;
-            match own.request(Request::from_parts(parts, body)).await {
-                Ok(resp) => Ok(resp),
-                Err(Unsent::Failed(e)) => Err(e),
-                Err(Unsent::Http2Only(req)) => {
-                    let mut req = *req;
-                    *req.uri_mut() = absolute;
-                    self.send_pooled(req, false).await
-                }
-            }
-        };
-        match sent {
-            Ok(mut resp) => {
-                record.status = Some(resp.status().as_u16());
-                if let (true, Some(client_upgrade), StatusCode::SWITCHING_PROTOCOLS) =
-                    (upgrade, client_upgrade, resp.status())
-                {
-                    // The 101's headers and the server's side of the stream are scrubbed too;
-                    // a compressed stream could not be, so an extension turned on is refused.
-                    let scrubber = self.shared.secrets.as_ref().and_then(|s| s.scrubber());
-                    if let Some(s) = &scrubber {
-                        s.scrub_headers(resp.headers_mut());
-                        if resp.headers().contains_key(header::SEC_WEBSOCKET_EXTENSIONS) {
-                            let reason = "the upstream turned on WebSocket compression, which would hide \
-                                          secrets from scrubbing"
-                                .to_string();
-                            record.status = Some(502);
-                            record.decision = Decision::Failed { reason: reason.clone() };
-                            self.shared.audit.record(record);
-                            return text(StatusCode::BAD_GATEWAY, format!("clauderon proxy: {reason}"));
-                        }
-                    }
-                    let websocket = resp
-                        .headers()
-                        .get(header::UPGRADE)
-                        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
-                    let upstream_upgrade = hyper::upgrade::on(&mut resp);
-                    let sink = self.shared.audit.clone();
-                    let identities = self.shared.identities.clone();
-                    let session = t.session.clone();
-                    tokio::spawn(async move {
-                        let (up, down) = match tokio::join!(client_upgrade, upstream_upgrade) {
-                            (Ok(c), Ok(u)) => {
-                                let (c, u) = (TokioIo::new(c), TokioIo::new(u));
-                                // A WebSocket outlives requests: it ends with its session.
-                                tokio::select! {
-                                    copied = crate::scrub::relay_upgraded(c, u, scrubber, websocket) => copied,
-                                    () = identities.until_revoked(&session) => (0, 0),
-                                }
-                            }
-                            _ => (0, 0),
-                        };
-                        record.bytes_up = up;
-                        record.bytes_down = down;
-                        record.duration_ms = started.elapsed().as_millis() as u64;
-                        sink.record(record);
-                    });
-                    let (mut parts, _) = resp.into_parts();
-                    strip_hop_by_hop(&mut parts.headers, true);
-                    return Response::from_parts(parts, empty());
-                }
-                let unclean = resp.extensions().get::<UncleanClose>().cloned();
-                let (parts, body) = resp.into_parts();
-                let mut pending =
-                    PendingRecord::new(record, self.shared.audit.clone(), counters.clone(), started);
-                pending.watch_close(unclean);
-                let exchange = Exchange { session: &t.session, method: &method, host: &t.host, path: &path };
-                self.to_session(parts, body, counters, pending, &exchange)
-            }
-            Err(e) => {
-                if let Some(w) = walled_in(e.as_ref()) {
-                    return self.deny_walled(record, w);
-                }
-                let reason = upstream_failure(&t.host, e.as_ref());
-                tracing::warn!(host = %t.host, "{reason}");
-                record.decision = Decision::Failed { reason: reason.clone() };
-                record.status = Some(502);
-                record.duration_ms = started.elapsed().as_millis() as u64;
-                self.shared.audit.record(record);
-                text(StatusCode::BAD_GATEWAY, format!("clauderon proxy: {reason}"))
-            }
-        }
-    }
-
-    /// Send a request on a pooled connection: HTTP/2 or HTTP/1.1, as the upstream chooses in
-    /// ALPN (the request's own version only says what the session spoke); HTTP/1.1 for an
-    /// upgrade. `req` has an absolute URI.
-    async fn send_pooled(
-        &self,
-        mut req: Request<ProxyBody>,
-        upgrade: bool,
-    ) -> Result<Response<Incoming>, BoxError> {
-        // hyper's client refuses an HTTP/2 request on an HTTP/1.1 connection; HTTP/1.1 goes
-        // on either.
-        *req.version_mut() = http::Version::HTTP_11;
-        let client = if upgrade { &self.shared.client_h1 } else { &self.shared.client };
-        client.request(req).await.map_err(|e| -> BoxError { Box::new(e) })
-    }
-
     /// A session's request headers as they go upstream: this hop's headers dropped, and, when
     /// the proxy reads responses (scrubbing, metering), only encodings it can decode accepted.
     fn request_headers_upstream(&self, headers: &mut HeaderMap, keep_upgrade: bool) {
@@ -606,22 +422,10 @@ impl Proxy {
         Response::from_parts(parts, body)
     }
 
-    /// Ask policy about a request; a refusal comes back audited, as the response to send. When
-    /// policy needs the body to decide (a GraphQL document) it is read here, bounded, and the
-    /// body to send on is those bytes.
-    async fn apply_policy(
-        &self,
-        check: &PolicyRequest<'_>,
-        body: Incoming,
-        record: &AuditRecord,
-    ) -> Result<ProxyBody, Response<ProxyBody>> {
-        let deny = |r: Refusal| {
-            let mut denied = record.clone();
-            denied.status = Some(r.status);
-            denied.decision = Decision::Denied { reason: r.reason.clone() };
-            self.shared.audit.record(denied);
-            refused(&r)
-        };
+    /// Ask policy about a request; a refusal comes back as a [`Stop`]. When policy needs the
+    /// body to decide (a GraphQL document) it is read here, bounded, and the body to send on is
+    /// those bytes.
+    async fn apply_policy(&self, check: &PolicyRequest<'_>, body: Incoming) -> Result<ProxyBody, Stop> {
         match self.shared.policy.check(check) {
             PolicyDecision::Allow => Ok(body.map_err(Into::into).boxed()),
             PolicyDecision::Deny(r) => {
@@ -629,7 +433,7 @@ impl Proxy {
                 // client whose body is cut off by a reset sees a framing error, not our answer.
                 let drain = http_body_util::Limited::new(body, MAX_POLICY_BODY).collect();
                 let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
-                Err(deny(r))
+                Err(Stop::refused(&r))
             }
             PolicyDecision::NeedsBody => {
                 let read = tokio::time::timeout(
@@ -639,7 +443,7 @@ impl Proxy {
                 let bytes = match read.await {
                     Ok(Ok(collected)) => collected.to_bytes(),
                     _ => {
-                        return Err(deny(Refusal {
+                        return Err(Stop::refused(&Refusal {
                             status: 413,
                             message: format!(
                                 "clauderon: this request's body must be checked by policy, and it could not be read \
@@ -651,7 +455,7 @@ impl Proxy {
                     }
                 };
                 match self.shared.policy.check_body(check, &bytes) {
-                    PolicyDecision::Deny(r) => Err(deny(r)),
+                    PolicyDecision::Deny(r) => Err(Stop::refused(&r)),
                     _ => Ok(Full::new(bytes).map_err(|never| match never {}).boxed()),
                 }
             }

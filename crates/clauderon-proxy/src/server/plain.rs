@@ -1,6 +1,7 @@
 //! Plain-HTTP forwarding (absolute-form requests on the proxy's listener): policy, the address
 //! wall, no credential ever (credentials only travel over TLS to their own host).
 
+use super::stop::Stop;
 use super::{Exchange, Proxy, authority, host_port, record_for, text, upstream_failure};
 use crate::audit::{Counters, CountingBody, Decision, Direction, PendingRecord, redact_path};
 use crate::identity::SessionIdentity;
@@ -31,18 +32,21 @@ impl Proxy {
         let (mut parts, body) = req.into_parts();
         let method = parts.method.clone();
         let check = PolicyRequest::http(&session, method.as_str(), &host, &path, &parts, &body);
-        let body = match self.apply_policy(&check, body, &record).await {
+        let body = match self.apply_policy(&check, body).await {
             Ok(body) => body,
-            Err(refusal) => return refusal,
+            Err(stop) => return self.stop(record, started, stop),
         };
         if let Err(w) = self.shared.wall.check_literal(&host, port, &session) {
-            return self.deny_walled(record, &w);
+            return self.stop(record, started, Stop::walled(session.name.as_str(), &w));
         }
         self.request_headers_upstream(&mut parts.headers, false);
         let port = self.shared.resolver.lookup(&host).map(|a| a.port()).unwrap_or(port);
         parts.uri = match format!("http://{}{path}", authority(&host, port)).parse() {
             Ok(u) => u,
-            Err(_) => return text(StatusCode::BAD_REQUEST, "clauderon proxy: the request URL is not valid"),
+            Err(_) => {
+                let stop = Stop::failed(StatusCode::BAD_REQUEST, "the request URL is not valid".into());
+                return self.stop(record, started, stop);
+            }
         };
         let counters = Arc::new(Counters::default());
         let body = CountingBody::new(body, counters.clone(), Direction::Up, None).boxed();
@@ -56,14 +60,11 @@ impl Proxy {
                 self.to_session(parts, body, counters, pending, &exchange)
             }
             Err(e) => {
-                if let Some(w) = walled_in(&e) {
-                    return self.deny_walled(record, w);
-                }
-                let reason = upstream_failure(&host, &e);
-                record.decision = Decision::Failed { reason: reason.clone() };
-                record.status = Some(502);
-                self.shared.audit.record(record);
-                text(StatusCode::BAD_GATEWAY, format!("clauderon proxy: {reason}"))
+                let stop = match walled_in(&e) {
+                    Some(w) => Stop::walled(session.name.as_str(), w),
+                    None => Stop::failed(StatusCode::BAD_GATEWAY, upstream_failure(&host, &e)),
+                };
+                self.stop(record, started, stop)
             }
         }
     }

@@ -1,8 +1,7 @@
 //! The answers the listener gives when it refuses on its own account (identity, the address
 //! wall), as opposed to policy's refusals: one sentence saying why and what to do.
 
-use super::{Proxy, refused, text};
-use crate::audit::{AuditRecord, Decision};
+use super::text;
 use crate::policy::Refusal;
 use crate::upstream::ProxyBody;
 use crate::wall::Walled;
@@ -44,16 +43,4 @@ pub(super) fn wall_refusal(session_name: &str, w: &Walled) -> Refusal {
         format!("clauderon: {} was refused because {}.", w.target, w.why)
     };
     Refusal { status: 403, message, reason: format!("address wall: {} ({})", w.target, w.why) }
-}
-
-impl Proxy {
-    /// Refuse a request the address wall stopped, audited as denied with the reason.
-    pub(super) fn deny_walled(&self, mut record: AuditRecord, w: &Walled) -> Response<ProxyBody> {
-        let r = wall_refusal(record.session_name.as_deref().unwrap_or("<session>"), w);
-        tracing::info!(reason = %r.reason, "a session's connection was refused by the address wall");
-        record.status = Some(r.status);
-        record.decision = Decision::Denied { reason: r.reason.clone() };
-        self.shared.audit.record(record);
-        refused(&r)
-    }
 }
