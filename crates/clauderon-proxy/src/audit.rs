@@ -2,9 +2,11 @@
 //! Records are handed to an [`AuditSink`] that must not block: the daemon's
 //! sink queues them and writes to SQLite off the request path.
 
+use crate::identity::SessionIdentity;
 use crate::lenient_eof::{UNCLEAN_CLOSE_NOTE, UncleanClose};
 use crate::tap::{Tap, TapBody};
 use bytes::Bytes;
+use chrono::Utc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -52,6 +54,32 @@ pub fn redact_path(path_and_query: &str) -> String {
         })
         .collect();
     format!("{path}?{}", redacted.join("&"))
+}
+
+/// A fresh audit record for a session's request; counts and status are filled in as it goes.
+pub(crate) fn record_for(
+    session: &SessionIdentity,
+    method: &str,
+    host: &str,
+    path: &str,
+    decision: Decision,
+) -> AuditRecord {
+    AuditRecord {
+        id: 0,
+        at: Utc::now(),
+        session_id: Some(session.session_id),
+        session_name: Some(session.name.to_string()),
+        method: method.to_string(),
+        host: host.to_string(),
+        path: path.to_string(),
+        status: None,
+        bytes_up: 0,
+        bytes_down: 0,
+        duration_ms: 0,
+        credential: None,
+        note: None,
+        decision,
+    }
 }
 
 /// Byte counters shared by a request's two bodies and its record.

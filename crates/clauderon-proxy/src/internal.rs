@@ -92,7 +92,7 @@ pub fn is_internal(host: &str) -> bool {
 }
 
 fn reply(status: StatusCode, message: &str) -> Response<ProxyBody> {
-    let mut resp = crate::server::text(status, message);
+    let mut resp = crate::reply::text(status, message);
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
@@ -112,7 +112,7 @@ where
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
-    let mut record = crate::server::record_for(
+    let mut record = crate::audit::record_for(
         session,
         parts.method.as_str(),
         INTERNAL_HOST,

@@ -19,7 +19,7 @@ pub use agent_refresh::{
 pub use endpoint::{HttpTokenEndpoint, REFRESH_TIMEOUT, RefreshError, TokenEndpoint, TokenGrant};
 pub use file::OAuthTokens;
 
-use crate::credentials::{CredentialError, Secret};
+use crate::secret::{CredentialError, Secret};
 use file::FileStamp;
 use http::Uri;
 use std::collections::HashMap;

@@ -22,8 +22,6 @@ use crate::scrub::{KnownSecrets, ScrubBody, restrict_accept_encoding};
 use crate::tap::MeterBody;
 use crate::upstream::{OverrideResolver, ProxyBody, SessionClient, UpstreamSettings};
 use crate::wall::{AddressWall, WallConnector};
-use bytes::Bytes;
-use chrono::Utc;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
@@ -35,6 +33,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, UnixListener};
+
+pub(crate) use crate::audit::record_for;
+pub(crate) use crate::reply::{empty, refused, text};
 
 mod connect;
 mod headers;
@@ -122,55 +123,6 @@ struct Target {
     session: SessionIdentity,
     host: String,
     port: u16,
-}
-
-pub(crate) fn text(status: StatusCode, message: impl Into<String>) -> Response<ProxyBody> {
-    let mut body = message.into();
-    body.push('\n');
-    let mut resp = Response::new(Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed());
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    resp.headers_mut().insert(HeaderName::from_static("x-clauderon-proxy"), HeaderValue::from_static("1"));
-    resp
-}
-
-/// A fresh audit record for a session's request; counts and status are filled in as it goes.
-pub(crate) fn record_for(
-    session: &SessionIdentity,
-    method: &str,
-    host: &str,
-    path: &str,
-    decision: Decision,
-) -> AuditRecord {
-    AuditRecord {
-        id: 0,
-        at: Utc::now(),
-        session_id: Some(session.session_id),
-        session_name: Some(session.name.to_string()),
-        method: method.to_string(),
-        host: host.to_string(),
-        path: path.to_string(),
-        status: None,
-        bytes_up: 0,
-        bytes_down: 0,
-        duration_ms: 0,
-        credential: None,
-        note: None,
-        decision,
-    }
-}
-
-/// A policy refusal as the session sees it.
-fn refused(r: &Refusal) -> Response<ProxyBody> {
-    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::FORBIDDEN);
-    let mut resp = text(status, r.message.clone());
-    resp.headers_mut()
-        .insert(HeaderName::from_static("x-clauderon-refused"), HeaderValue::from_static("policy"));
-    resp
-}
-
-fn empty() -> ProxyBody {
-    Full::new(Bytes::new()).map_err(|never| match never {}).boxed()
 }
 
 /// `host:port` of a CONNECT or absolute URI; port defaults by scheme.

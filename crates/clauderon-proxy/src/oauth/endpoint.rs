@@ -3,7 +3,7 @@
 
 use super::OAuthSettings;
 use crate::ProxyError;
-use crate::credentials::Secret;
+use crate::secret::Secret;
 use crate::upstream::{UpstreamClient, UpstreamSettings};
 use async_trait::async_trait;
 use bytes::Bytes;

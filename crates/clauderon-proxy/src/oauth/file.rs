@@ -3,7 +3,7 @@
 //! epoch), "scopes": [...], ...}, ...}`. Read only when it is private to its owner (0600);
 //! written back atomically (a 0600 temp file renamed over it), keeping every other field.
 
-use crate::credentials::{CredentialError, Secret};
+use crate::secret::{CredentialError, Secret};
 use serde_json::{Map, Value};
 use std::fs::OpenOptions;
 use std::io::Write;
