@@ -54,7 +54,30 @@ pub fn is_missing(e: &Error) -> bool {
 
 /// The engine could not be reached at all.
 pub fn unavailable(e: &Error) -> BackendError {
-    BackendError::Unavailable { backend: BackendKind::Docker, reason: format!("{NOT_RUNNING} ({e})") }
+    let what = match io_kind(e) {
+        _ if matches!(e, Error::SocketNotFoundError(_)) => NO_SOCKET,
+        Some(std::io::ErrorKind::NotFound) => NO_SOCKET,
+        Some(std::io::ErrorKind::PermissionDenied) => NO_PERMISSION,
+        _ => NOT_RUNNING,
+    };
+    BackendError::Unavailable { backend: BackendKind::Docker, reason: format!("{what} ({e})") }
+}
+
+const NO_SOCKET: &str = "Docker is not running (no engine socket): start it (`sudo systemctl start docker`, \
+     or `dockerd`; install it with `apt-get install docker.io`), check DOCKER_HOST, or pick `--backend zellij`";
+const NO_PERMISSION: &str = "no permission to use the Docker engine's socket: add yourself to the docker group \
+     (`sudo usermod -aG docker $USER`, then log in again)";
+
+/// The kind of the IO error under `e`, if one caused it.
+fn io_kind(e: &Error) -> Option<std::io::ErrorKind> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        cur = err.source();
+    }
+    None
 }
 
 fn is_connection(e: &Error) -> bool {

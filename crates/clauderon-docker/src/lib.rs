@@ -116,6 +116,18 @@ impl DockerBackend {
         self.engine.client().await
     }
 
+    /// The engine's version, when it answers (`clauderon doctor`); why not, with what to do,
+    /// when it does not.
+    pub async fn engine_version(&self) -> Result<String, BackendError> {
+        let docker = self.docker().await?;
+        let version = docker.version().await.map_err(|e| engine::unavailable(&e))?;
+        Ok(format!(
+            "Docker engine {} (API {})",
+            version.version.unwrap_or_default(),
+            version.api_version.unwrap_or_default()
+        ))
+    }
+
     /// Addresses the proxy must also listen on for open sessions to reach it: the default
     /// bridge's gateway.
     pub async fn proxy_ips(&self) -> Result<Vec<IpAddr>, BackendError> {

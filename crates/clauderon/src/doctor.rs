@@ -5,7 +5,6 @@ use clauderon_client::{Client, ClientError};
 use clauderon_types::api::Health;
 use clauderon_types::{DataLayout, SandboxLevel};
 use serde::Serialize;
-use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
@@ -62,7 +61,7 @@ pub async fn run_all(layout: Option<&DataLayout>, client: anyhow::Result<Client>
         check_git(),
         check_data_dir(layout.map(DataLayout::root)),
         check_daemon(client).await,
-        check_docker(),
+        check_docker().await,
         check_zellij(),
         check_bwrap(layout.and_then(|l| clauderon_core::Config::load(l).ok()).and_then(|c| c.zellij.sandbox)),
     ];
@@ -165,98 +164,32 @@ pub fn check_bwrap(configured: Option<SandboxLevel>) -> Check {
     }
 }
 
-/// Where the Docker engine listens, from DOCKER_HOST.
-#[derive(Debug, PartialEq, Eq)]
-enum DockerAddr {
-    Unix(String),
-    Tcp(String),
-    /// ssh://, npipe://… not probed.
-    Other(String),
+/// The Docker engine, asked by the Docker backend itself (DOCKER_HOST honoured, as the daemon
+/// does); the `docker` CLI is not needed.
+pub async fn check_docker() -> Check {
+    check_docker_at(None).await
 }
 
-fn docker_addr(docker_host: Option<&str>) -> DockerAddr {
-    match docker_host.filter(|h| !h.is_empty()) {
-        None => DockerAddr::Unix("/var/run/docker.sock".to_string()),
-        Some(h) => match (h.strip_prefix("unix://"), h.strip_prefix("tcp://")) {
-            (Some(path), _) => DockerAddr::Unix(path.to_string()),
-            (_, Some(addr)) => DockerAddr::Tcp(addr.trim_end_matches('/').to_string()),
-            _ => DockerAddr::Other(h.to_string()),
-        },
-    }
-}
-
-/// `GET /_ping` on an open connection: a Docker engine answers 200.
-fn ping<S: Read + Write>(mut stream: S) -> Result<(), String> {
-    stream.write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n").map_err(|e| e.to_string())?;
-    let mut reply = Vec::new();
-    stream.take(4096).read_to_end(&mut reply).map_err(|e| e.to_string())?;
-    let reply = String::from_utf8_lossy(&reply);
-    let status = reply.lines().next().unwrap_or("");
-    if status.starts_with("HTTP/1.") && status.split(' ').nth(1) == Some("200") {
-        Ok(())
-    } else {
-        Err(format!("it answered `{}`", status.trim()))
-    }
-}
-
-/// Whether an engine answers at `addr`: Ok(where), or Err((what is wrong, what to do)).
-fn probe_engine(addr: &DockerAddr) -> Result<String, (String, String)> {
-    // The client is there (or `docker_check` says to install it): the engine needs starting.
-    let start = "start the engine: run `dockerd` as root (or `sudo systemctl start docker`)";
-    match addr {
-        DockerAddr::Unix(path) => {
-            let stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => (format!("no engine socket at {path}"), start.to_string()),
-                std::io::ErrorKind::PermissionDenied => (
-                    format!("no permission to use {path}"),
-                    "add yourself to the docker group: `sudo usermod -aG docker $USER`, then log in again"
-                        .to_string(),
-                ),
-                _ => (
-                    format!("no engine answers at {path}: {e}"),
-                    "start the engine: run `dockerd`".to_string(),
-                ),
-            })?;
-            let _ = stream.set_read_timeout(Some(PROBE_TIMEOUT));
-            let _ = stream.set_write_timeout(Some(PROBE_TIMEOUT));
-            ping(stream).map_err(|e| (format!("{path} is not a Docker engine: {e}"), start.to_string()))?;
-            Ok(path.clone())
-        }
-        DockerAddr::Tcp(addr) => {
-            let unreachable =
-                |e: String| (format!("no engine answers at tcp://{addr}: {e}"), start.to_string());
-            let socket_addr = std::net::ToSocketAddrs::to_socket_addrs(addr.as_str())
-                .map_err(|e| unreachable(e.to_string()))?
-                .next()
-                .ok_or_else(|| unreachable("no address".to_string()))?;
-            let stream = std::net::TcpStream::connect_timeout(&socket_addr, PROBE_TIMEOUT)
-                .map_err(|e| unreachable(e.to_string()))?;
-            let _ = stream.set_read_timeout(Some(PROBE_TIMEOUT));
-            let _ = stream.set_write_timeout(Some(PROBE_TIMEOUT));
-            ping(stream).map_err(unreachable)?;
-            Ok(format!("tcp://{addr}"))
-        }
-        DockerAddr::Other(h) => Ok(format!("{h} (not probed)")),
-    }
-}
-
-pub fn check_docker() -> Check {
-    let addr = docker_addr(std::env::var("DOCKER_HOST").ok().as_deref());
-    docker_check(version_of("docker", &["--version"]), probe_engine(&addr))
-}
-
-fn docker_check(client: Option<String>, engine: Result<String, (String, String)>) -> Check {
-    match (client, engine) {
-        (None, _) => Check::bad(
+async fn check_docker_at(host: Option<String>) -> Check {
+    let settings = clauderon_docker::DockerSettings { docker_host: host, ..Default::default() };
+    let backend = clauderon_docker::DockerBackend::new(settings);
+    match tokio::time::timeout(PROBE_TIMEOUT, backend.engine_version()).await {
+        Ok(Ok(version)) => Check::ok("docker", format!("{version} answers")),
+        Ok(Err(e)) => Check::bad(
             "docker",
-            Level::Missing,
-            "not found (needed for --backend docker)",
-            "install and start the engine: `apt-get install docker.io`, then run `dockerd`",
+            Level::Warn,
+            "the engine does not answer (needed for --backend docker)",
+            match e {
+                clauderon_backend::BackendError::Unavailable { reason, .. } => reason,
+                other => other.to_string(),
+            },
         ),
-        (Some(client), Ok(at)) => Check::ok("docker", format!("{client}; engine answers at {at}")),
-        (Some(client), Err((problem, hint))) => {
-            Check::bad("docker", Level::Warn, format!("{client}; {problem}"), hint)
-        }
+        Err(_) => Check::bad(
+            "docker",
+            Level::Warn,
+            format!("the engine did not answer within {}s", PROBE_TIMEOUT.as_secs()),
+            "check that dockerd is running and DOCKER_HOST points at it",
+        ),
     }
 }
 
@@ -494,50 +427,35 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the probe left something behind");
     }
 
-    #[test]
-    fn docker_host_picks_the_engine_address() {
-        assert_eq!(docker_addr(None), DockerAddr::Unix("/var/run/docker.sock".into()));
-        assert_eq!(docker_addr(Some("")), DockerAddr::Unix("/var/run/docker.sock".into()));
-        assert_eq!(
-            docker_addr(Some("unix:///run/user/1000/docker.sock")),
-            DockerAddr::Unix("/run/user/1000/docker.sock".into())
-        );
-        assert_eq!(docker_addr(Some("tcp://127.0.0.1:2375")), DockerAddr::Tcp("127.0.0.1:2375".into()));
-        assert_eq!(docker_addr(Some("ssh://me@box")), DockerAddr::Other("ssh://me@box".into()));
+    #[tokio::test]
+    async fn docker_is_asked_through_the_backend_and_says_what_to_do() {
+        use std::io::Write;
+        let nobody = check_docker_at(Some("unix:///nonexistent/docker.sock".into())).await;
+        assert_eq!(nobody.level, Level::Warn, "{nobody:?}");
+        assert!(!nobody.required);
+        let hint = nobody.hint.unwrap_or_default();
+        assert!(hint.contains("no engine socket") && hint.contains("dockerd"), "{hint}");
+
+        // Something listens there, but not an engine.
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("not-docker.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let mut conn = conn;
+                let _ = conn.write_all(b"SSH-2.0-OpenSSH\r\n");
+            }
+        });
+        let wrong = check_docker_at(Some(format!("unix://{}", socket.display()))).await;
+        assert_eq!(wrong.level, Level::Warn, "{wrong:?}");
     }
 
-    #[test]
-    fn ping_wants_a_200() {
-        for (reply, ok) in [
-            ("HTTP/1.1 200 OK\r\nApi-Version: 1.45\r\n\r\nOK", true),
-            ("HTTP/1.1 404 Not Found\r\n\r\n", false),
-            ("SSH-2.0-OpenSSH\r\n", false),
-        ] {
-            let (mine, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
-            let server = std::thread::spawn(move || {
-                let mut theirs = theirs;
-                let mut request = [0u8; 64];
-                let n = theirs.read(&mut request).unwrap();
-                theirs.write_all(reply.as_bytes()).unwrap();
-                String::from_utf8_lossy(&request[..n]).into_owned()
-            });
-            assert_eq!(ping(mine).is_ok(), ok, "{reply}");
-            assert!(server.join().unwrap().starts_with("GET /_ping HTTP/1.0"));
-        }
-    }
-
-    #[test]
-    fn docker_needs_the_client_and_an_engine() {
-        assert_eq!(docker_check(None, Ok("/s".into())).level, Level::Missing);
-        assert_eq!(docker_check(Some("Docker 27".into()), Ok("/s".into())).level, Level::Ok);
-        let down = docker_check(
-            Some("Docker 27".into()),
-            Err(("no engine socket at /s".into(), "run dockerd".into())),
-        );
-        assert_eq!((down.level, down.hint.as_deref()), (Level::Warn, Some("run dockerd")));
-        assert!(!down.required);
-        let nobody = probe_engine(&DockerAddr::Unix("/nonexistent/docker.sock".into())).unwrap_err();
-        assert!(nobody.0.contains("no engine socket") && nobody.1.contains("dockerd"));
+    /// The machine's engine (CI starts one): found where DOCKER_HOST or the default socket says.
+    #[tokio::test]
+    async fn a_running_engine_answers_with_its_version() {
+        let up = check_docker().await;
+        assert_eq!(up.level, Level::Ok, "{up:?}");
+        assert!(up.detail.contains("Docker engine"), "{up:?}");
     }
 
     #[test]
