@@ -31,7 +31,7 @@ async fn serves_the_same_api_on_tcp_and_the_socket() {
     let over_tcp = d.tcp(Request::new("GET", "/api/health")).await;
     let over_socket = unix(d.socket(), Request::new("GET", "/api/health")).await;
     assert_eq!((over_tcp.status, over_socket.status), (200, 200));
-    assert_eq!(over_tcp.json()["backends"], json!(["fake"]));
+    assert_eq!(over_tcp.json()["backends"], json!(["zellij"]));
     assert_eq!(over_tcp.json(), over_socket.json());
     let mode =
         std::fs::metadata(d.socket()).map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()));

@@ -105,7 +105,7 @@ async fn create_makes_worktree_branch_and_running_session() {
     assert_eq!(s["status"], "running");
     assert_eq!(s["branch"], "clauderon/fix-login");
     assert_eq!(s["access_mode"], "read-only");
-    assert_eq!(s["backend"], "fake");
+    assert_eq!(s["backend"], "zellij");
     let wt = std::path::PathBuf::from(s["worktree_path"].as_str().unwrap());
     assert!(wt.starts_with(f.data.path().join("worktrees")));
     assert_eq!(std::fs::read_to_string(wt.join("README.md")).unwrap(), "hello\n");

@@ -1,9 +1,10 @@
 //! An in-process backend that keeps its "resources" in memory.
 //!
 //! It is a fake, used where no real backend is wanted: the manager's and the
-//! API's tests, and the CLI end-to-end tests until real backends land. It must
-//! pass the same contract suite as the real ones. One instance outlives a
-//! daemon restart when a test keeps it, just as containers outlive a daemon.
+//! API's tests, and the CLI end-to-end tests. It must pass the same contract
+//! suite as the real ones. One instance outlives a daemon restart when a test
+//! keeps it, just as containers outlive a daemon. It stands in for the Zellij
+//! backend (it reports that kind): the product's types know no test backend.
 
 use async_trait::async_trait;
 use clauderon_backend::{
@@ -40,7 +41,7 @@ pub struct FakeBackend {
     given: Mutex<BTreeMap<String, ProxyAccess>>,
 }
 
-const KIND: BackendKind = BackendKind::Fake;
+const KIND: BackendKind = BackendKind::Zellij;
 
 fn not_found(h: &BackendHandle) -> BackendError {
     BackendError::NotFound { backend: KIND, handle: h.0.clone() }

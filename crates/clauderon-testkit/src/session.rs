@@ -14,7 +14,7 @@ pub fn sample(name: &str) -> Session {
         branch: format!("clauderon/{name}"),
         base_commit: "0000000000000000000000000000000000000000".into(),
         worktree_path: PathBuf::from(format!("/nonexistent/worktrees/{name}")),
-        backend: BackendKind::Fake,
+        backend: BackendKind::Zellij,
         agent: AgentKind::Claude,
         access_mode: AccessMode::ReadWrite,
         prompt: String::new(),

@@ -57,8 +57,6 @@ kind_enum!(
     BackendKind, "backend", {
         Zellij => "zellij",
         Docker => "docker",
-        /// The in-process backend of the test kit. The shipped daemon never registers it.
-        Fake => "fake",
     }
 );
 
@@ -134,6 +132,6 @@ mod tests {
     #[test]
     fn unknown_kind_lists_choices() {
         let err = "podman".parse::<BackendKind>().err().map(|e| e.to_string());
-        assert_eq!(err.as_deref(), Some("unknown backend `podman`: expected one of zellij, docker, fake"));
+        assert_eq!(err.as_deref(), Some("unknown backend `podman`: expected one of zellij, docker"));
     }
 }

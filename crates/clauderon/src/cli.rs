@@ -303,15 +303,11 @@ pub enum ConfigCommand {
 /// The kinds from `clauderon-types`, as clap sees them.
 pub trait Kind: FromStr<Err = ParseKindError> + Copy + PartialEq + Send + Sync + 'static {
     const ALL: &'static [Self];
-    /// Accepted but never offered: kept out of help, completions and error messages.
-    const HIDDEN: &'static [Self] = &[];
     fn name(self) -> &'static str;
 }
 
 impl Kind for BackendKind {
     const ALL: &'static [Self] = BackendKind::ALL;
-    /// The test kit's in-process backend; no shipped daemon has it.
-    const HIDDEN: &'static [Self] = &[BackendKind::Fake];
     fn name(self) -> &'static str {
         self.as_str()
     }
@@ -353,10 +349,6 @@ impl<K: Kind> KindParser<K> {
     pub fn new() -> Self {
         KindParser(std::marker::PhantomData)
     }
-
-    fn visible() -> impl Iterator<Item = K> {
-        K::ALL.iter().copied().filter(|k| !K::HIDDEN.contains(k))
-    }
 }
 
 impl<K: Kind> TypedValueParser for KindParser<K> {
@@ -371,7 +363,7 @@ impl<K: Kind> TypedValueParser for KindParser<K> {
         // A closure parser, so the error reads like clap's own: "invalid value 'x' for '--y': …".
         let parse = |text: &str| {
             text.parse::<K>().map_err(|e| {
-                let choices: Vec<&str> = Self::visible().map(K::name).collect();
+                let choices: Vec<&str> = K::ALL.iter().map(|k| k.name()).collect();
                 format!("unknown {} `{}`: expected one of {}", e.what, e.given, choices.join(", "))
             })
         };
@@ -379,7 +371,7 @@ impl<K: Kind> TypedValueParser for KindParser<K> {
     }
 
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
-        Some(Box::new(K::ALL.iter().map(|k| PossibleValue::new(k.name()).hide(K::HIDDEN.contains(k)))))
+        Some(Box::new(K::ALL.iter().map(|k| PossibleValue::new(k.name()))))
     }
 }
 
@@ -437,18 +429,15 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_kind_lists_the_choices_without_the_hidden_fake_backend() {
+    fn a_bad_kind_lists_the_choices() {
         let err = parse(&["create", "--prompt", "x", "--backend", "podman"]).unwrap_err();
         assert!(err.contains("unknown backend `podman`: expected one of zellij, docker"), "{err}");
-        assert!(!err.contains("fake"), "{err}");
+        assert!(
+            parse(&["create", "--prompt", "x", "--backend", "fake"]).is_err(),
+            "no test backend in the CLI"
+        );
         let err = parse(&["set-access-mode", "s", "write"]).unwrap_err();
         assert!(err.contains("expected one of read-only, read-write"), "{err}");
-        // Hidden, not refused: the test kit's daemon has it.
-        let Command::Create(args) = parse(&["create", "--prompt", "x", "--backend", "fake"]).unwrap().command
-        else {
-            panic!("not create")
-        };
-        assert_eq!(args.backend, Some(BackendKind::Fake));
     }
 
     #[test]

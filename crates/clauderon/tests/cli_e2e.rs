@@ -39,7 +39,7 @@ async fn session_lifecycle_through_the_cli() {
     let table = ok(&d, &["list"]).await;
     let row =
         table.lines().find(|l| l.starts_with("login-fix")).unwrap_or_else(|| panic!("not listed:\n{table}"));
-    assert!(row.contains("running") && row.contains("fake") && row.contains("read-only"), "{row}");
+    assert!(row.contains("running") && row.contains("zellij") && row.contains("read-only"), "{row}");
 
     let shown = ok(&d, &["show", "login-fix"]).await;
     assert!(shown.contains("worktree disk:") && shown.contains("B"), "{shown}");
