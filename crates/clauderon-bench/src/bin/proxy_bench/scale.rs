@@ -15,6 +15,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// How long the daemons' idle CPU is watched.
+const IDLE: Duration = Duration::from_secs(5);
+
 /// One CONNECT through `proxy` as `who`, timed to the end of the proxy's `200` response head.
 async fn connect_once(proxy: SocketAddr, who: &Identity) -> anyhow::Result<Duration> {
     let started = Instant::now();
@@ -144,6 +147,17 @@ pub(crate) async fn run(bin: &Path, up: &TlsUpstream, quick: bool) -> anyhow::Re
         "Data dir written and daemon listening: {:.1} s with 10 identities, {:.1} s with {many_ids}.",
         few_start.as_secs_f64(),
         many_start.as_secs_f64()
+    );
+    // What each daemon does on its own (a background task that walks every session shows here).
+    let (fw, mw) = (few.watched(), many.watched());
+    let (f0, m0) = (fw.cpu(), mw.cpu());
+    tokio::time::sleep(IDLE).await;
+    let idle_pct = |d: Duration| d.as_secs_f64() * 100.0 / IDLE.as_secs_f64();
+    println!(
+        "CPU while idle for {} s after start: {:.1}% of a core with 10 identities, {:.1}% with {many_ids}.",
+        IDLE.as_secs(),
+        idle_pct(fw.cpu() - f0),
+        idle_pct(mw.cpu() - m0)
     );
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let mut seed = 0x5eed_u64;
