@@ -12,7 +12,17 @@ if command -v taskset >/dev/null 2>&1; then
   echo
   echo "== credential proxy, the daemon pinned to its own core"
   taskset -c 0 ./target/release/proxy-bench --pin
+  echo
+  echo "== credential proxy beside nginx and mitmproxy, each proxy pinned to its own core"
+  bash scripts/bench-peers-setup.sh
+  ./target/release/proxy-bench --peers
 fi
+echo
+echo "== credential proxy: thousands of identities and idle connections"
+./target/release/proxy-bench --scale
+echo
+echo "== credential proxy: soak, 100,000 requests at c=256"
+./target/release/proxy-bench --soak
 if docker info >/dev/null 2>&1; then
   echo
   echo "== Docker sessions: create to running vs plain docker run"

@@ -13,10 +13,13 @@
 //!   (user + system, `/proc/PID/stat`) over the bytes moved. On minus off is the scrubber's
 //!   share.
 
-use super::{Path_, Policy, TlsUpstream, cpu_time, get, intercepted_path, start_daemon};
+use super::daemon::{Policy, intercepted_path, start_daemon};
+use super::load::{Path_, get};
+use super::proc_stat::cpu_time;
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use clauderon_proxy::scrub::{KnownSecrets, ScrubStream};
+use clauderon_testkit::TlsUpstream;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -146,7 +149,7 @@ pub(crate) async fn run(bin: &Path, up: &TlsUpstream, pin: bool, quick: bool) ->
         // The first injection makes the key known; from then on the daemon with scrubbing on
         // must replace it in what the upstream echoes.
         get(&path, "/small").await?;
-        let echoed = super::get_text(&path, "/echo").await?;
+        let echoed = super::load::get_text(&path, "/echo").await?;
         let scrubbed = !echoed.contains(KEY);
         if scrubbed != (policy == Policy::Default) {
             bail!("scrubbing is {} with {policy:?}", if scrubbed { "on" } else { "off" });
