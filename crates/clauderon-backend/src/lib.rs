@@ -76,6 +76,13 @@ impl std::fmt::Debug for ProxyAccess {
 /// own timer, which runs late on a busy machine (a CI run once saw a prompt left unsent).
 pub const SUBMIT_DELAY: std::time::Duration = std::time::Duration::from_millis(400);
 
+/// Before typing, [`SessionBackend::send_input`] waits until the program's screen has been
+/// still this long: an agent TUI still animating (a spinner while its hooks run) is not ready
+/// for a prompt.
+pub const SETTLE_QUIET: std::time::Duration = std::time::Duration::from_millis(300);
+/// The longest wait for a still screen before typing anyway.
+pub const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The byte Enter sends (carriage return; a terminal in cooked mode hands programs `\n`).
 pub const ENTER: u8 = b'\r';
 

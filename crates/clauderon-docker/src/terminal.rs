@@ -159,8 +159,27 @@ where
     }
 }
 
-/// Type `text` into the container's TTY, then press Enter once the program has drawn it
-/// ([`until_drawn`]) and [`clauderon_backend::SUBMIT_DELAY`] more has passed (as the Zellij
+/// Wait until the program's output has been still for [`clauderon_backend::SETTLE_QUIET`] (at
+/// most [`clauderon_backend::SETTLE_WAIT`]): a TUI that is still animating (Gemini CLI's
+/// spinner while its hooks run, just after it reported idle) takes keys differently, and an
+/// Enter then became a line break (a CI run showed it).
+async fn until_settled<S, T, E>(output: &mut S)
+where
+    S: futures_util::Stream<Item = Result<T, E>> + Unpin,
+{
+    let deadline = tokio::time::Instant::now() + clauderon_backend::SETTLE_WAIT;
+    loop {
+        let until = (tokio::time::Instant::now() + clauderon_backend::SETTLE_QUIET).min(deadline);
+        match tokio::time::timeout_at(until, output.next()).await {
+            Ok(Some(Ok(_))) if tokio::time::Instant::now() < deadline => continue,
+            // Still, ended, or out of time.
+            _ => return,
+        }
+    }
+}
+
+/// Type `text` into the container's TTY once its program is still ([`until_settled`]), then
+/// press Enter once the program has drawn it ([`until_drawn`]) and [`clauderon_backend::SUBMIT_DELAY`] more has passed (as the Zellij
 /// backend does). The attach is the
 /// engine's, like a watcher's; it ends here, and the process keeps its stdin (the container is
 /// not `stdin_once`).
@@ -182,6 +201,7 @@ pub(crate) async fn send(docker: Docker, handle: &BackendHandle, text: &str) -> 
         .map_err(|e| engine::map_handle(e, handle, "attaching to the container"))?;
     let broken =
         |e: std::io::Error| engine::error(format!("typing into the session's container failed: {e}"));
+    until_settled(&mut attached.output).await;
     attached.input.write_all(&typed(text, paste)).await.map_err(broken)?;
     attached.input.flush().await.map_err(broken)?;
     until_drawn(&mut attached.output).await;
@@ -232,5 +252,20 @@ mod tests {
         assert_eq!(waited(&[]).await, 3000);
         let endless: Vec<u64> = (1..100).map(|i| i * 100).collect();
         assert_eq!(waited(&endless).await, 3000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn typing_waits_until_the_program_is_still() {
+        let settled = |offsets: Vec<u64>| async move {
+            let start = tokio::time::Instant::now();
+            until_settled(&mut drawing_at(&offsets)).await;
+            start.elapsed().as_millis()
+        };
+        // A quiet program: SETTLE_QUIET.
+        assert_eq!(settled(vec![]).await, 300);
+        // A spinner for a second (frames every 100 ms), then still: 300 ms after its last frame.
+        assert_eq!(settled((0..10).map(|i| i * 100).collect()).await, 1200);
+        // One that never stops: SETTLE_WAIT at most.
+        assert_eq!(settled((0..100).map(|i| i * 100).collect()).await, 5000);
     }
 }

@@ -225,8 +225,9 @@ impl ZellijCli {
         }
     }
 
-    /// Type `text` into the session's first pane (the session's process), as a paste when the
-    /// program there turned bracketed paste on (zellij knows), then press Enter.
+    /// Type `text` into the session's first pane (the session's process) once its screen is
+    /// still ([`Self::wait_still`]), as a paste when the program there turned bracketed paste
+    /// on (zellij knows), then press Enter.
     ///
     /// Enter waits until the program has drawn the paste (its screen changed, then stayed still
     /// for [`PASTE_QUIET`]; [`PASTE_WAIT`] at most), then [`clauderon_backend::SUBMIT_DELAY`]:
@@ -234,7 +235,7 @@ impl ZellijCli {
     /// sent a fixed time after it as part of the paste, a line break in its input.
     pub async fn send_text(&self, name: &str, text: &str) -> Result<(), ZellijError> {
         let enter = clauderon_backend::ENTER.to_string();
-        let before = self.dump_screen(name).await.unwrap_or_default();
+        let before = self.wait_still(name).await;
         self.action(name, &["paste", "--pane-id", "terminal_0", "--", text])
             .await
             .map_err(|e| e.doing(format!("zellij could not type into `{name}`")))?;
@@ -244,6 +245,26 @@ impl ZellijCli {
             .await
             .map_err(|e| e.doing(format!("zellij could not press Enter in `{name}`")))?;
         Ok(())
+    }
+
+    /// Wait until the pane's screen has stayed the same for [`clauderon_backend::SETTLE_QUIET`]
+    /// (at most [`clauderon_backend::SETTLE_WAIT`]): an agent TUI still animating (a spinner
+    /// while its hooks run) is not ready for a prompt. Returns the screen.
+    async fn wait_still(&self, name: &str) -> String {
+        let started = std::time::Instant::now();
+        let mut last = self.dump_screen(name).await.unwrap_or_default();
+        let mut still_since = std::time::Instant::now();
+        while started.elapsed() < clauderon_backend::SETTLE_WAIT
+            && still_since.elapsed() < clauderon_backend::SETTLE_QUIET
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let Ok(now) = self.dump_screen(name).await else { break };
+            if now != last {
+                last = now;
+                still_since = std::time::Instant::now();
+            }
+        }
+        last
     }
 
     /// Wait until the pane's screen differs from `before` and then stays the same for
