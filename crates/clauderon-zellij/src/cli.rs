@@ -226,7 +226,7 @@ impl ZellijCli {
     }
 
     /// Type `text` into the session's first pane (the session's process) once its screen is
-    /// still ([`Self::wait_still`]), as a paste when the program there turned bracketed paste
+    /// still (`wait_still`), as a paste when the program there turned bracketed paste
     /// on (zellij knows), then press Enter.
     ///
     /// Enter waits until the program has drawn the paste (its screen changed, then stayed still
