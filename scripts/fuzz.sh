@@ -21,8 +21,9 @@ for target in $(cargo +nightly fuzz list); do
     [ -d "seeds/$target" ] && cp -n "seeds/$target"/* "corpus/$target/" 2>/dev/null
     log="logs/$target.log"
     echo "== $target for ${seconds}s (log: fuzz/$log)"
-    # -timeout: one input taking over 10 s counts as a hang (a crash for the summary).
-    cargo +nightly fuzz run -O "$target" -- -max_total_time="$seconds" -timeout=10 -jobs=1 \
+    # -timeout: one input taking over 10 s counts as a hang (a crash for the summary). One
+    # process, no -jobs: libFuzzer's -jobs sends the output to ./fuzz-N.log instead of $log.
+    cargo +nightly fuzz run -O "$target" -- -max_total_time="$seconds" -timeout=10 \
         -print_final_stats=1 >"$log" 2>&1
     rc=$?
     runs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)"
