@@ -9,8 +9,11 @@
 //! The proxy asks [`RequestPolicy::check`] for every CONNECT and every request, and
 //! [`RequestPolicy::check_body`] when a decision needs the body (a GraphQL document).
 
-mod access;
-mod graphql;
+// Public only for the fuzz targets in `fuzz/` (they call the classifiers directly).
+#[doc(hidden)]
+pub mod access;
+#[doc(hidden)]
+pub mod graphql;
 
 use crate::identity::SessionIdentity;
 use crate::rules::HostPattern;
