@@ -146,17 +146,7 @@ async fn until_drawn<S, T, E>(output: &mut S)
 where
     S: futures_util::Stream<Item = Result<T, E>> + Unpin,
 {
-    let deadline = tokio::time::Instant::now() + DRAW_WAIT;
-    let mut drawing = false;
-    loop {
-        let until =
-            if drawing { (tokio::time::Instant::now() + DRAWN_QUIET).min(deadline) } else { deadline };
-        match tokio::time::timeout_at(until, output.next()).await {
-            Ok(Some(Ok(_))) => drawing = true,
-            // The stream ended or broke (the process exited), or the output settled, or time is up.
-            Ok(_) | Err(_) => return,
-        }
-    }
+    until_quiet(output, false, DRAWN_QUIET, DRAW_WAIT).await
 }
 
 /// Wait until the program's output has been still for [`clauderon_backend::SETTLE_QUIET`] (at
@@ -167,13 +157,27 @@ async fn until_settled<S, T, E>(output: &mut S)
 where
     S: futures_util::Stream<Item = Result<T, E>> + Unpin,
 {
-    let deadline = tokio::time::Instant::now() + clauderon_backend::SETTLE_WAIT;
+    until_quiet(output, true, clauderon_backend::SETTLE_QUIET, clauderon_backend::SETTLE_WAIT).await
+}
+
+/// Wait until `output` has been quiet for `quiet` — counted from now when `from_now`, else only
+/// once some output has come — or the stream ends, or `wait` has passed.
+async fn until_quiet<S, T, E>(
+    output: &mut S,
+    from_now: bool,
+    quiet: std::time::Duration,
+    wait: std::time::Duration,
+) where
+    S: futures_util::Stream<Item = Result<T, E>> + Unpin,
+{
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut counting = from_now;
     loop {
-        let until = (tokio::time::Instant::now() + clauderon_backend::SETTLE_QUIET).min(deadline);
+        let until = if counting { (tokio::time::Instant::now() + quiet).min(deadline) } else { deadline };
         match tokio::time::timeout_at(until, output.next()).await {
-            Ok(Some(Ok(_))) if tokio::time::Instant::now() < deadline => continue,
-            // Still, ended, or out of time.
-            _ => return,
+            Ok(Some(Ok(_))) => counting = true,
+            // The stream ended or broke (the process exited), or the output settled, or time is up.
+            Ok(_) | Err(_) => return,
         }
     }
 }

@@ -143,16 +143,14 @@ impl ConnUpstream {
             Some((s, u)) if !s.is_closed() => (s, u),
             _ => match self.open().await {
                 Ok(opened) => opened,
-                Err(Dial::Http2Only) => return Err(self.http2_only(req)),
-                Err(Dial::Failed(e)) => return Err(Unsent::Failed(e)),
+                Err(d) => return Err(self.unsent(d, req)),
             },
         };
         // Ready means the previous exchange on it is over; a closed one is replaced once.
         if sender.ready().await.is_err() {
             (sender, unclean) = match self.open().await {
                 Ok(opened) => opened,
-                Err(Dial::Http2Only) => return Err(self.http2_only(req)),
-                Err(Dial::Failed(e)) => return Err(Unsent::Failed(e)),
+                Err(d) => return Err(self.unsent(d, req)),
             };
             sender.ready().await.map_err(|e| Unsent::Failed(boxed(e)))?;
         }
@@ -164,10 +162,16 @@ impl ConnUpstream {
         Ok(response)
     }
 
-    fn http2_only(&self, req: Request<ProxyBody>) -> Unsent {
-        tracing::debug!(host = %self.host, "the upstream speaks no HTTP/1.1: its requests go over HTTP/2");
-        self.http2_only.store(true, Ordering::Relaxed);
-        Unsent::Http2Only(Box::new(req))
+    /// Why `req` was not sent, when opening a connection for it failed.
+    fn unsent(&self, dial: Dial, req: Request<ProxyBody>) -> Unsent {
+        match dial {
+            Dial::Failed(e) => Unsent::Failed(e),
+            Dial::Http2Only => {
+                tracing::debug!(host = %self.host, "the upstream speaks no HTTP/1.1: its requests go over HTTP/2");
+                self.http2_only.store(true, Ordering::Relaxed);
+                Unsent::Http2Only(Box::new(req))
+            }
+        }
     }
 
     async fn open(&self) -> Result<(SendRequest<ProxyBody>, UncleanClose), Dial> {

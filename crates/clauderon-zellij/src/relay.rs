@@ -38,7 +38,7 @@ pub fn relay_args(listen: SocketAddr, socket: &std::path::Path, command: &[Strin
 
 pub fn parse(args: &[String]) -> Result<RelayArgs, ZellijError> {
     let usage = "usage: sandbox-relay --listen 127.0.0.1:PORT --socket PATH (--serve | -- COMMAND...)";
-    let bad = |what: String| ZellijError::Relay(what);
+    let bad = ZellijError::Relay;
     let (mut listen, mut socket, mut serve) = (None, None, false);
     let mut it = args.iter();
     while let Some(arg) = it.next() {
