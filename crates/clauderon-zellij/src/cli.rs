@@ -250,7 +250,7 @@ impl ZellijCli {
     /// Wait until the pane's screen has stayed the same for [`clauderon_backend::SETTLE_QUIET`]
     /// (at most [`clauderon_backend::SETTLE_WAIT`]): an agent TUI still animating (a spinner
     /// while its hooks run) is not ready for a prompt. Returns the screen.
-    async fn wait_still(&self, name: &str) -> String {
+    pub(crate) async fn wait_still(&self, name: &str) -> String {
         let started = std::time::Instant::now();
         let mut last = self.dump_screen(name).await.unwrap_or_default();
         let mut still_since = std::time::Instant::now();

@@ -24,6 +24,11 @@ impl SessionDir {
     pub fn exit_status(&self) -> PathBuf {
         self.0.join("exit-status")
     }
+    /// The session's last screen, kept once its process has ended or the session was stopped,
+    /// so a stopped session still has logs.
+    pub fn last_screen(&self) -> PathBuf {
+        self.0.join("last-screen")
+    }
     /// The session's environment as its process gets it (`KEY=VALUE`, NUL-separated), for
     /// `clauderon env`.
     pub fn environment(&self) -> PathBuf {

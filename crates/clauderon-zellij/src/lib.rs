@@ -198,6 +198,29 @@ impl ZellijBackend {
         Ok(listed.iter().any(|s| s.name == name && !s.exited))
     }
 
+    /// The screen of a session whose process has ended while its pane stays. The process's
+    /// last output can still be on its way through the pane's terminal when `exit-status`
+    /// appears (a loaded machine showed an empty screen then), so the screen is read once it
+    /// has stayed still ([`cli::ZellijCli::wait_still`]) and is not empty, and kept in
+    /// `last-screen`; later reads take the kept one while it is newer than `exit-status`.
+    async fn final_screen(&self, handle: &BackendHandle, dir: &SessionDir) -> String {
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        if let (Some(kept), Some(ended)) = (modified(&dir.last_screen()), modified(&dir.exit_status())) {
+            if kept >= ended {
+                return std::fs::read_to_string(dir.last_screen()).unwrap_or_default();
+            }
+        }
+        let started = std::time::Instant::now();
+        let mut screen = self.cli.wait_still(handle.as_str()).await;
+        while screen.trim().is_empty() && started.elapsed() < clauderon_backend::SETTLE_WAIT {
+            screen = self.cli.wait_still(handle.as_str()).await;
+        }
+        if !screen.trim().is_empty() {
+            let _ = write_private(&dir.last_screen(), &screen);
+        }
+        screen
+    }
+
     fn status_of(dir: &SessionDir, running: bool) -> BackendStatus {
         if running && !dir.exit_status().exists() { BackendStatus::Running } else { BackendStatus::Stopped }
     }
@@ -413,7 +436,7 @@ impl SessionBackend for ZellijBackend {
         if self.running(handle.as_str()).await? {
             // Keep the last screen, so a stopped session still has logs.
             if let Ok(screen) = self.cli.dump_screen(handle.as_str()).await {
-                let _ = write_private(&dir.0.join("last-screen"), &screen);
+                let _ = write_private(&dir.last_screen(), &screen);
             }
         }
         self.cli.kill(handle.as_str()).await.map_err(BackendError::from)
@@ -465,9 +488,10 @@ impl SessionBackend for ZellijBackend {
 
     async fn logs(&self, handle: &BackendHandle, tail: usize) -> Result<String, BackendError> {
         let dir = self.dir(handle).ok_or_else(|| not_found(handle))?;
-        let screen = match self.running(handle.as_str()).await? {
-            true => self.cli.dump_screen(handle.as_str()).await.map_err(BackendError::from)?,
-            false => std::fs::read_to_string(dir.0.join("last-screen")).unwrap_or_default(),
+        let screen = match (self.running(handle.as_str()).await?, dir.exit_status().exists()) {
+            (true, false) => self.cli.dump_screen(handle.as_str()).await.map_err(BackendError::from)?,
+            (true, true) => self.final_screen(handle, &dir).await,
+            (false, _) => std::fs::read_to_string(dir.last_screen()).unwrap_or_default(),
         };
         Ok(cli::tail_lines(&screen, tail))
     }

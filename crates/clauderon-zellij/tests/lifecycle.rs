@@ -36,6 +36,22 @@ async fn wait_status(b: &dyn SessionBackend, h: &clauderon_backend::BackendHandl
     panic!("status never became {want:?}");
 }
 
+/// A process that ends right after a flood of output: its `exit-status` appears while zellij
+/// may still be drawing the output, and the logs read once at that moment must still end with
+/// its last line.
+#[tokio::test]
+async fn the_logs_read_the_moment_a_process_ends_hold_its_last_line() {
+    let b = support::backend(SandboxLevel::Fs);
+    let mut f = Fixture::new("flood").unwrap();
+    f.spec.options.command = Some("seq 1 30000; echo the-very-end".into());
+    let h = b.create(&f.spec).await.unwrap();
+    b.start(&h).await.unwrap();
+    wait_status(b.as_ref(), &h, BackendStatus::Stopped).await;
+    let tail = b.logs(&h, 5).await.unwrap();
+    b.delete(&h).await.unwrap();
+    assert!(tail.contains("the-very-end"), "{tail:?}");
+}
+
 #[tokio::test]
 async fn an_ended_process_is_stopped_and_its_output_stays_readable() {
     let b = support::backend(SandboxLevel::Fs);
@@ -46,16 +62,8 @@ async fn an_ended_process_is_stopped_and_its_output_stays_readable() {
     wait_status(b.as_ref(), &h, BackendStatus::Stopped).await;
     let logs = logs_with(b.as_ref(), &h, "last-words").await;
     assert!(logs.contains("last-words"), "{logs:?}");
-    // Just after the process ended, the screen can be briefly unreadable while zellij's server
-    // goes and the last screen is saved: ask again until it reads.
-    let mut tail = String::new();
-    for _ in 0..100 {
-        tail = b.logs(&h, 1).await.unwrap();
-        if !tail.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // Read at once after the process ended: the backend waits for the last screen itself.
+    let tail = b.logs(&h, 1).await.unwrap();
     assert_eq!(tail.lines().count(), 1, "tail is honoured: {tail:?}");
     b.start(&h).await.unwrap();
     // Started again, the command runs again: its first line shows once the new pane has it.
