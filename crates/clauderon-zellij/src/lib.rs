@@ -205,10 +205,10 @@ impl ZellijBackend {
     /// `last-screen`; later reads take the kept one while it is newer than `exit-status`.
     async fn final_screen(&self, handle: &BackendHandle, dir: &SessionDir) -> String {
         let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-        if let (Some(kept), Some(ended)) = (modified(&dir.last_screen()), modified(&dir.exit_status())) {
-            if kept >= ended {
-                return std::fs::read_to_string(dir.last_screen()).unwrap_or_default();
-            }
+        if let (Some(kept), Some(ended)) = (modified(&dir.last_screen()), modified(&dir.exit_status()))
+            && kept >= ended
+        {
+            return std::fs::read_to_string(dir.last_screen()).unwrap_or_default();
         }
         let started = std::time::Instant::now();
         let mut screen = self.cli.wait_still(handle.as_str()).await;
