@@ -10,7 +10,7 @@ use crate::pricing::{PriceTable, RawPrice};
 use clauderon_proxy::credentials::CredentialSource;
 use clauderon_proxy::oauth::{DEFAULT_CLIENT_ID, DEFAULT_TOKEN_URL, OAuthSettings};
 use clauderon_proxy::policy::PolicySettings;
-use clauderon_proxy::rules::{InjectionRule, UserRuleConfig};
+use clauderon_proxy::rules::UserRuleConfig;
 use clauderon_types::{AccessMode, AgentKind, BackendKind, DataLayout, SandboxLevel};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -143,6 +143,7 @@ hide = []
 # cache_write = 3.75
 "#;
 
+pub use clauderon_proxy::ProxySettings;
 pub use clauderon_types::ApiToken;
 
 pub use crate::api_token::parse as parse_api_token;
@@ -160,19 +161,6 @@ pub struct SessionDefaults {
     pub backend: Option<BackendKind>,
     pub agent: AgentKind,
     pub access_mode: AccessMode,
-}
-
-/// The credential proxy's settings, validated.
-#[derive(Debug, Clone)]
-pub struct ProxySettings {
-    pub bind: SocketAddr,
-    pub extra_ca_files: Vec<PathBuf>,
-    pub upstream_overrides: HashMap<String, SocketAddr>,
-    pub rules: Vec<InjectionRule>,
-    /// Credential sources configured by name (`[credentials]`).
-    pub credentials: Vec<(String, CredentialSource)>,
-    /// Where Claude subscription logins are refreshed (`[proxy.anthropic_oauth]`).
-    pub anthropic_oauth: OAuthSettings,
 }
 
 /// The zellij backend's settings (`[zellij]`).

@@ -5,17 +5,7 @@ use crate::security::Guard;
 use crate::state::AppState;
 use clauderon_backend::SessionBackend;
 use clauderon_core::{Config, CoreError, DaemonLock, ManagerParts, ProxyEndpoint, SessionManager};
-use clauderon_proxy::ca::CertificateAuthority;
-use clauderon_proxy::credentials::CredentialStore;
-use clauderon_proxy::identity::IdentityRegistry;
-use clauderon_proxy::inject::RuleInjector;
-use clauderon_proxy::meter::UsageSink;
-use clauderon_proxy::oauth::{HttpTokenEndpoint, TokenRefresher, agent_refresh_routes};
-use clauderon_proxy::policy::{PolicyEngine, SessionPolicies};
-use clauderon_proxy::rules::{RuleSet, builtin_rules};
-use clauderon_proxy::scrub::KnownSecrets;
-use clauderon_proxy::server::{Proxy, ProxyParts};
-use clauderon_proxy::upstream::UpstreamSettings;
+use clauderon_proxy::{ProxyBuilder, ProxyError, ProxyFiles, ProxySinks};
 use clauderon_store::Store;
 use clauderon_types::api::ReconcileReport;
 use clauderon_types::{ApiToken, DataLayout};
@@ -120,214 +110,177 @@ fn private_dir(path: &Path) -> Result<(), DaemonError> {
 }
 
 fn bind_error(addr: impl ToString, e: std::io::Error) -> DaemonError {
+    in_use_or(addr, e, "--bind")
+}
+
+/// A listener that could not be made; an address in use gets the `flag` that picks another.
+fn in_use_or(addr: impl ToString, e: std::io::Error, flag: &str) -> DaemonError {
     let reason = if e.kind() == std::io::ErrorKind::AddrInUse {
-        "the address is in use (another clauderon daemon with another data dir, or another program): \
-         pick another with `clauderon daemon --bind 127.0.0.1:PORT`"
-            .to_string()
+        format!(
+            "the address is in use (another clauderon daemon with another data dir, or another program): \
+             pick another with `clauderon daemon {flag} 127.0.0.1:PORT`"
+        )
     } else {
         e.to_string()
     };
     DaemonError::Bind { addr: addr.to_string(), reason }
 }
 
+/// The proxy's setup errors as the daemon reports them.
+impl From<ProxyError> for DaemonError {
+    fn from(e: ProxyError) -> Self {
+        match e {
+            ProxyError::Bind { addr, source } => in_use_or(addr, source, "--proxy-bind"),
+            ProxyError::Files { path, reason } => DaemonError::DataDir { path, reason },
+            ProxyError::Config(m) => DaemonError::Config(m),
+        }
+    }
+}
+
 pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
     opts.config.validate_for_daemon()?;
     let layout = opts.layout;
-    private_dir(layout.root())?;
-    private_dir(&layout.secrets())?;
-    private_dir(&layout.worktrees())?;
+    for dir in [layout.root(), &layout.secrets(), &layout.worktrees(), &layout.root().join("ca")] {
+        private_dir(dir)?;
+    }
     let lock = DaemonLock::acquire(&layout.lock_file())?;
     // Every TCP request needs it, loopback included (see `security`); never logged.
     let api_token = match &opts.config.daemon.api_token {
         Some(token) => token.clone(),
         None => clauderon_core::api_token::load_or_create(&layout.api_token())?,
     };
-    let ca_dir = layout.root().join("ca");
-    private_dir(&ca_dir)?;
-    let ca = CertificateAuthority::load_or_create(&ca_dir)
-        .map_err(|e| DaemonError::DataDir { path: ca_dir.clone(), reason: e.to_string() })?;
-    let ca_cert = ca_dir.join("ca.pem");
-
-    let db = layout.database();
-    let store = tokio::task::spawn_blocking(move || Store::open(&db))
-        .await
-        .map_err(|e| DaemonError::Core(CoreError::Internal(format!("store task: {e}"))))?
-        .map_err(|e| DaemonError::Core(CoreError::Internal(format!("opening the store: {e}"))))?;
-
-    let store = Arc::new(store);
-    let proxy_listener = Proxy::bind(opts.config.proxy.bind)
-        .await
-        .map_err(|e| DaemonError::Bind { addr: opts.config.proxy.bind.to_string(), reason: e.to_string() })?;
-    let proxy_addr = proxy_listener.local_addr().map_err(|e| bind_error(opts.config.proxy.bind, e))?;
-    let mut extra_proxy_listeners = Vec::new();
-    for ip in &opts.extra_proxy_ips {
-        let addr = SocketAddr::new(*ip, proxy_addr.port());
-        if addr == proxy_addr {
-            continue;
-        }
-        extra_proxy_listeners.push(Proxy::bind(addr).await.map_err(|e| DaemonError::Bind {
-            addr: addr.to_string(),
-            reason: format!("{e} (an extra proxy address a backend asked for)"),
-        })?);
-    }
-    let mut proxy_addrs = vec![proxy_addr];
-    for l in &extra_proxy_listeners {
-        proxy_addrs.push(l.local_addr().map_err(|e| bind_error(proxy_addr, e))?);
-    }
-    let proxy_socket = layout.proxy_socket();
-    // We hold the lock, so a socket file left here is from a daemon that died.
-    let _ = std::fs::remove_file(&proxy_socket);
-    let proxy_unix = UnixListener::bind(&proxy_socket).map_err(|e| bind_error(proxy_socket.display(), e))?;
-    std::fs::set_permissions(&proxy_socket, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| bind_error(proxy_socket.display(), e))?;
-    let upstream = UpstreamSettings {
-        extra_ca_files: opts.config.proxy.extra_ca_files.clone(),
-        overrides: opts.config.proxy.upstream_overrides.clone(),
+    let store = open_store(&layout).await?;
+    let files = ProxyFiles {
+        ca_dir: layout.root().join("ca"),
+        secrets_dir: layout.secrets(),
+        socket: layout.proxy_socket(),
     };
-    // Claude subscription logins are refreshed through the same upstream settings as the proxy.
-    let token_endpoint = HttpTokenEndpoint::new(opts.config.proxy.anthropic_oauth.clone(), &upstream)
-        .map_err(|e| DaemonError::Config(e.to_string()))?;
-    let refresher = Arc::new(TokenRefresher::new(Arc::new(token_endpoint)));
-    let credentials = match opts.credential_env {
-        Some(map) => {
-            CredentialStore::new(layout.secrets(), opts.config.proxy.credentials.clone(), move |k| {
-                map.get(k).cloned()
-            })
-        }
-        None => CredentialStore::from_process_env(layout.secrets(), opts.config.proxy.credentials.clone()),
-    };
-    let credentials = Arc::new(credentials.with_token_refresher(refresher.clone()));
-    let claude_logins = credentials.claude_credentials_files();
-
-    let identities = Arc::new(IdentityRegistry::new());
-    let policies = Arc::new(SessionPolicies::new());
+    let proxy = ProxyBuilder::new(opts.config.proxy.clone(), opts.config.policy.clone(), files)
+        .credential_env(opts.credential_env)
+        .extra_ips(opts.extra_proxy_ips)
+        .bind()
+        .await?;
+    let (proxy_addrs, ca_cert) = (proxy.addrs().to_vec(), proxy.ca_cert().to_path_buf());
     let manager = SessionManager::new(ManagerParts {
         store: store.clone(),
         backends: opts.backends,
         layout: layout.clone(),
         defaults: opts.config.sessions.clone(),
-        identities: identities.clone(),
-        policies: policies.clone(),
+        identities: proxy.identities(),
+        policies: proxy.policies(),
         proxy: ProxyEndpoint {
-            port: proxy_addr.port(),
+            port: proxy_addrs[0].port(),
             ca_cert: ca_cert.clone(),
-            credentials: Some(credentials.clone()),
+            credentials: Some(proxy.credentials()),
         },
     });
     manager.load_identities().await?;
     manager.load_spending().await?;
     let reconcile = manager.reconcile().await?;
-
-    let tcp = TcpListener::bind(opts.config.daemon.bind)
-        .await
-        .map_err(|e| bind_error(opts.config.daemon.bind, e))?;
-    let http_addr = tcp.local_addr().map_err(|e| bind_error(opts.config.daemon.bind, e))?;
-    let socket = layout.socket();
-    // We hold the lock, so a socket file left here is from a daemon that died.
-    let _ = std::fs::remove_file(&socket);
-    let unix = UnixListener::bind(&socket).map_err(|e| bind_error(socket.display(), e))?;
-    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| bind_error(socket.display(), e))?;
+    let api = ApiListeners::bind(opts.config.daemon.bind, layout.socket()).await?;
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     // Sessions follow their resources as backends report changes (Docker's events).
-    let followers = manager.follow_backends(shutdown_rx.clone());
-    let (audit_sink, audit_task) = crate::audit_writer::start(store.clone(), shutdown_rx.clone());
-    let (usage_writer, usage_task) =
-        crate::usage_writer::start(store.clone(), opts.config.prices.clone(), shutdown_rx.clone());
-    let (charging, charge_task) =
-        crate::usage_writer::Charging::start(usage_writer, manager.clone(), shutdown_rx.clone());
-    let usage_sink: Arc<dyn UsageSink> = charging;
-    let (status_reports, status_task) =
-        crate::status_reports::StatusReports::start(manager.clone(), shutdown_rx.clone());
-    drop(store);
-    let rules = RuleSet::new(builtin_rules(), opts.config.proxy.rules.clone());
-    // Sessions' own token refreshes are answered by the proxy, never sent on.
-    let secrets = opts.config.policy.scrub.then(|| Arc::new(KnownSecrets::new()));
-    let mut injector = RuleInjector::new(rules, credentials.clone())
-        .with_local_routes(agent_refresh_routes(&opts.config.proxy.anthropic_oauth));
-    if let Some(known) = &secrets {
-        injector = injector.with_known_secrets(known.clone());
-    }
-    let proxy = Proxy::new(ProxyParts {
-        identities,
-        ca: ca.clone(),
-        upstream,
-        injector: Arc::new(injector),
-        policy: Arc::new(PolicyEngine::new(opts.config.policy.clone(), policies)),
-        secrets,
-        usage: Some(usage_sink),
-        status: Some(status_reports),
-        audit: audit_sink,
-        // As bound (tests bind port 0): the address wall keeps sessions off the API and the
-        // proxy itself, whatever the egress rules say.
-        own_listeners: proxy_addrs.iter().copied().chain([http_addr]).collect(),
-    })
-    .map_err(|e| DaemonError::Config(e.to_string()))?;
+    let mut tasks = manager.follow_backends(shutdown_rx.clone());
+    let sinks = start_sinks(store, &opts.config, &manager, &shutdown_rx, &mut tasks);
     let state = AppState {
         manager: manager.clone(),
         shutdown: shutdown_rx.clone(),
-        credentials,
-        ca_pem: Arc::from(ca.ca_pem()),
+        credentials: proxy.credentials(),
+        ca_pem: Arc::from(proxy.ca_pem()),
     };
-    let tcp_app = crate::router(state.clone(), Guard::tcp(api_token.clone(), http_addr));
-    let unix_app = crate::router(state, Guard::Socket);
-
-    let signal = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
-    let mut proxy_tasks =
-        vec![tokio::spawn(proxy.clone().serve_unix(proxy_unix, signal(shutdown_rx.clone())))];
-    for listener in extra_proxy_listeners {
-        proxy_tasks.push(tokio::spawn(proxy.clone().serve(listener, signal(shutdown_rx.clone()))));
-    }
-    proxy_tasks.push(tokio::spawn(proxy.serve(proxy_listener, signal(shutdown_rx.clone()))));
-    let keepers: Vec<JoinHandle<()>> = claude_logins
-        .into_iter()
-        .map(|path| tokio::spawn(refresher.clone().keep_fresh(path, signal(shutdown_rx.clone()))))
-        .collect();
-    let tcp_server = axum::serve(tcp, tcp_app).with_graceful_shutdown(signal(shutdown_rx.clone()));
-    let unix_server = axum::serve(unix, unix_app).with_graceful_shutdown(signal(shutdown_rx));
-    let socket_path = socket.clone();
-    let proxy_socket_path = proxy_socket.clone();
-    tracing::info!(%http_addr, %proxy_addr, socket = %socket.display(), data_dir = %layout.root().display(), "clauderon daemon listening");
-
+    // The address wall keeps sessions off the API as bound (tests bind port 0).
+    let proxy = proxy.start(sinks, [api.http_addr], shutdown_rx.clone())?;
+    let (http_addr, socket) = (api.http_addr, api.socket.clone());
+    tracing::info!(%http_addr, proxy_addr = %proxy_addrs[0], socket = %socket.display(), data_dir = %layout.root().display(), "clauderon daemon listening");
+    let guard = Guard::tcp(api_token.clone(), http_addr);
     let task = tokio::spawn(async move {
-        let (a, b) = tokio::join!(tcp_server.into_future(), unix_server.into_future());
-        if let Err(e) = a.and(b) {
-            tracing::error!(error = %e, "server error");
-        }
-        let _ = std::fs::remove_file(&socket_path);
-        for task in proxy_tasks {
+        api.serve(state, guard, shutdown_rx).await;
+        proxy.stopped().await;
+        for task in tasks {
             let _ = task.await;
         }
-        let _ = std::fs::remove_file(&proxy_socket_path);
-        for keeper in keepers {
-            let _ = keeper.await;
-        }
-        for follower in followers {
-            let _ = follower.await;
-        }
-        let _ = audit_task.await;
-        let _ = usage_task.await;
-        let _ = charge_task.await;
-        let _ = status_task.await;
         let closed = manager.close().await;
         drop(lock);
         tracing::info!("clauderon daemon stopped");
         closed.map_err(DaemonError::from)
     });
-
     Ok(RunningDaemon {
         http_addr,
         api_token,
-        proxy_addr,
+        proxy_addr: proxy_addrs[0],
         ca_cert,
         socket,
-        proxy_socket,
+        proxy_socket: layout.proxy_socket(),
         proxy_addrs,
         reconcile,
         shutdown: shutdown_tx,
         task,
     })
+}
+
+async fn open_store(layout: &DataLayout) -> Result<Arc<Store>, DaemonError> {
+    let db = layout.database();
+    let store = tokio::task::spawn_blocking(move || Store::open(&db))
+        .await
+        .map_err(|e| DaemonError::Core(CoreError::Internal(format!("store task: {e}"))))?
+        .map_err(|e| DaemonError::Core(CoreError::Internal(format!("opening the store: {e}"))))?;
+    Ok(Arc::new(store))
+}
+
+/// Where the proxy's reports go: the audit and usage writers (into the store), spending charged
+/// to sessions, agents' status reports (into the manager). Their tasks join `tasks`.
+fn start_sinks(
+    store: Arc<Store>,
+    config: &Config,
+    manager: &SessionManager,
+    shutdown: &watch::Receiver<bool>,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> ProxySinks {
+    let (audit, audit_task) = crate::audit_writer::start(store.clone(), shutdown.clone());
+    let (usage, usage_task) = crate::usage_writer::start(store, config.prices.clone(), shutdown.clone());
+    let (charging, charge_task) =
+        crate::usage_writer::Charging::start(usage, manager.clone(), shutdown.clone());
+    let (status, status_task) =
+        crate::status_reports::StatusReports::start(manager.clone(), shutdown.clone());
+    tasks.extend([audit_task, usage_task, charge_task, status_task]);
+    ProxySinks { audit, usage: Some(charging), status: Some(status) }
+}
+
+/// The API's two doors: TCP (with the token) and the Unix socket (0600).
+struct ApiListeners {
+    tcp: TcpListener,
+    http_addr: SocketAddr,
+    unix: UnixListener,
+    socket: PathBuf,
+}
+
+impl ApiListeners {
+    async fn bind(addr: SocketAddr, socket: PathBuf) -> Result<Self, DaemonError> {
+        let tcp = TcpListener::bind(addr).await.map_err(|e| bind_error(addr, e))?;
+        let http_addr = tcp.local_addr().map_err(|e| bind_error(addr, e))?;
+        // We hold the lock, so a socket file left here is from a daemon that died.
+        let _ = std::fs::remove_file(&socket);
+        let unix = UnixListener::bind(&socket).map_err(|e| bind_error(socket.display(), e))?;
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| bind_error(socket.display(), e))?;
+        Ok(ApiListeners { tcp, http_addr, unix, socket })
+    }
+
+    /// Serve both until `shutdown` turns true and in-flight requests are done; the socket file
+    /// is then removed.
+    async fn serve(self, state: AppState, guard: Guard, shutdown: watch::Receiver<bool>) {
+        let signal = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let tcp_app = crate::router(state.clone(), guard);
+        let unix_app = crate::router(state, Guard::Socket);
+        let tcp = axum::serve(self.tcp, tcp_app).with_graceful_shutdown(signal(shutdown.clone()));
+        let unix = axum::serve(self.unix, unix_app).with_graceful_shutdown(signal(shutdown));
+        let (a, b) = tokio::join!(tcp.into_future(), unix.into_future());
+        if let Err(e) = a.and(b) {
+            tracing::error!(error = %e, "server error");
+        }
+        let _ = std::fs::remove_file(&self.socket);
+    }
 }

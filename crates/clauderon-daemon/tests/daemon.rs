@@ -122,6 +122,29 @@ async fn non_loopback_bind_without_a_token_refuses_to_start() {
     assert!(!data.path().join("clauderon.db").exists(), "nothing is created before the refusal");
 }
 
+/// A proxy port already taken: the error names the address and the flag that picks another,
+/// and the data dir is left unlocked for the next try.
+#[tokio::test]
+async fn a_proxy_port_in_use_says_which_flag_picks_another() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut config: Config = clauderon_testkit::daemon::test_config();
+    config.proxy.bind = taken.local_addr().unwrap();
+    let options = || LaunchOptions {
+        layout: clauderon_types::DataLayout::new(data.path()),
+        config: config.clone(),
+        backends: Vec::new(),
+        credential_env: Some(Default::default()),
+        extra_proxy_ips: Vec::new(),
+    };
+    let message = launch(options()).await.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains(&taken.local_addr().unwrap().to_string()), "{message}");
+    assert!(message.contains("--proxy-bind"), "{message}");
+    drop(taken);
+    let d = launch(options()).await.unwrap();
+    d.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn websocket_streams_events_live_and_replays_after_a_cursor() {
     let mut d = TestDaemon::start().await;

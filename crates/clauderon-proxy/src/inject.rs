@@ -64,21 +64,6 @@ pub trait Injector: Send + Sync + 'static {
     async fn inject(&self, host: &str, headers: &mut HeaderMap) -> Result<Option<String>, InjectError>;
 }
 
-/// Intercepts nothing, injects nothing.
-#[derive(Debug, Default)]
-pub struct NoInjection;
-
-#[async_trait]
-impl Injector for NoInjection {
-    fn intercepts(&self, _: &str) -> bool {
-        false
-    }
-
-    async fn inject(&self, _: &str, _: &mut HeaderMap) -> Result<Option<String>, InjectError> {
-        Ok(None)
-    }
-}
-
 /// Injection by the rule set, with values from the credential store: for a
 /// host, the first candidate rule whose credential is configured wins (user
 /// rules before built-ins; the Anthropic OAuth token before the API key).

@@ -3,12 +3,13 @@
 //! puts the real credential on a request only for the host it belongs to.
 
 pub mod audit;
+mod builder;
 pub mod ca;
 mod conn_upstream;
 pub mod credentials;
 mod error;
 pub mod identity;
-pub mod inject;
+mod inject;
 pub mod internal;
 mod lenient_eof;
 pub mod meter;
@@ -19,9 +20,11 @@ mod reply;
 pub mod rules;
 pub mod scrub;
 mod secret;
-pub mod server;
-pub mod tap;
-pub mod upstream;
-pub mod wall;
+mod server;
+mod tap;
+mod upstream;
+mod wall;
 
+pub use builder::{BoundProxy, ProxyBuilder, ProxyFiles, ProxySettings, ProxySinks, RunningProxy};
 pub use error::ProxyError;
+pub use upstream::OverrideResolver;

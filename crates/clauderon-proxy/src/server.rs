@@ -60,7 +60,7 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 pub const LOCAL_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything the proxy is made of.
-pub struct ProxyParts {
+pub(crate) struct ProxyParts {
     pub identities: Arc<IdentityRegistry>,
     /// clauderon's CA: leaf certificates for intercepted hosts.
     pub ca: CertificateAuthority,
@@ -159,7 +159,7 @@ fn upstream_failure(host: &str, err: &(dyn std::error::Error + 'static)) -> Stri
 }
 
 impl Proxy {
-    pub fn new(parts: ProxyParts) -> Result<Self, ProxyError> {
+    pub(crate) fn new(parts: ProxyParts) -> Result<Self, ProxyError> {
         let tls = crate::upstream::tls_config(&parts.upstream)?;
         let resolver = OverrideResolver::new(parts.upstream.overrides.clone());
         let wall = Arc::new(AddressWall::new(resolver.clone(), parts.own_listeners, parts.policy.clone()));
@@ -186,14 +186,8 @@ impl Proxy {
         })
     }
 
-    pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ProxyError> {
-        TcpListener::bind(addr)
-            .await
-            .map_err(|e| ProxyError::Bind { addr: addr.to_string(), reason: e.to_string() })
-    }
-
     /// Serve until `shutdown` resolves. Open tunnels and streams end with the process.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl std::future::Future<Output = ()>) {
+    pub(crate) async fn serve(self, listener: TcpListener, shutdown: impl std::future::Future<Output = ()>) {
         let accept = || async {
             let (stream, _peer) = listener.accept().await?;
             let _ = stream.set_nodelay(true);
@@ -204,7 +198,11 @@ impl Proxy {
 
     /// The same proxy on a Unix socket: how sandboxes without a network reach it. Identity
     /// works as on TCP (the socket's 0600 mode is a second fence, not the only one).
-    pub async fn serve_unix(self, listener: UnixListener, shutdown: impl std::future::Future<Output = ()>) {
+    pub(crate) async fn serve_unix(
+        self,
+        listener: UnixListener,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
         let accept = || async { listener.accept().await.map(|(stream, _peer)| stream) };
         self.accept_loop(accept, shutdown).await
     }

@@ -4,7 +4,7 @@
 use super::proc_stat::Watched;
 use anyhow::bail;
 use bytes::Bytes;
-use clauderon_proxy::upstream::OverrideResolver;
+use clauderon_proxy::OverrideResolver;
 use http_body_util::{BodyExt, Empty};
 use hyper::Uri;
 use hyper_util::client::legacy::Client;

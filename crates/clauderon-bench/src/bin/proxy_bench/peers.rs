@@ -14,7 +14,7 @@ use super::load::{Connector, Path_, make_path};
 use super::proc_stat::Watched;
 use anyhow::{Context, bail};
 use base64::Engine;
-use clauderon_proxy::upstream::OverrideResolver;
+use clauderon_proxy::OverrideResolver;
 use clauderon_testkit::TlsUpstream;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
