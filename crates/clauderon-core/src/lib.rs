@@ -10,11 +10,13 @@ pub mod lock;
 pub mod manager;
 pub mod pricing;
 mod reconcile;
-pub mod session_io;
 pub mod worktree;
 
 pub use bus::EventBus;
 pub use config::Config;
 pub use error::CoreError;
 pub use lock::DaemonLock;
-pub use manager::{ManagerParts, ProxyEndpoint, SessionManager};
+pub use manager::io::{MAX_LOG_LINES, SessionTerminal};
+pub use manager::{
+    ManagerParts, ProxyEndpoint, Restored, SessionAccess, SessionIo, SessionManager, SessionReads,
+};

@@ -9,26 +9,26 @@ use crate::config::SessionDefaults;
 use crate::error::CoreError;
 use crate::worktree;
 
+mod access;
 mod agent_status;
 mod containment;
-mod messages;
+pub mod io;
 mod policy;
+mod reads;
 mod run;
-mod usage;
+pub use access::{Restored, SessionAccess};
 use chrono::Utc;
 use clauderon_backend::{BackendHandle, ProxyAccess, SessionBackend, SessionSpec};
 use clauderon_proxy::credentials::CredentialStore;
-use clauderon_proxy::identity::{IdentityRegistry, SessionIdentity, new_secret};
-use clauderon_proxy::policy::SessionPolicies;
+use clauderon_proxy::identity::new_secret;
 use clauderon_store::Store;
-use clauderon_types::api::{
-    CreateSessionRequest, DeleteQuery, ListView, MAX_PROMPT_BYTES, ReconcileReport, SessionDetail,
-    WorktreeInfo,
-};
+use clauderon_types::api::{CreateSessionRequest, DeleteQuery, ListView, MAX_PROMPT_BYTES, ReconcileReport};
 use clauderon_types::{
-    AccessMode, BackendKind, DataLayout, Effect, EventKind, Session, SessionEvent, SessionId, SessionName,
-    SessionStatus, Transition,
+    AccessMode, BackendKind, DataLayout, Effect, EventKind, Session, SessionId, SessionName, SessionStatus,
+    Transition,
 };
+pub use io::SessionIo;
+pub use reads::SessionReads;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -38,10 +38,8 @@ pub struct ManagerParts {
     pub backends: Vec<Arc<dyn SessionBackend>>,
     pub layout: DataLayout,
     pub defaults: SessionDefaults,
-    /// The proxy's session identities, kept in step with the sessions.
-    pub identities: Arc<IdentityRegistry>,
-    /// The proxy's live per-session policy settings, kept in step with the sessions.
-    pub policies: Arc<SessionPolicies>,
+    /// The proxy's identities, policies and spending, kept in step with the sessions.
+    pub access: SessionAccess,
     pub proxy: ProxyEndpoint,
 }
 
@@ -78,8 +76,7 @@ struct Inner {
     backends: BTreeMap<BackendKind, Arc<dyn SessionBackend>>,
     layout: DataLayout,
     defaults: SessionDefaults,
-    identities: Arc<IdentityRegistry>,
-    policies: Arc<SessionPolicies>,
+    access: SessionAccess,
     proxy: ProxyEndpoint,
     bus: EventBus,
     /// Names being created right now: a second create with the same name waits for nothing, it fails.
@@ -119,8 +116,7 @@ impl SessionManager {
                 backends,
                 layout: parts.layout,
                 defaults: parts.defaults,
-                identities: parts.identities,
-                policies: parts.policies,
+                access: parts.access,
                 proxy: parts.proxy,
                 bus: EventBus::new(),
                 reserved: Mutex::new(HashSet::new()),
@@ -156,47 +152,14 @@ impl SessionManager {
             .map_err(CoreError::from)
     }
 
-    pub async fn list(&self, view: ListView) -> Result<Vec<Session>, CoreError> {
+    pub(crate) async fn list(&self, view: ListView) -> Result<Vec<Session>, CoreError> {
         self.store(move |s| s.list(view)).await
     }
 
-    pub async fn get(&self, name: &str) -> Result<Session, CoreError> {
+    /// The session named `name`.
+    pub(crate) async fn get(&self, name: &str) -> Result<Session, CoreError> {
         let parsed = SessionName::parse(name).map_err(|e| CoreError::Invalid(e.to_string()))?;
         self.store(move |s| s.get_by_name(&parsed)).await?.ok_or_else(|| not_found(name))
-    }
-
-    pub async fn detail(&self, name: &str) -> Result<SessionDetail, CoreError> {
-        let session = self.get(name).await?;
-        let id = session.id;
-        let events = self.store(move |s| s.events_for(id, 100)).await?;
-        let path = session.worktree_path.clone();
-        let disk_bytes = tokio::task::spawn_blocking(move || worktree::disk_usage(&path))
-            .await
-            .map_err(|e| CoreError::Internal(format!("disk usage task: {e}")))?;
-        Ok(SessionDetail {
-            session,
-            worktree: WorktreeInfo { exists: disk_bytes.is_some(), disk_bytes },
-            events,
-        })
-    }
-
-    /// Proxy requests, for one session (by name, deleted ones included) or all.
-    pub async fn audit(
-        &self,
-        session: Option<String>,
-        after: Option<i64>,
-        limit: Option<usize>,
-    ) -> Result<Vec<clauderon_types::audit::AuditEntry>, CoreError> {
-        let limit = limit.unwrap_or(100).clamp(1, 10_000);
-        self.store(move |s| match after {
-            Some(after) => s.audit(session.as_deref(), after, limit),
-            None => s.audit_tail(session.as_deref(), limit),
-        })
-        .await
-    }
-
-    pub async fn events_since(&self, seq: i64, limit: usize) -> Result<Vec<SessionEvent>, CoreError> {
-        self.store(move |s| s.events_since(seq, limit)).await
     }
 
     fn backend(&self, kind: BackendKind) -> Result<&Arc<dyn SessionBackend>, CoreError> {
@@ -430,8 +393,7 @@ impl SessionManager {
         {
             tracing::warn!(session = %session.name, error = %e, "could not delete the backend resource of a failed create");
         }
-        self.inner.identities.revoke(&session.name);
-        self.inner.policies.remove(session.id);
+        self.inner.access.revoke(session);
         let _ = self.transition(session, Transition::Fail(cause.to_string())).await;
         self.discard_worktree(session).await;
         let id = session.id;
@@ -469,25 +431,26 @@ impl SessionManager {
     async fn issue_identity(&self, session: &Session, secret: &str) -> Result<(), CoreError> {
         let (id, stored) = (session.id, secret.to_string());
         self.store(move |s| s.set_proxy_secret(id, &stored)).await?;
-        self.sync_policy(session);
-        self.inner.identities.insert(
-            SessionIdentity { session_id: session.id, name: session.name.clone() },
-            secret.to_string(),
-        );
+        self.inner.access.grant(session, secret.to_string());
         Ok(())
     }
 
-    /// Fill the proxy's registry from the store (at start): identities survive restarts.
-    pub async fn load_identities(&self) -> Result<usize, CoreError> {
+    /// Give the proxy back what it knew of every session before a restart (at start, once):
+    /// identities and settings, and the stored spending added to the budget counters.
+    pub async fn restore_access(&self) -> Result<Restored, CoreError> {
         for session in self.store(|s| s.list(ListView::All)).await? {
-            self.sync_policy(&session);
+            self.inner.access.sync(&session);
         }
         let secrets = self.store(|s| s.proxy_secrets()).await?;
-        let n = secrets.len();
+        let identities = secrets.len();
         for (session_id, name, secret) in secrets {
-            self.inner.identities.insert(SessionIdentity { session_id, name }, secret);
+            self.inner.access.grant_identity(session_id, name, secret);
         }
-        Ok(n)
+        let totals = self.store(|s| s.usage_totals()).await?;
+        for (id, tokens, usd) in &totals {
+            self.inner.access.add_spent(*id, *tokens, *usd);
+        }
+        Ok(Restored { identities, spending: totals.len() })
     }
 
     /// Run `f` on the current session under its lock, and return the session after it.
@@ -531,7 +494,7 @@ impl SessionManager {
                 s.updated_at = Utc::now();
                 self.commit(&s, vec![EventKind::AccessModeChanged { from, to: mode }]).await?;
                 // The proxy reads the mode on every request: the next one sees the change.
-                self.sync_policy(&s);
+                self.inner.access.sync(&s);
             }
             Ok(s)
         })
@@ -587,8 +550,7 @@ impl SessionManager {
                 s.updated_at = Utc::now();
                 let id = s.id;
                 let event = self.store(move |st| st.remove_session(id, &EventKind::Deleted, Utc::now())).await?;
-                self.inner.identities.revoke(&s.name);
-                self.inner.policies.remove(s.id);
+                self.inner.access.revoke(&s);
                 self.remove_home(&s).await;
                 self.inner.bus.publish([event]);
                 Ok(s)

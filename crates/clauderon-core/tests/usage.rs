@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 use chrono::{TimeZone, Utc};
-use clauderon_core::{ManagerParts, ProxyEndpoint, SessionManager};
+use clauderon_core::{ManagerParts, ProxyEndpoint, SessionAccess, SessionManager, SessionReads};
 use clauderon_proxy::policy::{SessionPolicies, Spent};
 use clauderon_store::Store;
 use clauderon_types::usage::{BucketWidth, TokenUsage, UsageRecord};
@@ -43,23 +43,28 @@ async fn spending_is_loaded_and_usage_reported_from_the_store() {
         backends: Vec::new(),
         layout: DataLayout::new(data.path()),
         defaults: clauderon_testkit::daemon::test_config().sessions,
-        identities: Default::default(),
-        policies: policies.clone(),
+        access: SessionAccess::new(Default::default(), policies.clone()),
         proxy: ProxyEndpoint { port: 9, ca_cert: data.path().join("ca.pem"), credentials: None },
     });
 
-    assert_eq!(manager.load_spending().await.unwrap(), 1, "only sessions with usage");
+    let restored = manager.restore_access().await.unwrap();
+    assert_eq!(restored.spending, 1, "only sessions with usage");
     assert_eq!(policies.spent(a.id), Spent { tokens: 120 + 2 * 15, usd: 0.5 });
     assert_eq!(policies.spent(b.id), Spent::default());
 
-    let report = manager.usage_report("spent", BucketWidth::Day).await.unwrap();
+    let report = SessionReads::new(&manager).usage_report("spent", BucketWidth::Day).await.unwrap();
     assert_eq!(report.totals.len(), 1);
     assert_eq!((report.totals[0].requests, report.totals[0].input_tokens), (2, 120));
     assert_eq!(report.total_cost_usd, Some(0.5));
     assert_eq!(report.series.iter().map(|b| b.width_seconds).collect::<Vec<_>>(), vec![86_400]);
-    let none = manager.usage_report("idle", BucketWidth::Hour).await.unwrap();
+    let none = SessionReads::new(&manager).usage_report("idle", BucketWidth::Hour).await.unwrap();
     assert_eq!((none.total_tokens, none.totals.len()), (0, 0));
     assert!(
-        manager.usage_report("nobody", BucketWidth::Hour).await.unwrap_err().to_string().contains("nobody")
+        SessionReads::new(&manager)
+            .usage_report("nobody", BucketWidth::Hour)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("nobody")
     );
 }

@@ -4,7 +4,9 @@
 use crate::security::Guard;
 use crate::state::AppState;
 use clauderon_backend::SessionBackend;
-use clauderon_core::{Config, CoreError, DaemonLock, ManagerParts, ProxyEndpoint, SessionManager};
+use clauderon_core::{
+    Config, CoreError, DaemonLock, ManagerParts, ProxyEndpoint, SessionAccess, SessionManager,
+};
 use clauderon_proxy::{ProxyBuilder, ProxyError, ProxyFiles, ProxySinks};
 use clauderon_store::Store;
 use clauderon_types::api::ReconcileReport;
@@ -166,16 +168,14 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
         backends: opts.backends,
         layout: layout.clone(),
         defaults: opts.config.sessions.clone(),
-        identities: proxy.identities(),
-        policies: proxy.policies(),
+        access: SessionAccess::new(proxy.identities(), proxy.policies()),
         proxy: ProxyEndpoint {
             port: proxy_addrs[0].port(),
             ca_cert: ca_cert.clone(),
             credentials: Some(proxy.credentials()),
         },
     });
-    manager.load_identities().await?;
-    manager.load_spending().await?;
+    manager.restore_access().await?;
     let reconcile = manager.reconcile().await?;
     let api = ApiListeners::bind(opts.config.daemon.bind, layout.socket()).await?;
 
@@ -183,12 +183,8 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
     // Sessions follow their resources as backends report changes (Docker's events).
     let mut tasks = manager.follow_backends(shutdown_rx.clone());
     let sinks = start_sinks(store, &opts.config, &manager, &shutdown_rx, &mut tasks);
-    let state = AppState {
-        manager: manager.clone(),
-        shutdown: shutdown_rx.clone(),
-        credentials: proxy.credentials(),
-        ca_pem: Arc::from(proxy.ca_pem()),
-    };
+    let state =
+        AppState::new(manager.clone(), shutdown_rx.clone(), proxy.credentials(), Arc::from(proxy.ca_pem()));
     // The address wall keeps sessions off the API as bound (tests bind port 0).
     let proxy = proxy.start(sinks, [api.http_addr], shutdown_rx.clone())?;
     let (http_addr, socket) = (api.http_addr, api.socket.clone());

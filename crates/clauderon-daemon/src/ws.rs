@@ -41,7 +41,7 @@ async fn send(socket: &mut WebSocket, event: &SessionEvent) -> bool {
 /// Send stored events after `*last` until caught up. `false` when the client went away.
 async fn replay(state: &AppState, socket: &mut WebSocket, last: &mut i64) -> bool {
     loop {
-        let page = match state.manager.events_since(*last, REPLAY_PAGE).await {
+        let page = match state.reads.events_since(*last, REPLAY_PAGE).await {
             Ok(page) => page,
             Err(e) => {
                 tracing::warn!(error = %e, "event replay failed");

@@ -33,7 +33,7 @@ fn fixture() -> Fixture {
         Vec::new(),
         |_| None,
     ));
-    let state = AppState { manager, shutdown: rx, credentials, ca_pem: Arc::from("test CA") };
+    let state = AppState::new(manager, rx, credentials, Arc::from("test CA"));
     let app = router(state, Guard::tcp(ApiToken::new(TOKEN), "127.0.0.1:3030".parse().unwrap()));
     Fixture { app, data, repo: TestRepo::new().unwrap(), fake, _shutdown: tx }
 }

@@ -133,8 +133,7 @@ pub fn manager(data: &Path, fake: Arc<FakeBackend>) -> clauderon_core::SessionMa
         backends: vec![backend],
         layout: DataLayout::new(data),
         defaults: test_config().sessions,
-        identities: Arc::new(clauderon_proxy::identity::IdentityRegistry::new()),
-        policies: Default::default(),
+        access: Default::default(),
         proxy: clauderon_core::ProxyEndpoint { port: 9, ca_cert: data.join("ca.pem"), credentials: None },
     })
 }

@@ -14,7 +14,7 @@ pub(super) fn host_patterns(hosts: &[String]) -> Result<Vec<HostPattern>, CoreEr
 }
 
 /// What the proxy's policy needs to know of a session.
-fn policy_of(session: &Session) -> SessionPolicy {
+pub(super) fn policy_of(session: &Session) -> SessionPolicy {
     SessionPolicy {
         access_mode: session.access_mode,
         // Validated when they were added; one that no longer parses is left out, not fatal.
@@ -34,11 +34,6 @@ fn refuse_if_deleting(s: &Session) -> Result<(), CoreError> {
 }
 
 impl SessionManager {
-    /// Publish the session's current settings to the proxy.
-    pub(super) fn sync_policy(&self, session: &Session) {
-        self.inner.policies.set(session.id, policy_of(session));
-    }
-
     /// Let a session reach one more host, from its very next request.
     pub async fn allow_host(&self, name: &str, host: &str) -> Result<Session, CoreError> {
         let pattern = HostPattern::parse(host).map_err(|e| CoreError::Invalid(e.to_string()))?;
@@ -49,7 +44,7 @@ impl SessionManager {
                 s.options.allow_hosts.push(host.clone());
                 s.updated_at = Utc::now();
                 self.commit(&s, vec![EventKind::HostAllowed { host }]).await?;
-                self.sync_policy(&s);
+                self.inner.access.sync(&s);
             }
             Ok(s)
         })
@@ -70,7 +65,7 @@ impl SessionManager {
             s.options.budget_usd_cents = usd_cents;
             s.updated_at = Utc::now();
             self.commit(&s, vec![EventKind::BudgetSet { tokens, usd_cents }]).await?;
-            self.sync_policy(&s);
+            self.inner.access.sync(&s);
             Ok(s)
         })
         .await
@@ -80,8 +75,7 @@ impl SessionManager {
     /// budget, say so once, as an event.
     pub async fn record_spending(&self, name: &str, tokens: u64, usd: f64) -> Result<(), CoreError> {
         let session = self.get(name).await?;
-        let before = self.inner.policies.spent(session.id);
-        let after = self.inner.policies.add_spent(session.id, tokens, usd);
+        let (before, after) = self.inner.access.add_spent(session.id, tokens, usd);
         let budget = policy_of(&session).budget;
         if let (None, Some(used)) = (budget.exceeded_by(&before), budget.exceeded_by(&after)) {
             self.with_session(name, |mut s| async move {

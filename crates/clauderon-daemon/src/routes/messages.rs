@@ -16,5 +16,5 @@ pub async fn session_messages(
     Path(name): Path<String>,
     ApiQuery(q): ApiQuery<MessagesQuery>,
 ) -> Result<ApiJson<MessagePage>, ApiError> {
-    Ok(ApiJson(state.manager.messages(&name, q.after, q.limit).await?))
+    Ok(ApiJson(state.reads.messages(&name, q.after, q.limit).await?))
 }

@@ -23,8 +23,8 @@ pub async fn session_requests(
             "`session` is not a filter here: the session is in the path",
         ));
     }
-    let session = state.manager.get(&name).await?;
-    let requests = state.manager.audit(Some(session.name.to_string()), q.after, q.limit).await?;
+    let session = state.reads.get(&name).await?;
+    let requests = state.reads.audit(Some(session.name.to_string()), q.after, q.limit).await?;
     Ok(ApiJson(AuditList { requests }))
 }
 
@@ -38,7 +38,7 @@ pub async fn all_requests(
         clauderon_types::SessionName::parse(name)
             .map_err(|e| ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid", e.to_string()))?;
     }
-    let requests = state.manager.audit(q.session, q.after, q.limit).await?;
+    let requests = state.reads.audit(q.session, q.after, q.limit).await?;
     Ok(ApiJson(AuditList { requests }))
 }
 

@@ -17,7 +17,7 @@ pub async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<SessionList>, ApiError> {
-    Ok(ApiJson(SessionList { sessions: state.manager.list(q.view).await? }))
+    Ok(ApiJson(SessionList { sessions: state.reads.list(q.view).await? }))
 }
 
 #[utoipa::path(post, path = "/api/sessions", tag = "sessions", request_body = CreateSessionRequest,
@@ -38,7 +38,7 @@ pub async fn show(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<ApiJson<SessionDetail>, ApiError> {
-    Ok(ApiJson(state.manager.detail(&name).await?))
+    Ok(ApiJson(state.reads.detail(&name).await?))
 }
 
 #[utoipa::path(delete, path = "/api/sessions/{name}", tag = "sessions", params(("name" = String, Path), DeleteQuery),

@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use clauderon_backend::{AttachTarget, Terminal, TerminalInput};
-use clauderon_core::session_io::SessionTerminal;
+use clauderon_core::SessionTerminal;
 use clauderon_types::api::{ErrorBody, SendInputRequest};
 use clauderon_types::terminal::{SessionEnv, SessionLogs, TerminalMessage};
 use serde::Deserialize;
@@ -31,7 +31,7 @@ pub async fn logs(
     Path(name): Path<String>,
     ApiQuery(q): ApiQuery<LogsQuery>,
 ) -> Result<ApiJson<SessionLogs>, ApiError> {
-    let text = state.manager.logs(&name, q.tail.unwrap_or(200)).await?;
+    let text = state.io.logs(&name, q.tail.unwrap_or(200)).await?;
     Ok(ApiJson(SessionLogs { text }))
 }
 
@@ -41,7 +41,7 @@ pub async fn env(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<ApiJson<SessionEnv>, ApiError> {
-    Ok(ApiJson(SessionEnv { vars: state.manager.environment(&name).await? }))
+    Ok(ApiJson(SessionEnv { vars: state.io.environment(&name).await? }))
 }
 
 #[utoipa::path(post, path = "/api/sessions/{name}/input", tag = "sessions", params(("name" = String, Path)),
@@ -53,7 +53,7 @@ pub async fn send_input(
     Path(name): Path<String>,
     ApiJson(req): ApiJson<SendInputRequest>,
 ) -> Result<StatusCode, ApiError> {
-    state.manager.send_input(&name, &req.text).await?;
+    state.io.send_input(&name, &req.text).await?;
     tracing::info!(session = %name, bytes = req.text.len(), "input sent to the session");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -64,7 +64,7 @@ pub async fn terminal(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     // Open it before upgrading, so a missing session or a stopped engine is a plain HTTP error.
-    let terminal = state.manager.terminal(&name).await?;
+    let terminal = state.io.terminal(&name).await?;
     Ok(ws.on_upgrade(move |socket| async move {
         match terminal {
             SessionTerminal::Stream(t) => relay(socket, t).await,

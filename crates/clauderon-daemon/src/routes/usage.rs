@@ -15,5 +15,5 @@ pub async fn session_usage(
     Path(name): Path<String>,
     ApiQuery(q): ApiQuery<UsageQuery>,
 ) -> Result<ApiJson<UsageReport>, ApiError> {
-    Ok(ApiJson(state.manager.usage_report(&name, q.bucket).await?))
+    Ok(ApiJson(state.reads.usage_report(&name, q.bucket).await?))
 }

@@ -2,8 +2,8 @@
 //! its agent (`clauderon send`). The manager finds the session's backend and resource; the
 //! backend does the rest.
 
+use super::SessionManager;
 use crate::error::CoreError;
-use crate::manager::SessionManager;
 use clauderon_backend::{AttachTarget, BackendHandle, SessionBackend, Terminal};
 use clauderon_types::SessionStatus;
 use clauderon_types::api::MAX_INPUT_BYTES;
@@ -21,16 +21,26 @@ pub enum SessionTerminal {
 /// The longest log tail a request may ask for.
 pub const MAX_LOG_LINES: usize = 100_000;
 
-impl SessionManager {
+/// Logs, environment, terminal and typed input of a session's process; a cheap clone.
+#[derive(Clone)]
+pub struct SessionIo {
+    manager: SessionManager,
+}
+
+impl SessionIo {
+    pub fn new(manager: &SessionManager) -> Self {
+        SessionIo { manager: manager.clone() }
+    }
+
     async fn resource(&self, name: &str) -> Result<(Arc<dyn SessionBackend>, BackendHandle), CoreError> {
-        let session = self.get(name).await?;
+        let session = self.manager.get(name).await?;
         let handle = session.backend_handle.clone().ok_or_else(|| {
             CoreError::Conflict(format!(
                 "session {name} has nothing running yet (status {}): wait for it to be created",
                 session.status
             ))
         })?;
-        let backend = self.backends().get(&session.backend).cloned().ok_or_else(|| {
+        let backend = self.manager.backends().get(&session.backend).cloned().ok_or_else(|| {
             CoreError::Unavailable(format!(
                 "the {} backend of session {name} is not available in this daemon",
                 session.backend
@@ -70,7 +80,7 @@ impl SessionManager {
     /// what to do, when the text is empty or unusable or the session is not running.
     pub async fn send_input(&self, name: &str, text: &str) -> Result<(), CoreError> {
         let text = input_text(name, text)?;
-        let session = self.get(name).await?;
+        let session = self.manager.get(name).await?;
         if !session.status.is_active() {
             let why = match session.status {
                 SessionStatus::Creating => {
