@@ -40,6 +40,29 @@ pub struct SessionSpec {
     pub proxy: ProxyAccess,
 }
 
+/// What [`SessionBackend::prepare_start`] needs to write a session's agent files.
+#[derive(Debug, Clone)]
+pub struct AgentFiles {
+    pub agent: AgentKind,
+    /// The session's HOME on the host.
+    pub home: PathBuf,
+    /// The session's worktree on the host.
+    pub worktree: PathBuf,
+    /// Placeholder variables, one per configured credential.
+    pub placeholders: Vec<(String, String)>,
+}
+
+impl AgentFiles {
+    pub fn of(spec: &SessionSpec) -> Self {
+        AgentFiles {
+            agent: spec.agent,
+            home: spec.home.clone(),
+            worktree: spec.worktree.clone(),
+            placeholders: spec.placeholders.clone(),
+        }
+    }
+}
+
 /// The session's way to the credential proxy: its own identity, the proxy's
 /// port on the host, and the CA certificate it must trust. Each backend turns
 /// this into `HTTPS_PROXY=http://<user>:<secret>@<host as the session sees it>:<port>`.
@@ -206,6 +229,21 @@ pub trait SessionBackend: Send + Sync + 'static {
     /// workspace trust: the worktree itself, the default; a container's mount point.
     fn agent_workdir(&self, worktree: &std::path::Path) -> std::path::PathBuf {
         worktree.to_path_buf()
+    }
+
+    /// The step before the session's process starts, its first start (`create`) and every
+    /// later one (the manager's `start`): the agent's settings files written into the
+    /// session's HOME (status hooks, workspace trust for [`Self::agent_workdir`], telemetry
+    /// off), merged over what is there. The one owner of those files. A link the session
+    /// planted on the way is [`BackendError::Refused`], nothing is followed.
+    async fn prepare_start(&self, files: &AgentFiles) -> Result<(), BackendError> {
+        let workdir = self.agent_workdir(&files.worktree);
+        let files = files.clone();
+        tokio::task::spawn_blocking(move || {
+            session_files::write_agent_files_in(files.agent, &files.home, &workdir, &files.placeholders)
+        })
+        .await
+        .unwrap_or_else(|e| Err(BackendError::Files { message: format!("writing the agent's files: {e}") }))
     }
 
     /// Status changes as they happen (Docker's event stream), so sessions follow their

@@ -40,14 +40,9 @@ fn agents_error(e: AgentsError) -> BackendError {
 /// Write the agent's settings files into the session's HOME ([`profile::write_agent_files`]:
 /// merged over what is there), with workspace trust for `workdir`, the agent's working
 /// directory as the session sees it. Every session gets them, `--command` ones too, so the
-/// agent can also be started by hand inside one.
-pub fn write_agent_files(spec: &SessionSpec, workdir: &Path) -> Result<(), BackendError> {
-    write_agent_files_in(spec.agent, &spec.home, workdir, &spec.placeholders)
-}
-
-/// [`write_agent_files`] from its parts, for a session whose spec is not at hand (the session
-/// manager brings an existing session's files up to date before it starts again).
-pub fn write_agent_files_in(
+/// agent can also be started by hand inside one. Backends reach it through
+/// [`crate::SessionBackend::prepare_start`].
+pub(crate) fn write_agent_files_in(
     agent: clauderon_types::AgentKind,
     home: &Path,
     workdir: &Path,
@@ -160,7 +155,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = spec(dir.path(), SessionOptions::default());
         std::fs::create_dir(&s.home).unwrap();
-        write_agent_files(&s, Path::new("/workspace")).unwrap();
+        write_agent_files_in(s.agent, &s.home, Path::new("/workspace"), &s.placeholders).unwrap();
         let config = std::fs::read_to_string(s.home.join(".codex/config.toml")).unwrap();
         assert!(config.contains("[projects.\"/workspace\"]"), "{config}");
     }

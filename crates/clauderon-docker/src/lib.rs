@@ -23,8 +23,8 @@ use bollard::query_parameters::{
     RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use clauderon_backend::{
-    AttachTarget, BackendError, BackendHandle, BackendResource, BackendStatus, SessionBackend, SessionSpec,
-    StatusChange, Terminal,
+    AgentFiles, AttachTarget, BackendError, BackendHandle, BackendResource, BackendStatus, SessionBackend,
+    SessionSpec, StatusChange, Terminal,
 };
 use clauderon_types::{BackendKind, SessionId};
 use futures_util::StreamExt;
@@ -241,6 +241,8 @@ impl SessionBackend for DockerBackend {
         let image = spec.options.image.clone().unwrap_or_else(|| self.settings.image.clone());
         self.ensure_image(&docker, &image).await?;
         let files = session_files::write(spec).await?;
+        // The agent's settings, trusting the worktree where the container sees it.
+        self.prepare_start(&AgentFiles::of(spec)).await?;
         let proxy_host = match plan::default_network(spec, self.settings.proxy_socket.is_some()) {
             clauderon_types::NetworkMode::Open => self.bridge_gateway().await?.to_string(),
             clauderon_types::NetworkMode::Locked => String::new(),

@@ -1,11 +1,11 @@
 //! The files clauderon writes on the host for a session's container: the shared trust files and
-//! gitconfig ([`write_trust_files`]), the agent's settings ([`write_agent_files`]) and the
-//! entrypoint beside them. The files in the session's HOME go through `clauderon-fs`: no link a
+//! gitconfig ([`write_trust_files`]) and the entrypoint beside them; the agent's settings come
+//! from `SessionBackend::prepare_start`. The files in the session's HOME go through `clauderon-fs`: no link a
 //! session planted there is followed.
 
 use crate::engine;
-use crate::plan::{self, ENTRYPOINT_SCRIPT};
-use clauderon_backend::session_files::{write_agent_files, write_clauderon_file, write_trust_files};
+use crate::plan::ENTRYPOINT_SCRIPT;
+use clauderon_backend::session_files::{write_clauderon_file, write_trust_files};
 use clauderon_backend::{BackendError, SessionSpec};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -34,8 +34,6 @@ fn write_blocking(spec: &SessionSpec) -> Result<Written, BackendError> {
     let meta = std::fs::metadata(&spec.home).map_err(io("reading the session's home", &spec.home))?;
     // The CA alone and as a bundle, and the gitconfig: the same for every backend.
     let trust = write_trust_files(spec)?;
-    // The agent's settings, trusting the worktree where the container sees it.
-    write_agent_files(spec, Path::new(plan::WORKSPACE))?;
     write_clauderon_file(spec, "entrypoint.sh", ENTRYPOINT_SCRIPT.as_bytes(), 0o644)?;
     Ok(Written { uid: meta.uid(), gid: meta.gid(), system_bundle: trust.system_roots })
 }

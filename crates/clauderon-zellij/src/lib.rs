@@ -20,9 +20,10 @@ pub mod sandbox;
 
 use async_trait::async_trait;
 use clauderon_backend::env::{SessionView, session_env};
-use clauderon_backend::session_files::{session_command, write_agent_files, write_trust_files};
+use clauderon_backend::session_files::{session_command, write_trust_files};
 use clauderon_backend::{
-    AttachTarget, BackendError, BackendHandle, BackendResource, BackendStatus, SessionBackend, SessionSpec,
+    AgentFiles, AttachTarget, BackendError, BackendHandle, BackendResource, BackendStatus, SessionBackend,
+    SessionSpec,
 };
 use clauderon_types::{BackendKind, DataLayout, SandboxLevel, SessionGit, SessionId};
 use cli::ZellijCli;
@@ -394,14 +395,12 @@ impl SessionBackend for ZellijBackend {
     async fn create(&self, spec: &SessionSpec) -> Result<BackendHandle, BackendError> {
         let level = self.sandbox_for(spec.options.sandbox).await?;
         let handle = session_name(spec);
-        let owned = spec.clone();
         // The agent runs in the worktree itself, so that is the folder its settings trust.
-        let trust = tokio::task::spawn_blocking(move || {
-            write_agent_files(&owned, &owned.worktree)?;
-            write_trust_files(&owned)
-        })
-        .await
-        .map_err(|e| failed(format!("writing the session's files: {e}")))??;
+        self.prepare_start(&AgentFiles::of(spec)).await?;
+        let owned = spec.clone();
+        let trust = tokio::task::spawn_blocking(move || write_trust_files(&owned))
+            .await
+            .map_err(|e| failed(format!("writing the session's files: {e}")))??;
         let (env, argv) = self.plan_process(spec, level, &trust)?;
         self.write_session_dir(&handle, spec, &env, &argv).map_err(BackendError::from)?;
         tracing::debug!(session = %spec.name, zellij = %handle, sandbox = %level, "zellij session prepared");

@@ -5,8 +5,7 @@
 
 use super::SessionManager;
 use crate::error::CoreError;
-use clauderon_backend::session_files::write_agent_files_in;
-use clauderon_backend::{BackendError, BackendHandle, SessionBackend};
+use clauderon_backend::{AgentFiles, BackendError, BackendHandle, SessionBackend};
 use clauderon_types::{Session, SessionStatus, Transition};
 
 impl SessionManager {
@@ -66,27 +65,26 @@ impl SessionManager {
     /// Bring the agent's settings files in the session's HOME up to this clauderon's (status
     /// hooks, workspace trust, telemetry off), merged over what the session changed in them,
     /// before its process starts again: a session created by an older clauderon gets what this
-    /// one writes. A link the session planted on the way is returned
-    /// ([`BackendError::Refused`]): the start is refused (see ARCHITECTURE.md, Containment).
-    /// Any other failure is logged, and the process starts with the files as they are.
+    /// one writes. The backend's `prepare_start` does it, as at create. A link the session
+    /// planted on the way is returned ([`BackendError::Refused`]): the start is refused (see
+    /// ARCHITECTURE.md, Containment). Any other failure is logged, and the process starts with
+    /// the files as they are.
     async fn refresh_agent_files(
         &self,
         s: &Session,
         backend: &dyn SessionBackend,
     ) -> Result<(), BackendError> {
         let home = self.inner.layout.session_home(s.name.as_str());
-        let workdir = backend.agent_workdir(&s.worktree_path);
-        let placeholders = self.inner.proxy.placeholders();
-        let agent = s.agent;
-        let written = tokio::task::spawn_blocking(move || {
-            if !home.is_dir() {
-                return Ok(());
-            }
-            write_agent_files_in(agent, &home, &workdir, &placeholders)
-        })
-        .await
-        .unwrap_or_else(|e| Err(BackendError::Files { message: e.to_string() }));
-        match written {
+        if !tokio::fs::metadata(&home).await.is_ok_and(|m| m.is_dir()) {
+            return Ok(());
+        }
+        let files = AgentFiles {
+            agent: s.agent,
+            home,
+            worktree: s.worktree_path.clone(),
+            placeholders: self.inner.proxy.placeholders(),
+        };
+        match backend.prepare_start(&files).await {
             Err(e @ BackendError::Refused(_)) => Err(e),
             Err(e) => {
                 tracing::warn!(session = %s.name, error = %e, "could not bring the agent's settings up to date; starting with them as they are");
