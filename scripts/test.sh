@@ -36,6 +36,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo doc (warnings are errors: broken and private links)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
+echo "== module circles (none allowed)"
+python3 scripts/module-circles.py
+
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

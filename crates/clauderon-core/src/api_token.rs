@@ -8,9 +8,8 @@
 //! after. This module owns that file: the daemon creates it, the CLI and `config api-token`
 //! read it through the same functions.
 
-use crate::config::Config;
 use crate::error::CoreError;
-use clauderon_types::{ApiToken, DataLayout};
+use clauderon_types::ApiToken;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
@@ -90,20 +89,12 @@ pub fn load_or_create(path: &Path) -> Result<ApiToken, CoreError> {
     }
 }
 
-/// The token a client on this machine sends to the daemon of `layout`: the configured one
-/// (`config` is loaded as the daemon loads it), else the generated file. `None` before the
-/// daemon's first start.
-pub fn for_local_client(config: &Config, layout: &DataLayout) -> Result<Option<ApiToken>, CoreError> {
-    match &config.daemon.api_token {
-        Some(token) => Ok(Some(token.clone())),
-        None => read_generated(&layout.api_token()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::config::Config;
+    use clauderon_types::DataLayout;
 
     #[test]
     fn generated_once_private_and_reused() {
@@ -142,11 +133,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let layout = DataLayout::new(dir.path());
         let mut config = Config::from_toml("").unwrap();
-        assert_eq!(for_local_client(&config, &layout).unwrap(), None, "no daemon has run yet");
+        assert_eq!(config.api_token_for_local_client(&layout).unwrap(), None, "no daemon has run yet");
         let generated = load_or_create(&layout.api_token()).unwrap();
-        assert_eq!(for_local_client(&config, &layout).unwrap(), Some(generated));
+        assert_eq!(config.api_token_for_local_client(&layout).unwrap(), Some(generated));
         let chosen = parse("a-token-the-user-chose", "test").unwrap();
         config.daemon.api_token = Some(chosen.clone());
-        assert_eq!(for_local_client(&config, &layout).unwrap(), Some(chosen));
+        assert_eq!(config.api_token_for_local_client(&layout).unwrap(), Some(chosen));
     }
 }

@@ -204,6 +204,18 @@ pub struct Config {
     pub file: Option<PathBuf>,
 }
 
+impl Config {
+    /// The token a client on this machine sends to the daemon of `layout`: the configured one
+    /// (this config is loaded as the daemon loads it), else the generated file. `None` before
+    /// the daemon's first start.
+    pub fn api_token_for_local_client(&self, layout: &DataLayout) -> Result<Option<ApiToken>, CoreError> {
+        match &self.daemon.api_token {
+            Some(token) => Ok(Some(token.clone())),
+            None => crate::api_token::read_generated(&layout.api_token()),
+        }
+    }
+}
+
 /// The environment layer, read once from the process (or given by a test).
 #[derive(Debug, Clone, Default)]
 pub struct EnvLayer {

@@ -5,11 +5,9 @@ pub mod api_token;
 pub mod bus;
 pub mod config;
 pub mod error;
-mod follow;
 pub mod lock;
 pub mod manager;
 pub mod pricing;
-mod reconcile;
 pub mod worktree;
 
 pub use bus::EventBus;

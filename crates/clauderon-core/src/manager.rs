@@ -12,9 +12,11 @@ use crate::worktree;
 mod access;
 mod agent_status;
 mod containment;
+mod follow;
 pub mod io;
 mod policy;
 mod reads;
+mod reconcile;
 mod run;
 pub use access::{Restored, SessionAccess};
 use chrono::Utc;
@@ -512,7 +514,7 @@ impl SessionManager {
     }
 
     /// Apply a status report (from a backend or an agent hook).
-    pub async fn report(&self, name: &str, t: Transition) -> Result<Session, CoreError> {
+    pub(crate) async fn apply_report(&self, name: &str, t: Transition) -> Result<Session, CoreError> {
         self.with_session(name, |mut s| async move {
             self.transition(&mut s, t).await?;
             Ok(s)
@@ -589,7 +591,7 @@ impl SessionManager {
     }
 
     pub async fn reconcile(&self) -> Result<ReconcileReport, CoreError> {
-        let report = crate::reconcile::run(self).await?;
+        let report = reconcile::run(self).await?;
         if let Ok(mut last) = self.inner.last_reconcile.write() {
             *last = report.clone();
         }

@@ -32,7 +32,7 @@ pub fn router(state: AppState, guard: Guard) -> Router {
     Router::new()
         .route("/api/health", get(system::health))
         .route("/api/version", get(system::version))
-        .route("/api/openapi.json", get(system::openapi))
+        .route("/api/openapi.json", get(openapi::document))
         .route("/api/sessions", get(sessions::list).post(sessions::create))
         .route("/api/sessions/{name}", get(sessions::show).delete(sessions::delete))
         .route("/api/sessions/{name}/archive", post(sessions::archive))

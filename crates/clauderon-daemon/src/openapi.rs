@@ -1,6 +1,6 @@
 //! The API described as OpenAPI, served at `/api/openapi.json`.
 
-use crate::routes::{messages, proxy, sessions, system, terminal, usage};
+use crate::routes::{ApiJson, messages, proxy, sessions, system, terminal, usage};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -34,3 +34,8 @@ use utoipa::OpenApi;
     tags((name = "sessions"), (name = "proxy"), (name = "system"))
 )]
 pub struct ApiDoc;
+
+/// `GET /api/openapi.json`: this document.
+pub async fn document() -> ApiJson<utoipa::openapi::OpenApi> {
+    ApiJson(ApiDoc::openapi())
+}

@@ -9,7 +9,7 @@
 
 use clauderon_core::{CoreError, SessionManager};
 use clauderon_proxy::identity::SessionIdentity;
-use clauderon_proxy::internal::{AgentStatus, StatusRefusal, StatusSink};
+use clauderon_proxy::status_host::{AgentStatus, StatusRefusal, StatusSink};
 use http::StatusCode;
 use std::sync::Arc;
 use std::time::Duration;

@@ -24,7 +24,7 @@ use clauderon_testkit::agent_clis::agent_bin;
 use clauderon_testkit::files::files_containing;
 use clauderon_testkit::upstream::{ModelReply, RecordedRequest};
 use clauderon_types::AgentKind;
-use common::{ANTHROPIC_KEY, Fx, SECRETS, audit, fixture, fixture_with};
+use common::{ANTHROPIC_KEY, ProxyFixture, SECRETS, audit, fixture, fixture_with};
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -88,7 +88,7 @@ struct Run {
 
 /// Runs `claude -p "Say hello"` in a fresh checkout with `home` as its HOME, through the proxy,
 /// trusting clauderon's CA, with `auth` as its credential environment.
-async fn run_claude(fx: &Fx, home: &Path, auth: &[(&str, &str)]) -> Run {
+async fn run_claude(fx: &ProxyFixture, home: &Path, auth: &[(&str, &str)]) -> Run {
     let claude = agent_bin(AgentKind::Claude);
     let tmp = home.join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();

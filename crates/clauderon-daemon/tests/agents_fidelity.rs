@@ -17,7 +17,7 @@ use clauderon_testkit::TestRepo;
 use clauderon_testkit::agent_clis::agent_bin;
 use clauderon_testkit::upstream::{ModelReply, TlsUpstream};
 use clauderon_types::AgentKind;
-use common::{ANTHROPIC_KEY, Fx, GEMINI_KEY, OPENAI_KEY, SECRETS, fixture_on};
+use common::{ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY, ProxyFixture, SECRETS, fixture_on};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -35,7 +35,7 @@ fn model_api(agent: AgentKind) -> (&'static str, &'static str, String) {
     }
 }
 
-async fn daemon_before(up: TlsUpstream) -> Fx {
+async fn daemon_before(up: TlsUpstream) -> ProxyFixture {
     let env = [
         ("ANTHROPIC_API_KEY", ANTHROPIC_KEY),
         ("OPENAI_API_KEY", OPENAI_KEY),
@@ -54,7 +54,7 @@ async fn daemon_before(up: TlsUpstream) -> Fx {
 
 /// Run `agent` non-interactively through the proxy as the `agent` session; its exit, stdout
 /// and a report for failures.
-async fn run_agent(fx: &Fx, agent: AgentKind) -> (bool, String, String) {
+async fn run_agent(fx: &ProxyFixture, agent: AgentKind) -> (bool, String, String) {
     let home = tempfile::tempdir().unwrap();
     let repo = TestRepo::new().unwrap();
     let placeholders: Vec<(String, String)> = ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY"]

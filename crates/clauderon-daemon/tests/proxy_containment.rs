@@ -339,13 +339,13 @@ fn models_request() -> hyper::Request<Empty<Bytes>> {
         .unwrap()
 }
 
-async fn delete_agent(fx: &common::Fx) {
+async fn delete_agent(fx: &common::ProxyFixture) {
     let reply = unix(fx.d.socket(), ApiRequest::new("DELETE", "/api/sessions/agent?force=true")).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
 /// Credentials that reached the upstream.
-fn keys_seen(fx: &common::Fx) -> usize {
+fn keys_seen(fx: &common::ProxyFixture) -> usize {
     fx.up.requests().iter().filter(|r| r.header("x-api-key") == Some(ANTHROPIC_KEY)).count()
 }
 
@@ -499,7 +499,7 @@ async fn a_flood_of_status_reports_is_cut_to_the_bucket_and_resumes_after_a_paus
     let started = Instant::now();
     let (accepted, limited) = reports(&d, &a, 200).await;
     let elapsed = started.elapsed().as_secs_f64();
-    // Burst 10, 2 a second after that (clauderon_proxy::internal::REPORT_BURST / _REFILL_PER_SEC).
+    // Burst 10, 2 a second after that (clauderon_proxy::status_host::REPORT_BURST / _REFILL_PER_SEC).
     let most = 10 + (elapsed * 2.0).ceil() as usize;
     assert!((10..=most).contains(&accepted), "{accepted} of 200 accepted in {elapsed:.1}s (at most {most})");
     assert_eq!(accepted + limited, 200);

@@ -9,7 +9,7 @@
 mod common;
 
 use clauderon_testkit::upstream::TlsUpstream;
-use common::{ANTHROPIC_KEY, Fx, audit, fixture_on};
+use common::{ANTHROPIC_KEY, ProxyFixture, audit, fixture_on};
 use serde_json::Value;
 
 /// The session's side of one exchange, as curl saw it.
@@ -26,7 +26,7 @@ struct Seen {
 
 /// `curl` through the proxy as the `agent` session, speaking `version` (`--http2` or
 /// `--http1.1`) to it; `extra` more arguments before the URLs.
-async fn curl(fx: &Fx, version: &str, extra: &[&str], urls: &[&str]) -> Seen {
+async fn curl(fx: &ProxyFixture, version: &str, extra: &[&str], urls: &[&str]) -> Seen {
     let mut cmd = common::curl();
     cmd.args(["-sS", version, "--proxy", &fx.proxy_url(), "--cacert"]).arg(fx.d.ca_cert());
     cmd.args(["--write-out", "\n%{http_version} %{http_code}"]);
@@ -46,7 +46,7 @@ async fn curl(fx: &Fx, version: &str, extra: &[&str], urls: &[&str]) -> Seen {
     }
 }
 
-async fn daemon_before(up: TlsUpstream) -> Fx {
+async fn daemon_before(up: TlsUpstream) -> ProxyFixture {
     let fx = fixture_on(up, &[("ANTHROPIC_API_KEY", ANTHROPIC_KEY)], true).await;
     fx.up.require_header("api.anthropic.com", "x-api-key", ANTHROPIC_KEY);
     fx

@@ -12,7 +12,7 @@ use base64::Engine;
 use clauderon_testkit::upstream::RecordedRequest;
 use clauderon_testkit::upstream::git_backend::isolated_git;
 use clauderon_testkit::{BareRepo, TlsUpstream, UpstreamOptions};
-use common::{Fx, GITHUB_TOKEN, fixture_on};
+use common::{GITHUB_TOKEN, ProxyFixture, fixture_on};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -21,7 +21,7 @@ use std::time::Duration;
 const URL: &str = "https://github.com/acme/widgets.git";
 
 struct GitFx {
-    fx: Fx,
+    fx: ProxyFixture,
     repo: BareRepo,
     /// The git client's HOME (empty) and working folder.
     home: tempfile::TempDir,

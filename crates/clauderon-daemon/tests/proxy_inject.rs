@@ -23,11 +23,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use common::{
-    ANTHROPIC_KEY, Fx, GEMINI_KEY, GITHUB_TOKEN, OPENAI_KEY, SECRETS, audit, fixture, fixture_with, tunnel,
+    ANTHROPIC_KEY, GEMINI_KEY, GITHUB_TOKEN, OPENAI_KEY, ProxyFixture, SECRETS, audit, fixture, fixture_with,
+    tunnel,
 };
 
 /// One HTTP/1.1 request through the proxy; the response with its body unread.
-async fn send(fx: &Fx, host: &str, req: Request<Full<Bytes>>) -> hyper::Response<hyper::body::Incoming> {
+async fn send(
+    fx: &ProxyFixture,
+    host: &str,
+    req: Request<Full<Bytes>>,
+) -> hyper::Response<hyper::body::Incoming> {
     let tls = tunnel(fx, host, &[b"http/1.1"]).await;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.unwrap();
     tokio::spawn(conn.with_upgrades());
@@ -48,7 +53,7 @@ fn request(
     b.body(Full::new(Bytes::from(body.to_string()))).unwrap()
 }
 
-async fn call(fx: &Fx, host: &str, path: &str, headers: &[(&str, &str)]) -> DirectResponse {
+async fn call(fx: &ProxyFixture, host: &str, path: &str, headers: &[(&str, &str)]) -> DirectResponse {
     DirectResponse::read(send(fx, host, request("GET", host, path, headers, "")).await).await
 }
 
@@ -303,7 +308,7 @@ async fn a_user_rule_with_a_configured_source_injects_on_its_host_only() {
     let repo = TestRepo::new().unwrap();
     let body = json!({"repo_path": repo.path(), "prompt": "go", "name": "agent"}).to_string();
     assert_eq!(unix(d.socket(), ApiRequest::new("POST", "/api/sessions").json(body)).await.status, 201);
-    let fx = Fx { access: d.fake.proxy_for("agent").unwrap(), d, up, _ca_dir: ca_dir };
+    let fx = ProxyFixture { access: d.fake.proxy_for("agent").unwrap(), d, up, _ca_dir: ca_dir };
 
     let resp = call(&fx, "upstream.test", "/status/200", &[("x-corp-token", "Token placeholder")]).await;
     assert_eq!(resp.status, 200);

@@ -15,7 +15,7 @@ use clauderon_proxy::oauth::{DEFAULT_CLIENT_ID, PLACEHOLDER_LIFETIME_SECS, PLACE
 use clauderon_testkit::upstream::oauth_api::{
     FAKE_TOKEN_LIFETIME_SECS, refreshed_access_token, rotated_refresh_token,
 };
-use common::{Fx, audit, fixture_with};
+use common::{ProxyFixture, audit, fixture_with};
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -32,12 +32,12 @@ fn now_ms() -> i64 {
     i64::try_from(since_epoch.as_millis()).unwrap()
 }
 
-fn login_file(fx: &Fx) -> PathBuf {
+fn login_file(fx: &ProxyFixture) -> PathBuf {
     fx.d.layout().secrets().join("anthropic_oauth.json")
 }
 
 /// A Claude credentials file as Claude Code writes it, mode 0600.
-fn write_login(fx: &Fx, access: &str, refresh: &str, expires_at_ms: i64) {
+fn write_login(fx: &ProxyFixture, access: &str, refresh: &str, expires_at_ms: i64) {
     let doc = json!({"claudeAiOauth": {
         "accessToken": access, "refreshToken": refresh, "expiresAt": expires_at_ms,
         "scopes": ["user:inference", "user:profile"], "subscriptionType": "max"}});
@@ -46,7 +46,7 @@ fn write_login(fx: &Fx, access: &str, refresh: &str, expires_at_ms: i64) {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
-async fn login_fixture(access: &str, refresh: &str, expires_at_ms: i64) -> Fx {
+async fn login_fixture(access: &str, refresh: &str, expires_at_ms: i64) -> ProxyFixture {
     let fx = fixture_with(&[], true).await;
     write_login(&fx, access, refresh, expires_at_ms);
     fx
@@ -74,7 +74,7 @@ impl Reply {
 
 /// `curl -X POST https://{host}{path}` through the proxy as the `agent` session, holding only
 /// the placeholder token, trusting only clauderon's CA.
-async fn post(fx: &Fx, host: &str, path: &str, body: &Value) -> Reply {
+async fn post(fx: &ProxyFixture, host: &str, path: &str, body: &Value) -> Reply {
     let args = vec![
         "-sS".to_string(),
         "-i".into(),
@@ -106,12 +106,12 @@ async fn post(fx: &Fx, host: &str, path: &str, body: &Value) -> Reply {
     Reply { status, all }
 }
 
-async fn ask_the_model(fx: &Fx) -> Reply {
+async fn ask_the_model(fx: &ProxyFixture) -> Reply {
     let body = json!({"model": "claude", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]});
     post(fx, "api.anthropic.com", "/v1/messages", &body).await
 }
 
-fn token_requests(fx: &Fx) -> Vec<clauderon_testkit::upstream::RecordedRequest> {
+fn token_requests(fx: &ProxyFixture) -> Vec<clauderon_testkit::upstream::RecordedRequest> {
     fx.up.requests().into_iter().filter(|r| r.path == "/v1/oauth/token").collect()
 }
 

@@ -10,13 +10,13 @@ mod common;
 
 use clauderon_testkit::http::{Request as ApiRequest, unix};
 use clauderon_testkit::{TlsUpstream, UpstreamOptions};
-use common::{Fx, GITHUB_TOKEN, fixture_on};
+use common::{GITHUB_TOKEN, ProxyFixture, fixture_on};
 use serde_json::{Value, json};
 use std::time::Duration;
 
 /// `curl -i` through the session's proxy, trusting clauderon's CA and the upstream's (the real
 /// certificate of a tunnelled host); returns (status, head and body as text).
-async fn curl(fx: &Fx, url: &str, body: Option<&str>) -> (u16, String) {
+async fn curl(fx: &ProxyFixture, url: &str, body: Option<&str>) -> (u16, String) {
     let args: &[&str] = match body {
         Some(b) => &["-H", "content-type: application/json", "--data-binary", b],
         None => &[],
@@ -25,7 +25,7 @@ async fn curl(fx: &Fx, url: &str, body: Option<&str>) -> (u16, String) {
 }
 
 /// The same with any curl arguments before the URL (a method, headers, `--path-as-is`).
-async fn curl_args(fx: &Fx, args: &[&str], url: &str) -> (u16, String) {
+async fn curl_args(fx: &ProxyFixture, args: &[&str], url: &str) -> (u16, String) {
     let mut cmd = common::curl();
     cmd.args([
         "-sS",
@@ -54,7 +54,7 @@ async fn curl_args(fx: &Fx, args: &[&str], url: &str) -> (u16, String) {
     (status, format!("{text}{}", String::from_utf8_lossy(&out.stderr)))
 }
 
-async fn graphql_fixture() -> Fx {
+async fn graphql_fixture() -> ProxyFixture {
     fixture_on(TlsUpstream::start_default().await, &[("GH_TOKEN", GITHUB_TOKEN)], true).await
 }
 
@@ -126,7 +126,7 @@ async fn model_calls_stay_allowed_in_read_only() {
 }
 
 /// An upstream that answers for names off the default allowlist too.
-async fn egress_fixture() -> Fx {
+async fn egress_fixture() -> ProxyFixture {
     let hosts =
         ["api.anthropic.com", "blocked.example", "wild.example", "a.wild.example", "b.c.wild.example"];
     let up = TlsUpstream::start(UpstreamOptions {
@@ -273,7 +273,7 @@ async fn a_budget_stops_the_next_model_call_until_it_is_raised() {
 
 /// Sends each request as a read-only session, then as a read-write one; returns, per request,
 /// whether it reached the upstream in each mode.
-async fn reached(fx: &Fx, requests: &[(&[&str], &str)]) -> Vec<(bool, bool)> {
+async fn reached(fx: &ProxyFixture, requests: &[(&[&str], &str)]) -> Vec<(bool, bool)> {
     let mut out = Vec::new();
     for mode in ["read-only", "read-write"] {
         common::set_mode(fx, mode).await;

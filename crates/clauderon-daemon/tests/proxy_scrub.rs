@@ -14,14 +14,14 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use clauderon_proxy::scrub::fit;
 use clauderon_testkit::upstream::TlsUpstream;
 use clauderon_testkit::upstream::reflect::BASE64_FORMS;
-use common::{ANTHROPIC_KEY, Fx, GITHUB_TOKEN, OPENAI_KEY, SECRETS, fixture};
+use common::{ANTHROPIC_KEY, GITHUB_TOKEN, OPENAI_KEY, ProxyFixture, SECRETS, fixture};
 use futures_util::StreamExt as _;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use std::time::Duration;
 
 /// `curl -i` through the session's proxy: the whole response, head and body, as text.
-async fn fetch(fx: &Fx, url: &str, headers: &[&str]) -> String {
+async fn fetch(fx: &ProxyFixture, url: &str, headers: &[&str]) -> String {
     let mut cmd = common::curl();
     cmd.args(["-sS", "-i", "--proxy", &fx.proxy_url(), "--cacert"]).arg(fx.d.ca_cert());
     for h in headers {
@@ -136,7 +136,7 @@ async fn scrubbing_off_in_the_config_leaves_responses_alone() {
 
 /// A daemon like [`fixture`]'s with `[policy] scrub = false`: the control for each test below,
 /// showing the upstream really does hand the session the secret when nothing scrubs it.
-async fn unscrubbed() -> Fx {
+async fn unscrubbed() -> ProxyFixture {
     let env = [("ANTHROPIC_API_KEY", ANTHROPIC_KEY), ("OPENAI_API_KEY", OPENAI_KEY)];
     common::fixture_configured(TlsUpstream::start_default().await, &env, true, |c| c.policy.scrub = false)
         .await
@@ -262,7 +262,7 @@ async fn stacked_identity_and_unknown_content_encodings() {
 
 /// A WebSocket handshake through the proxy (HTTP/1.1 over the session's tunnel), offering
 /// compression; returns the 101's (or refusal's) head and, after a 101, the first message.
-async fn websocket(fx: &Fx, query: &str) -> (u16, hyper::HeaderMap, Option<String>) {
+async fn websocket(fx: &ProxyFixture, query: &str) -> (u16, hyper::HeaderMap, Option<String>) {
     let tls = common::tunnel(fx, "api.openai.com", &[b"http/1.1"]).await;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.unwrap();
     tokio::spawn(conn.with_upgrades());

@@ -8,12 +8,12 @@ mod common;
 
 use clauderon_testkit::ModelReply;
 use clauderon_testkit::http::{Request as ApiRequest, unix};
-use common::{Fx, fixture};
+use common::{ProxyFixture, fixture};
 use serde_json::{Value, json};
 use std::time::Duration;
 
 /// POST `body` to `url` through the session's proxy with curl, as an agent would.
-async fn post(fx: &Fx, url: &str, body: Value) -> String {
+async fn post(fx: &ProxyFixture, url: &str, body: Value) -> String {
     let mut cmd = common::curl();
     cmd.args(["-sS", "--fail", "--proxy", &fx.proxy_url(), "--cacert"])
         .arg(fx.d.ca_cert())
@@ -25,7 +25,7 @@ async fn post(fx: &Fx, url: &str, body: Value) -> String {
 }
 
 /// The session's usage report once the batched writer has stored `calls` calls.
-async fn usage(fx: &Fx, calls: u64) -> Value {
+async fn usage(fx: &ProxyFixture, calls: u64) -> Value {
     for _ in 0..50 {
         let reply = unix(fx.d.socket(), ApiRequest::new("GET", "/api/sessions/agent/usage")).await;
         assert_eq!(reply.status, 200, "{}", reply.body);

@@ -17,7 +17,7 @@ use serde_json::json;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
-use support::daemon_fx::{Cleanup, Fx, REAL_KEY, fixture, fixture_on_port, scope, start};
+use support::daemon_fixture::{Cleanup, DaemonFixture, REAL_KEY, fixture, fixture_on_port, scope, start};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A plain HTTP server on the bridge's gateway, outside the proxy: what a direct connection
@@ -230,7 +230,7 @@ async fn a_daemon_restart_keeps_the_session_its_terminal_and_its_proxy_identity(
 }
 
 /// The session's status as the API reports it.
-async fn status(fx: &Fx, base: &str) -> String {
+async fn status(fx: &DaemonFixture, base: &str) -> String {
     let reply =
         unix(&fx.daemon.socket, ApiRequest::new("GET", &format!("/api/sessions/{}", fx.n(base)))).await;
     assert_eq!(reply.status, 200, "{}", reply.body);

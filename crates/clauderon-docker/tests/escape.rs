@@ -11,18 +11,18 @@ use clauderon_testkit::attacks::{self, GIT_PLANT, REACH_HOST, SocketTrap};
 use clauderon_testkit::http::{Request, unix};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use support::daemon_fx::{Fx, fixture};
+use support::daemon_fixture::{DaemonFixture, fixture};
 
-async fn api(fx: &Fx, method: &str, path: &str) -> (u16, String) {
+async fn api(fx: &DaemonFixture, method: &str, path: &str) -> (u16, String) {
     let reply = unix(&fx.daemon.socket, Request::new(method, path)).await;
     (reply.status, reply.body)
 }
 
-fn worktree(fx: &Fx, base: &str) -> PathBuf {
+fn worktree(fx: &DaemonFixture, base: &str) -> PathBuf {
     fx.data.path().join("worktrees").join(fx.n(base))
 }
 
-async fn status(fx: &Fx, base: &str) -> String {
+async fn status(fx: &DaemonFixture, base: &str) -> String {
     let (_, body) = api(fx, "GET", &format!("/api/sessions/{}", fx.n(base))).await;
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     v["session"]["status"].as_str().unwrap_or_default().to_string()

@@ -2,9 +2,9 @@
 //! Records are handed to an [`AuditSink`] that must not block: the daemon's
 //! sink queues them and writes to SQLite off the request path.
 
+use crate::body_tap::{Tap, TapBody};
 use crate::identity::SessionIdentity;
 use crate::lenient_eof::{UNCLEAN_CLOSE_NOTE, UncleanClose};
-use crate::tap::{Tap, TapBody};
 use bytes::Bytes;
 use chrono::Utc;
 use std::sync::Arc;

@@ -10,7 +10,7 @@ mod onepassword;
 pub use onepassword::OpReference;
 
 use crate::oauth::TokenRefresher;
-pub use crate::secret::{CredentialError, MAX_NAME_LEN, Secret};
+pub use crate::secret::{CredentialError, MAX_NAME_LEN, Secret, check_credential_name};
 use onepassword::OpRunner;
 use serde::Serialize;
 use std::fmt;
@@ -26,14 +26,6 @@ pub const DEFAULT_OP_TTL: Duration = Duration::from_secs(5 * 60);
 pub const DEFAULT_OP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Overrides the path of the 1Password CLI (read by [`CredentialStore::from_process_env`]).
 pub const OP_BIN_ENV: &str = "CLAUDERON_OP_BIN";
-
-/// Check a credential name: it is also a file name in the secrets folder.
-pub fn check_credential_name(name: &str) -> Result<(), CredentialError> {
-    let ok = !name.is_empty()
-        && name.len() <= MAX_NAME_LEN
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok { Ok(()) } else { Err(CredentialError::InvalidName(name.to_string())) }
-}
 
 /// A credential clauderon knows without configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,51 +2,18 @@
 //! intercepted, what an intercepted request gets, and which requests the proxy
 //! answers itself instead of forwarding (an agent's own OAuth token refresh).
 
+use crate::local::{LocalEndpoint, LocalRoute};
 use crate::scrub::KnownSecrets;
 use async_trait::async_trait;
 use base64::Engine as _;
-use bytes::Bytes;
-use http::{HeaderMap, Method, StatusCode};
-use std::sync::Arc;
 
-/// The largest request body a [`LocalEndpoint`] is given; a larger one is refused.
-pub const MAX_LOCAL_BODY: usize = 64 * 1024;
+use http::{HeaderMap, Method};
+use std::sync::Arc;
 
 /// Why a credential could not be put on a request. Never holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct InjectError(pub String);
-
-/// What the proxy sends back for a request it answers itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalAnswer {
-    pub status: StatusCode,
-    pub content_type: &'static str,
-    pub body: Bytes,
-    /// What was answered, for the audit. Never a secret.
-    pub note: String,
-}
-
-/// A request the proxy answers itself: nothing is sent upstream.
-pub trait LocalEndpoint: Send + Sync + 'static {
-    /// The answer to one request, given its body (at most [`MAX_LOCAL_BODY`] bytes).
-    fn answer(&self, body: &[u8]) -> LocalAnswer;
-}
-
-/// Where a [`LocalEndpoint`] is: a host (lower-case, exact), a method and a path (query ignored).
-#[derive(Clone)]
-pub struct LocalRoute {
-    pub host: String,
-    pub method: Method,
-    pub path: String,
-    pub endpoint: Arc<dyn LocalEndpoint>,
-}
-
-impl std::fmt::Debug for LocalRoute {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "LocalRoute({} https://{}{})", self.method, self.host, self.path)
-    }
-}
 
 #[async_trait]
 pub trait Injector: Send + Sync + 'static {

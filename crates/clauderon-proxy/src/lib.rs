@@ -3,25 +3,27 @@
 //! puts the real credential on a request only for the host it belongs to.
 
 pub mod audit;
+mod body_tap;
 mod builder;
 pub mod ca;
-mod conn_upstream;
 pub mod credentials;
+mod dialer;
 mod error;
 pub mod identity;
 mod inject;
-pub mod internal;
 mod lenient_eof;
+mod local;
 pub mod meter;
 pub mod oauth;
 mod peek;
 pub mod policy;
 mod reply;
+mod resolver;
 pub mod rules;
 pub mod scrub;
 mod secret;
 mod server;
-mod tap;
+pub mod status_host;
 mod upstream;
 mod wall;
 

@@ -424,5 +424,4 @@ impl UsageMeter {
 }
 
 #[cfg(test)]
-#[path = "meter_tests.rs"]
 mod tests;

@@ -11,7 +11,7 @@ mod user;
 pub use host::HostPattern;
 pub use user::UserRuleConfig;
 
-use crate::credentials::Secret;
+use crate::secret::Secret;
 use base64::Engine;
 use http::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 

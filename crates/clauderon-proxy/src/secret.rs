@@ -111,3 +111,11 @@ impl CredentialError {
         )
     }
 }
+
+/// Check a credential name: it is also a file name in the secrets folder.
+pub fn check_credential_name(name: &str) -> Result<(), CredentialError> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok { Ok(()) } else { Err(CredentialError::InvalidName(name.to_string())) }
+}

@@ -11,15 +11,16 @@
 
 use crate::ProxyError;
 use crate::audit::{AuditRecord, AuditSink, Counters, CountingBody, Decision, Direction, PendingRecord};
+use crate::body_tap::MeterBody;
 use crate::ca::CertificateAuthority;
-use crate::conn_upstream::Dialer;
+use crate::dialer::Dialer;
 use crate::identity::{IdentityRegistry, SessionIdentity};
-use crate::inject::{Injector, LocalEndpoint, MAX_LOCAL_BODY};
-use crate::internal::{ReportLimiter, StatusSink, is_internal};
+use crate::inject::Injector;
+use crate::local::{LocalEndpoint, MAX_LOCAL_BODY};
 use crate::meter::{UsageMeter, UsageSink};
 use crate::policy::{MAX_POLICY_BODY, PolicyDecision, PolicyRequest, Refusal, RequestPolicy};
 use crate::scrub::{KnownSecrets, ScrubBody, restrict_accept_encoding};
-use crate::tap::MeterBody;
+use crate::status_host::{ReportLimiter, StatusSink, is_internal};
 use crate::upstream::{OverrideResolver, ProxyBody, SessionClient, UpstreamSettings};
 use crate::wall::{AddressWall, WallConnector};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -72,7 +73,7 @@ pub(crate) struct ProxyParts {
     pub secrets: Option<Arc<KnownSecrets>>,
     /// Where token usage read from model API responses goes; `None` turns metering off.
     pub usage: Option<Arc<dyn UsageSink>>,
-    /// Where agents' status reports to [`crate::internal::INTERNAL_HOST`] go; `None` refuses them.
+    /// Where agents' status reports to [`crate::status_host::INTERNAL_HOST`] go; `None` refuses them.
     pub status: Option<Arc<dyn StatusSink>>,
     /// The daemon's own TCP listeners (its API, the proxy's addresses), as bound: the address
     /// wall never lets a session connect to them, whatever the rules say.
@@ -278,7 +279,7 @@ impl Proxy {
         session: &SessionIdentity,
     ) -> Response<ProxyBody> {
         let sink = self.shared.status.as_deref();
-        crate::internal::answer(sink, &self.shared.reports, self.shared.audit.as_ref(), session, req).await
+        crate::status_host::answer(sink, &self.shared.reports, self.shared.audit.as_ref(), session, req).await
     }
 
     fn audit_now(&self, session: &SessionIdentity, method: &str, host: &str, path: &str, decision: Decision) {

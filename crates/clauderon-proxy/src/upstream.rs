@@ -7,10 +7,8 @@
 use crate::ProxyError;
 use crate::lenient_eof::LenientConnector;
 use crate::wall::WallConnector;
-use futures_util::future::BoxFuture;
 use http_body_util::combinators::BoxBody;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls_pki_types::CertificateDer;
@@ -19,7 +17,6 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// Any error a body can end with: hyper's, or a decoder's when the proxy reads a compressed body.
@@ -27,49 +24,11 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type ProxyBody = BoxBody<bytes::Bytes, BoxError>;
 pub type UpstreamClient = Client<hyper_rustls::HttpsConnector<HttpConnector<OverrideResolver>>, ProxyBody>;
 
-/// Named timeouts of the upstream side.
-pub const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub use crate::resolver::OverrideResolver;
+use crate::wall::UPSTREAM_CONNECT_TIMEOUT;
+
+/// How long a pooled upstream connection may stay idle.
 pub const UPSTREAM_POOL_IDLE: Duration = Duration::from_secs(90);
-
-/// Resolves names through the overrides first, then the system resolver.
-#[derive(Clone, Debug, Default)]
-pub struct OverrideResolver {
-    overrides: Arc<HashMap<String, SocketAddr>>,
-}
-
-impl OverrideResolver {
-    pub fn new(overrides: HashMap<String, SocketAddr>) -> Self {
-        let overrides = overrides.into_iter().map(|(h, a)| (h.to_ascii_lowercase(), a)).collect();
-        OverrideResolver { overrides: Arc::new(overrides) }
-    }
-
-    /// The address to use for `host`, when overridden.
-    pub fn lookup(&self, host: &str) -> Option<SocketAddr> {
-        self.overrides.get(&host.to_ascii_lowercase()).copied()
-    }
-}
-
-impl tower_service::Service<Name> for OverrideResolver {
-    type Response = std::vec::IntoIter<SocketAddr>;
-    type Error = std::io::Error;
-    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, name: Name) -> Self::Future {
-        let fixed = self.lookup(name.as_str());
-        let host = name.as_str().to_string();
-        Box::pin(async move {
-            if let Some(addr) = fixed {
-                return Ok(vec![addr].into_iter());
-            }
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            Ok(addrs.into_iter())
-        })
-    }
-}
 
 /// The upstream side's settings.
 #[derive(Debug, Clone, Default)]

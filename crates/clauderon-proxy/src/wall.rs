@@ -17,7 +17,7 @@
 
 use crate::identity::SessionIdentity;
 use crate::policy::RequestPolicy;
-use crate::upstream::{OverrideResolver, UPSTREAM_CONNECT_TIMEOUT};
+use crate::resolver::OverrideResolver;
 use futures_util::future::BoxFuture;
 use http::Uri;
 use hyper_util::rt::TokioIo;
@@ -25,6 +25,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::net::TcpStream;
+
+/// How long dialling an upstream may take.
+pub const UPSTREAM_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Why an address is not for sessions, as a phrase ("a loopback address"); `None`: a public one.
 pub fn blocked_kind(ip: IpAddr) -> Option<&'static str> {
@@ -333,5 +336,4 @@ impl tower_service::Service<Uri> for WallConnector {
 }
 
 #[cfg(test)]
-#[path = "wall_tests.rs"]
 mod tests;

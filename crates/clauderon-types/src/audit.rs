@@ -1,7 +1,7 @@
 //! One audited proxy request (or tunnel). Never holds a secret: the
 //! credential is named, query secrets are redacted before a record is made.
 
-use crate::session::SessionId;
+use crate::id::SessionId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

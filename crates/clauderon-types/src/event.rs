@@ -1,10 +1,10 @@
 //! Typed session events: published on the in-process bus, appended to the
 //! store, streamed on `/ws/events`.
 
+use crate::id::SessionId;
 use crate::kinds::{AccessMode, AgentKind, BackendKind};
-use crate::lifecycle::SessionStatus;
 use crate::name::SessionName;
-use crate::session::SessionId;
+use crate::status::SessionStatus;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

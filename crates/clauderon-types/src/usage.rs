@@ -5,7 +5,7 @@
 //! written to a cache (OpenAI and Gemini count cached tokens inside their prompt count; the
 //! meter subtracts them), `output_tokens` include reasoning ("thinking") tokens.
 
-use crate::session::SessionId;
+use crate::id::SessionId;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -1,11 +1,9 @@
 //! Health, version, the OpenAPI document.
 
 use super::ApiJson;
-use crate::openapi::ApiDoc;
 use crate::state::AppState;
 use axum::extract::State;
 use clauderon_types::api::{Health, VersionInfo};
-use utoipa::OpenApi;
 
 pub const API_VERSION: u32 = 1;
 
@@ -22,8 +20,4 @@ pub async fn health(State(state): State<AppState>) -> ApiJson<Health> {
 #[utoipa::path(get, path = "/api/version", tag = "system", responses((status = 200, body = VersionInfo)))]
 pub async fn version() -> ApiJson<VersionInfo> {
     ApiJson(VersionInfo { version: clauderon_types::VERSION.into(), api: API_VERSION })
-}
-
-pub async fn openapi() -> ApiJson<utoipa::openapi::OpenApi> {
-    ApiJson(ApiDoc::openapi())
 }

@@ -23,7 +23,7 @@ pub const GEMINI_KEY: &str = "AIza-REAL-gemini-123";
 pub const GITHUB_TOKEN: &str = "ghp_REAL_githubtoken42";
 pub const SECRETS: &[&str] = &[ANTHROPIC_KEY, OPENAI_KEY, GEMINI_KEY, GITHUB_TOKEN];
 
-pub struct Fx {
+pub struct ProxyFixture {
     pub d: TestDaemon,
     pub up: TlsUpstream,
     /// The `agent` session's proxy identity.
@@ -32,7 +32,7 @@ pub struct Fx {
     pub _ca_dir: tempfile::TempDir,
 }
 
-impl Fx {
+impl ProxyFixture {
     /// The proxy URL a session is given, with its identity.
     pub fn proxy_url(&self) -> String {
         format!("http://{}:{}@{}", self.access.user, self.access.secret, self.d.proxy_addr())
@@ -41,12 +41,12 @@ impl Fx {
 
 /// A daemon with the credential environment `env`; `trust_upstream: false` leaves the
 /// upstream's CA out, so its certificate is refused.
-pub async fn fixture_with(env: &[(&str, &str)], trust_upstream: bool) -> Fx {
+pub async fn fixture_with(env: &[(&str, &str)], trust_upstream: bool) -> ProxyFixture {
     fixture_on(TlsUpstream::start_default().await, env, trust_upstream).await
 }
 
 /// The same daemon in front of an upstream the test started (with a git root, say).
-pub async fn fixture_on(up: TlsUpstream, env: &[(&str, &str)], trust_upstream: bool) -> Fx {
+pub async fn fixture_on(up: TlsUpstream, env: &[(&str, &str)], trust_upstream: bool) -> ProxyFixture {
     fixture_configured(up, env, trust_upstream, |_| {}).await
 }
 
@@ -56,7 +56,7 @@ pub async fn fixture_configured(
     env: &[(&str, &str)],
     trust_upstream: bool,
     tweak: impl FnOnce(&mut clauderon_core::Config),
-) -> Fx {
+) -> ProxyFixture {
     let ca_dir = tempfile::tempdir().unwrap();
     let mut config = clauderon_testkit::daemon::test_config();
     tweak(&mut config);
@@ -74,12 +74,12 @@ pub async fn fixture_configured(
     let reply = unix(d.socket(), ApiRequest::new("POST", "/api/sessions").json(body)).await;
     assert_eq!(reply.status, 201, "{}", reply.body);
     let access = d.fake.proxy_for("agent").unwrap();
-    Fx { d, up, access, _ca_dir: ca_dir }
+    ProxyFixture { d, up, access, _ca_dir: ca_dir }
 }
 
 /// A CA bundle with clauderon's CA (intercepted hosts) and the upstream's (tunnelled hosts
 /// show their own certificate), as a session's trust store has both kinds of roots.
-pub fn trust_bundle(fx: &Fx) -> std::path::PathBuf {
+pub fn trust_bundle(fx: &ProxyFixture) -> std::path::PathBuf {
     let path = fx._ca_dir.path().join("session-bundle.pem");
     let mut pem = std::fs::read_to_string(fx.d.ca_cert()).unwrap();
     pem.push_str(&std::fs::read_to_string(fx.up.ca().write_pem(fx._ca_dir.path())).unwrap());
@@ -89,7 +89,7 @@ pub fn trust_bundle(fx: &Fx) -> std::path::PathBuf {
 
 /// What a session trusts: clauderon's CA, and the real server's CA (here the test
 /// upstream's) for hosts that are tunnelled rather than intercepted.
-pub fn clauderon_roots(fx: &Fx) -> rustls::RootCertStore {
+pub fn clauderon_roots(fx: &ProxyFixture) -> rustls::RootCertStore {
     use rustls::pki_types::{CertificateDer, pem::PemObject};
     let mut roots = rustls::RootCertStore::empty();
     roots.add(fx.up.ca().ca_der()).unwrap();
@@ -100,7 +100,11 @@ pub fn clauderon_roots(fx: &Fx) -> rustls::RootCertStore {
 }
 
 /// CONNECT through the proxy with the session's identity, then TLS as the session would.
-pub async fn tunnel(fx: &Fx, host: &str, alpn: &[&[u8]]) -> tokio_rustls::client::TlsStream<TcpStream> {
+pub async fn tunnel(
+    fx: &ProxyFixture,
+    host: &str,
+    alpn: &[&[u8]],
+) -> tokio_rustls::client::TlsStream<TcpStream> {
     use base64::Engine;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut tcp = TcpStream::connect(fx.d.proxy_addr()).await.unwrap();
@@ -131,7 +135,7 @@ pub async fn tunnel(fx: &Fx, host: &str, alpn: &[&[u8]]) -> tokio_rustls::client
 }
 
 /// Switch the `agent` session's access mode through the API, as `clauderon set-access-mode` does.
-pub async fn set_mode(fx: &Fx, mode: &str) {
+pub async fn set_mode(fx: &ProxyFixture, mode: &str) {
     let body = json!({ "mode": mode }).to_string();
     let reply =
         unix(fx.d.socket(), ApiRequest::new("PUT", "/api/sessions/agent/access-mode").json(body)).await;
@@ -139,7 +143,7 @@ pub async fn set_mode(fx: &Fx, mode: &str) {
 }
 
 /// Every built-in rule's credential configured, the upstream trusted.
-pub async fn fixture() -> Fx {
+pub async fn fixture() -> ProxyFixture {
     fixture_with(
         &[
             ("ANTHROPIC_API_KEY", ANTHROPIC_KEY),
@@ -153,7 +157,7 @@ pub async fn fixture() -> Fx {
 }
 
 /// The `agent` session's audit, once the batched writer has had time to store it.
-pub async fn audit(fx: &Fx) -> Vec<Value> {
+pub async fn audit(fx: &ProxyFixture) -> Vec<Value> {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let reply = unix(fx.d.socket(), ApiRequest::new("GET", "/api/sessions/agent/requests")).await;
     reply.json()["requests"].as_array().unwrap().clone()

@@ -38,4 +38,4 @@ pub fn docker_cli(args: &[&str]) -> String {
         std::process::Command::new("docker").args(args).output().unwrap_or_else(|e| panic!("docker: {e}"));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
-pub mod daemon_fx;
+pub mod daemon_fixture;

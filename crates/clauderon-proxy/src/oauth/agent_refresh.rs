@@ -6,7 +6,7 @@
 //! from the injection rule.
 
 use super::{LEGACY_TOKEN_URL, OAuthSettings};
-use crate::inject::{LocalAnswer, LocalEndpoint, LocalRoute};
+use crate::local::{LocalAnswer, LocalEndpoint, LocalRoute};
 use bytes::Bytes;
 use http::{Method, StatusCode, Uri};
 use serde_json::{Value, json};

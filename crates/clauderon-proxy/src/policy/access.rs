@@ -232,5 +232,4 @@ fn hex(b: u8) -> Option<u8> {
 }
 
 #[cfg(test)]
-#[path = "access_tests.rs"]
 mod tests;

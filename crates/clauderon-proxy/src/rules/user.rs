@@ -1,7 +1,7 @@
 //! Rules a user writes in the config file, validated once into [`InjectionRule`]s.
 
 use super::{HostPattern, InjectionRule, RuleError, ValueEncoding};
-use crate::credentials::{Secret, check_credential_name};
+use crate::secret::{Secret, check_credential_name};
 use http::HeaderName;
 use serde::Deserialize;
 

@@ -8,11 +8,11 @@ use super::{
     refusals, refused, text,
 };
 use crate::audit::Decision;
-use crate::conn_upstream::ConnUpstream;
+use crate::dialer::ConnUpstream;
 use crate::identity::SessionIdentity;
-use crate::internal::is_internal;
 use crate::peek::{First, Prefixed, TLS_HANDSHAKE};
 use crate::policy::{PolicyDecision, PolicyRequest};
+use crate::status_host::is_internal;
 use crate::upstream::ProxyBody;
 use crate::wall::{Allowance, DialError};
 use http::{Request, Response, StatusCode};

@@ -36,7 +36,7 @@ pub async fn run(
 /// loader, so CLAUDERON_API_TOKEN and daemon.api_token_file count), else the one it generated.
 pub fn local_api_token(layout: &DataLayout) -> anyhow::Result<Option<clauderon_core::config::ApiToken>> {
     let config = Config::load(layout)?;
-    Ok(clauderon_core::api_token::for_local_client(&config, layout)?)
+    Ok(config.api_token_for_local_client(layout)?)
 }
 
 /// The daemon's CA certificate. When the daemon behind the data dir's socket is not running,

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 pub const REAL_KEY: &str = "sk-ant-REAL-docker-e2e-9f8e7d";
 
-pub struct Fx {
+pub struct DaemonFixture {
     pub daemon: RunningDaemon,
     pub up: TlsUpstream,
     pub backend: Arc<DockerBackend>,
@@ -29,12 +29,12 @@ pub struct Fx {
     pub _cleanup: Cleanup,
 }
 
-pub async fn fixture() -> Fx {
+pub async fn fixture() -> DaemonFixture {
     fixture_on_port(0).await
 }
 
 /// A daemon whose proxy listens on `proxy_port` (0: any), with the Docker backend.
-pub async fn fixture_on_port(proxy_port: u16) -> Fx {
+pub async fn fixture_on_port(proxy_port: u16) -> DaemonFixture {
     let up = TlsUpstream::start_default().await;
     let data = tempfile::tempdir().unwrap();
     let ca_dir = tempfile::tempdir().unwrap();
@@ -43,7 +43,7 @@ pub async fn fixture_on_port(proxy_port: u16) -> Fx {
     let proxy_port = daemon.proxy_addr.port();
     let tag = clauderon_types::SessionId::new().short();
     let _cleanup = Cleanup(tag.clone());
-    Fx { daemon, up, backend, data, ca_dir, repo, gateway, proxy_port, tag, _cleanup }
+    DaemonFixture { daemon, up, backend, data, ca_dir, repo, gateway, proxy_port, tag, _cleanup }
 }
 
 /// The daemon's scope label: its data dir, as the shipped daemon sets it.
@@ -90,7 +90,7 @@ impl Drop for Cleanup {
     }
 }
 
-impl Fx {
+impl DaemonFixture {
     /// The session's full name for this run.
     pub fn n(&self, base: &str) -> String {
         format!("{base}-{}", self.tag)

@@ -1,8 +1,8 @@
 //! At start, compare what the store recorded with what the backends report:
 //! fix statuses, and report (never delete) resources no session owns.
 
+use super::SessionManager;
 use crate::error::CoreError;
-use crate::manager::SessionManager;
 use clauderon_backend::{BackendHandle, BackendStatus};
 use clauderon_types::api::{ListView, OrphanResource, ReconcileReport};
 use clauderon_types::{Session, SessionId, SessionStatus, Transition};
@@ -69,7 +69,7 @@ pub(crate) async fn run(manager: &SessionManager) -> Result<ReconcileReport, Cor
         };
         if let Some(t) = decide(&session, seen) {
             let from = session.status;
-            match manager.report(session.name.as_str(), t).await {
+            match manager.apply_report(session.name.as_str(), t).await {
                 Ok(after) => {
                     let why = after.error.clone().unwrap_or_else(|| "backend reports it".into());
                     let line = format!("{}: {from} -> {} ({why})", session.name, after.status);

@@ -2,8 +2,8 @@
 //! Docker's events) is applied as it comes, with the same decisions reconcile makes at start,
 //! so a container that exits makes its session `stopped` without anyone polling.
 
-use crate::manager::SessionManager;
-use crate::reconcile::decide;
+use super::SessionManager;
+use super::reconcile::decide;
 use clauderon_backend::{BackendStatus, StatusChange};
 use clauderon_types::api::ListView;
 use clauderon_types::{BackendKind, EventKind, SessionStatus};
@@ -53,7 +53,7 @@ impl SessionManager {
         if let Some(t) = decide(&session, Some(change.status)) {
             let name = session.name.to_string();
             let stopped = change.status == BackendStatus::Stopped && !change.detail.is_empty();
-            match self.report(&name, t).await {
+            match self.apply_report(&name, t).await {
                 Ok(after) => {
                     if stopped
                         && let Err(e) = self
