@@ -266,7 +266,7 @@ impl SessionBackend for DockerBackend {
             default_milli_cpus: self.settings.default_milli_cpus,
             default_memory_bytes: self.settings.default_memory_bytes,
         })
-        .map_err(engine::error)?;
+        .map_err(|e| engine::error(e.to_string()))?;
         let body = container_body(&plan)?;
         let options = CreateContainerOptionsBuilder::new().name(&plan.name).build();
         match docker.create_container(Some(options), body).await {

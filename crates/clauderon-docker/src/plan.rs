@@ -110,7 +110,18 @@ pub fn default_network(spec: &SessionSpec, have_proxy_socket: bool) -> NetworkMo
     }
 }
 
-pub fn plan(i: &PlanInputs<'_>) -> Result<ContainerPlan, String> {
+/// Why a session cannot be planned as a container.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{} is not valid UTF-8: Docker cannot mount it", .0.display())]
+    NotUtf8(PathBuf),
+    #[error(
+        "--network locked needs the proxy's Unix socket, which this daemon did not give the Docker backend"
+    )]
+    NoProxySocket,
+}
+
+pub fn plan(i: &PlanInputs<'_>) -> Result<ContainerPlan, PlanError> {
     let spec = i.spec;
     let network = default_network(spec, i.proxy_socket.is_some());
     let proxy_host = match network {
@@ -153,10 +164,7 @@ pub fn plan(i: &PlanInputs<'_>) -> Result<ContainerPlan, String> {
         binds.push(Bind { source: dot_git, target: format!("{WORKSPACE}/.git"), read_only: true });
     }
     if network == NetworkMode::Locked {
-        let socket = i.proxy_socket.ok_or_else(|| {
-            "--network locked needs the proxy's Unix socket, which this daemon did not give the Docker backend"
-                .to_string()
-        })?;
+        let socket = i.proxy_socket.ok_or(PlanError::NoProxySocket)?;
         binds.push(Bind { source: socket.to_path_buf(), target: PROXY_SOCKET.into(), read_only: false });
     }
 
@@ -183,10 +191,8 @@ pub fn plan(i: &PlanInputs<'_>) -> Result<ContainerPlan, String> {
     })
 }
 
-fn path_str(p: &Path) -> Result<String, String> {
-    p.to_str()
-        .map(str::to_string)
-        .ok_or_else(|| format!("{} is not valid UTF-8: Docker cannot mount it", p.display()))
+fn path_str(p: &Path) -> Result<String, PlanError> {
+    p.to_str().map(str::to_string).ok_or_else(|| PlanError::NotUtf8(p.to_path_buf()))
 }
 
 #[cfg(test)]
@@ -288,7 +294,7 @@ mod tests {
             ..Default::default()
         };
         let s = spec(repo.path(), options);
-        assert!(plan(&inputs(&s, None)).unwrap_err().contains("socket"));
+        assert!(matches!(plan(&inputs(&s, None)), Err(PlanError::NoProxySocket)));
         let socket = Path::new("/data/proxy.sock");
         let p = plan(&inputs(&s, Some(socket))).unwrap();
         assert_eq!(env(&p, "https_proxy"), Some("http://contract:contract-secret@127.0.0.1:3128"));
