@@ -3,6 +3,7 @@
 //! on demand, for TLS interception.
 
 mod leaf;
+pub use leaf::end_entity_constraints;
 
 use leaf::LeafIssuer;
 use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose};

@@ -236,11 +236,9 @@ fn the_leaf_is_not_a_ca_and_is_for_server_auth() {
     let (_dir, ca) = new_ca();
     let leaf = ca.leaf_for("api.anthropic.com").unwrap();
     let der = leaf.cert[0].as_ref();
-    // basicConstraints (2.5.29.19), critical, SEQUENCE { cA FALSE }.
-    assert!(contains(
-        der,
-        &[0x06, 0x03, 0x55, 0x1d, 0x13, 0x01, 0x01, 0xff, 0x04, 0x05, 0x30, 0x03, 0x01, 0x01, 0x00]
-    ));
+    // basicConstraints (2.5.29.19), critical, an empty SEQUENCE: cA is FALSE by default, and DER
+    // forbids writing the default out.
+    assert!(contains(der, &[0x06, 0x03, 0x55, 0x1d, 0x13, 0x01, 0x01, 0xff, 0x04, 0x02, 0x30, 0x00]));
     // extendedKeyUsage (2.5.29.37) holding serverAuth (1.3.6.1.5.5.7.3.1).
     assert!(contains(der, &[0x06, 0x03, 0x55, 0x1d, 0x25]));
     assert!(contains(der, &[0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01]));
@@ -282,6 +280,33 @@ fn openssl_agrees_the_leaf_is_a_server_certificate_from_the_ca() {
     for expected in ["CA:TRUE, pathlen:0", "Certificate Sign, CRL Sign", "CN = clauderon proxy CA"] {
         assert!(ca_text.contains(expected), "{expected} missing in:\n{ca_text}");
     }
+}
+
+/// Python's `cryptography` (rust-asn1 underneath) parses certificates as strict DER, as some
+/// clients and intercepting tools do: a DEFAULT value encoded explicitly (`cA: FALSE` in
+/// basicConstraints) is refused there, and the client drops the connection. Our leaves and CA
+/// must pass it. `.ci/run` installs python3-cryptography.
+#[test]
+fn a_strict_der_parser_reads_the_leaf_and_the_ca() {
+    let (dir, ca) = new_ca();
+    let leaf = ca.leaf_for("api.anthropic.com").unwrap();
+    let leaf_path = dir.path().join("leaf.der");
+    std::fs::write(&leaf_path, leaf.cert[0].as_ref()).unwrap();
+    let script = "import sys\n\
+        from cryptography import x509\n\
+        for path in sys.argv[1:]:\n\
+        \x20   pem = open(path, 'rb').read()\n\
+        \x20   cert = x509.load_pem_x509_certificate(pem) if pem.startswith(b'-----') else x509.load_der_x509_certificate(pem)\n\
+        \x20   bc = cert.extensions.get_extension_for_class(x509.BasicConstraints)\n\
+        \x20   print(path, 'ca' if bc.value.ca else 'leaf', 'critical' if bc.critical else 'not-critical')\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, leaf_path.to_str().unwrap(), dir.path().join(CA_CERT_FILE).to_str().unwrap()])
+        .output()
+        .expect("python3 runs (.ci/run installs it with python3-cryptography)");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("leaf.der leaf critical"), "{text}");
+    assert!(text.contains("ca.pem ca critical"), "{text}");
 }
 
 fn openssl(args: &[&str]) -> String {

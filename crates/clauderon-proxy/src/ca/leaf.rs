@@ -115,7 +115,8 @@ impl LeafIssuer {
         if host.len() <= 64 {
             params.distinguished_name.push(DnType::CommonName, host);
         }
-        params.is_ca = IsCa::ExplicitNoCa;
+        params.is_ca = IsCa::NoCa;
+        params.custom_extensions.push(end_entity_constraints());
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.use_authority_key_identifier_extension = true;
@@ -206,6 +207,17 @@ impl LeafCache {
         self.order.push_back(host.clone());
         self.entries.insert(host, (Instant::now(), leaf));
     }
+}
+
+/// basicConstraints for a certificate that is not a CA, critical: an empty SEQUENCE. `cA`
+/// defaults to FALSE, and DER forbids writing a default, which rcgen's `IsCa::ExplicitNoCa`
+/// does (`cA: FALSE`): strict parsers (Python's `cryptography`, and the tools built on it)
+/// refuse such a certificate.
+pub fn end_entity_constraints() -> rcgen::CustomExtension {
+    const BASIC_CONSTRAINTS: &[u64] = &[2, 5, 29, 19];
+    let mut ext = rcgen::CustomExtension::from_oid_content(BASIC_CONSTRAINTS, vec![0x30, 0x00]);
+    ext.set_criticality(true);
+    ext
 }
 
 #[cfg(test)]

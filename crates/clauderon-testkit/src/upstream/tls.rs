@@ -99,7 +99,9 @@ impl TestCa {
         let mut params = CertificateParams::new(names.to_vec())
             .unwrap_or_else(|e| panic!("leaf names {names:?} are not valid: {e}"));
         params.distinguished_name.push(DnType::CommonName, names.first().map_or("localhost", |n| n.as_str()));
-        params.is_ca = IsCa::ExplicitNoCa;
+        // Valid DER (no explicit `cA: FALSE`), so strict clients such as mitmproxy read it.
+        params.is_ca = IsCa::NoCa;
+        params.custom_extensions.push(clauderon_proxy::ca::end_entity_constraints());
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let leaf = params
