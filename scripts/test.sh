@@ -39,6 +39,13 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 echo "== module circles (none allowed)"
 python3 scripts/module-circles.py
 
+echo "== cargo deny: licenses, banned and duplicate crates, sources (offline; see deny.toml)"
+if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny 0.20.2" ]; then
+  echo "installing cargo-deny 0.20.2 into ~/.cargo/bin (once; a few minutes)" >&2
+  cargo install --locked cargo-deny --version 0.20.2 --quiet >&2
+fi
+cargo deny --offline --log-level error check licenses bans sources
+
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
