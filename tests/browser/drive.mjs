@@ -127,4 +127,5 @@ async function main() {
   }
 }
 
-main();
+// stdin stays open after `close`: end the process rather than wait for it.
+main().then(() => process.exit());

@@ -295,6 +295,44 @@ mod tests {
         assert!(any.check(&with("box.example:3030", "http://box.example:3030")).is_err());
     }
 
+    /// The web UI's cookie counts only with the page key beside it (issue 13), and neither is
+    /// the token.
+    #[test]
+    fn a_browser_needs_the_cookie_and_the_page_key() {
+        let g = guard("127.0.0.1:3030");
+        let Guard::Tcp(tcp) = &g else { panic!("a TCP guard") };
+        let keys = tcp.web_keys().clone();
+        assert_eq!(keys.cookie_name, "clauderon-3030");
+        assert!(keys.cookie != TOKEN && keys.page_key != TOKEN && keys.cookie != keys.page_key);
+        let cookie = format!("other=1; {}={}", keys.cookie_name, keys.cookie);
+        let host = (HOST, "127.0.0.1:3030");
+        let origin = (ORIGIN, "http://127.0.0.1:3030");
+        let key = (axum::http::HeaderName::from_static(KEY_HEADER), keys.page_key.as_str());
+        let protocol = format!("clauderon, {WS_KEY_PREFIX}{}", keys.page_key);
+        let ws_key = (SEC_WEBSOCKET_PROTOCOL, protocol.as_str());
+        assert!(g.check(&headers(&[host.clone(), (COOKIE, &cookie), key.clone()])).is_ok());
+        assert!(
+            g.check(&headers(&[host.clone(), origin.clone(), (COOKIE, &cookie), ws_key.clone()])).is_ok()
+        );
+        assert!(g.check(&headers(&[host.clone(), (COOKIE, &cookie)])).is_err(), "the cookie alone");
+        assert!(g.check(&headers(&[host.clone(), key.clone()])).is_err(), "the key alone");
+        let wrong = format!("{}={}0", keys.cookie_name, keys.cookie);
+        assert!(g.check(&headers(&[host.clone(), (COOKIE, &wrong), key.clone()])).is_err());
+        // Another port's cookie of the same value is another daemon's.
+        let other_port = format!("clauderon-3031={}", keys.cookie);
+        assert!(g.check(&headers(&[host.clone(), (COOKIE, &other_port), key.clone()])).is_err());
+        // Both right, from a foreign origin: still refused.
+        let foreign = (ORIGIN, "http://127.0.0.1:5173");
+        assert!(g.check(&headers(&[host, foreign, (COOKIE, &cookie), key])).is_err());
+        // Another token, other keys: rotating the token signs browsers out.
+        let other = Guard::tcp(
+            ApiToken::new("another-token-0123456789"),
+            "127.0.0.1:3030".parse().unwrap_or_else(|e| panic!("{e}")),
+        );
+        let Guard::Tcp(other) = other else { panic!("a TCP guard") };
+        assert_ne!(other.web_keys().cookie, keys.cookie);
+    }
+
     #[test]
     fn socket_is_trusted() {
         assert!(Guard::Socket.check(&HeaderMap::new()).is_ok());

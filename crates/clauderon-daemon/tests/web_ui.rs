@@ -42,6 +42,24 @@ async fn session(d: &TestDaemon, name: &str) -> (u16, Value) {
     (reply.status, serde_json::from_str(&reply.body).unwrap_or(Value::Null))
 }
 
+/// No horizontal scroll, and no button, link, input or summary smaller than 44 px in height
+/// (checkboxes count by their label).
+async fn assert_fits_a_phone(b: &mut Driver) {
+    let report = b
+        .eval(
+            "(() => { const small = [...document.querySelectorAll('button, a, input:not([type=checkbox]), textarea, summary, label.check')]
+                .filter(e => e.getBoundingClientRect().height > 0 && e.getBoundingClientRect().height < 44)
+                .map(e => e.outerHTML.slice(0, 80));
+              return {scroll: document.documentElement.scrollWidth, width: window.innerWidth, small}; })()",
+        )
+        .await;
+    assert!(
+        report["scroll"].as_u64() <= report["width"].as_u64(),
+        "horizontal scroll at phone size: {report}"
+    );
+    assert_eq!(report["small"], json!([]), "touch targets under 44 px: {report}");
+}
+
 /// Loads the UI and signs in with the daemon's token (a wrong one first: refused, said so).
 async fn sign_in(b: &mut Driver, d: &TestDaemon) {
     b.goto(&d.base_url()).await;
@@ -81,6 +99,11 @@ async fn the_ui_signs_in_follows_sessions_live_and_controls_them() {
     b.wait_for("li[data-session='live-one'][data-status='running']", None).await;
     assert!(b.text("li[data-session='live-one']").await.contains("working"));
 
+    // At phone size (390×844): no horizontal scroll, and every control is a 44 px target.
+    b.viewport(390, 844).await;
+    assert_fits_a_phone(&mut b).await;
+    b.viewport(1280, 800).await;
+
     // Keyboard: `/` focuses the search; a search that matches nothing empties the list.
     b.press("/").await;
     assert_eq!(b.eval("document.activeElement && document.activeElement.type").await, "search");
@@ -94,6 +117,9 @@ async fn the_ui_signs_in_follows_sessions_live_and_controls_them() {
     b.click_text("[role=tab]", "details").await;
     b.wait_for("dd", Some("clauderon/live-one")).await;
     b.click_text("[role=tab]", "controls").await;
+    b.viewport(390, 844).await;
+    assert_fits_a_phone(&mut b).await;
+    b.viewport(1280, 800).await;
     b.click_text("button", "Make it read-write").await;
     b.wait_for("[data-testid=access-mode]", Some("read-write")).await;
     let (_, api) = session(&d, "live-one").await;

@@ -251,6 +251,7 @@ impl Driver {
     pub async fn close(mut self) {
         use tokio::io::AsyncWriteExt;
         let _ = self.stdin.write_all(b"{\"op\": \"close\"}\n").await;
+        drop(self.stdin);
         let _ = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
     }
 }
