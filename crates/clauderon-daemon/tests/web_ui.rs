@@ -10,6 +10,7 @@
 //! - Without the cookie *and* the page key, every `/api` and `/ws` route refuses (401) while
 //!   `/` serves the shell; the cookie a page on another loopback port receives (browsers share
 //!   cookies across ports) is useless there and from anywhere else.
+//! - The daemon going away shows "reconnecting…"; back on the same port, the page recovers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use axum::Router;
@@ -396,5 +397,26 @@ async fn a_page_on_another_loopback_port_gets_nothing_from_a_signed_in_browser()
     let stop = ApiRequest::new("POST", "/api/sessions/victim/stop").header("cookie", &leaked);
     assert_eq!(clauderon_testkit::http::tcp(addr, stop).await.status, 401);
     assert_eq!(session(&d, "victim").await.1["session"]["status"], "running");
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_says_reconnecting_while_the_daemon_is_away_and_recovers_by_itself() {
+    let mut d = TestDaemon::start().await;
+    // The same port after the restart, as a real daemon's configured one.
+    d.config.daemon.bind = d.http_addr();
+    let repo = TestRepo::new().unwrap();
+    let mut b = Driver::open(STEP).await;
+    sign_in(&mut b, &d).await;
+
+    d.stop().await;
+    b.wait_for("[data-testid=connection]", Some("reconnecting…")).await;
+    d.restart().await;
+    b.wait_for("[data-testid=connection]", Some("live")).await;
+    // The feed really is back (the derived cookie and key outlive the restart): a session
+    // created now shows up without a reload.
+    create(&d, &repo, "after-restart").await;
+    b.wait_for("li[data-session='after-restart']", None).await;
+    assert_eq!(b.text("h1").await, "Sessions");
     b.close().await;
 }
