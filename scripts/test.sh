@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one command that checks everything: formatting, clippy (warnings are errors), the whole test suite.
-# Needs: the Rust toolchain, git, node with npm (the real agent CLIs the proxy tests drive,
+# Needs: the Rust toolchain, git, node 20.19+ with npm (the web UI's build, which cargo runs
+# through crates/clauderon-daemon/build.rs; the real agent CLIs the proxy tests drive;
 # playwright-core for the browser tests), and Chromium at /usr/bin/chromium.
 # `.ci/run` installs what a fresh machine lacks, then calls this.
 set -euo pipefail
@@ -13,6 +14,9 @@ export CLAUDERON_TEST_CLAUDE_BIN
 
 echo "== browser tests: playwright-core in tests/browser (pinned; drives /usr/bin/chromium, no browser download)"
 bash scripts/install-browser-deps.sh
+
+echo "== web UI: npm ci when its lock changed, API types current with the OpenAPI document, Vitest"
+bash scripts/web-check.sh
 
 echo "== zellij (the cached build of scripts/install-zellij.sh, when it is not on PATH)"
 if ! command -v zellij >/dev/null 2>&1 && [ -x "$HOME/.cache/clauderon/zellij/bin/zellij" ]; then

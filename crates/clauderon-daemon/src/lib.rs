@@ -12,6 +12,7 @@ pub mod security;
 pub mod state;
 pub mod status_reports;
 pub mod usage_writer;
+pub mod web;
 pub mod ws;
 
 pub use launch::{DaemonError, LaunchOptions, RunningDaemon, launch};
@@ -21,15 +22,28 @@ pub use state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
+use axum::routing::{any, get, post, put};
 use routes::{sessions, system};
 
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-/// The whole API for one listener, with that listener's security rules.
+/// The whole API for one listener, with that listener's security rules, and the web UI.
+///
+/// The guard is a `route_layer` of the API's routes (every `/api` and `/ws` path, unknown
+/// ones included), so what it does not cover is structural: the sign-in route (the origin
+/// rule only; it checks the token in its body) and the UI's static files (the fallback).
 pub fn router(state: AppState, guard: Guard) -> Router {
-    Router::new()
+    let sign_in = guard.clone();
+    let sign_out = guard.clone();
+    let auth = Router::new()
+        .route(
+            "/auth/session",
+            post(move |body| web::sign_in(sign_in.clone(), body))
+                .delete(move || web::sign_out(sign_out.clone())),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(guard.clone(), security::enforce_origin));
+    let api = Router::new()
         .route("/api/health", get(system::health))
         .route("/api/version", get(system::version))
         .route("/api/openapi.json", get(openapi::document))
@@ -53,15 +67,20 @@ pub fn router(state: AppState, guard: Guard) -> Router {
         .route("/api/sessions/{name}/input", post(routes::terminal::send_input))
         .route("/ws/events", get(ws::events))
         .route("/ws/sessions/{name}/terminal", get(routes::terminal::terminal))
-        .fallback(|| async {
-            error::ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not-found",
-                "no such API route: /api/openapi.json lists them",
-            )
-        })
+        .route("/api/{*rest}", any(api_not_found))
+        .route("/ws/{*rest}", any(api_not_found))
+        .route_layer(axum::middleware::from_fn_with_state(guard, security::enforce));
+    api.merge(auth)
+        .fallback(web::asset)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::from_fn_with_state(guard, security::enforce))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+async fn api_not_found() -> error::ApiError {
+    error::ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "no such API route: /api/openapi.json lists them",
+    )
 }

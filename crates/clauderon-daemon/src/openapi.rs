@@ -30,7 +30,13 @@ use utoipa::OpenApi;
         proxy::ca_pem,
         proxy::credentials,
     ),
-    components(schemas(clauderon_types::SessionEvent, clauderon_types::EventKind)),
+    // Schemas only named by a query parameter's `$ref` are listed here, or the reference dangles.
+    components(schemas(
+        clauderon_types::SessionEvent,
+        clauderon_types::EventKind,
+        clauderon_types::api::ListView,
+        clauderon_types::usage::BucketWidth
+    )),
     tags((name = "sessions"), (name = "proxy"), (name = "system"))
 )]
 pub struct ApiDoc;

@@ -25,7 +25,8 @@ pub async fn events(
     ApiQuery(q): ApiQuery<EventsQuery>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    Ok(ws.on_upgrade(move |socket| stream(state, socket, q.since)))
+    // A page offers the `clauderon` subprotocol beside its key; it must get one back.
+    Ok(ws.protocols([crate::security::WS_PROTOCOL]).on_upgrade(move |socket| stream(state, socket, q.since)))
 }
 
 async fn send(socket: &mut WebSocket, event: &SessionEvent) -> bool {

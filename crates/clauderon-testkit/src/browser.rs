@@ -129,3 +129,129 @@ pub async fn run_page(url: &str, timeout: Duration) -> PageRun {
         console: list("console"),
     }
 }
+
+/// One Chromium page a test drives step by step (`tests/browser/drive.mjs`): load it, act on
+/// it, wait for what it shows, while the test changes things through the API in between.
+/// Every step panics with the page's console when it fails: this is test code.
+pub struct Driver {
+    child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    stdout: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl Driver {
+    /// A fresh headless Chromium profile; each waiting step gives up after `step_timeout`.
+    pub async fn open(step_timeout: Duration) -> Driver {
+        use tokio::io::AsyncBufReadExt;
+        require_browser();
+        let script = browser_dir().join("drive.mjs");
+        let mut child = tokio::process::Command::new("node")
+            .arg(&script)
+            .arg(step_timeout.as_millis().to_string())
+            .env("CLAUDERON_TEST_CHROMIUM", chromium())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "running node {}: {e}. The browser tests need node 20 or later \
+                     (apt-get install -y nodejs npm)",
+                    script.display()
+                )
+            });
+        let stdin = child.stdin.take().unwrap_or_else(|| panic!("node's stdin"));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("node's stdout"));
+        let mut driver = Driver { child, stdin, stdout: tokio::io::BufReader::new(stdout).lines() };
+        let ready = driver.answer(Duration::from_secs(60)).await;
+        if ready.get("ok") != Some(&Value::Bool(true)) {
+            panic!("Chromium did not start (is `apt-get install -y chromium` done?): {ready}");
+        }
+        driver
+    }
+
+    async fn answer(&mut self, within: Duration) -> Value {
+        let line = tokio::time::timeout(within, self.stdout.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("drive.mjs did not answer within {within:?}"))
+            .unwrap_or_else(|e| panic!("reading drive.mjs: {e}"))
+            .unwrap_or_else(|| panic!("drive.mjs ended"));
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("drive.mjs printed {line:?}: {e}"))
+    }
+
+    /// Sends one command; its value, or the error as `Err` (for steps expected to fail).
+    pub async fn try_send(&mut self, command: Value) -> Result<Value, String> {
+        use tokio::io::AsyncWriteExt;
+        let line = format!("{command}\n");
+        self.stdin.write_all(line.as_bytes()).await.unwrap_or_else(|e| panic!("writing to drive.mjs: {e}"));
+        let reply = self.answer(Duration::from_secs(120)).await;
+        if reply["ok"] == Value::Bool(true) {
+            return Ok(reply["value"].clone());
+        }
+        Err(format!("{}\nconsole: {:#}", reply["error"], reply["console"]))
+    }
+
+    /// Sends one command and returns its value; panics when it fails.
+    pub async fn send(&mut self, command: Value) -> Value {
+        let text = command.to_string();
+        self.try_send(command).await.unwrap_or_else(|e| panic!("browser step {text} failed: {e}"))
+    }
+
+    pub async fn goto(&mut self, url: &str) {
+        self.send(serde_json::json!({"op": "goto", "url": url})).await;
+    }
+
+    pub async fn click(&mut self, selector: &str) {
+        self.send(serde_json::json!({"op": "click", "selector": selector})).await;
+    }
+
+    /// Clicks the first element matching `selector` that contains `text`.
+    pub async fn click_text(&mut self, selector: &str, text: &str) {
+        self.send(serde_json::json!({"op": "click", "selector": selector, "text": text})).await;
+    }
+
+    pub async fn fill(&mut self, selector: &str, value: &str) {
+        self.send(serde_json::json!({"op": "fill", "selector": selector, "value": value})).await;
+    }
+
+    pub async fn press(&mut self, key: &str) {
+        self.send(serde_json::json!({"op": "press", "key": key})).await;
+    }
+
+    /// Waits until an element matching `selector` (and containing `text`, when given) shows.
+    pub async fn wait_for(&mut self, selector: &str, text: Option<&str>) {
+        self.send(serde_json::json!({"op": "wait", "selector": selector, "text": text})).await;
+    }
+
+    /// Waits until no element matches `selector`.
+    pub async fn wait_gone(&mut self, selector: &str) {
+        self.send(serde_json::json!({"op": "wait", "selector": selector, "gone": true})).await;
+    }
+
+    pub async fn text(&mut self, selector: &str) -> String {
+        let v = self.send(serde_json::json!({"op": "text", "selector": selector})).await;
+        v.as_str().unwrap_or_default().to_string()
+    }
+
+    pub async fn count(&mut self, selector: &str) -> u64 {
+        self.send(serde_json::json!({"op": "count", "selector": selector})).await.as_u64().unwrap_or(0)
+    }
+
+    /// Evaluates a JavaScript expression in the page (a promise is awaited).
+    pub async fn eval(&mut self, expr: &str) -> Value {
+        self.send(serde_json::json!({"op": "eval", "expr": expr})).await
+    }
+
+    pub async fn viewport(&mut self, width: u32, height: u32) {
+        self.send(serde_json::json!({"op": "viewport", "width": width, "height": height})).await;
+    }
+
+    /// Ends the browser and waits for it.
+    pub async fn close(mut self) {
+        use tokio::io::AsyncWriteExt;
+        let _ = self.stdin.write_all(b"{\"op\": \"close\"}\n").await;
+        drop(self.stdin);
+        let _ = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
+    }
+}

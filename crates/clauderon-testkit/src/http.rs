@@ -11,9 +11,16 @@ use std::path::Path;
 pub struct Reply {
     pub status: u16,
     pub body: String,
+    /// The response's headers, names in lower case, in order.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Reply {
+    /// The first header of that name (lower case).
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("reply is not JSON ({e}): {}", self.body))
     }
@@ -70,8 +77,13 @@ where
     tokio::spawn(conn);
     let resp = sender.send_request(req).await.unwrap_or_else(|e| panic!("request: {e}"));
     let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
     let bytes = resp.into_body().collect().await.unwrap_or_else(|e| panic!("body: {e}")).to_bytes();
-    Reply { status, body: String::from_utf8_lossy(&bytes).into_owned() }
+    Reply { status, body: String::from_utf8_lossy(&bytes).into_owned(), headers }
 }
 
 pub async fn tcp(addr: SocketAddr, req: Request<'_>) -> Reply {

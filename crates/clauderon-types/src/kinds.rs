@@ -3,7 +3,6 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
-use utoipa::ToSchema;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {what} `{given}`: expected one of {expected}")]
@@ -16,9 +15,27 @@ pub struct ParseKindError {
 macro_rules! kind_enum {
     ($(#[$meta:meta])* $name:ident, $what:literal, { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        // By hand: utoipa's derive does not see a `serde(rename)` made by a macro, and described
+        // these as `ReadOnly`, `Zellij`… while the API says `read-only`, `zellij` (issue 13:
+        // the web UI's generated types showed it).
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
+            }
         }
 
         impl $name {
@@ -118,6 +135,19 @@ impl Default for AccessMode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The OpenAPI document names the values serde writes (issue 13).
+    #[test]
+    fn the_schema_lists_the_names_the_api_uses() {
+        let schema = |s: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>| {
+            serde_json::to_value(s).unwrap_or_default()["enum"].clone()
+        };
+        use utoipa::PartialSchema;
+        assert_eq!(schema(AccessMode::schema()), serde_json::json!(["read-only", "read-write"]));
+        assert_eq!(schema(BackendKind::schema()), serde_json::json!(["zellij", "docker"]));
+        assert_eq!(serde_json::to_value(AccessMode::ReadWrite).unwrap_or_default(), "read-write");
+        assert_eq!(<AgentKind as utoipa::ToSchema>::name(), "AgentKind");
+    }
 
     #[test]
     fn round_trips_text_and_json() {

@@ -65,7 +65,7 @@ pub async fn terminal(
 ) -> Result<Response, ApiError> {
     // Open it before upgrading, so a missing session or a stopped engine is a plain HTTP error.
     let terminal = state.io.terminal(&name).await?;
-    Ok(ws.on_upgrade(move |socket| async move {
+    Ok(ws.protocols([crate::security::WS_PROTOCOL]).on_upgrade(move |socket| async move {
         match terminal {
             SessionTerminal::Stream(t) => relay(socket, t).await,
             SessionTerminal::Command(target) => tell_command(socket, target).await,

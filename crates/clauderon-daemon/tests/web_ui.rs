@@ -1,0 +1,422 @@
+//! Issue 13: the web UI the daemon serves at `/`, in real Chromium (Debian's, driven by
+//! playwright-core through `tests/browser/drive.mjs`), against a real in-process daemon with
+//! the test kit's fake backend (the sessions' processes are fake; the API, the event stream,
+//! the store, the worktrees and the browser are real).
+//!
+//! - Sign-in with the token; sessions created, stopped and restarted through the API after the
+//!   page loaded show up and change live; a session page's details, access-mode toggle, refused
+//!   delete (with the API's sentence) and delete.
+//! - What a session writes in its chat is text: planted markup never runs.
+//! - Without the cookie *and* the page key, every `/api` and `/ws` route refuses (401) while
+//!   `/` serves the shell; the cookie a page on another loopback port receives (browsers share
+//!   cookies across ports) is useless there and from anywhere else.
+//! - The daemon going away shows "reconnecting…"; back on the same port, the page recovers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::Router;
+use axum::http::HeaderMap;
+use axum::response::Html;
+use axum::routing::get;
+use clauderon_testkit::browser::Driver;
+use clauderon_testkit::http::{Request as ApiRequest, unix};
+use clauderon_testkit::{TestDaemon, TestRepo};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const STEP: Duration = Duration::from_secs(15);
+
+async fn create(d: &TestDaemon, repo: &TestRepo, name: &str) {
+    let body = json!({"repo_path": repo.path(), "prompt": "go", "name": name, "agent": "claude"}).to_string();
+    let reply = unix(d.socket(), ApiRequest::new("POST", "/api/sessions").json(body)).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+}
+
+async fn post(d: &TestDaemon, path: &str) {
+    let reply = unix(d.socket(), ApiRequest::new("POST", path)).await;
+    assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+}
+
+async fn session(d: &TestDaemon, name: &str) -> (u16, Value) {
+    let reply = unix(d.socket(), ApiRequest::new("GET", &format!("/api/sessions/{name}"))).await;
+    (reply.status, serde_json::from_str(&reply.body).unwrap_or(Value::Null))
+}
+
+/// No horizontal scroll, and no button, link, input or summary smaller than 44 px in height
+/// (checkboxes count by their label).
+async fn assert_fits_a_phone(b: &mut Driver) {
+    let report = b
+        .eval(
+            "(() => { const small = [...document.querySelectorAll('button, a, input:not([type=checkbox]), textarea, summary, label.check')]
+                .filter(e => e.getBoundingClientRect().height > 0 && e.getBoundingClientRect().height < 44)
+                .map(e => e.outerHTML.slice(0, 80));
+              return {scroll: document.documentElement.scrollWidth, width: window.innerWidth, small}; })()",
+        )
+        .await;
+    assert!(
+        report["scroll"].as_u64() <= report["width"].as_u64(),
+        "horizontal scroll at phone size: {report}"
+    );
+    assert_eq!(report["small"], json!([]), "touch targets under 44 px: {report}");
+}
+
+/// Loads the UI and signs in with the daemon's token (a wrong one first: refused, said so).
+async fn sign_in(b: &mut Driver, d: &TestDaemon) {
+    b.goto(&d.base_url()).await;
+    b.wait_for("form.signin", None).await;
+    b.fill("#token", "not-the-token").await;
+    b.click("form.signin button[type=submit]").await;
+    b.wait_for("form.signin [role=alert]", Some("not this daemon's API token")).await;
+    b.fill("#token", d.api_token()).await;
+    b.click("form.signin button[type=submit]").await;
+    b.wait_for("h1", Some("Sessions")).await;
+    b.wait_for("[data-testid=connection]", Some("live")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ui_signs_in_follows_sessions_live_and_controls_them() {
+    let d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    let mut b = Driver::open(STEP).await;
+    sign_in(&mut b, &d).await;
+    b.wait_for("[data-testid=empty]", Some("No sessions yet")).await;
+
+    // The token is nowhere the page can read: not in a cookie it sees, its storage or its URL.
+    let visible = b
+        .eval("JSON.stringify({cookie: document.cookie, local: {...localStorage}, session: {...sessionStorage}, url: location.href})")
+        .await;
+    let visible = visible.as_str().unwrap();
+    assert!(!visible.contains(d.api_token()), "the token is readable by the page: {visible}");
+    assert!(visible.contains("\"cookie\":\"\""), "the cookie is not HttpOnly: {visible}");
+
+    // Created after the page loaded: it appears without a reload, and follows stop and start.
+    create(&d, &repo, "live-one").await;
+    b.wait_for("li[data-session='live-one'][data-status='running']", None).await;
+    assert!(b.text("li[data-session='live-one']").await.contains(&repo.path().display().to_string()));
+    post(&d, "/api/sessions/live-one/stop").await;
+    b.wait_for("li[data-session='live-one'][data-status='stopped']", None).await;
+    post(&d, "/api/sessions/live-one/start").await;
+    b.wait_for("li[data-session='live-one'][data-status='running']", None).await;
+    assert!(b.text("li[data-session='live-one']").await.contains("working"));
+
+    // At phone size (390×844): no horizontal scroll, and every control is a 44 px target.
+    b.viewport(390, 844).await;
+    assert_fits_a_phone(&mut b).await;
+    b.viewport(1280, 800).await;
+
+    // Keyboard: `/` focuses the search; a search that matches nothing empties the list.
+    b.press("/").await;
+    assert_eq!(b.eval("document.activeElement && document.activeElement.type").await, "search");
+    b.fill("input[type=search]", "no-such-thing").await;
+    b.wait_for("[data-testid=empty]", Some("No session matches")).await;
+    b.fill("input[type=search]", "live").await;
+
+    // The session page: details, then the controls.
+    b.click("li[data-session='live-one'] a").await;
+    b.wait_for("h1", Some("live-one")).await;
+    b.click_text("[role=tab]", "details").await;
+    b.wait_for("dd", Some("clauderon/live-one")).await;
+    b.click_text("[role=tab]", "controls").await;
+    b.viewport(390, 844).await;
+    assert_fits_a_phone(&mut b).await;
+    b.viewport(1280, 800).await;
+    b.click_text("button", "Make it read-write").await;
+    b.wait_for("[data-testid=access-mode]", Some("read-write")).await;
+    let (_, api) = session(&d, "live-one").await;
+    assert_eq!(api["session"]["access_mode"], "read-write", "{api}");
+
+    // A refused delete shows the API's own sentence; the session stays.
+    let worktree = api["session"]["worktree_path"].as_str().unwrap().to_string();
+    std::fs::write(std::path::Path::new(&worktree).join("README.md"), "changed\n").unwrap();
+    b.click_text("button", "Delete…").await;
+    b.click_text("button", "for good").await;
+    b.wait_for("[data-control=delete]", Some("uncommitted work")).await;
+    assert_eq!(session(&d, "live-one").await.0, 200);
+    // Forced, with its branch: gone from the API and from the list, live.
+    b.click_text("label", "Force").await;
+    b.click_text("label", "Delete its branch").await;
+    b.click_text("button", "for good").await;
+    b.wait_for("h1", Some("Sessions")).await;
+    b.wait_gone("li[data-session='live-one']").await;
+    assert_eq!(session(&d, "live-one").await.0, 404);
+    assert!(!repo.branches().unwrap().iter().any(|br| br.contains("live-one")));
+
+    // An unknown session's URL says so and links home.
+    b.goto(&format!("{}/sessions/nobody-here", d.base_url())).await;
+    b.wait_for("[data-testid=missing]", Some("No session named")).await;
+    b.click_text("a", "Back to the sessions").await;
+    b.wait_for("h1", Some("Sessions")).await;
+
+    // Sign-out: the cookie is cleared and the sign-in page is back.
+    b.click_text("button", "Sign out").await;
+    b.wait_for("form.signin", None).await;
+    let status = b.eval("fetch('/api/sessions').then(r => r.status)").await;
+    assert_eq!(status, 401);
+    b.close().await;
+}
+
+/// Lines in Claude Code's transcript shape whose text is markup meant to run.
+const PLANTED_IMG: &str = "<img src=x onerror=window.__pwned=1>";
+const PLANTED_SCRIPT: &str = "</script><script>window.__pwned=2</script>";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn markup_in_a_sessions_chat_is_shown_as_text_and_never_runs() {
+    let d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    create(&d, &repo, "planted").await;
+    let dir = d.layout().session_home("planted").join(".claude/projects/-workspace");
+    std::fs::create_dir_all(&dir).unwrap();
+    let line = |role: &str, content: Value| {
+        json!({"type": role, "message": {"role": role, "content": content}, "timestamp": "2026-12-01T08:00:00.000Z"})
+            .to_string()
+    };
+    let transcript = [
+        line("user", json!(PLANTED_IMG)),
+        line(
+            "assistant",
+            json!([{"type": "text", "text": PLANTED_SCRIPT},
+                   {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": PLANTED_IMG}}]),
+        ),
+    ]
+    .join("\n");
+    std::fs::write(dir.join("5d7c3a8e-1f2b-4c6d-9e0a-3b4c5d6e7f80.jsonl"), format!("{transcript}\n"))
+        .unwrap();
+
+    let mut b = Driver::open(STEP).await;
+    sign_in(&mut b, &d).await;
+    b.goto(&format!("{}/sessions/planted", d.base_url())).await;
+    b.wait_for(".msg-user .text", Some(PLANTED_IMG)).await;
+    b.wait_for(".msg-assistant .text", Some(PLANTED_SCRIPT)).await;
+    // The tool call is one collapsed line that still shows its command as text.
+    b.wait_for(".tool summary", Some(PLANTED_IMG)).await;
+    assert_eq!(b.eval("document.querySelector('.tool').open").await, false);
+    // Nothing ran, and no element came out of the text.
+    assert_eq!(b.eval("typeof window.__pwned").await, "undefined");
+    assert_eq!(b.count("main img").await, 0);
+    assert_eq!(b.count("main script").await, 0);
+    // The follow-up box reaches the session (the fake backend records what it was typed).
+    b.fill("#follow-up", "now run the tests").await;
+    b.click_text("button", "Send").await;
+    b.wait_gone("form.send [role=alert]").await;
+    let typed = tokio::time::timeout(STEP, async {
+        loop {
+            let typed = d.fake.typed("planted");
+            if !typed.is_empty() {
+                return typed;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(typed, vec!["now run the tests".to_string()]);
+    assert_eq!(b.eval("typeof window.__pwned").await, "undefined");
+    b.close().await;
+}
+
+/// Every `/api` path of the OpenAPI document with its methods, `{name}` filled in.
+fn api_routes() -> Vec<(String, String)> {
+    use utoipa::OpenApi;
+    let doc = serde_json::to_value(clauderon_daemon::openapi::ApiDoc::openapi()).unwrap();
+    let mut routes = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            routes.push((method.to_uppercase(), path.replace("{name}", "victim")));
+        }
+    }
+    routes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_cookie_and_key_every_data_route_refuses_while_the_shell_is_served() {
+    let d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    create(&d, &repo, "victim").await;
+    let addr = d.http_addr();
+    let own = format!("http://{addr}");
+    let sign_in = |origin: Option<&str>, token: &str| {
+        let mut req = ApiRequest::new("POST", "/auth/session").json(json!({"token": token}).to_string());
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req
+    };
+
+    // The shell and its files, without anything: HTML with the policy, hashed assets cached.
+    let shell = clauderon_testkit::http::tcp(addr, ApiRequest::new("GET", "/")).await;
+    assert_eq!(shell.status, 200, "{}", shell.body);
+    assert!(shell.body.contains("<div id=\"root\">"), "{}", shell.body);
+    let csp = shell.header("content-security-policy").unwrap_or_default();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(shell.header("cache-control").as_deref(), Some("no-cache"));
+    let asset = shell.body.split("src=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string();
+    assert!(asset.starts_with("/assets/"), "{asset}");
+    let js = clauderon_testkit::http::tcp(addr, ApiRequest::new("GET", &asset)).await;
+    assert_eq!(js.status, 200);
+    assert!(js.header("cache-control").unwrap_or_default().contains("immutable"));
+    let deep = clauderon_testkit::http::tcp(addr, ApiRequest::new("GET", "/sessions/victim")).await;
+    assert_eq!((deep.status, deep.body == shell.body), (200, true), "the app's routes get the shell");
+    let missing = clauderon_testkit::http::tcp(addr, ApiRequest::new("GET", "/assets/nope.js")).await;
+    assert_eq!(missing.status, 404);
+
+    // Signing in: the token only, from no foreign origin.
+    let wrong = clauderon_testkit::http::tcp(addr, sign_in(Some(&own), "wrong")).await;
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    let foreign =
+        clauderon_testkit::http::tcp(addr, sign_in(Some("http://127.0.0.1:1"), d.api_token())).await;
+    assert_eq!(foreign.status, 403, "{}", foreign.body);
+    let ok = clauderon_testkit::http::tcp(addr, sign_in(Some(&own), d.api_token())).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let set_cookie = ok.header("set-cookie").unwrap();
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set_cookie.contains(part), "{set_cookie}");
+    }
+    assert!(
+        !set_cookie.contains(d.api_token()) && !ok.body.contains(d.api_token()),
+        "the token itself went out"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let key: Value = serde_json::from_str(&ok.body).unwrap();
+    let key = key["page_key"].as_str().unwrap().to_string();
+
+    // Every API route, and both WebSockets: 401 with nothing, with the cookie alone, with the
+    // key alone; the cookie and the key together pass the guard.
+    let mut routes = api_routes();
+    assert!(routes.len() >= 20, "{routes:?}");
+    routes.push(("GET".into(), "/api/no-such-route".into()));
+    routes.push(("GET".into(), "/ws/events".into()));
+    routes.push(("GET".into(), "/ws/sessions/victim/terminal".into()));
+    for (method, path) in &routes {
+        for (label, cookie, key) in
+            [("nothing", None, None), ("cookie only", Some(&cookie), None), ("key only", None, Some(&key))]
+        {
+            let mut req = ApiRequest::new(method, path);
+            if let Some(c) = cookie {
+                req = req.header("cookie", c);
+            }
+            if let Some(k) = key {
+                req = req.header("x-clauderon-key", k);
+            }
+            let reply = clauderon_testkit::http::tcp(addr, req).await;
+            assert_eq!(reply.status, 401, "{method} {path} with {label}: {}", reply.body);
+        }
+    }
+    let both =
+        ApiRequest::new("GET", "/api/sessions").header("cookie", &cookie).header("x-clauderon-key", &key);
+    let both = clauderon_testkit::http::tcp(addr, both).await;
+    assert_eq!(both.status, 200, "{}", both.body);
+    assert!(both.body.contains("victim"));
+    // The WebSocket carries the key as a subprotocol, and gets `clauderon` back.
+    let mut ws = clauderon_testkit::http::ws_request(addr, "/ws/events", None);
+    let headers = ws.headers_mut();
+    headers.insert("cookie", cookie.parse().unwrap());
+    headers.insert("origin", own.parse().unwrap());
+    headers.insert("sec-websocket-protocol", format!("clauderon, clauderon-key.{key}").parse().unwrap());
+    let (mut socket, reply) = tokio_tungstenite::connect_async(ws).await.unwrap();
+    assert_eq!(reply.headers().get("sec-websocket-protocol").unwrap(), "clauderon");
+    let _ = socket.close(None).await;
+    // Still a wrong origin with both: refused.
+    let foreign = ApiRequest::new("POST", "/api/sessions/victim/stop")
+        .header("cookie", &cookie)
+        .header("x-clauderon-key", &key)
+        .header("origin", "http://127.0.0.1:1");
+    assert_eq!(clauderon_testkit::http::tcp(addr, foreign).await.status, 403);
+    assert_eq!(session(&d, "victim").await.1["session"]["status"], "running");
+}
+
+/// The page an agent could serve on another loopback port, and the Cookie headers its server
+/// received.
+async fn other_port_server(daemon: SocketAddr) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let page = format!(
+        r#"<!doctype html><title>dev server</title><script>
+        window.attack = (async () => {{
+          const out = {{}};
+          try {{
+            const r = await fetch('http://{daemon}/api/sessions', {{credentials: 'include'}});
+            out.list = await r.text();
+          }} catch (e) {{ out.list_error = String(e); }}
+          out.ws = await new Promise((resolve) => {{
+            const ws = new WebSocket('ws://{daemon}/ws/events', ['clauderon']);
+            ws.onopen = () => resolve('opened');
+            ws.onerror = () => resolve('refused');
+            setTimeout(() => resolve('timeout'), 5000);
+          }});
+          return out;
+        }})();
+        </script>"#
+    );
+    let app = Router::new().route(
+        "/",
+        get(move |headers: HeaderMap| {
+            let page = page.clone();
+            let record = record.clone();
+            async move {
+                if let Some(c) = headers.get("cookie").and_then(|v| v.to_str().ok()) {
+                    record.lock().unwrap().push(c.to_string());
+                }
+                Html(page)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_on_another_loopback_port_gets_nothing_from_a_signed_in_browser() {
+    let d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    create(&d, &repo, "victim").await;
+    let (other, seen) = other_port_server(d.http_addr()).await;
+    let mut b = Driver::open(STEP).await;
+    sign_in(&mut b, &d).await;
+
+    b.goto(&format!("http://{other}/")).await;
+    let result = b.eval("window.attack").await;
+    // The page read nothing, and no WebSocket opened.
+    assert!(result.get("list").is_none(), "the other port's page read the API: {result}");
+    assert_eq!(result["ws"], "refused", "{result}");
+
+    // Browsers send a host's cookies to all its ports: the other server got the cookie...
+    let cookies = seen.lock().unwrap().clone();
+    let leaked =
+        cookies.iter().flat_map(|c| c.split("; ")).find(|c| c.starts_with("clauderon-")).map(str::to_string);
+    let leaked = leaked
+        .unwrap_or_else(|| panic!("the control failed: no cookie reached the other port ({cookies:?})"));
+    // ...and it is worth nothing without the page key, even replayed with our own origin.
+    let addr = d.http_addr();
+    let replay =
+        ApiRequest::new("GET", "/api/sessions").header("cookie", &leaked).header("origin", d.base_url());
+    let replay = clauderon_testkit::http::tcp(addr, replay).await;
+    assert_eq!(replay.status, 401, "{}", replay.body);
+    let stop = ApiRequest::new("POST", "/api/sessions/victim/stop").header("cookie", &leaked);
+    assert_eq!(clauderon_testkit::http::tcp(addr, stop).await.status, 401);
+    assert_eq!(session(&d, "victim").await.1["session"]["status"], "running");
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_says_reconnecting_while_the_daemon_is_away_and_recovers_by_itself() {
+    let mut d = TestDaemon::start().await;
+    // The same port after the restart, as a real daemon's configured one.
+    d.config.daemon.bind = d.http_addr();
+    let repo = TestRepo::new().unwrap();
+    let mut b = Driver::open(STEP).await;
+    sign_in(&mut b, &d).await;
+
+    d.stop().await;
+    b.wait_for("[data-testid=connection]", Some("reconnecting…")).await;
+    d.restart().await;
+    b.wait_for("[data-testid=connection]", Some("live")).await;
+    // The feed really is back (the derived cookie and key outlive the restart): a session
+    // created now shows up without a reload.
+    create(&d, &repo, "after-restart").await;
+    b.wait_for("li[data-session='after-restart']", None).await;
+    assert_eq!(b.text("h1").await, "Sessions");
+    b.close().await;
+}

@@ -1,0 +1,117 @@
+import { useState } from 'react';
+import { ApiError, api, sessionPath, type Session } from '../api/client';
+import { navigate } from '../router';
+
+/** One control's last refusal, shown beside it. */
+type Errors = Partial<Record<'run' | 'access' | 'archive' | 'delete', string>>;
+
+export function Controls({ session: s, onChanged }: { session: Session; onChanged: () => void }) {
+  const [errors, setErrors] = useState<Errors>({});
+  const [busy, setBusy] = useState(false);
+  const [force, setForce] = useState(false);
+  const [dropBranch, setDropBranch] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const path = sessionPath(s.name);
+
+  const act = async (which: keyof Errors, method: string, url: string, body?: unknown) => {
+    setBusy(true);
+    setErrors((e) => ({ ...e, [which]: undefined }));
+    try {
+      await api(method, url, body);
+      onChanged();
+      return true;
+    } catch (err) {
+      setErrors((e) => ({ ...e, [which]: err instanceof ApiError ? err.message : String(err) }));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const stoppable = s.status === 'running' || s.status === 'idle' || s.status === 'waiting-for-input';
+  const otherMode = s.access_mode === 'read-only' ? 'read-write' : 'read-only';
+
+  const remove = async () => {
+    const query = new URLSearchParams();
+    if (force) query.set('force', 'true');
+    if (dropBranch) query.set('delete_branch', 'true');
+    const q = query.toString();
+    if (await act('delete', 'DELETE', q ? `${path}?${q}` : path)) navigate('/');
+  };
+
+  const failure = (which: keyof Errors) =>
+    errors[which] && (
+      <p className="error" role="alert" data-control={which}>
+        {errors[which]}
+      </p>
+    );
+
+  return (
+    <div className="controls">
+      <div className="control">
+        <h2>Process</h2>
+        <p>The agent is {stoppable ? 'running' : s.status}.</p>
+        {stoppable ? (
+          <button disabled={busy} onClick={() => act('run', 'POST', `${path}/stop`)}>
+            Stop
+          </button>
+        ) : (
+          <button disabled={busy} onClick={() => act('run', 'POST', `${path}/start`)}>
+            Start
+          </button>
+        )}
+        {failure('run')}
+      </div>
+      <div className="control">
+        <h2>Access mode</h2>
+        <p>
+          Now <strong data-testid="access-mode">{s.access_mode}</strong>; a change applies to the session's next request.
+        </p>
+        <button disabled={busy} onClick={() => act('access', 'PUT', `${path}/access-mode`, { mode: otherMode })}>
+          Make it {otherMode}
+        </button>
+        {failure('access')}
+      </div>
+      <div className="control">
+        <h2>Archive</h2>
+        {s.archived ? (
+          <button disabled={busy} onClick={() => act('archive', 'POST', `${path}/unarchive`)}>
+            Unarchive
+          </button>
+        ) : (
+          <button disabled={busy} onClick={() => act('archive', 'POST', `${path}/archive`)}>
+            Archive
+          </button>
+        )}
+        {failure('archive')}
+      </div>
+      <div className="control danger">
+        <h2>Delete</h2>
+        <p>Deletes the session and its worktree. It refuses when the worktree has uncommitted work, unless forced.</p>
+        <label className="check">
+          <input type="checkbox" checked={force} onChange={(e) => setForce(e.target.checked)} />
+          Force: discard uncommitted work
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={dropBranch} onChange={(e) => setDropBranch(e.target.checked)} />
+          Delete its branch ({s.branch}) too
+        </label>
+        {confirming ? (
+          <div className="confirm">
+            <button className="danger" disabled={busy} onClick={remove}>
+              Delete {s.name} for good
+            </button>
+            <button className="quiet" onClick={() => setConfirming(false)}>
+              Cancel
+            </button>
+          </div>
+        ) : (
+          <button className="danger" disabled={busy} onClick={() => setConfirming(true)}>
+            Delete…
+          </button>
+        )}
+        {failure('delete')}
+      </div>
+    </div>
+  );
+}
