@@ -14,7 +14,7 @@ pub use migrations::{MIGRATIONS, Migration, latest as latest_schema};
 
 use chrono::{DateTime, Utc};
 use clauderon_types::api::ListView;
-use clauderon_types::{EventKind, Session, SessionEvent, SessionId, SessionName};
+use clauderon_types::{BackendKind, EventKind, Session, SessionEvent, SessionId, SessionName};
 use error::Duplicate;
 use rows::{EVENT_COLUMNS, EventRow, SESSION_COLUMNS, event_tag, options_text, read_session, time_text};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -234,6 +234,17 @@ impl Store {
 
     pub fn get_by_name(&self, name: &SessionName) -> Result<Option<Session>, StoreError> {
         self.one("name", name.as_str())
+    }
+
+    /// The session whose resource on `backend` is `handle` (a container id, a zellij session),
+    /// if any: how a backend's status feed finds its session without reading them all.
+    pub fn get_by_handle(&self, backend: BackendKind, handle: &str) -> Result<Option<Session>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE backend = ?1 AND backend_handle = ?2"
+        ))?;
+        let mut rows = stmt.query([backend.as_str(), handle])?;
+        rows.next()?.map(read_session).transpose()
     }
 
     /// Sessions in creation order.

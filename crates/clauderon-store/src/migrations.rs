@@ -105,6 +105,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "a note on audit records",
         sql: "ALTER TABLE proxy_requests ADD COLUMN note TEXT;",
     },
+    Migration {
+        version: 7,
+        name: "sessions found by their backend resource",
+        sql: "CREATE INDEX sessions_by_handle ON sessions(backend, backend_handle);",
+    },
 ];
 
 pub fn latest() -> u32 {

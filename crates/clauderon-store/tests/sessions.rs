@@ -5,7 +5,7 @@ mod fixture;
 use chrono::Duration;
 use clauderon_store::{Store, StoreError};
 use clauderon_types::api::ListView;
-use clauderon_types::{AccessMode, EventKind, Session, SessionId, SessionName, SessionStatus};
+use clauderon_types::{AccessMode, BackendKind, EventKind, Session, SessionId, SessionName, SessionStatus};
 use fixture::{TestResult, created, rows, session, t0};
 use rusqlite::Connection;
 use std::sync::Arc;
@@ -46,6 +46,10 @@ fn insert_get_update_remove_round_trip_every_field() -> TestResult {
         at,
     )?;
     assert_eq!(store.get(s.id)?, Some(s.clone()));
+    assert_eq!(store.get_by_handle(s.backend, "container-1")?, Some(s.clone()));
+    assert_eq!(store.get_by_handle(s.backend, "container-2")?, None);
+    let other = if s.backend == BackendKind::Docker { BackendKind::Zellij } else { BackendKind::Docker };
+    assert_eq!(store.get_by_handle(other, "container-1")?, None, "a handle belongs to one backend");
     assert_eq!(evs.len(), 3);
     assert!(evs.iter().all(|e| e.at == at && e.session_id == s.id));
 

@@ -5,7 +5,6 @@
 use super::SessionManager;
 use super::reconcile::decide;
 use clauderon_backend::{BackendStatus, StatusChange};
-use clauderon_types::api::ListView;
 use clauderon_types::{BackendKind, EventKind, SessionStatus};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -33,18 +32,14 @@ impl SessionManager {
     }
 
     async fn apply_change(&self, kind: BackendKind, change: StatusChange) {
-        let sessions = match self.list(ListView::All).await {
-            Ok(s) => s,
+        let handle = change.handle.as_str().to_string();
+        let session = match self.store(move |s| s.get_by_handle(kind, &handle)).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "could not apply a backend status change");
                 return;
             }
-        };
-        let Some(session) = sessions
-            .into_iter()
-            .find(|s| s.backend == kind && s.backend_handle.as_deref() == Some(change.handle.as_str()))
-        else {
-            return;
         };
         // The manager itself is creating or deleting it: its own steps set the status.
         if matches!(session.status, SessionStatus::Creating | SessionStatus::Deleting) {
