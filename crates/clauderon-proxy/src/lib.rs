@@ -7,6 +7,9 @@ pub mod ca;
 mod conn_upstream;
 pub mod credentials;
 mod error;
+/// The fuzz targets' entry (`fuzz/`): not an API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identity;
 pub mod inject;
 pub mod internal;
