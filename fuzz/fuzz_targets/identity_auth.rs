@@ -2,7 +2,7 @@
 //! without a panic, and only the registered user with its exact secret gets in.
 #![no_main]
 
-use clauderon_proxy::identity::{IdentityRegistry, SessionIdentity};
+use clauderon_proxy::fuzzing::{IdentityRegistry, SessionIdentity};
 use clauderon_types::{SessionId, SessionName};
 use libfuzzer_sys::fuzz_target;
 

@@ -2,7 +2,7 @@
 //! query, headers, and a GraphQL body. Classifying any of them must not panic.
 #![no_main]
 
-use clauderon_proxy::policy::{access, graphql};
+use clauderon_proxy::fuzzing::{check_document, check_request_body, classify, parses};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
 
@@ -26,14 +26,11 @@ fuzz_target!(|data: &[u8]| {
         };
         headers.append(name, value);
     }
-    let verdict = access::classify(method, path, Some(&headers), !body.is_empty());
-    let _ = access::classify(method, path, None, body.is_empty());
-    if verdict == access::Verdict::GraphqlBody {
-        let _ = graphql::check_request_body(body);
-    }
-    let _ = graphql::check_request_body(body);
+    let _ = classify(method, path, Some(&headers), !body.is_empty());
+    let _ = classify(method, path, None, body.is_empty());
+    let _ = check_request_body(body);
     if let Ok(doc) = std::str::from_utf8(body) {
-        let _ = graphql::check_document(doc);
-        let _ = graphql::parses(doc);
+        let _ = check_document(doc);
+        let _ = parses(doc);
     }
 });

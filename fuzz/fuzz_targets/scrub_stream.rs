@@ -4,19 +4,30 @@
 #![no_main]
 
 use bytes::Bytes;
-use clauderon_proxy::scrub::{KnownSecrets, ScrubStream};
+use clauderon_proxy::fuzzing::{KnownSecrets, ScrubStream, Scrubber};
 use libfuzzer_sys::fuzz_target;
+use std::sync::{Arc, OnceLock};
 
 /// No proper prefix of it is also a suffix, and it has no `_` (the placeholder padding), so no
 /// replacement next to other bytes can spell it again.
 const SECRET: &str = "sk-ant-FUZZ0123456789";
 
+/// Built once: making the automaton for every input would cost more than scrubbing it.
+fn scrubber() -> Option<Arc<Scrubber>> {
+    static SCRUBBER: OnceLock<Option<Arc<Scrubber>>> = OnceLock::new();
+    SCRUBBER
+        .get_or_init(|| {
+            let known = KnownSecrets::new();
+            known.insert(SECRET, "PLACEHOLDER");
+            known.scrubber()
+        })
+        .clone()
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&control, rest)) = data.split_first() else { return };
     let Some((&chunking, body)) = rest.split_first() else { return };
-    let known = KnownSecrets::new();
-    known.insert(SECRET, "PLACEHOLDER");
-    let Some(scrubber) = known.scrubber() else { return };
+    let Some(scrubber) = scrubber() else { return };
 
     // The secret goes in at a position the input picks.
     let at = if body.is_empty() { 0 } else { usize::from(control) % (body.len() + 1) };

@@ -9,6 +9,9 @@ pub mod ca;
 pub mod credentials;
 mod dialer;
 mod error;
+/// The fuzz targets' entry (`fuzz/`): not an API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identity;
 mod inject;
 mod lenient_eof;

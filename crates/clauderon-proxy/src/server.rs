@@ -232,7 +232,7 @@ impl Proxy {
         }
     }
 
-    async fn serve_connection<S>(self, stream: S)
+    pub(crate) async fn serve_connection<S>(self, stream: S)
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {

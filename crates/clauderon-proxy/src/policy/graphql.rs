@@ -211,4 +211,22 @@ mod tests {
         );
         assert!(parses("{ a }") && !parses("cats and dogs"));
     }
+
+    /// A session may send `MAX_POLICY_BODY` of document nested 100,000 deep: a parser that
+    /// recursed that far would overflow a 2 MiB tokio worker's stack, which aborts the whole
+    /// daemon. graphql-parser's nesting limit refuses it first; this pins that (issue 12).
+    #[test]
+    fn a_deeply_nested_document_is_refused_without_overflowing_the_stack() {
+        let depth = 100_000;
+        let doc = format!("{}{}", "{ a ".repeat(depth), "}".repeat(depth));
+        let get = format!("[{}]", "{ a(x: ".repeat(depth));
+        let body = serde_json::json!({ "query": doc }).to_string();
+        let checks = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || (check_document(&doc), check_request_body(body.as_bytes()), parses(&get)))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(checks.0.is_err() && checks.1.is_err() && !checks.2, "{checks:?}");
+    }
 }
