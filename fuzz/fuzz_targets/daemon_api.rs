@@ -51,7 +51,7 @@ fn harness() -> &'static Harness {
                 Vec::new(),
                 |_| None,
             ));
-            let state = AppState { manager, shutdown: rx, credentials, ca_pem: Arc::from("fuzz CA") };
+            let state = AppState::new(manager, rx, credentials, Arc::from("fuzz CA"));
             let bind = BIND.parse().expect("an address");
             (router(state.clone(), Guard::tcp(ApiToken::new(TOKEN), bind)), router(state, Guard::Socket))
         });

@@ -6,7 +6,7 @@ use crate::audit::NoAudit;
 use crate::ca::{CA_CERT_FILE, CertificateAuthority};
 use crate::credentials::CredentialStore;
 use crate::inject::RuleInjector;
-use crate::internal::{AgentStatus, StatusRefusal, StatusSink};
+use crate::status_host::{AgentStatus, StatusRefusal, StatusSink};
 use crate::meter::UsageSink;
 use crate::policy::{PolicySettings, SessionPolicies, SessionPolicy};
 use crate::oauth::{OAuthSettings, agent_refresh_routes};
