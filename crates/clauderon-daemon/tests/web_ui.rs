@@ -492,3 +492,59 @@ async fn the_proxy_tab_follows_the_audit_live_and_shows_paths_as_text() {
     assert_fits_a_phone(&mut b).await;
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_create_form_makes_a_session_and_shows_the_apis_refusal_by_its_field() {
+    let d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    let mut b = Driver::open(STEP).await;
+    sign_in(&mut b, &d).await;
+
+    // `c` on the list opens the form.
+    b.press("c").await;
+    b.wait_for("h1", Some("New session")).await;
+    assert!(b.eval("location.pathname").await == "/new");
+
+    // A path that is no repository: the API's own sentence, beside the form and the field.
+    let missing = repo.path().join("no-such-dir");
+    let api = unix(
+        d.socket(),
+        ApiRequest::new("POST", "/api/sessions")
+            .json(json!({"repo_path": missing, "prompt": "x", "agent": "claude"}).to_string()),
+    )
+    .await;
+    assert_eq!(api.status / 100, 4, "{}", api.body);
+    let sentence = api.json()["message"].as_str().unwrap().to_string();
+    b.fill("#repo_path", &missing.display().to_string()).await;
+    b.fill("#prompt", "x").await;
+    b.click_text("button", "Create session").await;
+    b.wait_for("[data-testid=create-error]", Some(&sentence)).await;
+    b.wait_for("[data-field=repo_path] .field-error", Some(&sentence)).await;
+
+    // At phone size the form fits and its controls are touch targets.
+    b.viewport(390, 844).await;
+    assert_fits_a_phone(&mut b).await;
+    b.viewport(1280, 800).await;
+
+    // Filled in properly: the session page, and the session in the API as asked for.
+    b.fill("#repo_path", &repo.path().display().to_string()).await;
+    b.fill("#prompt", "first line\nsecond line").await;
+    b.fill("#name", "from-the-form").await;
+    b.fill("#model", "claude-test-model").await;
+    b.eval("(() => { const s = document.querySelector('#access_mode'); s.value = 'read-write'; s.dispatchEvent(new Event('change', {bubbles: true})); })()").await;
+    b.click("details.options summary").await;
+    b.fill("#cpus", "1.5").await;
+    b.fill("#memory", "512m").await;
+    b.click_text("button", "Create session").await;
+    b.wait_for("h1", Some("from-the-form")).await;
+    assert_eq!(b.eval("location.pathname").await, "/sessions/from-the-form");
+    let (status, api) = session(&d, "from-the-form").await;
+    assert_eq!(status, 200, "{api}");
+    let s = &api["session"];
+    assert_eq!(s["prompt"], "first line\nsecond line", "{s}");
+    assert_eq!(s["access_mode"], "read-write", "{s}");
+    assert_eq!(s["options"]["model"], "claude-test-model", "{s}");
+    assert_eq!(s["options"]["milli_cpus"], 1500, "{s}");
+    assert_eq!(s["options"]["memory_bytes"], 512 * 1024 * 1024, "{s}");
+    b.close().await;
+}
