@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { ApiError, api, pageKey, signOut } from './api/client';
 import { startEvents, stopEvents, useConnection } from './api/events';
+import { Create } from './pages/Create';
 import { SessionList } from './pages/SessionList';
 import { SessionPage } from './pages/SessionPage';
 import { SignIn } from './pages/SignIn';
@@ -58,6 +59,7 @@ export function App() {
 function Routes({ onSignedOut }: { onSignedOut: () => void }) {
   const r = route(usePath());
   if (r.page === 'list') return <SessionList onSignedOut={onSignedOut} />;
+  if (r.page === 'new') return <Create onSignedOut={onSignedOut} />;
   if (r.page === 'session') return <SessionPage key={r.name} name={r.name} onSignedOut={onSignedOut} />;
   return (
     <div className="state" role="alert">

@@ -21,10 +21,11 @@ export function navigate(path: string) {
   listeners.forEach((l) => l());
 }
 
-export type Route = { page: 'list' } | { page: 'session'; name: string } | { page: 'unknown' };
+export type Route = { page: 'list' } | { page: 'new' } | { page: 'session'; name: string } | { page: 'unknown' };
 
 export function route(path: string): Route {
   if (path === '/' || path === '') return { page: 'list' };
+  if (path === '/new' || path === '/new/') return { page: 'new' };
   const m = /^\/sessions\/([^/]+)\/?$/.exec(path);
   if (m) {
     try {

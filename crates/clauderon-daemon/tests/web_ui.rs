@@ -10,8 +10,13 @@
 //! - Without the cookie *and* the page key, every `/api` and `/ws` route refuses (401) while
 //!   `/` serves the shell; the cookie a page on another loopback port receives (browsers share
 //!   cookies across ports) is useless there and from anywhere else.
+//! - The Proxy tab follows the session's audit live (a request made through the proxy with the
+//!   session's identity appears, a refusal with its reason) and its usage; a path carrying
+//!   markup is text.
 //! - The daemon going away shows "reconnecting…"; back on the same port, the page recovers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use axum::Router;
 use axum::http::HeaderMap;
@@ -418,5 +423,128 @@ async fn the_page_says_reconnecting_while_the_daemon_is_away_and_recovers_by_its
     create(&d, &repo, "after-restart").await;
     b.wait_for("li[data-session='after-restart']", None).await;
     assert_eq!(b.text("h1").await, "Sessions");
+    b.close().await;
+}
+
+/// A request through the proxy with the `agent` session's identity, as its agent would make
+/// it (curl, the test kit's TLS upstream behind the real host names). Returns curl's output.
+async fn through_proxy(fx: &common::ProxyFixture, method: &str, url: &str, body: Option<&str>) -> String {
+    let mut cmd = common::curl();
+    cmd.args(["-sS", "--path-as-is", "-X", method, "--proxy", &fx.proxy_url(), "--cacert"])
+        .arg(fx.d.ca_cert())
+        .args(["-H", "content-type: application/json", "-H", "x-api-key: placeholder"]);
+    if let Some(b) = body {
+        cmd.args(["-d", b]);
+    }
+    cmd.arg(url);
+    let out = common::run(cmd).await;
+    assert!(out.status.success(), "curl {url}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Markup a session can put in a request's path. The proxy's HTTP parsers refuse a raw `<`
+/// (and quotes) in a request target, so the payload travels percent-encoded; the page must show
+/// it exactly as the audit holds it, as text.
+const PATH_IMG: &str = "/repos/o/r/%3Cimg%20src=x%20onerror=window.__pwned=1%3E";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_tab_follows_the_audit_live_and_shows_paths_as_text() {
+    let fx = common::fixture().await;
+    let d = &fx.d;
+    let mut b = Driver::open(STEP).await;
+    sign_in(&mut b, d).await;
+    b.goto(&format!("{}/sessions/agent", d.base_url())).await;
+    b.click_text("[role=tab]", "proxy").await;
+    b.wait_for("[data-testid=no-requests]", None).await;
+    b.wait_for("[data-testid=budget]", Some("No budget set")).await;
+
+    // Made after the tab opened: the rows appear without a reload, with the credential named.
+    fx.up.set_model_reply(clauderon_testkit::ModelReply {
+        text: "metered".into(),
+        input_tokens: 1200,
+        output_tokens: 34,
+        question: None,
+    });
+    let call =
+        json!({"model": "claude-ui-test", "max_tokens": 9, "messages": [{"role": "user", "content": "hi"}]});
+    through_proxy(&fx, "POST", "https://api.anthropic.com/v1/messages", Some(&call.to_string())).await;
+    through_proxy(&fx, "GET", &format!("https://api.github.com{PATH_IMG}"), None).await;
+    b.wait_for(".audit-row[data-decision=injected] .path", Some("/v1/messages")).await;
+    b.wait_for(".audit-row .path", Some(PATH_IMG)).await;
+    let row = b.text(".audit-row:has(.path:text('/v1/messages'))").await;
+    assert!(row.contains("POST") && row.contains("api.anthropic.com"), "{row}");
+    assert!(row.contains("credential") && row.contains("injected"), "{row}");
+    // The usage table counts the metered call.
+    b.wait_for("[data-testid=usage] td", Some("claude-ui-test")).await;
+    assert!(b.text("[data-testid=usage]").await.contains("1,200"));
+
+    // Read-only now: a write is refused, and the row says why.
+    common::set_mode(&fx, "read-only").await;
+    through_proxy(&fx, "POST", "https://api.github.com/status/200", Some("{}")).await;
+    b.wait_for(".audit-row[data-decision=denied] .reason", Some("read-only")).await;
+
+    // Nothing the paths carried ran, and no element came out of them.
+    assert_eq!(b.eval("typeof window.__pwned").await, "undefined");
+    assert_eq!(b.count("main img").await, 0);
+
+    // Phone size: the rows wrap instead of scrolling sideways.
+    b.viewport(390, 844).await;
+    assert_fits_a_phone(&mut b).await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_create_form_makes_a_session_and_shows_the_apis_refusal_by_its_field() {
+    let d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    let mut b = Driver::open(STEP).await;
+    sign_in(&mut b, &d).await;
+
+    // `c` on the list opens the form.
+    b.press("c").await;
+    b.wait_for("h1", Some("New session")).await;
+    assert!(b.eval("location.pathname").await == "/new");
+
+    // A path that is no repository: the API's own sentence, beside the form and the field.
+    let missing = repo.path().join("no-such-dir");
+    let api = unix(
+        d.socket(),
+        ApiRequest::new("POST", "/api/sessions")
+            .json(json!({"repo_path": missing, "prompt": "x", "agent": "claude"}).to_string()),
+    )
+    .await;
+    assert_eq!(api.status / 100, 4, "{}", api.body);
+    let sentence = api.json()["message"].as_str().unwrap().to_string();
+    b.fill("#repo_path", &missing.display().to_string()).await;
+    b.fill("#prompt", "x").await;
+    b.click_text("button", "Create session").await;
+    b.wait_for("[data-testid=create-error]", Some(&sentence)).await;
+    b.wait_for("[data-field=repo_path] .field-error", Some(&sentence)).await;
+
+    // At phone size the form fits and its controls are touch targets.
+    b.viewport(390, 844).await;
+    assert_fits_a_phone(&mut b).await;
+    b.viewport(1280, 800).await;
+
+    // Filled in properly: the session page, and the session in the API as asked for.
+    b.fill("#repo_path", &repo.path().display().to_string()).await;
+    b.fill("#prompt", "first line\nsecond line").await;
+    b.fill("#name", "from-the-form").await;
+    b.fill("#model", "claude-test-model").await;
+    b.eval("(() => { const s = document.querySelector('#access_mode'); s.value = 'read-write'; s.dispatchEvent(new Event('change', {bubbles: true})); })()").await;
+    b.click("details.options summary").await;
+    b.fill("#cpus", "1.5").await;
+    b.fill("#memory", "512m").await;
+    b.click_text("button", "Create session").await;
+    b.wait_for("h1", Some("from-the-form")).await;
+    assert_eq!(b.eval("location.pathname").await, "/sessions/from-the-form");
+    let (status, api) = session(&d, "from-the-form").await;
+    assert_eq!(status, 200, "{api}");
+    let s = &api["session"];
+    assert_eq!(s["prompt"], "first line\nsecond line", "{s}");
+    assert_eq!(s["access_mode"], "read-write", "{s}");
+    assert_eq!(s["options"]["model"], "claude-test-model", "{s}");
+    assert_eq!(s["options"]["milli_cpus"], 1500, "{s}");
+    assert_eq!(s["options"]["memory_bytes"], 512 * 1024 * 1024, "{s}");
     b.close().await;
 }

@@ -90,3 +90,6 @@ export async function signOut(): Promise<void> {
 }
 
 export const sessionPath = (name: string) => `/api/sessions/${encodeURIComponent(name)}`;
+export type AuditEntry = Schemas['AuditEntry'];
+export type AuditList = Schemas['AuditList'];
+export type UsageReport = Schemas['UsageReport'];

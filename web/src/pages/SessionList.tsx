@@ -80,6 +80,9 @@ export function SessionList({ onSignedOut }: { onSignedOut: () => void }) {
           const at = Math.min(i, Math.max(0, shown.length - 1));
           return e.key === 'j' ? Math.min(at + 1, shown.length - 1) : Math.max(at - 1, 0);
         });
+      } else if (!typing && e.key === 'c' && !e.ctrlKey && !e.metaKey && !e.altKey) {
+        e.preventDefault();
+        navigate('/new');
       } else if (!typing && e.key === 'Enter' && shown[current]) {
         navigate(sessionUrl(shown[current].name));
       }
@@ -92,6 +95,9 @@ export function SessionList({ onSignedOut }: { onSignedOut: () => void }) {
     <section>
       <div className="toolbar">
         <h1>Sessions</h1>
+        <Link href="/new" className="button-link" aria-keyshortcuts="c">
+          New session
+        </Link>
         <div className="views" role="group" aria-label="Which sessions">
           {(['active', 'archived', 'all'] as View[]).map((v) => (
             <button key={v} aria-pressed={view === v} onClick={() => setView(v)}>

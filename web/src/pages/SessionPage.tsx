@@ -6,8 +6,10 @@ import { Link } from '../router';
 import { Chat } from './Chat';
 import { Controls } from './Controls';
 import { Details } from './Details';
+import { Proxy } from './Proxy';
 
-type Tab = 'chat' | 'details' | 'controls';
+type Tab = 'chat' | 'proxy' | 'details' | 'controls';
+const TABS: Tab[] = ['chat', 'proxy', 'details', 'controls'];
 type Load =
   | { state: 'loading' }
   | { state: 'ready'; detail: SessionDetail }
@@ -76,7 +78,7 @@ export function SessionPage({ name, onSignedOut }: { name: string; onSignedOut: 
         </span>
       </div>
       <div className="tabs" role="tablist">
-        {(['chat', 'details', 'controls'] as Tab[]).map((t) => (
+        {TABS.map((t) => (
           <button key={t} role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
             {t}
           </button>
@@ -84,6 +86,7 @@ export function SessionPage({ name, onSignedOut }: { name: string; onSignedOut: 
       </div>
       <div role="tabpanel">
         {tab === 'chat' && <Chat session={s} changes={changes} />}
+        {tab === 'proxy' && <Proxy session={s} onSignedOut={onSignedOut} />}
         {tab === 'details' && <Details detail={load.detail} />}
         {tab === 'controls' && <Controls session={s} onChanged={reload} />}
       </div>
