@@ -548,3 +548,26 @@ async fn the_create_form_makes_a_session_and_shows_the_apis_refusal_by_its_field
     assert_eq!(s["options"]["memory_bytes"], 512 * 1024 * 1024, "{s}");
     b.close().await;
 }
+
+/// The fake backend has no terminal stream (its attach target is a host command, as zellij's
+/// is), so this covers what the Terminal tab shows then; a live xterm test needs a backend
+/// with a stream (Docker) and is not written yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_terminal_tab_shows_the_host_command_for_a_backend_without_a_stream() {
+    let d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    create(&d, &repo, "hosted").await;
+    let mut b = Driver::open(STEP).await;
+    sign_in(&mut b, &d).await;
+    b.goto(&format!("{}/sessions/hosted", d.base_url())).await;
+    b.click_text("[role=tab]", "terminal").await;
+    b.wait_for("[data-testid=terminal-command] pre", None).await;
+    let line = b.text("[data-testid=terminal-command] pre").await;
+    let (_, api) = session(&d, "hosted").await;
+    let handle = api["session"]["backend_handle"].as_str().unwrap().to_string();
+    assert_eq!(line, format!("true {handle}"));
+    // It stays: no reconnect loop after the daemon closed a command socket.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(b.count("[data-testid=terminal-state]").await, 0);
+    b.close().await;
+}

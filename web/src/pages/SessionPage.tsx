@@ -7,9 +7,10 @@ import { Chat } from './Chat';
 import { Controls } from './Controls';
 import { Details } from './Details';
 import { Proxy } from './Proxy';
+import { Terminal } from './Terminal';
 
-type Tab = 'chat' | 'proxy' | 'details' | 'controls';
-const TABS: Tab[] = ['chat', 'proxy', 'details', 'controls'];
+type Tab = 'chat' | 'terminal' | 'proxy' | 'details' | 'controls';
+const TABS: Tab[] = ['chat', 'terminal', 'proxy', 'details', 'controls'];
 type Load =
   | { state: 'loading' }
   | { state: 'ready'; detail: SessionDetail }
@@ -86,6 +87,7 @@ export function SessionPage({ name, onSignedOut }: { name: string; onSignedOut: 
       </div>
       <div role="tabpanel">
         {tab === 'chat' && <Chat session={s} changes={changes} />}
+        {tab === 'terminal' && <Terminal name={s.name} />}
         {tab === 'proxy' && <Proxy session={s} onSignedOut={onSignedOut} />}
         {tab === 'details' && <Details detail={load.detail} />}
         {tab === 'controls' && <Controls session={s} onChanged={reload} />}
