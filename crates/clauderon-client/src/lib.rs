@@ -19,6 +19,7 @@ use clauderon_types::api::{
     ListView, SendInputRequest, SessionDetail, SessionList, SetAccessModeRequest, SetBudgetRequest,
     VersionInfo,
 };
+use clauderon_types::diff::SessionDiff;
 use clauderon_types::messages::MessagePage;
 use clauderon_types::usage::{BucketWidth, UsageReport};
 use clauderon_types::{AccessMode, Session, SessionName};
@@ -225,6 +226,12 @@ impl Client {
             .collect();
         let target = with_query(session_path(name, "/messages")?, &params);
         self.call(Method::GET, &target, None::<&()>, Pace::Quick).await
+    }
+
+    /// The session's work against its base; without `patch`, files and counts only.
+    pub async fn diff(&self, name: &str, patch: bool) -> Result<SessionDiff, ClientError> {
+        let target = with_query(session_path(name, "/diff")?, &[format!("patch={patch}")]);
+        self.call(Method::GET, &target, None::<&()>, Pace::Slow).await
     }
 
     /// The proxy's audit of every session, or of the one named (deleted sessions included).

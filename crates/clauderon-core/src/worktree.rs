@@ -9,6 +9,9 @@ use clauderon_types::SessionGit;
 use std::path::{Path, PathBuf};
 use tokio::process::Command;
 
+mod diff;
+pub use diff::session_diff;
+
 /// The prefix of every branch clauderon creates.
 pub const BRANCH_PREFIX: &str = "clauderon/";
 
@@ -22,9 +25,15 @@ async fn git(dir: &Path, args: &[&str]) -> Result<String, CoreError> {
 }
 
 /// git in a session's worktree, its metadata taken from clauderon's record ([`SessionGit`]),
-/// never from the worktree's `.git` file.
+/// never from the worktree's `.git` file, and every filter driver the config defines switched
+/// off: the worktree's `.gitattributes` is the session's to write, and a clean filter it names
+/// would run on the session's files on the host ([`diff::filter_pins`]).
 async fn git_in_worktree(session_git: &SessionGit, args: &[&str]) -> Result<String, CoreError> {
-    run(host_git::in_worktree(session_git), &session_git.worktree().display().to_string(), args).await
+    let mut cmd = host_git::in_worktree(session_git);
+    for pin in diff::filter_pins(session_git).await? {
+        cmd.arg("-c").arg(pin);
+    }
+    run(cmd, &session_git.worktree().display().to_string(), args).await
 }
 
 async fn run(cmd: std::process::Command, place: &str, args: &[&str]) -> Result<String, CoreError> {

@@ -1,6 +1,6 @@
 //! The API described as OpenAPI, served at `/api/openapi.json`.
 
-use crate::routes::{ApiJson, messages, proxy, sessions, system, terminal, usage};
+use crate::routes::{ApiJson, diff, messages, proxy, sessions, system, terminal, usage};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -23,6 +23,7 @@ use utoipa::OpenApi;
         proxy::session_requests,
         usage::session_usage,
         messages::session_messages,
+        diff::session_diff,
         terminal::logs,
         terminal::env,
         terminal::send_input,

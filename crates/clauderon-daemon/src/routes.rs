@@ -1,6 +1,7 @@
 //! The HTTP routes. Handlers parse, call the session manager, and answer;
 //! nothing here touches the store or a backend.
 
+pub mod diff;
 pub mod messages;
 pub mod proxy;
 pub mod sessions;

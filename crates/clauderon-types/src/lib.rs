@@ -4,6 +4,7 @@
 pub mod agent_status;
 pub mod api;
 pub mod audit;
+pub mod diff;
 pub mod event;
 pub mod git_layout;
 mod id;

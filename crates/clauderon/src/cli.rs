@@ -46,6 +46,8 @@ pub enum Command {
     List(ListArgs),
     /// Show one session: every field, its worktree's disk use, its recent events.
     Show(ShowArgs),
+    /// A session's work against its base: committed and uncommitted, untracked files included.
+    Diff(DiffArgs),
     /// Hide a session from the default list; it keeps its worktree.
     Archive(NameArgs),
     /// Bring an archived session back to the list.
@@ -176,6 +178,20 @@ pub struct ListArgs {
 pub struct NameArgs {
     /// The session's name.
     pub name: String,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The session's name.
+    pub name: String,
+    /// Files with their +/- counts instead of the patch.
+    #[arg(long, conflicts_with = "name_only")]
+    pub stat: bool,
+    /// Only the changed files' paths.
+    #[arg(long)]
+    pub name_only: bool,
     #[command(flatten)]
     pub out: JsonFlag,
 }

@@ -1,5 +1,6 @@
 //! How things look: aligned tables, colours on a terminal, sizes and ages, and writing to stdout.
 
+mod diff;
 mod messages;
 mod proxy;
 mod usage;

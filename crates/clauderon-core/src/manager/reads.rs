@@ -9,6 +9,7 @@ use clauderon_agents::AgentsError;
 use clauderon_agents::profile;
 use clauderon_agents::transcript::Transcript;
 use clauderon_types::api::{ListView, SessionDetail, WorktreeInfo};
+use clauderon_types::diff::SessionDiff;
 use clauderon_types::messages::MessagePage;
 use clauderon_types::usage::{BucketWidth, UsageReport};
 use clauderon_types::{Session, SessionEvent};
@@ -45,6 +46,14 @@ impl SessionReads {
             worktree: WorktreeInfo { exists: disk_bytes.is_some(), disk_bytes },
             events,
         })
+    }
+
+    /// The session's work against its base: committed and uncommitted, untracked files
+    /// included (see [`worktree::session_diff`]). Without `patch`, files and counts only.
+    pub async fn diff(&self, name: &str, patch: bool) -> Result<SessionDiff, CoreError> {
+        let session = self.get(name).await?;
+        let session_git = worktree::session_git(&session.repo_path, &session.worktree_path)?;
+        worktree::session_diff(&session_git, &session.branch, &session.base_commit, patch).await
     }
 
     /// Proxy requests, for one session (by name, deleted ones included) or all.

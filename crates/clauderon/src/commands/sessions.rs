@@ -1,7 +1,7 @@
 //! create, list, show, archive, unarchive, stop, start, delete, set-access-mode.
 
 use crate::cli::{
-    AllowHostArgs, CreateArgs, DeleteArgs, ListArgs, NameArgs, SetAccessModeArgs, SetBudgetArgs, ShowArgs,
+    AllowHostArgs, CreateArgs, DiffArgs, DeleteArgs, ListArgs, NameArgs, SetAccessModeArgs, SetBudgetArgs, ShowArgs,
 };
 use crate::output::{Style, emit, emit_json};
 use anyhow::Context;
@@ -95,6 +95,18 @@ pub async fn show(client: &Client, args: ShowArgs, style: Style) -> anyhow::Resu
     let mut out = style.session_detail(&detail, chrono::Utc::now());
     out.push_str(&style.usage_section(usage.as_ref().map_err(String::as_str)));
     emit(&out)
+}
+
+pub async fn diff(client: &Client, args: DiffArgs, style: Style) -> anyhow::Result<()> {
+    let summary_only = args.stat || args.name_only;
+    let diff = client.diff(&args.name, !summary_only).await?;
+    if args.out.json {
+        return emit_json(&diff);
+    }
+    if args.name_only {
+        return emit(&style.diff_names(&diff));
+    }
+    emit(&if args.stat { style.diff_stat(&diff) } else { style.diff_patch(&diff) })
 }
 
 pub async fn archive(client: &Client, args: NameArgs, archive: bool) -> anyhow::Result<()> {
