@@ -13,7 +13,9 @@
 //! Input: a mode byte, then the bytes that mode reads.
 #![no_main]
 
-use clauderon_proxy::fuzzing::{PolicyDecision, PolicyEngine, PolicyRequest, RequestPolicy, SessionIdentity, policy_engine};
+use clauderon_proxy::fuzzing::{
+    PolicyDecision, PolicyEngine, PolicyRequest, RequestPolicy, SessionIdentity, policy_engine,
+};
 use clauderon_types::AccessMode;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
@@ -63,7 +65,13 @@ fn dress(word: &str, input: &mut Bytes<'_>) -> String {
     out
 }
 
-fn decide(method: &str, path: &str, headers: Option<&HeaderMap>, has_body: bool, body: &[u8]) -> PolicyDecision {
+fn decide(
+    method: &str,
+    path: &str,
+    headers: Option<&HeaderMap>,
+    has_body: bool,
+    body: &[u8],
+) -> PolicyDecision {
     let (engine, who) = engine();
     let request = PolicyRequest { session: who, method, host: HOST, path: Some(path), headers, has_body };
     match engine.check(&request) {
@@ -86,7 +94,10 @@ fn git_push(input: &mut Bytes<'_>) {
         format!("/{before}/{name}{after}")
     };
     let decision = decide(method, &path, None, false, b"");
-    assert!(matches!(decision, PolicyDecision::Deny(_)), "a push got through: {method} {path:?} -> {decision:?}");
+    assert!(
+        matches!(decision, PolicyDecision::Deny(_)),
+        "a push got through: {method} {path:?} -> {decision:?}"
+    );
 }
 
 /// `text` as a JSON string's inside, each character escaped as `\uXXXX` where the input says.
@@ -199,8 +210,14 @@ fn any_request(input: &mut Bytes<'_>) {
     }
     let body = input.0;
     let (engine, who) = engine();
-    let request =
-        PolicyRequest { session: who, method: &method, host: HOST, path: Some(&path), headers: Some(&headers), has_body: !body.is_empty() };
+    let request = PolicyRequest {
+        session: who,
+        method: &method,
+        host: HOST,
+        path: Some(&path),
+        headers: Some(&headers),
+        has_body: !body.is_empty(),
+    };
     let decision = engine.check(&request);
     let read = matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS");
     let plain = percent_decoded(path.split('?').next().unwrap_or_default());
@@ -218,7 +235,10 @@ fn any_request(input: &mut Bytes<'_>) {
     }
     if read {
         // A read never carries a body the check has not seen.
-        assert!(body.is_empty() || !matches!(decision, PolicyDecision::Allow), "a {method} with a body was allowed");
+        assert!(
+            body.is_empty() || !matches!(decision, PolicyDecision::Allow),
+            "a {method} with a body was allowed"
+        );
     }
 }
 

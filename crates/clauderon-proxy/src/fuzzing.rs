@@ -2,18 +2,18 @@
 //! crate is re-exported or wrapped here, so the rest of the crate can stay `pub(crate)`.
 //! Not an API: nothing else may use it, and it changes with the targets.
 
+use crate::ProxyError;
 use crate::audit::NoAudit;
 use crate::ca::{CA_CERT_FILE, CertificateAuthority};
 use crate::credentials::CredentialStore;
 use crate::inject::RuleInjector;
 use crate::internal::{AgentStatus, StatusRefusal, StatusSink};
 use crate::meter::UsageSink;
-use crate::policy::{PolicySettings, SessionPolicies, SessionPolicy};
 use crate::oauth::{OAuthSettings, agent_refresh_routes};
+use crate::policy::{PolicySettings, SessionPolicies, SessionPolicy};
 use crate::rules::{HostPattern, RuleSet, builtin_rules};
 use crate::server::{Proxy, ProxyParts};
 use crate::upstream::UpstreamSettings;
-use crate::ProxyError;
 use async_trait::async_trait;
 use bytes::Bytes;
 use clauderon_types::usage::TokenUsage;
@@ -70,10 +70,8 @@ pub async fn decode_response(wire: &[u8], piece: usize, content_encoding: &[&str
         Ok(codings) => codings,
         Err(what) => return Decoded::Refused(what),
     };
-    let pieces: Vec<Result<http_body::Frame<Bytes>, crate::upstream::BoxError>> = wire
-        .chunks(piece.max(1))
-        .map(|c| Ok(http_body::Frame::data(Bytes::copy_from_slice(c))))
-        .collect();
+    let pieces: Vec<Result<http_body::Frame<Bytes>, crate::upstream::BoxError>> =
+        wire.chunks(piece.max(1)).map(|c| Ok(http_body::Frame::data(Bytes::copy_from_slice(c)))).collect();
     let body = http_body_util::StreamBody::new(futures_util::stream::iter(pieces)).boxed();
     let mut body = crate::scrub::decode_all(body, &codings);
     let mut bytes = Vec::new();
@@ -189,12 +187,18 @@ impl FrontBench {
 
     /// The session's side of TLS to `host` inside a CONNECT: trusting the proxy's CA, offering
     /// HTTP/2 or HTTP/1.1 only.
-    pub async fn session_tls<S>(&self, stream: S, host: &str, h2: bool) -> std::io::Result<impl AsyncReadWrite>
+    pub async fn session_tls<S>(
+        &self,
+        stream: S,
+        host: &str,
+        h2: bool,
+    ) -> std::io::Result<impl AsyncReadWrite>
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         let mut roots = rustls::RootCertStore::empty();
-        let der = CertificateDer::from_pem_slice(self.ca.ca_pem().as_bytes()).map_err(std::io::Error::other)?;
+        let der =
+            CertificateDer::from_pem_slice(self.ca.ca_pem().as_bytes()).map_err(std::io::Error::other)?;
         roots.add(der).map_err(std::io::Error::other)?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ClientConfig::builder_with_provider(provider)
