@@ -98,7 +98,8 @@ fuzz_target!(|data: &[u8]| {
         req = req.header("content-type", "application/json");
     }
     if flags & 8 == 8 {
-        req = req.header("origin", if flags & 16 == 16 { "http://evil.example" } else { "http://127.0.0.1:3030" });
+        req = req
+            .header("origin", if flags & 16 == 16 { "http://evil.example" } else { "http://127.0.0.1:3030" });
     }
     let Ok(req) = req.body(Body::from(body)) else { return };
     let app = if flags & 1 == 1 { h.tcp.clone() } else { h.socket.clone() };

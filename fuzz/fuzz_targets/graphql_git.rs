@@ -4,16 +4,18 @@
 //!
 //! - a git push: `git-receive-pack` in the path or the query, each letter as it is, in upper
 //!   case, percent-encoded once or twice, anywhere among bytes the input picks;
-//! - a GraphQL mutation (or a fragment on `Mutation`) after any document text the input picks,
-//!   in a JSON body whose escapes, key spelling, extra fields and batch position it picks, or in
-//!   a GET's `query` parameter, percent-encoded;
+//! - a GraphQL mutation (or a fragment on `Mutation`) followed by any document text the input
+//!   picks, in a JSON body whose escapes, key spelling, extra fields and batch position it
+//!   picks, or in a GET's `query` parameter, percent-encoded;
 //! - and for any request at all: what a read-only session gets through is a read method, a
 //!   `git-upload-pack` POST, or a GraphQL POST whose body is then checked.
 //!
 //! Input: a mode byte, then the bytes that mode reads.
 #![no_main]
 
-use clauderon_proxy::fuzzing::{PolicyDecision, PolicyEngine, PolicyRequest, RequestPolicy, SessionIdentity, policy_engine};
+use clauderon_proxy::fuzzing::{
+    PolicyDecision, PolicyEngine, PolicyRequest, RequestPolicy, SessionIdentity, policy_engine,
+};
 use clauderon_types::AccessMode;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
@@ -63,7 +65,13 @@ fn dress(word: &str, input: &mut Bytes<'_>) -> String {
     out
 }
 
-fn decide(method: &str, path: &str, headers: Option<&HeaderMap>, has_body: bool, body: &[u8]) -> PolicyDecision {
+fn decide(
+    method: &str,
+    path: &str,
+    headers: Option<&HeaderMap>,
+    has_body: bool,
+    body: &[u8],
+) -> PolicyDecision {
     let (engine, who) = engine();
     let request = PolicyRequest { session: who, method, host: HOST, path: Some(path), headers, has_body };
     match engine.check(&request) {
@@ -86,7 +94,10 @@ fn git_push(input: &mut Bytes<'_>) {
         format!("/{before}/{name}{after}")
     };
     let decision = decide(method, &path, None, false, b"");
-    assert!(matches!(decision, PolicyDecision::Deny(_)), "a push got through: {method} {path:?} -> {decision:?}");
+    assert!(
+        matches!(decision, PolicyDecision::Deny(_)),
+        "a push got through: {method} {path:?} -> {decision:?}"
+    );
 }
 
 /// `text` as a JSON string's inside, each character escaped as `\uXXXX` where the input says.
@@ -106,16 +117,18 @@ fn json_escaped(text: &str, input: &mut Bytes<'_>) -> String {
     out
 }
 
-/// Any document text the input picks, then a mutation (or a fragment on `Mutation`) last:
-/// whatever the text opens stays open, so the document either has the mutation or no parse.
+/// A mutation (or a fragment on `Mutation`) first, then any document text the input picks:
+/// what follows a whole definition cannot change it, so the document either has the mutation
+/// or does not parse. (Text before it could: `query` followed by `mutation { … }` is a query
+/// named "mutation", which the first version of this target took for a mutation let through.)
 fn mutation_document(input: &mut Bytes<'_>) -> String {
-    let prefix = input.text();
+    let suffix = input.text();
     let name: String = input.text().chars().filter(char::is_ascii_alphanumeric).collect();
     let name = if name.starts_with(|c: char| c.is_ascii_digit()) { String::new() } else { name };
     match input.byte() % 3 {
-        0 => format!("{prefix}\nmutation {name} {{ addStar(input: {{}}) {{ clientMutationId }} }}"),
-        1 => format!("{prefix}\nmutation{{x}}"),
-        _ => format!("{prefix}\nfragment F{name} on Mutation {{ x }}"),
+        0 => format!("mutation {name} {{ addStar(input: {{}}) {{ clientMutationId }} }}\n{suffix}"),
+        1 => format!("mutation{{x}}\n{suffix}"),
+        _ => format!("fragment F{name} on Mutation {{ x }}\n{suffix}"),
     }
 }
 
@@ -199,8 +212,14 @@ fn any_request(input: &mut Bytes<'_>) {
     }
     let body = input.0;
     let (engine, who) = engine();
-    let request =
-        PolicyRequest { session: who, method: &method, host: HOST, path: Some(&path), headers: Some(&headers), has_body: !body.is_empty() };
+    let request = PolicyRequest {
+        session: who,
+        method: &method,
+        host: HOST,
+        path: Some(&path),
+        headers: Some(&headers),
+        has_body: !body.is_empty(),
+    };
     let decision = engine.check(&request);
     let read = matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS");
     let plain = percent_decoded(path.split('?').next().unwrap_or_default());
@@ -218,7 +237,10 @@ fn any_request(input: &mut Bytes<'_>) {
     }
     if read {
         // A read never carries a body the check has not seen.
-        assert!(body.is_empty() || !matches!(decision, PolicyDecision::Allow), "a {method} with a body was allowed");
+        assert!(
+            body.is_empty() || !matches!(decision, PolicyDecision::Allow),
+            "a {method} with a body was allowed"
+        );
     }
 }
 

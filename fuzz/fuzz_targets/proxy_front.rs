@@ -41,12 +41,12 @@ fn harness() -> &'static Harness {
     HARNESS.get_or_init(|| {
         ignore_sigpipe();
         if std::env::var_os("FUZZ_SHOW").is_some() {
-            tracing_subscriber::fmt().with_env_filter(std::env::var("FUZZ_LOG").unwrap_or_else(|_| "debug".into())).with_writer(std::io::stderr).init();
+            tracing_subscriber::fmt()
+                .with_env_filter(std::env::var("FUZZ_LOG").unwrap_or_else(|_| "debug".into()))
+                .with_writer(std::io::stderr)
+                .init();
         }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
         let dir = std::env::temp_dir().join(format!("clauderon-fuzz-front-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("the bench's CA folder");
         let bench = rt.block_on(async {

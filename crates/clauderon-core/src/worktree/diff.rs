@@ -21,7 +21,8 @@ use crate::error::CoreError;
 use clauderon_backend::host_git;
 use clauderon_types::SessionGit;
 use clauderon_types::diff::{
-    DiffCommit, DiffFile, DiffHunk, FileStatus, MAX_COMMITS, MAX_FILE_PATCH_BYTES, MAX_PATCH_BYTES, SessionDiff,
+    DiffCommit, DiffFile, DiffHunk, FileStatus, MAX_COMMITS, MAX_FILE_PATCH_BYTES, MAX_PATCH_BYTES,
+    SessionDiff,
 };
 use std::collections::HashSet;
 use std::io::Read;
@@ -31,7 +32,8 @@ use tokio::io::AsyncReadExt;
 
 /// Options every diff here gets: no program runs for content, submodules stay closed, the
 /// order is git's path order whatever the config says.
-const DIFF_ARGS: &[&str] = &["--no-ext-diff", "--no-textconv", "--ignore-submodules=all", "--no-color", "-O/dev/null"];
+const DIFF_ARGS: &[&str] =
+    &["--no-ext-diff", "--no-textconv", "--ignore-submodules=all", "--no-color", "-O/dev/null"];
 
 /// The largest index copied (a repository of a few million files).
 const MAX_INDEX_BYTES: u64 = 1 << 30;
@@ -65,15 +67,18 @@ pub async fn session_diff(
     };
 
     git.text(&["-c", "advice.addEmbeddedRepo=false", "add", "--intent-to-add", "--all"]).await?;
-    let mut files = changed_files(&git.bytes(&with_diff_args(&["diff", "--raw", "--numstat", "-z", "-M"], &base)).await?)?;
+    let mut files = changed_files(
+        &git.bytes(&with_diff_args(&["diff", "--raw", "--numstat", "-z", "-M"], &base)).await?,
+    )?;
     let uncommitted = names(&git.bytes(&with_diff_args(&["diff", "--name-only", "-z"], "HEAD")).await?);
     for file in &mut files {
-        file.uncommitted =
-            uncommitted.contains(&file.path) || file.old_path.as_ref().is_some_and(|p| uncommitted.contains(p));
+        file.uncommitted = uncommitted.contains(&file.path)
+            || file.old_path.as_ref().is_some_and(|p| uncommitted.contains(p));
     }
     let mut truncated = false;
     if patch {
-        let (text, complete) = git.capped(&with_diff_args(&["diff", "-p", "-M"], &base), MAX_PATCH_BYTES).await?;
+        let (text, complete) =
+            git.capped(&with_diff_args(&["diff", "-p", "-M"], &base), MAX_PATCH_BYTES).await?;
         truncated = !complete;
         attach_hunks(&mut files, &text, complete)?;
     }
@@ -240,7 +245,8 @@ pub(super) async fn filter_pins(session_git: &SessionGit) -> Result<Vec<String>,
 /// a link or blocking on a FIFO. `false` when there is no index.
 fn copy_index(source: &Path, target: &Path) -> Result<bool, CoreError> {
     let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
-    let mut file = match std::fs::OpenOptions::new().read(true).custom_flags(flags.bits() as i32).open(source) {
+    let mut file = match std::fs::OpenOptions::new().read(true).custom_flags(flags.bits() as i32).open(source)
+    {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => {
@@ -271,7 +277,8 @@ fn copy_index(source: &Path, target: &Path) -> Result<bool, CoreError> {
         .mode(0o600)
         .open(target)
         .map_err(|e| CoreError::Internal(format!("writing the index copy: {e}")))?;
-    std::io::Write::write_all(&mut out, &bytes).map_err(|e| CoreError::Internal(format!("writing the index copy: {e}")))?;
+    std::io::Write::write_all(&mut out, &bytes)
+        .map_err(|e| CoreError::Internal(format!("writing the index copy: {e}")))?;
     Ok(true)
 }
 
@@ -317,7 +324,8 @@ pub(crate) fn changed_files(out: &[u8]) -> Result<Vec<DiffFile>, CoreError> {
                 old_mode: mode(old_mode),
                 new_mode: mode(new_mode),
                 hunks: Vec::new(),
-                omitted: (letter == 'U').then(|| "unmerged: a merge is in progress in the worktree".to_string()),
+                omitted: (letter == 'U')
+                    .then(|| "unmerged: a merge is in progress in the worktree".to_string()),
             });
         } else {
             // "added\tdeleted\tpath", or "added\tdeleted\t" then two paths for a rename.
@@ -345,7 +353,10 @@ pub(crate) fn changed_files(out: &[u8]) -> Result<Vec<DiffFile>, CoreError> {
 
 /// NUL-separated paths.
 fn names(out: &[u8]) -> HashSet<String> {
-    out.split(|b| *b == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).collect()
+    out.split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect()
 }
 
 /// Split `git diff -p` into one section per file (git writes them in the raw output's order)
@@ -374,7 +385,10 @@ pub(crate) fn attach_hunks(files: &mut [DiffFile], text: &[u8], complete: bool) 
             files.len()
         )));
     }
-    let over = format!("left out: the whole diff is over {} MiB; see it with git in the worktree", MAX_PATCH_BYTES >> 20);
+    let over = format!(
+        "left out: the whole diff is over {} MiB; see it with git in the worktree",
+        MAX_PATCH_BYTES >> 20
+    );
     for (i, file) in files.iter_mut().enumerate() {
         if file.omitted.is_some() {
             continue;

@@ -212,6 +212,15 @@ mod tests {
         assert!(parses("{ a }") && !parses("cats and dogs"));
     }
 
+    /// `mutation` is not a keyword where a name goes: `query mutation { … }` is a query named
+    /// "mutation", and a server runs it as one (its fields are looked up on the query root).
+    /// The graphql_git fuzz target first took it for a mutation let through (issue 12).
+    #[test]
+    fn a_query_named_mutation_is_a_query() {
+        assert_eq!(check_document("query\nmutation { addStar(input: {}) { clientMutationId } }"), Ok(()));
+        assert!(check_document("query q { a }\nmutation { addStar }").is_err());
+    }
+
     /// A session may send `MAX_POLICY_BODY` of document nested 100,000 deep: a parser that
     /// recursed that far would overflow a 2 MiB tokio worker's stack, which aborts the whole
     /// daemon. graphql-parser's nesting limit refuses it first; this pins that (issue 12).

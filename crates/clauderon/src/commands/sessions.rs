@@ -1,7 +1,8 @@
 //! create, list, show, archive, unarchive, stop, start, delete, set-access-mode.
 
 use crate::cli::{
-    AllowHostArgs, CreateArgs, DiffArgs, DeleteArgs, ListArgs, NameArgs, SetAccessModeArgs, SetBudgetArgs, ShowArgs,
+    AllowHostArgs, CreateArgs, DeleteArgs, DiffArgs, ListArgs, NameArgs, SetAccessModeArgs, SetBudgetArgs,
+    ShowArgs,
 };
 use crate::output::{Style, emit, emit_json};
 use anyhow::Context;

@@ -49,7 +49,8 @@ impl Style {
         }
         let paths: Vec<String> = diff.files.iter().map(shown_path).collect();
         let width = paths.iter().map(|p| p.chars().count()).max().unwrap_or(0);
-        let most = diff.files.iter().map(|f| f.additions.unwrap_or(0) + f.deletions.unwrap_or(0)).max().unwrap_or(0);
+        let most =
+            diff.files.iter().map(|f| f.additions.unwrap_or(0) + f.deletions.unwrap_or(0)).max().unwrap_or(0);
         let mut lines = Vec::new();
         for (f, path) in diff.files.iter().zip(&paths) {
             let pad = " ".repeat(width - path.chars().count());
@@ -102,8 +103,12 @@ impl Style {
             let old = f.old_path.as_deref().unwrap_or(&f.path);
             out.push(self.sgr(1, &format!("diff --git a/{} b/{}", visible(old), visible(&f.path))));
             match f.status {
-                FileStatus::Added => out.push(format!("new file mode {}", f.new_mode.as_deref().unwrap_or("?"))),
-                FileStatus::Deleted => out.push(format!("deleted file mode {}", f.old_mode.as_deref().unwrap_or("?"))),
+                FileStatus::Added => {
+                    out.push(format!("new file mode {}", f.new_mode.as_deref().unwrap_or("?")))
+                }
+                FileStatus::Deleted => {
+                    out.push(format!("deleted file mode {}", f.old_mode.as_deref().unwrap_or("?")))
+                }
                 FileStatus::Renamed | FileStatus::Copied => {
                     let verb = if f.status == FileStatus::Renamed { "rename" } else { "copy" };
                     out.push(format!("{verb} from {}", visible(old)));
@@ -123,8 +128,16 @@ impl Style {
                 continue;
             }
             if !f.hunks.is_empty() {
-                let from = if f.status == FileStatus::Added { "/dev/null".into() } else { format!("a/{}", visible(old)) };
-                let to = if f.status == FileStatus::Deleted { "/dev/null".into() } else { format!("b/{}", visible(&f.path)) };
+                let from = if f.status == FileStatus::Added {
+                    "/dev/null".into()
+                } else {
+                    format!("a/{}", visible(old))
+                };
+                let to = if f.status == FileStatus::Deleted {
+                    "/dev/null".into()
+                } else {
+                    format!("b/{}", visible(&f.path))
+                };
                 out.push(format!("--- {from}"));
                 out.push(format!("+++ {to}"));
             }

@@ -36,10 +36,16 @@ fn hunks_are_read_with_their_ranges_and_lines() {
     let patch = b"diff --git a/x b/x\nindex 1..2 100644\n--- a/x\n+++ b/x\n@@ -1,2 +1,3 @@ fn main\n a\n-b\n+c\n+d\n@@ -10 +11 @@\n-e\n+f\n\\ No newline at end of file\n";
     let hunks = hunks(patch);
     assert_eq!(hunks.len(), 2);
-    assert_eq!((hunks[0].old_start, hunks[0].old_lines, hunks[0].new_start, hunks[0].new_lines), (1, 2, 1, 3));
+    assert_eq!(
+        (hunks[0].old_start, hunks[0].old_lines, hunks[0].new_start, hunks[0].new_lines),
+        (1, 2, 1, 3)
+    );
     assert_eq!(hunks[0].header, "@@ -1,2 +1,3 @@ fn main");
     assert_eq!(hunks[0].lines, vec![" a", "-b", "+c", "+d"]);
-    assert_eq!((hunks[1].old_start, hunks[1].old_lines, hunks[1].new_start, hunks[1].new_lines), (10, 1, 11, 1));
+    assert_eq!(
+        (hunks[1].old_start, hunks[1].old_lines, hunks[1].new_start, hunks[1].new_lines),
+        (10, 1, 11, 1)
+    );
     assert_eq!(hunks[1].lines, vec!["-e", "+f", "\\ No newline at end of file"]);
 }
 
@@ -68,7 +74,8 @@ fn a_patch_cut_at_the_cap_leaves_the_cut_file_and_the_rest_out_and_says_why() {
 
 #[test]
 fn a_complete_patch_with_a_missing_section_is_an_error() {
-    let mut files = changed_files(b":100644 100644 1 2 M\0a\0:100644 100644 1 2 M\0b\x001\t1\ta\x001\t1\tb\0").unwrap();
+    let mut files =
+        changed_files(b":100644 100644 1 2 M\0a\0:100644 100644 1 2 M\0b\x001\t1\ta\x001\t1\tb\0").unwrap();
     assert!(attach_hunks(&mut files, b"diff --git a/a b/a\n@@ -1 +1 @@\n-x\n+y\n", true).is_err());
 }
 
@@ -79,5 +86,8 @@ fn commits_read_summary_last_so_a_separator_in_it_stays_text() {
     assert!(!truncated);
     assert_eq!(commits.len(), 2);
     assert_eq!(commits[0].summary, "fix: a\x1fb");
-    assert_eq!((commits[1].id.as_str(), commits[1].author.as_str(), commits[1].time), ("def", "Bo", 1_600_000_000));
+    assert_eq!(
+        (commits[1].id.as_str(), commits[1].author.as_str(), commits[1].time),
+        ("def", "Bo", 1_600_000_000)
+    );
 }
