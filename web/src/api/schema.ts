@@ -164,6 +164,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sessions/{name}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Committed and uncommitted work alike (untracked files git would not ignore included),
+         *     against the merge base of the session's branch and its base commit. Hunks are bounded: a
+         *     file or an answer past its cap keeps its counts and says why its hunks are left out.
+         */
+        get: operations["session_diff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sessions/{name}/env": {
         parameters: {
             query?: never;
@@ -429,6 +450,64 @@ export interface components {
             decision: "answered";
             reason: string;
         };
+        /** @description A commit on the session's branch since its base. */
+        DiffCommit: {
+            author: string;
+            id: string;
+            /** @description The first line of its message. */
+            summary: string;
+            /**
+             * Format: int64
+             * @description Seconds since the epoch (author time).
+             */
+            time: number;
+        };
+        /** @description One changed file. */
+        DiffFile: {
+            /**
+             * Format: int64
+             * @description Lines added and removed; `None` for a binary file.
+             */
+            additions?: number | null;
+            binary: boolean;
+            /** Format: int64 */
+            deletions?: number | null;
+            /** @description The patch, when asked for and not left out. */
+            hunks: components["schemas"]["DiffHunk"][];
+            new_mode?: string | null;
+            /**
+             * @description Git's file modes before and after (`100644`, `100755`, `120000` for a link), where they
+             *     exist.
+             */
+            old_mode?: string | null;
+            /** @description The path before, for a rename or copy. */
+            old_path?: string | null;
+            /** @description Why the hunks are left out, when they are (binary, too large, over the answer's cap). */
+            omitted?: string | null;
+            /** @description The path now (for a deleted file, the path it had). */
+            path: string;
+            status: components["schemas"]["FileStatus"];
+            /** @description The worktree's version differs from the branch's last commit (work not committed yet). */
+            uncommitted: boolean;
+        };
+        /** @description One hunk of a file's patch. */
+        DiffHunk: {
+            /** @description The `@@ -a,b +c,d @@ …` line. */
+            header: string;
+            /**
+             * @description The hunk's lines, each with its first character (` `, `+`, `-`, or `\` for "no newline
+             *     at end of file"). Text as the session wrote it (lossy UTF-8): show it as text.
+             */
+            lines: string[];
+            /** Format: int64 */
+            new_lines: number;
+            /** Format: int64 */
+            new_start: number;
+            /** Format: int64 */
+            old_lines: number;
+            /** Format: int64 */
+            old_start: number;
+        };
         /** @description Every error the API returns has this shape. */
         ErrorBody: {
             /** @description A stable machine-readable code: `not-found`, `conflict`, `invalid`, `unavailable`, … */
@@ -495,6 +574,11 @@ export interface components {
             /** @enum {string} */
             type: "deleted";
         };
+        /**
+         * @description How a file changed.
+         * @enum {string}
+         */
+        FileStatus: "added" | "modified" | "deleted" | "renamed" | "copied" | "type-changed";
         Health: {
             /** @description Backends this daemon can create sessions on. */
             backends: components["schemas"]["BackendKind"][];
@@ -633,6 +717,33 @@ export interface components {
             events: components["schemas"]["SessionEvent"][];
             session: components["schemas"]["Session"];
             worktree: components["schemas"]["WorktreeInfo"];
+        };
+        /** @description The session's work against its base. */
+        SessionDiff: {
+            /**
+             * Format: int64
+             * @description Totals over text files.
+             */
+            additions: number;
+            /**
+             * @description The commit the diff is taken against: the merge base of the branch and the session's
+             *     base commit.
+             */
+            base: string;
+            /** @description The session's branch. */
+            branch: string;
+            /** @description Commits on the branch since the base, newest first (at most [`MAX_COMMITS`]). */
+            commits: components["schemas"]["DiffCommit"][];
+            /** @description More commits than listed. */
+            commits_truncated: boolean;
+            /** Format: int64 */
+            deletions: number;
+            /** @description Changed files, in path order. */
+            files: components["schemas"]["DiffFile"][];
+            /** @description The branch's last commit. */
+            head: string;
+            /** @description Some file's hunks were left out because the answer reached [`MAX_PATCH_BYTES`]. */
+            truncated: boolean;
         };
         /**
          * @description `GET /api/sessions/{name}/env`: the session's environment as its process got it, with the
@@ -1185,6 +1296,49 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    session_diff: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `false`: files and counts only, no hunks (what `--stat` and `--name-only` need). Default
+                 *     `true`.
+                 */
+                patch?: boolean;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionDiff"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
