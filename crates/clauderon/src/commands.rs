@@ -42,6 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Logs(args) => return crate::attach_cmd::logs(&client(url)?, args).await,
         Command::Env(args) => return crate::attach_cmd::env(&client(url)?, args).await,
         Command::Send(args) => send::run(&client(url)?, args).await?,
+        Command::Tui => tui(client(url)?, style, url).await?,
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "clauderon", &mut script);
@@ -60,6 +61,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `clauderon tui`: attach hands the screen to this same binary's `attach`, pointed at the
+/// same daemon.
+async fn tui(client: Client, style: Style, url: Option<&str>) -> anyhow::Result<()> {
+    let program = std::env::current_exe().context("finding this program, to run `attach` from the TUI")?;
+    let mut attach_args = Vec::new();
+    if let Some(url) = url.filter(|u| !u.is_empty()) {
+        attach_args.extend(["--url".to_string(), url.to_string()]);
+    }
+    attach_args.push("attach".to_string());
+    let opts = clauderon_tui::Options { client, color: style.color, attach_program: program, attach_args };
+    clauderon_tui::run(opts).await.context("running the TUI (the terminal must be a tty)")
 }
 
 /// The data dir: CLAUDERON_HOME, else ~/.clauderon.
