@@ -14,6 +14,9 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap}
 /// The footer's keys in the list.
 const FOOTER: &str = "j/k move  / filter  Tab view  Enter attach  c create  s send  m mode  x stop/start  a archive  d delete  l logs  u usage  t chat  ? help  q quit";
 
+/// The footer on a narrow screen.
+const FOOTER_SHORT: &str = "j/k move  / filter  Enter attach  c create  s send  d delete  ? help  q quit";
+
 /// Every key, for `?`.
 pub const HELP: &[(&str, &str)] = &[
     ("j / k, ↓ / ↑", "move down / up"),
@@ -279,6 +282,7 @@ fn draw_footer(state: &State, paint: &Paint, frame: &mut Frame, area: Rect) {
     let line = match (&state.mode, &state.flash) {
         (Mode::Filter, _) => Line::from("Type to filter · Enter keep · Esc clear"),
         (_, Some(flash)) => Line::from(Span::styled(flash.clone(), paint.fg(Color::Yellow))),
+        _ if area.width < 140 => Line::from(FOOTER_SHORT),
         _ => Line::from(FOOTER),
     };
     frame.render_widget(Paragraph::new(line), area);
