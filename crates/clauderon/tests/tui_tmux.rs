@@ -133,3 +133,66 @@ async fn create_watch_attach_and_delete_from_the_tui() {
     tui.wait_for("the TUI gone, exit status 0", |s| s.contains("TUI-EXITED=0") && !s.contains("Sessions"))
         .await;
 }
+
+/// BENCHMARKS.md's event-to-screen figure: the time from a status event reaching a second
+/// `/ws/events` subscriber to the tmux-captured screen showing it, over 50 changes.
+/// `cargo test -p clauderon --test tui_tmux -- --ignored --nocapture event_to_screen`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run by hand for BENCHMARKS.md"]
+async fn event_to_screen_latency() {
+    use clauderon_client::{Client, Endpoint};
+    use clauderon_types::api::CreateSessionRequest;
+    let d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    let client = Client::new(Endpoint::Unix(d.socket().to_path_buf()));
+    let req = CreateSessionRequest {
+        repo_path: repo.path().to_string_lossy().into_owned(),
+        prompt: "p".into(),
+        name: Some(clauderon_types::SessionName::parse("latency").unwrap()),
+        backend: None,
+        agent: None,
+        access_mode: None,
+        base: None,
+        options: Default::default(),
+    };
+    client.create(&req).await.unwrap();
+    let tui = Tmux::start(&d);
+    tui.wait_for("the session", |s| s.lines().any(|l| l.contains("latency") && l.contains("running"))).await;
+    let mut events = client.events(None).await.unwrap();
+    let mut times = Vec::new();
+    for i in 0..50 {
+        let want = if i % 2 == 0 {
+            client.stop("latency").await.unwrap();
+            "stopped"
+        } else {
+            client.start("latency").await.unwrap();
+            "running"
+        };
+        // The moment the daemon's event reached a client.
+        let seen = loop {
+            let ev = events.next().await.unwrap().unwrap();
+            if let clauderon_types::EventKind::StatusChanged { to, .. } = ev.kind
+                && to.as_str() == want
+            {
+                break Instant::now();
+            }
+        };
+        let deadline = seen + Duration::from_secs(5);
+        loop {
+            if tui.screen().lines().any(|l| l.contains("latency") && l.contains(want) && l.contains('│')) {
+                times.push(seen.elapsed().as_secs_f64() * 1000.0);
+                break;
+            }
+            assert!(Instant::now() < deadline, "the screen never showed {want}");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "event to screen over {} changes: median {:.1} ms, p90 {:.1} ms, max {:.1} ms",
+        times.len(),
+        times[times.len() / 2],
+        times[times.len() * 9 / 10],
+        times[times.len() - 1]
+    );
+}
