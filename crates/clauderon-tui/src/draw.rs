@@ -262,6 +262,15 @@ fn draw_detail(state: &State, paint: &Paint, s: Option<&Session>, frame: &mut Fr
     if let Some(err) = &s.error {
         lines.push(Line::from(vec![label("Error"), Span::styled(err.clone(), paint.fg(Color::Red))]));
     }
+    if !state.detail_chat.is_empty() {
+        lines.push(Line::from(Span::styled("Last messages", paint.bold())));
+        let from = state.detail_chat.len().saturating_sub(6);
+        lines.extend(state.detail_chat[from..].iter().map(|l| Line::from(format!("  {l}"))));
+    }
+    if !state.detail_audit.is_empty() {
+        lines.push(Line::from(Span::styled("Recent requests", paint.bold())));
+        lines.extend(state.detail_audit.iter().map(|l| Line::from(format!("  {l}"))));
+    }
     lines.push(Line::from(Span::styled("Recent events", paint.bold())));
     match detail {
         None => lines.push(Line::from("  loading…")),

@@ -1,5 +1,6 @@
 //! The text of the logs, usage and chat pages, from the API's answers.
 
+use clauderon_types::audit::AuditEntry;
 use clauderon_types::messages::Message;
 use clauderon_types::usage::UsageReport;
 
@@ -69,6 +70,13 @@ fn fold(s: &str, max: usize) -> String {
     } else {
         format!("{}…", s.chars().take(max).collect::<String>())
     }
+}
+
+/// One proxy request: time, method, host and path, status. The path is the audit's, whose
+/// secret-looking query values are already `***`.
+pub fn audit_line(e: &AuditEntry) -> String {
+    let status = e.status.map_or_else(|| "-".to_string(), |s| s.to_string());
+    format!("{} {} {}{} {status}", e.at.format("%H:%M:%S"), e.method, e.host, fold(&e.path, 40))
 }
 
 pub fn usage_lines(r: &UsageReport) -> Vec<String> {

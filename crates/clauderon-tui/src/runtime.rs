@@ -2,7 +2,7 @@
 //! on their own tasks; their answers, the keyboard and `/ws/events` come back as events on one
 //! channel; the screen is redrawn only after an event, never on a timer of its own.
 
-use crate::pages::{chat_lines, log_lines, usage_lines};
+use crate::pages::{audit_line, chat_lines, log_lines, usage_lines};
 use crate::state::{PageKind, State};
 use crate::update::{Effect, Event, update};
 use chrono::Utc;
@@ -24,6 +24,10 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 const AGE_TICK: Duration = Duration::from_secs(5);
 /// How long the keyboard thread waits for a key before it looks at its pause flag again.
 const KEY_POLL: Duration = Duration::from_millis(100);
+
+/// The details pane shows this many of the last chat messages and proxy requests.
+const RECENT_MESSAGES: usize = 3;
+const RECENT_REQUESTS: usize = 5;
 
 /// What `run` needs from the binary.
 pub struct Options {
@@ -277,6 +281,18 @@ fn perform(client: &Client, effect: Effect, tx: UnboundedSender<Event>) {
                 if let Ok(report) = cost {
                     let _ = tx.send(Event::Cost { session: name.clone(), usd: report.total_cost_usd });
                 }
+                let chat = match client.messages(&name, None, Some(1000)).await {
+                    Ok(page) => {
+                        let from = page.messages.len().saturating_sub(RECENT_MESSAGES);
+                        chat_lines(&page.messages[from..])
+                    }
+                    Err(_) => Vec::new(),
+                };
+                let audit = match client.session_requests(&name, None, Some(RECENT_REQUESTS)).await {
+                    Ok(list) => list.requests.iter().map(audit_line).collect(),
+                    Err(_) => Vec::new(),
+                };
+                let _ = tx.send(Event::Recent { session: name.clone(), chat, audit });
                 match detail {
                     Ok(d) => Event::Detail(Box::new(d)),
                     Err(e) => failed(e),

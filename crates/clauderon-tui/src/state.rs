@@ -82,6 +82,10 @@ pub struct State {
     pub detail: Option<SessionDetail>,
     /// Total cost of the selected session, once fetched.
     pub detail_cost: Option<f64>,
+    /// The selected session's last chat lines (tool calls folded).
+    pub detail_chat: Vec<String>,
+    /// The selected session's latest proxy requests, one line each.
+    pub detail_audit: Vec<String>,
     pub connection: Connection,
     /// The last outcome or error, in the footer.
     pub flash: Option<String>,
@@ -103,6 +107,8 @@ impl State {
             mode: Mode::List,
             detail: None,
             detail_cost: None,
+            detail_chat: Vec::new(),
+            detail_audit: Vec::new(),
             connection: Connection::Connecting,
             flash: None,
             color,

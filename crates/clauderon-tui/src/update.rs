@@ -20,6 +20,12 @@ pub enum Event {
         session: String,
         usd: Option<f64>,
     },
+    /// The selected session's last chat lines and recent proxy audit lines.
+    Recent {
+        session: String,
+        chat: Vec<String>,
+        audit: Vec<String>,
+    },
     /// A live event from `/ws/events`.
     Live(Box<SessionEvent>),
     /// The daemon answers again / stopped answering.
@@ -105,6 +111,13 @@ pub fn update(state: &mut State, event: Event) -> Vec<Effect> {
         Event::Cost { session, usd } => {
             if state.selected_session().is_some_and(|s| s.name.as_str() == session) {
                 state.detail_cost = usd;
+            }
+            vec![]
+        }
+        Event::Recent { session, chat, audit } => {
+            if state.selected_session().is_some_and(|s| s.name.as_str() == session) {
+                state.detail_chat = chat;
+                state.detail_audit = audit;
             }
             vec![]
         }
@@ -219,8 +232,7 @@ fn selection_changed(state: &mut State) -> Vec<Effect> {
     match name {
         Some(n) if changed => {
             if state.detail.as_ref().is_some_and(|d| d.session.name.as_str() != n) {
-                state.detail = None;
-                state.detail_cost = None;
+                clear_detail(state);
             }
             vec![Effect::LoadDetail(n)]
         }
@@ -245,9 +257,15 @@ fn move_to(state: &mut State, to: impl FnOnce(usize, usize) -> usize) -> Vec<Eff
         return vec![];
     }
     state.selected = Some(name.clone());
+    clear_detail(state);
+    vec![Effect::LoadDetail(name)]
+}
+
+fn clear_detail(state: &mut State) {
     state.detail = None;
     state.detail_cost = None;
-    vec![Effect::LoadDetail(name)]
+    state.detail_chat.clear();
+    state.detail_audit.clear();
 }
 
 fn is_ctrl(key: &KeyEvent, c: char) -> bool {

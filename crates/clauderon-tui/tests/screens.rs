@@ -158,3 +158,25 @@ fn no_color_draws_no_colour() {
     terminal.draw(|f| clauderon_tui::draw(&coloured, f)).unwrap();
     assert!(terminal.backend().buffer().content.iter().any(|c| c.fg == ratatui::style::Color::Yellow));
 }
+
+#[test]
+fn details_show_the_last_messages_and_recent_requests() {
+    let mut state = loaded(some_sessions());
+    update(
+        &mut state,
+        Event::Recent {
+            session: "docs-pass".into(),
+            chat: vec!["── assistant".into(), "  Shall I push?".into()],
+            audit: vec!["12:00:01 POST api.anthropic.com/v1/messages 200".into()],
+        },
+    );
+    // Another session's answer, late, is not shown.
+    update(&mut state, Event::Recent { session: "broken".into(), chat: vec!["stale".into()], audit: vec![] });
+    let s = screen(&state, 300, 80);
+    assert!(
+        s.contains("Shall I push?") && s.contains("POST api.anthropic.com") && !s.contains("stale"),
+        "{s}"
+    );
+    update(&mut state, key('j'));
+    assert!(!screen(&state, 300, 80).contains("Shall I push?"), "moving on clears them");
+}
