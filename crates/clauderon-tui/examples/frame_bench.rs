@@ -14,6 +14,8 @@ use std::time::Instant;
 
 const STATUSES: [&str; 5] = ["running", "idle", "waiting-for-input", "stopped", "failed"];
 const FRAMES: usize = 1000;
+/// The live changes cycle through these; one in three crosses "waiting", which re-sorts.
+const LIVE_TO: [&str; 3] = ["idle", "running", "waiting-for-input"];
 
 fn session(i: usize) -> Session {
     let created = Utc::now() - Duration::seconds(i as i64 * 7);
@@ -36,7 +38,7 @@ fn live(i: usize, n: usize) -> Event {
     let ev: SessionEvent = serde_json::from_value(serde_json::json!({
         "seq": i, "session_id": format!("00000000-0000-4000-8000-{target:012}"),
         "session_name": format!("session-{target}"), "at": Utc::now(),
-        "type": "status-changed", "from": "running", "to": if i % 2 == 0 { "idle" } else { "running" },
+        "type": "status-changed", "from": "running", "to": LIVE_TO[(i / 2) % 3],
     }))
     .unwrap();
     Event::Live(Box::new(ev))
@@ -50,7 +52,7 @@ fn main() {
             let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
             let mut times = Vec::with_capacity(FRAMES);
             for i in 0..FRAMES {
-                let event = if i % 2 == 0 {
+                let event = if i.is_multiple_of(2) {
                     Event::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE))
                 } else {
                     live(i, n)

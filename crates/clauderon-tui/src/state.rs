@@ -95,6 +95,9 @@ pub struct State {
     /// Repositories of the sessions seen, newest first, for the create dialog.
     pub recent_repos: Vec<String>,
     pub quit: bool,
+    /// The rows of the list as indices into `sessions`, in order; kept by [`State::reorder`]
+    /// whenever the sessions or the filter change, so a frame never sorts 10,000 sessions.
+    rows: Vec<usize>,
 }
 
 impl State {
@@ -115,17 +118,23 @@ impl State {
             now,
             recent_repos: Vec::new(),
             quit: false,
+            rows: Vec::new(),
         }
     }
 
     /// The rows of the list, in order: sessions waiting for input first, then newest first;
     /// only those the filter matches (name, repo, branch, status, case-insensitive).
     pub fn visible(&self) -> Vec<&Session> {
+        self.rows.iter().filter_map(|&i| self.sessions.get(i)).collect()
+    }
+
+    /// Recompute the rows after the sessions or the filter changed.
+    pub fn reorder(&mut self) {
         let needle = self.filter.to_lowercase();
-        let mut rows: Vec<&Session> = self
-            .sessions
-            .iter()
-            .filter(|s| {
+        let sessions = &self.sessions;
+        let mut rows: Vec<usize> = (0..sessions.len())
+            .filter(|&i| {
+                let s = &sessions[i];
                 needle.is_empty()
                     || s.name.as_str().to_lowercase().contains(&needle)
                     || s.repo_path.to_string_lossy().to_lowercase().contains(&needle)
@@ -133,12 +142,13 @@ impl State {
                     || s.status.as_str().contains(&needle)
             })
             .collect();
-        rows.sort_by(|a, b| {
+        rows.sort_by(|&a, &b| {
+            let (a, b) = (&sessions[a], &sessions[b]);
             let wa = a.status == SessionStatus::WaitingForInput;
             let wb = b.status == SessionStatus::WaitingForInput;
             wb.cmp(&wa).then(b.created_at.cmp(&a.created_at)).then(a.name.as_str().cmp(b.name.as_str()))
         });
-        rows
+        self.rows = rows;
     }
 
     /// The selected row's index in [`State::visible`]; the first row when the selection is gone.

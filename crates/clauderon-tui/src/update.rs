@@ -99,6 +99,7 @@ pub fn update(state: &mut State, event: Event) -> Vec<Effect> {
                 }
             }
             state.sessions = sessions;
+            state.reorder();
             state.connection = Connection::Live;
             selection_changed(state)
         }
@@ -196,18 +197,26 @@ fn on_live(state: &mut State, ev: SessionEvent) -> Vec<Effect> {
     let name = ev.session_name.as_str();
     let row = state.sessions.iter_mut().find(|s| s.name.as_str() == name);
     let mut effects = Vec::new();
+    // The order depends on the status only through "waiting or not" (and the filter, which
+    // may match a status): most changes leave it as it is, and 10,000 rows are not re-sorted.
+    let mut moved = !state.filter.is_empty();
     match (&ev.kind, row) {
         (EventKind::StatusChanged { to, .. }, Some(s)) => {
+            moved |= (s.status == SessionStatus::WaitingForInput) != (*to == SessionStatus::WaitingForInput);
             s.status = *to;
             s.updated_at = ev.at;
         }
         (EventKind::Failed { message, .. }, Some(s)) => {
+            moved |= s.status == SessionStatus::WaitingForInput;
             s.status = SessionStatus::Failed;
             s.error = Some(message.clone());
         }
         (EventKind::AccessModeChanged { to, .. }, Some(s)) => s.access_mode = *to,
         (EventKind::HostAllowed { .. } | EventKind::BudgetSet { .. }, Some(_)) => {}
         _ => effects.push(Effect::LoadSessions(state.view)),
+    }
+    if moved {
+        state.reorder();
     }
     if state.selected.as_deref() == Some(name) {
         if let Some(d) = &mut state.detail {
@@ -292,6 +301,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 KeyCode::Char(c) => state.filter.push(c),
                 _ => return vec![],
             }
+            state.reorder();
             selection_changed(state)
         }
         Mode::Help => {
@@ -398,6 +408,7 @@ fn on_list_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 return vec![];
             }
             state.filter.clear();
+            state.reorder();
             selection_changed(state)
         }
         KeyCode::Tab | KeyCode::Char('v') => {
@@ -407,6 +418,7 @@ fn on_list_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 ListView::All => ListView::Active,
             };
             state.sessions.clear();
+            state.reorder();
             vec![Effect::LoadSessions(state.view)]
         }
         KeyCode::Char('c') => {

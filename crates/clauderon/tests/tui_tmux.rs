@@ -160,8 +160,8 @@ async fn event_to_screen_latency() {
     tui.wait_for("the session", |s| s.lines().any(|l| l.contains("latency") && l.contains("running"))).await;
     let mut events = client.events(None).await.unwrap();
     let mut times = Vec::new();
-    for i in 0..50 {
-        let want = if i % 2 == 0 {
+    for i in 0..50u32 {
+        let want = if i.is_multiple_of(2) {
             client.stop("latency").await.unwrap();
             "stopped"
         } else {
