@@ -74,7 +74,7 @@ async fn create_watch_attach_and_delete_from_the_tui() {
     if Command::new("tmux").arg("-V").output().is_err() {
         panic!("tmux is needed for this test: apt-get install tmux");
     }
-    let d = TestDaemon::start().await;
+    let mut d = TestDaemon::start().await;
     let repo = TestRepo::new().unwrap();
     let repo_path = repo.path().to_string_lossy().to_string();
     let tui = Tmux::start(&d);
@@ -114,6 +114,15 @@ async fn create_watch_attach_and_delete_from_the_tui() {
     tui.keys(&["Enter"]);
     tui.wait_for("the list again after the attach", |s| {
         s.contains("Sessions") && s.contains(&name) && !s.contains("Started ")
+    })
+    .await;
+
+    // A lost daemon: the title says so, and the list comes back with the daemon.
+    d.stop().await;
+    tui.wait_for("reconnecting…", |s| s.lines().next().is_some_and(|l| l.contains("reconnecting…"))).await;
+    d.restart().await;
+    tui.wait_for("the list live again", |s| {
+        !s.contains("reconnecting") && s.lines().any(|l| l.contains(&name) && l.contains("running"))
     })
     .await;
 
