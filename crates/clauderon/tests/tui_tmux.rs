@@ -117,6 +117,33 @@ async fn create_watch_attach_and_delete_from_the_tui() {
     })
     .await;
 
+    // Send a prompt: the agent gets it typed.
+    tui.keys(&["s"]);
+    tui.wait_for("the send dialog", |s| s.contains(&format!("Send to {name}"))).await;
+    tui.type_text("now run the tests");
+    tui.keys(&["Enter"]);
+    tui.wait_for("sent", |s| s.contains(&format!("Sent to {name}."))).await;
+    assert!(d.fake.typed(&name).iter().any(|t| t.contains("now run the tests")), "{:?}", d.fake.typed(&name));
+
+    // Access mode: read-only -> read-write.
+    tui.keys(&["m"]);
+    tui.wait_for("read-write", |s| s.lines().any(|l| l.contains(&name) && l.contains(" rw "))).await;
+
+    // Archive: gone from the active list, there in the archived one; unarchive it back.
+    tui.keys(&["a"]);
+    tui.wait_for("archived", |s| s.contains(&format!("Archived {name}.")) && s.contains("No sessions here"))
+        .await;
+    tui.keys(&["Tab"]);
+    tui.wait_for("the archived view", |s| s.contains("(archived)") && s.lines().any(|l| l.contains(&name)))
+        .await;
+    tui.keys(&["a"]);
+    tui.wait_for("unarchived", |s| s.contains(&format!("Unarchived {name}."))).await;
+    tui.keys(&["Tab", "Tab"]);
+    tui.wait_for("the active view again", |s| {
+        s.contains("(active)") && s.lines().any(|l| l.contains(&name) && l.contains("running"))
+    })
+    .await;
+
     // A lost daemon: the title says so, and the list comes back with the daemon.
     d.stop().await;
     tui.wait_for("reconnecting…", |s| s.lines().next().is_some_and(|l| l.contains("reconnecting…"))).await;
