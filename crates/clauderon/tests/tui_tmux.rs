@@ -153,9 +153,17 @@ async fn create_watch_attach_and_delete_from_the_tui() {
     })
     .await;
 
-    // Delete, with the confirmation.
+    // Delete with uncommitted work: the daemon refuses, the dialog says so and offers force.
+    std::fs::write(d.data.path().join("worktrees").join(&name).join("README.md"), "changed\n").unwrap();
     tui.keys(&["d"]);
     tui.wait_for("the delete dialog", |s| s.contains(&format!("Delete {name}?"))).await;
+    tui.keys(&["y"]);
+    tui.wait_for("the refusal in the dialog", |s| {
+        s.contains("The daemon refused") && s.contains("uncommitted")
+    })
+    .await;
+    tui.keys(&["f"]);
+    tui.wait_for("force chosen", |s| s.contains("[x] f")).await;
     tui.keys(&["y"]);
     tui.wait_for("the session gone", |s| {
         s.contains(&format!("Deleted {name}.")) && s.contains("No sessions here")
