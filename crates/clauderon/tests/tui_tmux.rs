@@ -83,6 +83,19 @@ async fn create_watch_attach_and_delete_from_the_tui() {
     // Create from the dialog.
     tui.keys(&["c"]);
     tui.wait_for("the create dialog", |s| s.contains("Create a session")).await;
+    // Not a repository: the API's refusal shows under the repository field.
+    tui.type_text("/nonexistent-repo");
+    tui.keys(&["Tab"]);
+    tui.type_text("p");
+    tui.keys(&["C-s"]);
+    let screen = tui.wait_for("the API's error", |s| s.contains("✗ ")).await;
+    let lines: Vec<&str> = screen.lines().collect();
+    let at = lines.iter().position(|l| l.contains("✗ ")).unwrap();
+    assert!(lines[..at].iter().rev().take(4).any(|l| l.contains("Repository")), "{screen}");
+    tui.keys(&["Escape"]);
+    tui.wait_for("the list", |s| !s.contains("Create a session")).await;
+    tui.keys(&["c"]);
+    tui.wait_for("the create dialog", |s| s.contains("Create a session")).await;
     tui.type_text(&repo_path);
     tui.keys(&["Tab"]);
     tui.type_text("hello from the tui");
@@ -171,6 +184,14 @@ async fn create_watch_attach_and_delete_from_the_tui() {
     .await;
     let (_, out, _) = common::run(&d, &["list", "--json"]).await;
     assert!(!out.contains(&name), "{out}");
+
+    // A resize redraws for the new size: the list's box is 80 wide, and nothing is left over.
+    tokio::task::block_in_place(|| tui.run(&["resize-window", "-t", "tui", "-x", "80", "-y", "24"]));
+    tui.wait_for("the 80x24 layout", |s| {
+        s.lines().nth(1).is_some_and(|l| l.chars().count() == 80 && l.ends_with('┐'))
+            && s.lines().count() <= 24
+    })
+    .await;
 
     // Quit puts the terminal back: the shell's screen, the exit status 0.
     tui.keys(&["q"]);
