@@ -66,6 +66,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// `clauderon tui`: attach hands the screen to this same binary's `attach`, pointed at the
 /// same daemon.
 async fn tui(client: Client, style: Style, url: Option<&str>) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "`clauderon tui` needs a terminal: run it in one (scripts can use `clauderon list --json`)"
+        );
+    }
     let program = std::env::current_exe().context("finding this program, to run `attach` from the TUI")?;
     let mut attach_args = Vec::new();
     if let Some(url) = url.filter(|u| !u.is_empty()) {
@@ -73,7 +79,7 @@ async fn tui(client: Client, style: Style, url: Option<&str>) -> anyhow::Result<
     }
     attach_args.push("attach".to_string());
     let opts = clauderon_tui::Options { client, color: style.color, attach_program: program, attach_args };
-    clauderon_tui::run(opts).await.context("running the TUI (the terminal must be a tty)")
+    clauderon_tui::run(opts).await.context("running the TUI")
 }
 
 /// The data dir: CLAUDERON_HOME, else ~/.clauderon.

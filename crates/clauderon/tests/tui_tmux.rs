@@ -261,3 +261,12 @@ async fn event_to_screen_latency() {
         times[times.len() - 1]
     );
 }
+
+/// Without a terminal, `tui` says so and what to use instead, and leaves no raw mode behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_terminal_tui_says_what_to_use_instead() {
+    let d = TestDaemon::start().await;
+    let (ok, _, err) = common::run(&d, &["tui"]).await;
+    assert!(!ok);
+    assert!(err.contains("needs a terminal") && err.contains("clauderon list --json"), "{err}");
+}
