@@ -8,11 +8,13 @@
 
 mod endpoint;
 mod error;
+mod events;
 pub mod terminal;
 mod transport;
 
 pub use endpoint::{ApiToken, Endpoint};
 pub use error::ClientError;
+pub use events::EventStream;
 
 use clauderon_types::api::{
     AllowHostRequest, AuditList, CreateSessionRequest, CredentialList, DeleteQuery, ErrorBody, Health,

@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
-type Socket = WebSocketStream<Box<dyn Io>>;
+pub(crate) type Socket = WebSocketStream<Box<dyn Io>>;
 
 /// What the daemon sends on a terminal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +92,13 @@ impl Client {
     pub async fn terminal(&self, name: &str) -> Result<(TerminalReader, TerminalWriter), ClientError> {
         // The name is checked the same way as for every other session route.
         let path = session_path(name, "/terminal")?.replacen("/api/sessions/", "/ws/sessions/", 1);
+        let socket = self.websocket(&path).await?;
+        let (sink, stream) = socket.split();
+        Ok((TerminalReader(stream), TerminalWriter(sink)))
+    }
+
+    /// Open a WebSocket to `path` on whichever listener the endpoint names, with the token.
+    pub(crate) async fn websocket(&self, path: &str) -> Result<Socket, ClientError> {
         let endpoint = self.endpoint();
         let unreachable = |reason: String| ClientError::Unreachable { endpoint: endpoint.clone(), reason };
         let (io, host, token): (Box<dyn Io>, String, Option<String>) = match endpoint {
@@ -110,22 +117,20 @@ impl Client {
         };
         let mut request = format!("ws://{host}{path}")
             .into_client_request()
-            .map_err(|e| unreachable(format!("building the terminal request: {e}")))?;
+            .map_err(|e| unreachable(format!("building the WebSocket request: {e}")))?;
         if let Some(token) = token {
             let value = format!("Bearer {token}")
                 .parse()
                 .map_err(|_| ClientError::Protocol("the API token is not a valid header value".into()))?;
             request.headers_mut().insert("authorization", value);
         }
-        let (socket, _) = match tokio_tungstenite::client_async(request, io).await {
-            Ok(ok) => ok,
+        match tokio_tungstenite::client_async(request, io).await {
+            Ok((socket, _)) => Ok(socket),
             Err(WsError::Http(resp)) => {
                 let body = resp.body().clone().unwrap_or_default();
-                return Err(error_reply(&Method::GET, &path, resp.status().as_u16(), &body));
+                Err(error_reply(&Method::GET, path, resp.status().as_u16(), &body))
             }
-            Err(e) => return Err(unreachable(format!("opening the terminal: {e}"))),
-        };
-        let (sink, stream) = socket.split();
-        Ok((TerminalReader(stream), TerminalWriter(sink)))
+            Err(e) => Err(unreachable(format!("opening {path}: {e}"))),
+        }
     }
 }

@@ -91,6 +91,8 @@ pub enum Command {
     Env(crate::attach_cmd::EnvArgs),
     /// Type a follow-up prompt into a session's agent, then Enter.
     Send(SendArgs),
+    /// Every session on one screen, live; keys to create, attach, send, stop, delete (? for help).
+    Tui,
     /// clauderon's agent image for Docker sessions.
     Image {
         #[command(subcommand)]

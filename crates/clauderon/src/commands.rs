@@ -43,6 +43,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Logs(args) => return crate::attach_cmd::logs(&client(url)?, args).await,
         Command::Env(args) => return crate::attach_cmd::env(&client(url)?, args).await,
         Command::Send(args) => send::run(&client(url)?, args).await?,
+        Command::Tui => tui(client(url)?, style, url).await?,
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "clauderon", &mut script);
@@ -61,6 +62,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `clauderon tui`: attach hands the screen to this same binary's `attach`, pointed at the
+/// same daemon.
+async fn tui(client: Client, style: Style, url: Option<&str>) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "`clauderon tui` needs a terminal: run it in one (scripts can use `clauderon list --json`)"
+        );
+    }
+    let program = std::env::current_exe().context("finding this program, to run `attach` from the TUI")?;
+    let mut attach_args = Vec::new();
+    if let Some(url) = url.filter(|u| !u.is_empty()) {
+        attach_args.extend(["--url".to_string(), url.to_string()]);
+    }
+    attach_args.push("attach".to_string());
+    let opts = clauderon_tui::Options { client, color: style.color, attach_program: program, attach_args };
+    clauderon_tui::run(opts).await.context("running the TUI")
 }
 
 /// The data dir: CLAUDERON_HOME, else ~/.clauderon.
