@@ -70,6 +70,14 @@ pub fn in_worktree(git: &SessionGit) -> Command {
     cmd
 }
 
+/// git on a git dir clauderon made itself (a scratch repository for a push): no global config
+/// either, so nothing but that git dir's own config and the pinned settings apply.
+pub fn isolated(git_dir: &Path) -> Command {
+    let mut cmd = base(git_dir);
+    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null").env("GIT_DIR", git_dir);
+    cmd
+}
+
 /// What a backend mounts of the repository's git dir for a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitMounts {

@@ -23,6 +23,7 @@ use clauderon_types::api::{
 };
 use clauderon_types::diff::SessionDiff;
 use clauderon_types::messages::MessagePage;
+use clauderon_types::ship::{PushReport, PushRequest};
 use clauderon_types::usage::{BucketWidth, UsageReport};
 use clauderon_types::{AccessMode, Session, SessionName};
 use hyper::Method;
@@ -234,6 +235,13 @@ impl Client {
     pub async fn diff(&self, name: &str, patch: bool) -> Result<SessionDiff, ClientError> {
         let target = with_query(session_path(name, "/diff")?, &[format!("patch={patch}")]);
         self.call(Method::GET, &target, None::<&()>, Pace::Slow).await
+    }
+
+    /// Push the session's branch to its repository's origin (the daemon does it, through its
+    /// proxy).
+    pub async fn push(&self, name: &str, force: bool) -> Result<PushReport, ClientError> {
+        let body = PushRequest { force };
+        self.call(Method::POST, &session_path(name, "/push")?, Some(&body), Pace::Slow).await
     }
 
     /// The proxy's audit of every session, or of the one named (deleted sessions included).

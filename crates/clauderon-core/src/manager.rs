@@ -18,6 +18,7 @@ mod policy;
 mod reads;
 mod reconcile;
 mod run;
+mod ship;
 pub use access::{Restored, SessionAccess};
 use chrono::Utc;
 use clauderon_backend::{BackendHandle, ProxyAccess, SessionBackend, SessionSpec};

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use tokio::process::Command;
 
 mod diff;
+mod push;
 pub use diff::session_diff;
+pub use push::{HttpsRemote, PushProxy, Pushed, https_remote, origin_push_url, push_branch};
 
 /// The prefix of every branch clauderon creates.
 pub const BRANCH_PREFIX: &str = "clauderon/";

@@ -5,6 +5,7 @@ pub mod diff;
 pub mod messages;
 pub mod proxy;
 pub mod sessions;
+pub mod ship;
 pub mod system;
 pub mod terminal;
 pub mod usage;

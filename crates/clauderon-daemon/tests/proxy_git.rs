@@ -8,7 +8,6 @@
 
 mod common;
 
-use base64::Engine;
 use clauderon_testkit::upstream::RecordedRequest;
 use clauderon_testkit::upstream::git_backend::isolated_git;
 use clauderon_testkit::{BareRepo, TlsUpstream, UpstreamOptions};
@@ -75,7 +74,7 @@ impl GitFx {
     /// Neither the token, nor the Basic value built from it, nor the session's proxy secret.
     fn assert_no_secret(&self, what: &str, bytes: &[u8]) {
         let text = String::from_utf8_lossy(bytes);
-        for secret in [GITHUB_TOKEN, &basic_value()["Basic ".len()..], &self.fx.access.secret] {
+        for secret in [GITHUB_TOKEN, &common::github_basic()["Basic ".len()..], &self.fx.access.secret] {
             assert!(!text.contains(secret), "{what} holds a secret: {text}");
         }
     }
@@ -90,12 +89,6 @@ impl GitFx {
     }
 }
 
-/// What github.com must receive: the token as the password of `x-access-token`.
-fn basic_value() -> String {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{GITHUB_TOKEN}"));
-    format!("Basic {encoded}")
-}
-
 /// Every file under `dir`, recursively.
 fn files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -108,7 +101,13 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 
 fn assert_injected(reqs: &[RecordedRequest]) {
     for r in reqs {
-        assert_eq!(r.header_all("authorization"), vec![basic_value().as_str()], "{} {}", r.method, r.path);
+        assert_eq!(
+            r.header_all("authorization"),
+            vec![common::github_basic().as_str()],
+            "{} {}",
+            r.method,
+            r.path
+        );
         assert_eq!(r.header("proxy-authorization"), None, "the proxy identity leaked upstream");
         assert_eq!(r.sni.as_deref(), Some("github.com"));
     }

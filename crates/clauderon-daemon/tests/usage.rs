@@ -52,7 +52,7 @@ async fn usage_the_writer_stores_is_reported_per_model_and_over_time() {
     let store = Arc::new(Store::open(&d.layout().database()).unwrap());
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let (sink, task) = usage_writer::start(store, PriceTable::default(), shutdown);
-    let who = SessionIdentity { session_id: id, name: SessionName::parse("metered").unwrap() };
+    let who = SessionIdentity::agent(id, SessionName::parse("metered").unwrap());
     // Sonnet: $3 per million input tokens, $15 per million output tokens.
     sink.record(&who, usage("claude-sonnet-4-5", 1_000_000, 100_000));
     sink.record(&who, usage("claude-sonnet-4-5", 10, 5));

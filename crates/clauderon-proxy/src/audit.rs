@@ -77,7 +77,9 @@ pub(crate) fn record_for(
         bytes_down: 0,
         duration_ms: 0,
         credential: None,
-        note: None,
+        note: session
+            .ship_host()
+            .map(|_| "clauderon shipping the session's work on the user's command".to_string()),
         decision,
     }
 }

@@ -34,7 +34,7 @@ pub use crate::scrub::{KnownSecrets, ScrubStream, Scrubber};
 
 /// A session identity named `name` with a fresh id.
 pub fn session(name: &str) -> Option<SessionIdentity> {
-    Some(SessionIdentity { session_id: SessionId::new(), name: SessionName::parse(name).ok()? })
+    Some(SessionIdentity::agent(SessionId::new(), SessionName::parse(name).ok()?))
 }
 
 /// The daemon's policy engine (default settings: the built-in allowlist and model hosts) with

@@ -15,6 +15,46 @@ use tokio::sync::watch;
 pub struct SessionIdentity {
     pub session_id: SessionId,
     pub name: SessionName,
+    pub role: Role,
+}
+
+/// On whose behalf an identity acts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// The session's own processes: its access mode, allowlist and budget apply.
+    Agent,
+    /// clauderon itself, shipping the session's work on the user's command (`clauderon push`,
+    /// `clauderon pr`): read-write, but to this one host only and for as long as that command
+    /// runs. Its proxy user is `ship.<name>`, which no session name can be.
+    Ship { host: String },
+}
+
+impl SessionIdentity {
+    /// A session's own identity.
+    pub fn agent(session_id: SessionId, name: SessionName) -> Self {
+        SessionIdentity { session_id, name, role: Role::Agent }
+    }
+
+    /// clauderon's identity for shipping a session's work to `host`.
+    pub fn ship(session_id: SessionId, name: SessionName, host: &str) -> Self {
+        SessionIdentity { session_id, name, role: Role::Ship { host: host.to_ascii_lowercase() } }
+    }
+
+    /// The user part of this identity's proxy URL.
+    pub fn user(&self) -> String {
+        match self.role {
+            Role::Agent => self.name.to_string(),
+            Role::Ship { .. } => format!("ship.{}", self.name),
+        }
+    }
+
+    /// The one host a shipping identity may reach (`None` for a session's own).
+    pub fn ship_host(&self) -> Option<&str> {
+        match &self.role {
+            Role::Agent => None,
+            Role::Ship { host } => Some(host),
+        }
+    }
 }
 
 struct Entry {
@@ -57,14 +97,27 @@ impl IdentityRegistry {
     /// Register (or replace) a session's secret. The user part of its proxy URL is its name.
     pub fn insert(&self, identity: SessionIdentity, secret: String) {
         if let Ok(mut map) = self.by_user.write() {
-            map.insert(identity.name.to_string(), Entry { secret, identity });
+            map.insert(identity.user(), Entry { secret, identity });
         }
     }
 
-    /// Forget a session: its secret stops working at once.
+    /// Forget a session: its secret, and any shipping identity of it, stop working at once.
     pub fn revoke(&self, name: &SessionName) {
         if let Ok(mut map) = self.by_user.write() {
             map.remove(name.as_str());
+            map.remove(&format!("ship.{name}"));
+        }
+        self.revocations.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Forget one identity (a shipping identity when its command ends), if it is still the
+    /// registered one.
+    pub fn revoke_identity(&self, identity: &SessionIdentity) {
+        if let Ok(mut map) = self.by_user.write() {
+            let user = identity.user();
+            if map.get(&user).is_some_and(|e| e.identity == *identity) {
+                map.remove(&user);
+            }
         }
         self.revocations.send_modify(|n| *n = n.wrapping_add(1));
     }
@@ -74,9 +127,7 @@ impl IdentityRegistry {
     /// connection must not keep getting credentials. A name reused by a new session is another
     /// identity.
     pub fn is_current(&self, identity: &SessionIdentity) -> bool {
-        self.by_user
-            .read()
-            .is_ok_and(|m| m.get(identity.name.as_str()).is_some_and(|e| e.identity == *identity))
+        self.by_user.read().is_ok_and(|m| m.get(&identity.user()).is_some_and(|e| e.identity == *identity))
     }
 
     /// Resolves once `identity` is no longer current: select it beside a long-lived stream to
@@ -134,8 +185,8 @@ mod tests {
     #[test]
     fn only_the_sessions_own_secret_works() {
         let reg = IdentityRegistry::new();
-        let a = SessionIdentity { session_id: SessionId::new(), name: SessionName::parse("a").unwrap() };
-        let b = SessionIdentity { session_id: SessionId::new(), name: SessionName::parse("b").unwrap() };
+        let a = SessionIdentity::agent(SessionId::new(), SessionName::parse("a").unwrap());
+        let b = SessionIdentity::agent(SessionId::new(), SessionName::parse("b").unwrap());
         let (sa, sb) = (new_secret(), new_secret());
         assert_ne!(sa, sb);
         reg.insert(a.clone(), sa.clone());
@@ -150,10 +201,37 @@ mod tests {
         reg.revoke(&a.name);
         assert_eq!(reg.authenticate(Some(&basic("a", &sa))), None, "revoked");
         assert!(!reg.is_current(&a), "a revoked identity is not current");
-        let a_again = SessionIdentity { session_id: SessionId::new(), name: a.name.clone() };
+        let a_again = SessionIdentity::agent(SessionId::new(), a.name.clone());
         reg.insert(a_again, new_secret());
         assert!(!reg.is_current(&a), "a new session under the same name is another identity");
         assert!(!format!("{reg:?}").contains(&sb));
+    }
+
+    #[test]
+    fn a_shipping_identity_is_its_own_user_and_goes_when_revoked() {
+        let reg = IdentityRegistry::new();
+        let name = SessionName::parse("a").unwrap();
+        let id = SessionId::new();
+        let agent = SessionIdentity::agent(id, name.clone());
+        let ship = SessionIdentity::ship(id, name.clone(), "GitHub.com");
+        assert_eq!(ship.ship_host(), Some("github.com"));
+        let (s_agent, s_ship) = (new_secret(), new_secret());
+        reg.insert(agent.clone(), s_agent.clone());
+        reg.insert(ship.clone(), s_ship.clone());
+        assert_eq!(reg.authenticate(Some(&basic("ship.a", &s_ship))), Some(ship.clone()));
+        assert_eq!(reg.authenticate(Some(&basic("a", &s_agent))), Some(agent.clone()), "both live at once");
+        assert_eq!(
+            reg.authenticate(Some(&basic("a", &s_ship))),
+            None,
+            "the shipping secret is not the agent's"
+        );
+        assert_eq!(reg.authenticate(Some(&basic("ship.a", &s_agent))), None, "nor the other way");
+        reg.revoke_identity(&ship);
+        assert!(!reg.is_current(&ship));
+        assert!(reg.is_current(&agent), "revoking the shipping identity leaves the session's");
+        reg.insert(ship.clone(), s_ship.clone());
+        reg.revoke(&name);
+        assert!(!reg.is_current(&ship), "deleting the session ends its shipping identity too");
     }
 }
 
@@ -164,8 +242,8 @@ mod revocation_tests {
     #[tokio::test]
     async fn until_revoked_ends_when_the_session_goes_and_not_before() {
         let reg = std::sync::Arc::new(IdentityRegistry::new());
-        let a = SessionIdentity { session_id: SessionId::new(), name: SessionName::parse("a").unwrap() };
-        let b = SessionIdentity { session_id: SessionId::new(), name: SessionName::parse("b").unwrap() };
+        let a = SessionIdentity::agent(SessionId::new(), SessionName::parse("a").unwrap());
+        let b = SessionIdentity::agent(SessionId::new(), SessionName::parse("b").unwrap());
         reg.insert(a.clone(), new_secret());
         reg.insert(b.clone(), new_secret());
         let waiting = tokio::spawn({

@@ -310,6 +310,21 @@ impl PolicyEngine {
     }
 
     fn egress(&self, req: &PolicyRequest<'_>, session: Option<&SessionPolicy>) -> Option<Refusal> {
+        if let Some(host) = req.session.ship_host() {
+            // clauderon shipping a session's work talks to the one host it was started for.
+            if req.host.eq_ignore_ascii_case(host) {
+                return None;
+            }
+            return Some(Refusal {
+                status: 403,
+                message: format!(
+                    "clauderon: refused {req_host}: shipping session `{name}`'s work reaches only {host}.",
+                    req_host = req.host,
+                    name = req.session.name
+                ),
+                reason: format!("ship: only {host}, not {}", req.host),
+            });
+        }
         if self.settings.egress == EgressMode::Open
             || Self::any(&self.settings.allow_hosts, req.host)
             || session.is_some_and(|s| Self::any(&s.allow_hosts, req.host))
@@ -365,9 +380,14 @@ impl RequestPolicy for PolicyEngine {
         if let Some(refusal) = self.egress(req, session.as_deref()) {
             return PolicyDecision::Deny(refusal);
         }
+        let Some(path) = req.path else { return PolicyDecision::Allow };
+        if req.session.ship_host().is_some() {
+            // The person, not the agent, decided to ship: the session's access mode and budget
+            // are about what its agent may do.
+            return PolicyDecision::Allow;
+        }
         // A session the registry does not know (being created or deleted) gets the safe default.
         let mode = session.as_ref().map(|s| s.access_mode).unwrap_or(AccessMode::ReadOnly);
-        let Some(path) = req.path else { return PolicyDecision::Allow };
         if let Some(refusal) = session.as_deref().and_then(|s| self.budget(req, s)) {
             return PolicyDecision::Deny(refusal);
         }
@@ -395,6 +415,9 @@ impl RequestPolicy for PolicyEngine {
     }
 
     fn names_address(&self, session: Option<&SessionIdentity>, ip: IpAddr) -> bool {
+        if session.is_some_and(|s| s.ship_host().is_some()) {
+            return false;
+        }
         names_ip(&self.settings.allow_hosts, ip)
             || match session {
                 Some(s) => self.sessions.get(s.session_id).is_some_and(|p| names_ip(&p.allow_hosts, ip)),
@@ -409,7 +432,7 @@ mod tests {
     use clauderon_types::SessionName;
 
     fn engine(mode: AccessMode, extra: &[&str]) -> (PolicyEngine, SessionIdentity) {
-        let who = SessionIdentity { session_id: SessionId::new(), name: SessionName::parse("s").unwrap() };
+        let who = SessionIdentity::agent(SessionId::new(), SessionName::parse("s").unwrap());
         let sessions = Arc::new(SessionPolicies::new());
         sessions.set(
             who.session_id,
@@ -472,6 +495,21 @@ mod tests {
         let (rw, who) = engine(AccessMode::ReadWrite, &[]);
         assert_eq!(check(&rw, &who, "DELETE", "api.github.com", "/repos/o/r"), PolicyDecision::Allow);
         assert!(!rw.intercepts(&who, "registry.npmjs.org"));
+    }
+
+    #[test]
+    fn shipping_writes_to_its_one_host_whatever_the_sessions_mode() {
+        let (e, agent) = engine(AccessMode::ReadOnly, &["extra.example"]);
+        let ship = SessionIdentity::ship(agent.session_id, agent.name.clone(), "github.com");
+        let push = "/acme/widgets.git/git-receive-pack";
+        assert!(matches!(check(&e, &agent, "POST", "github.com", push), PolicyDecision::Deny(_)));
+        assert_eq!(check(&e, &ship, "CONNECT", "GitHub.com", ""), PolicyDecision::Allow);
+        assert_eq!(check(&e, &ship, "POST", "github.com", push), PolicyDecision::Allow);
+        for host in ["api.anthropic.com", "extra.example", "github.com.evil.example"] {
+            let r = denied(check(&e, &ship, "CONNECT", host, ""));
+            assert!(r.reason.starts_with("ship: only github.com"), "{host}: {}", r.reason);
+        }
+        assert!(!e.names_address(Some(&ship), "127.0.0.1".parse().unwrap()));
     }
 
     #[test]

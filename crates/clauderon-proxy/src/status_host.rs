@@ -166,6 +166,9 @@ where
         let reason = format!("clauderon.internal: {message}");
         (status, format!("clauderon: {message}"), Decision::Denied { reason }, 0)
     };
+    if session.ship_host().is_some() {
+        return denied(StatusCode::FORBIDDEN, "a shipping identity reports no agent status".to_string());
+    }
     if path != STATUS_PATH {
         return denied(
             StatusCode::NOT_FOUND,
@@ -263,7 +266,7 @@ mod tests {
     }
 
     fn session(name: &str) -> SessionIdentity {
-        SessionIdentity { session_id: SessionId::new(), name: SessionName::parse(name).unwrap() }
+        SessionIdentity::agent(SessionId::new(), SessionName::parse(name).unwrap())
     }
 
     fn post(path: &str, body: &str) -> Request<Full<Bytes>> {

@@ -404,7 +404,8 @@ impl TlsUpstream {
         self.shared.reply()
     }
 
-    /// Model, echo and WebSocket routes answer 401 unless the request carries `name: value`.
+    /// Model, echo, WebSocket and git routes answer 401 unless the request carries `name: value`
+    /// (git's with a Basic challenge, as GitHub does).
     /// `host` is a host name (port ignored) or `"*"` for any host. Requirements add up: a
     /// request must satisfy every one that applies to its host.
     pub fn require_header(&self, host: &str, name: &str, value: &str) {

@@ -57,6 +57,14 @@ pub enum EventKind {
         /// `symlink`, `special-file`, `hard-link`, `folder`, `not-a-folder`.
         found: String,
     },
+    /// The session branch was pushed to the repository's origin by `clauderon push` (through
+    /// the proxy; the agent had no part in it). `remote` is the URL without any user part.
+    Pushed {
+        remote: String,
+        branch: String,
+        commit: String,
+        forced: bool,
+    },
     Archived,
     Unarchived,
     Deleted,

@@ -15,6 +15,7 @@ pub mod messages;
 pub mod name;
 pub mod options;
 pub mod session;
+pub mod ship;
 mod status;
 pub mod terminal;
 mod token;

@@ -48,6 +48,9 @@ pub enum Command {
     Show(ShowArgs),
     /// A session's work against its base: committed and uncommitted, untracked files included.
     Diff(DiffArgs),
+    /// Push a session's branch to its repository's origin, through clauderon's proxy: the token
+    /// is put on the request there, never given to git. Read-only sessions too.
+    Push(PushArgs),
     /// Hide a session from the default list; it keeps its worktree.
     Archive(NameArgs),
     /// Bring an archived session back to the list.
@@ -180,6 +183,17 @@ pub struct ListArgs {
 pub struct NameArgs {
     /// The session's name.
     pub name: String,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The session's name.
+    pub name: String,
+    /// Overwrite the remote branch even when it has commits the session's branch does not.
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub out: JsonFlag,
 }

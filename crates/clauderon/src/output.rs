@@ -220,6 +220,11 @@ pub fn describe_event(kind: &EventKind) -> String {
         EventKind::ContainmentRefused { during, place, path, found } => {
             format!("refused a {found} the session planted at {path} in its {place} ({during}); not followed")
         }
+        EventKind::Pushed { remote, branch, commit, forced } => {
+            let short = commit.get(..12).unwrap_or(commit);
+            let how = if *forced { "force-pushed" } else { "pushed" };
+            format!("{how} {branch} at {short} to {remote}")
+        }
         EventKind::Archived => "archived".to_string(),
         EventKind::Unarchived => "unarchived".to_string(),
         EventKind::Deleted => "deleted".to_string(),

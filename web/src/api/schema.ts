@@ -250,6 +250,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sessions/{name}/push": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Push the session's branch to the repository's origin (HTTPS; an SSH origin is pushed to its
+         *     HTTPS form), by the daemon through its own proxy: the token is put on the request there and
+         *     nowhere else. Works for read-only sessions too: the user, not the agent, decided to ship.
+         */
+        post: operations["push"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sessions/{name}/requests": {
         parameters: {
             query?: never;
@@ -565,6 +586,13 @@ export interface components {
             /** @enum {string} */
             type: "containment-refused";
         } | {
+            branch: string;
+            commit: string;
+            forced: boolean;
+            remote: string;
+            /** @enum {string} */
+            type: "pushed";
+        } | {
             /** @enum {string} */
             type: "archived";
         } | {
@@ -662,6 +690,34 @@ export interface components {
             reason?: string | null;
             /** @description How many lines were skipped. */
             skipped_lines: number;
+        };
+        /**
+         * @description What the remote branch became.
+         * @enum {string}
+         */
+        PushOutcome: "created" | "updated" | "forced" | "up-to-date";
+        /** @description The answer of a push. */
+        PushReport: {
+            /** @description The branch on the remote (the session's branch, `clauderon/<name>`). */
+            branch: string;
+            /** @description The commit pushed. */
+            commit: string;
+            /**
+             * @description Set when the origin was not an HTTPS URL and clauderon pushed to its HTTPS form
+             *     (`git@github.com:o/r.git` → `https://github.com/o/r.git`).
+             */
+            note?: string | null;
+            outcome: components["schemas"]["PushOutcome"];
+            /** @description The origin's URL as pushed to: HTTPS, without any user part. */
+            remote: string;
+        };
+        /** @description `POST /api/sessions/{name}/push`. */
+        PushRequest: {
+            /**
+             * @description Overwrite the remote branch even when it holds commits the session's branch does not
+             *     (the agent rewrote its history). Default `false`.
+             */
+            force?: boolean;
         };
         /** @description What the daemon changed or found when it compared its records with the backends. */
         ReconcileReport: {
@@ -1512,6 +1568,63 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    push: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushReport"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };

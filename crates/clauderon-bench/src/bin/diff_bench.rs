@@ -126,7 +126,8 @@ async fn main() -> anyhow::Result<()> {
     if created.status != 201 {
         bail!("create: {}", created.body);
     }
-    let shown: serde_json::Value = serde_json::from_str(&unix(d.socket(), Request::new("GET", "/api/sessions/bench")).await.body)?;
+    let shown: serde_json::Value =
+        serde_json::from_str(&unix(d.socket(), Request::new("GET", "/api/sessions/bench")).await.body)?;
     let worktree = PathBuf::from(shown["session"]["worktree_path"].as_str().context("worktree path")?);
     let base = shown["session"]["base_commit"].as_str().context("base commit")?.to_string();
     let path = |i: usize| worktree.join(format!("src/m{:02}/f{i}.rs", i % 50));

@@ -38,7 +38,16 @@ impl SessionAccess {
     }
 
     pub(super) fn grant_identity(&self, session_id: SessionId, name: SessionName, secret: String) {
-        self.identities.insert(SessionIdentity { session_id, name }, secret);
+        self.identities.insert(SessionIdentity::agent(session_id, name), secret);
+    }
+
+    /// A proxy identity for clauderon itself to ship `session`'s work to `host` (read-write, that
+    /// host only); it stops working when the returned pass is dropped.
+    pub(super) fn ship_pass(&self, session: &Session, host: &str) -> ShipPass {
+        let identity = SessionIdentity::ship(session.id, session.name.clone(), host);
+        let secret = clauderon_proxy::identity::new_secret();
+        self.identities.insert(identity.clone(), secret.clone());
+        ShipPass { identities: self.identities.clone(), identity, secret }
     }
 
     /// Publish the session's current settings.
@@ -56,5 +65,28 @@ impl SessionAccess {
     pub(super) fn add_spent(&self, id: SessionId, tokens: u64, usd: f64) -> (Spent, Spent) {
         let before = self.policies.spent(id);
         (before, self.policies.add_spent(id, tokens, usd))
+    }
+}
+
+/// A live shipping identity; revoked on drop, however the push or request using it ends.
+pub(super) struct ShipPass {
+    identities: Arc<IdentityRegistry>,
+    identity: SessionIdentity,
+    secret: String,
+}
+
+impl ShipPass {
+    pub(super) fn user(&self) -> String {
+        self.identity.user()
+    }
+
+    pub(super) fn secret(&self) -> &str {
+        &self.secret
+    }
+}
+
+impl Drop for ShipPass {
+    fn drop(&mut self) {
+        self.identities.revoke_identity(&self.identity);
     }
 }

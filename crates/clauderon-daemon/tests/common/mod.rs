@@ -23,6 +23,14 @@ pub const GEMINI_KEY: &str = "AIza-REAL-gemini-123";
 pub const GITHUB_TOKEN: &str = "ghp_REAL_githubtoken42";
 pub const SECRETS: &[&str] = &[ANTHROPIC_KEY, OPENAI_KEY, GEMINI_KEY, GITHUB_TOKEN];
 
+/// What github.com must receive for a git request: the token as the password of
+/// `x-access-token`, Basic-encoded.
+pub fn github_basic() -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{GITHUB_TOKEN}"));
+    format!("Basic {encoded}")
+}
+
 pub struct ProxyFixture {
     pub d: TestDaemon,
     pub up: TlsUpstream,
@@ -158,8 +166,13 @@ pub async fn fixture() -> ProxyFixture {
 
 /// The `agent` session's audit, once the batched writer has had time to store it.
 pub async fn audit(fx: &ProxyFixture) -> Vec<Value> {
+    audit_of(fx, "agent").await
+}
+
+/// The audit of the session named, once the batch writer has had time to store it.
+pub async fn audit_of(fx: &ProxyFixture, name: &str) -> Vec<Value> {
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let reply = unix(fx.d.socket(), ApiRequest::new("GET", "/api/sessions/agent/requests")).await;
+    let reply = unix(fx.d.socket(), ApiRequest::new("GET", &format!("/api/sessions/{name}/requests"))).await;
     reply.json()["requests"].as_array().unwrap().clone()
 }
 

@@ -73,7 +73,7 @@ impl RequestPolicy for Names {
 }
 
 fn identity(name: &str) -> SessionIdentity {
-    SessionIdentity { session_id: SessionId::new(), name: SessionName::parse(name).unwrap() }
+    SessionIdentity::agent(SessionId::new(), SessionName::parse(name).unwrap())
 }
 
 fn sock(text: &str) -> SocketAddr {

@@ -57,6 +57,15 @@ pub(crate) async fn handle(
         .unwrap_or_default();
     // Git streams its request body into the CGI, so it is routed before the body is read.
     if let Some(root) = git_backend::repo_root(shared.git_root.as_deref(), parts.uri.path()) {
+        if let Err(missing) = shared.check(&host, &parts.headers) {
+            // As GitHub answers a git client without credentials: a Basic challenge.
+            let mut resp = unauthorized(&missing);
+            resp.headers_mut().insert(
+                "www-authenticate",
+                hyper::header::HeaderValue::from_static("Basic realm=\"GitHub\""),
+            );
+            return resp;
+        }
         return git_backend::serve(shared, &info, root, parts, host, incoming).await;
     }
     let (body, body_len) = read_capped(incoming, shared.body_cap).await;

@@ -1,13 +1,14 @@
 //! create, list, show, archive, unarchive, stop, start, delete, set-access-mode.
 
 use crate::cli::{
-    AllowHostArgs, CreateArgs, DeleteArgs, DiffArgs, ListArgs, NameArgs, SetAccessModeArgs, SetBudgetArgs,
-    ShowArgs,
+    AllowHostArgs, CreateArgs, DeleteArgs, DiffArgs, ListArgs, NameArgs, PushArgs, SetAccessModeArgs,
+    SetBudgetArgs, ShowArgs,
 };
 use crate::output::{Style, emit, emit_json};
 use anyhow::Context;
 use clauderon_client::Client;
 use clauderon_types::api::{CreateSessionRequest, DeleteQuery, ListView, SetBudgetRequest};
+use clauderon_types::ship::PushOutcome;
 use clauderon_types::usage::{BucketWidth, UsageReport};
 use clauderon_types::{SessionName, SessionOptions};
 
@@ -108,6 +109,26 @@ pub async fn diff(client: &Client, args: DiffArgs, style: Style) -> anyhow::Resu
         return emit(&style.diff_names(&diff));
     }
     emit(&if args.stat { style.diff_stat(&diff) } else { style.diff_patch(&diff) })
+}
+
+pub async fn push(client: &Client, args: PushArgs) -> anyhow::Result<()> {
+    eprintln!("pushing {}'s branch to its origin…", args.name);
+    let report = client.push(&args.name, args.force).await?;
+    if args.out.json {
+        return emit_json(&report);
+    }
+    let short = report.commit.get(..12).unwrap_or(&report.commit);
+    let what = match report.outcome {
+        PushOutcome::Created => "created",
+        PushOutcome::Updated => "updated",
+        PushOutcome::Forced => "overwritten (forced)",
+        PushOutcome::UpToDate => "already up to date",
+    };
+    let mut text = format!("{} at {short}: {what} on {}", report.branch, report.remote);
+    if let Some(note) = &report.note {
+        text.push_str(&format!("\nnote: {note}"));
+    }
+    emit(&text)
 }
 
 pub async fn archive(client: &Client, args: NameArgs, archive: bool) -> anyhow::Result<()> {
