@@ -40,6 +40,7 @@ fn sessions(n: usize) -> anyhow::Result<Vec<Session>> {
                 error: None,
                 created_at: now + chrono::Duration::milliseconds(i as i64),
                 updated_at: now,
+                pull_request: None,
             })
         })
         .collect()

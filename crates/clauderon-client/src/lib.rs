@@ -23,7 +23,7 @@ use clauderon_types::api::{
 };
 use clauderon_types::diff::SessionDiff;
 use clauderon_types::messages::MessagePage;
-use clauderon_types::ship::{PushReport, PushRequest};
+use clauderon_types::ship::{PrReport, PrRequest, PushReport, PushRequest};
 use clauderon_types::usage::{BucketWidth, UsageReport};
 use clauderon_types::{AccessMode, Session, SessionName};
 use hyper::Method;
@@ -242,6 +242,16 @@ impl Client {
     pub async fn push(&self, name: &str, force: bool) -> Result<PushReport, ClientError> {
         let body = PushRequest { force };
         self.call(Method::POST, &session_path(name, "/push")?, Some(&body), Pace::Slow).await
+    }
+
+    /// Push the session's branch and open a pull request for it (or read its open one again).
+    pub async fn pr(&self, name: &str, req: &PrRequest) -> Result<PrReport, ClientError> {
+        self.call(Method::POST, &session_path(name, "/pr")?, Some(req), Pace::Slow).await
+    }
+
+    /// Read the session's pull request from GitHub now.
+    pub async fn refresh_pr(&self, name: &str) -> Result<Session, ClientError> {
+        self.call(Method::POST, &session_path(name, "/pr/refresh")?, None::<&()>, Pace::Slow).await
     }
 
     /// The proxy's audit of every session, or of the one named (deleted sessions included).

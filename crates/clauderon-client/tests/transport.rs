@@ -60,6 +60,7 @@ fn session(name: &str) -> Session {
         error: None,
         created_at: now,
         updated_at: now,
+        pull_request: None,
     }
 }
 

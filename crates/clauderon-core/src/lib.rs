@@ -5,6 +5,7 @@ pub mod api_token;
 pub mod bus;
 pub mod config;
 pub mod error;
+pub mod github;
 pub mod lock;
 pub mod manager;
 pub mod pricing;

@@ -325,6 +325,7 @@ impl SessionManager {
             error: None,
             created_at: now,
             updated_at: now,
+            pull_request: None,
         };
         let created =
             EventKind::Created { backend: kind, agent: session.agent, access_mode: session.access_mode };

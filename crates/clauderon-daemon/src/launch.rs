@@ -183,6 +183,7 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
     // Sessions follow their resources as backends report changes (Docker's events).
     let mut tasks = manager.follow_backends(shutdown_rx.clone());
     let sinks = start_sinks(store, &opts.config, &manager, &shutdown_rx, &mut tasks);
+    tasks.push(follow_pull_requests(manager.clone(), shutdown_rx.clone()));
     let state =
         AppState::new(manager.clone(), shutdown_rx.clone(), proxy.credentials(), Arc::from(proxy.ca_pem()));
     // The address wall keeps sessions off the API as bound (tests bind port 0).
@@ -279,4 +280,30 @@ impl ApiListeners {
         }
         let _ = std::fs::remove_file(&self.socket);
     }
+}
+
+/// How often open pull requests are read again from GitHub.
+const PR_REFRESH: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Reads every open pull request again every [`PR_REFRESH`] (the first time one period after
+/// start), until shutdown.
+fn follow_pull_requests(
+    manager: SessionManager,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + PR_REFRESH, PR_REFRESH);
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = timer.tick() => {}
+                _ = shutdown.changed() => return,
+            }
+            match manager.refresh_open_prs().await {
+                Ok((0, 0)) => {}
+                Ok((refreshed, failed)) => tracing::debug!(refreshed, failed, "pull requests read again"),
+                Err(e) => tracing::warn!(error = %e, "reading pull requests again failed"),
+            }
+        }
+    })
 }

@@ -61,6 +61,8 @@ pub fn router(state: AppState, guard: Guard) -> Router {
         .route("/api/sessions/{name}/messages", get(routes::messages::session_messages))
         .route("/api/sessions/{name}/diff", get(routes::diff::session_diff))
         .route("/api/sessions/{name}/push", post(routes::ship::push))
+        .route("/api/sessions/{name}/pr", post(routes::ship::pr))
+        .route("/api/sessions/{name}/pr/refresh", post(routes::ship::refresh_pr))
         .route("/api/requests", get(routes::proxy::all_requests))
         .route("/api/proxy/ca.pem", get(routes::proxy::ca_pem))
         .route("/api/credentials", get(routes::proxy::credentials))

@@ -25,6 +25,8 @@ use utoipa::OpenApi;
         messages::session_messages,
         diff::session_diff,
         ship::push,
+        ship::pr,
+        ship::refresh_pr,
         terminal::logs,
         terminal::env,
         terminal::send_input,

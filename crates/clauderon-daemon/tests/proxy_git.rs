@@ -8,9 +8,9 @@
 
 mod common;
 
+use clauderon_testkit::BareRepo;
 use clauderon_testkit::upstream::RecordedRequest;
 use clauderon_testkit::upstream::git_backend::isolated_git;
-use clauderon_testkit::{BareRepo, TlsUpstream, UpstreamOptions};
 use common::{GITHUB_TOKEN, ProxyFixture, fixture_on};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -31,13 +31,7 @@ struct GitFx {
 /// A daemon holding only `GH_TOKEN`, whose proxy reaches github.com at an upstream serving
 /// `acme/widgets` over git http-backend, with one session named `agent`.
 async fn fixture() -> GitFx {
-    let git_root = tempfile::tempdir().unwrap();
-    let repo = BareRepo::create(git_root.path(), "acme/widgets").unwrap();
-    let up = TlsUpstream::start(UpstreamOptions {
-        git_root: Some(git_root.path().to_path_buf()),
-        ..Default::default()
-    })
-    .await;
+    let (git_root, repo, up) = common::git_upstream().await;
     let fx = fixture_on(up, &[("GH_TOKEN", GITHUB_TOKEN)], true).await;
     GitFx {
         fx,

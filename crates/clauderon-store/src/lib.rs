@@ -16,7 +16,10 @@ use chrono::{DateTime, Utc};
 use clauderon_types::api::ListView;
 use clauderon_types::{BackendKind, EventKind, Session, SessionEvent, SessionId, SessionName};
 use error::Duplicate;
-use rows::{EVENT_COLUMNS, EventRow, SESSION_COLUMNS, event_tag, options_text, read_session, time_text};
+use rows::{
+    EVENT_COLUMNS, EventRow, SESSION_COLUMNS, event_tag, options_text, pull_request_text, read_session,
+    time_text,
+};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -63,7 +66,7 @@ fn append_event(
 
 fn insert_row(tx: &Transaction<'_>, s: &Session) -> Result<(), StoreError> {
     tx.prepare_cached(&format!(
-        "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+        "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
     ))?
     .execute(params![
         s.id.to_string(),
@@ -83,6 +86,7 @@ fn insert_row(tx: &Transaction<'_>, s: &Session) -> Result<(), StoreError> {
         time_text(s.created_at),
         time_text(s.updated_at),
         options_text(s)?,
+        pull_request_text(s)?,
     ])
     .map_err(|e| match error::duplicate(&e) {
         Some(Duplicate::Name) => StoreError::Conflict(format!("a session named `{}` already exists", s.name)),
@@ -178,7 +182,7 @@ impl Store {
         let changed = tx
             .prepare_cached(
                 "UPDATE sessions SET status = ?2, archived = ?3, access_mode = ?4, backend_handle = ?5, error = ?6, \
-                 updated_at = ?7, options = ?8 WHERE id = ?1",
+                 updated_at = ?7, options = ?8, pull_request = ?9 WHERE id = ?1",
             )?
             .execute(params![
                 s.id.to_string(),
@@ -189,6 +193,7 @@ impl Store {
                 s.error,
                 time_text(s.updated_at),
                 options_text(s)?,
+                pull_request_text(s)?,
             ])?;
         if changed == 0 {
             return Err(StoreError::NotFound(format!("session `{}`", s.name)));

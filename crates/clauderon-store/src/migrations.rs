@@ -110,6 +110,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "sessions found by their backend resource",
         sql: "CREATE INDEX sessions_by_handle ON sessions(backend, backend_handle);",
     },
+    Migration {
+        version: 8,
+        name: "a session's pull request",
+        sql: "ALTER TABLE sessions ADD COLUMN pull_request TEXT;",
+    },
 ];
 
 pub fn latest() -> u32 {

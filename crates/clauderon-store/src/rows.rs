@@ -8,13 +8,23 @@ use rusqlite::Row;
 use std::path::PathBuf;
 
 pub const SESSION_COLUMNS: &str = "id, name, repo_path, branch, base_commit, worktree_path, backend, agent, \
-     access_mode, prompt, status, archived, backend_handle, error, created_at, updated_at, options";
+     access_mode, prompt, status, archived, backend_handle, error, created_at, updated_at, options, pull_request";
 
 pub const EVENT_COLUMNS: &str = "seq, session_id, session_name, at, kind, payload";
 
 /// The session's options as stored: JSON.
 pub fn options_text(s: &Session) -> Result<String, StoreError> {
     serde_json::to_string(&s.options).map_err(|e| corrupt(format!("options of `{}`: {e}", s.name)))
+}
+
+/// The session's pull request as stored: JSON, or NULL.
+pub fn pull_request_text(s: &Session) -> Result<Option<String>, StoreError> {
+    s.pull_request
+        .as_ref()
+        .map(|pr| {
+            serde_json::to_string(pr).map_err(|e| corrupt(format!("pull request of `{}`: {e}", s.name)))
+        })
+        .transpose()
 }
 
 /// Fixed-width RFC 3339 (nanoseconds, `Z`) so text order is time order.
@@ -84,6 +94,10 @@ fn read_session_fields(row: &Row<'_>) -> Result<Session, StoreError> {
         updated_at: parse_time(text(15, "updated_at")?, "updated_at")?,
         options: serde_json::from_str(text(16, "options")?)
             .map_err(|e| corrupt(format!("options are not valid: {e}")))?,
+        pull_request: opt_text(17, "pull_request")?
+            .map(|t| serde_json::from_str(&t))
+            .transpose()
+            .map_err(|e| corrupt(format!("pull request is not valid: {e}")))?,
     })
 }
 
@@ -145,6 +159,8 @@ pub fn event_tag(kind: &EventKind) -> &'static str {
         EventKind::BudgetExceeded { .. } => "budget-exceeded",
         EventKind::ContainmentRefused { .. } => "containment-refused",
         EventKind::Pushed { .. } => "pushed",
+        EventKind::PullRequestOpened { .. } => "pull-request-opened",
+        EventKind::PullRequestChanged { .. } => "pull-request-changed",
         EventKind::Archived => "archived",
         EventKind::Unarchived => "unarchived",
         EventKind::Deleted => "deleted",
@@ -184,6 +200,13 @@ mod tests {
                 branch: "clauderon/fix".into(),
                 commit: "0123abcd".into(),
                 forced: false,
+            },
+            EventKind::PullRequestOpened { number: 7, url: "https://github.com/acme/widgets/pull/7".into() },
+            EventKind::PullRequestChanged {
+                number: 7,
+                state: clauderon_types::ship::PrState::Merged,
+                review: clauderon_types::ship::ReviewDecision::Approved,
+                checks: clauderon_types::ship::CheckSummary { total: 2, passed: 2, failed: 0, pending: 0 },
             },
             EventKind::Archived,
             EventKind::Unarchived,

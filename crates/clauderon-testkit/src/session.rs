@@ -25,5 +25,6 @@ pub fn sample(name: &str) -> Session {
         error: None,
         created_at: now,
         updated_at: now,
+        pull_request: None,
     }
 }

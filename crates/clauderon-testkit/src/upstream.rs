@@ -26,6 +26,7 @@
 mod body;
 mod client;
 pub mod git_backend;
+pub mod github_api;
 mod model_api;
 pub mod oauth_api;
 mod raw;
@@ -200,6 +201,7 @@ pub(crate) struct Shared {
     gates: Mutex<HashMap<String, watch::Sender<bool>>>,
     reply: Mutex<ModelReply>,
     requirements: Mutex<Vec<Requirement>>,
+    github: Mutex<github_api::FakeGitHub>,
     recording: AtomicBool,
     pub(crate) body_cap: usize,
     pub(crate) git_root: Option<PathBuf>,
@@ -235,6 +237,10 @@ impl Shared {
 
     pub(crate) fn gate(&self, name: &str) -> watch::Receiver<bool> {
         lock(&self.gates).entry(name.to_owned()).or_insert_with(|| watch::channel(false).0).subscribe()
+    }
+
+    pub(crate) fn github(&self) -> MutexGuard<'_, github_api::FakeGitHub> {
+        lock(&self.github)
     }
 
     pub(crate) fn reply(&self) -> ModelReply {
@@ -293,6 +299,7 @@ impl TlsUpstream {
             gates: Mutex::new(HashMap::new()),
             reply: Mutex::new(ModelReply::default()),
             requirements: Mutex::new(Vec::new()),
+            github: Mutex::new(github_api::FakeGitHub::default()),
             recording: AtomicBool::new(opts.record),
             body_cap: opts.body_cap,
             git_root: opts.git_root.clone(),
@@ -412,6 +419,12 @@ impl TlsUpstream {
         let host = (host != "*").then(|| host_without_port(host));
         let req = Requirement { host, name: name.to_ascii_lowercase(), value: value.to_owned() };
         lock(&self.shared.requirements).push(req);
+    }
+
+    /// The stand-in for GitHub's REST API on `api.github.com` ([`github_api`]): add
+    /// repositories, then merge, review and set checks on the pull requests it holds.
+    pub fn github(&self) -> MutexGuard<'_, github_api::FakeGitHub> {
+        self.shared.github()
     }
 
     pub fn clear_requirements(&self) {

@@ -65,6 +65,18 @@ pub enum EventKind {
         commit: String,
         forced: bool,
     },
+    /// `clauderon pr` opened a pull request for the session's branch.
+    PullRequestOpened {
+        number: u64,
+        url: String,
+    },
+    /// The pull request's state, review decision or checks changed (read on a refresh).
+    PullRequestChanged {
+        number: u64,
+        state: crate::ship::PrState,
+        review: crate::ship::ReviewDecision,
+        checks: crate::ship::CheckSummary,
+    },
     Archived,
     Unarchived,
     Deleted,

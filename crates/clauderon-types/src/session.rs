@@ -41,6 +41,9 @@ pub struct Session {
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The pull request `clauderon pr` opened for the session's branch, as last read.
+    #[serde(default)]
+    pub pull_request: Option<crate::ship::PullRequest>,
 }
 
 impl Session {

@@ -51,6 +51,9 @@ pub enum Command {
     /// Push a session's branch to its repository's origin, through clauderon's proxy: the token
     /// is put on the request there, never given to git. Read-only sessions too.
     Push(PushArgs),
+    /// Push a session's branch and open a pull request for it on GitHub (through the proxy);
+    /// `--refresh` reads its state, review and checks again.
+    Pr(PrArgs),
     /// Hide a session from the default list; it keeps its worktree.
     Archive(NameArgs),
     /// Bring an archived session back to the list.
@@ -194,6 +197,29 @@ pub struct PushArgs {
     /// Overwrite the remote branch even when it has commits the session's branch does not.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct PrArgs {
+    /// The session's name.
+    pub name: String,
+    /// Default: the first line of the session's prompt.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Default: the session's prompt and its commits. `-` reads it from stdin.
+    #[arg(long)]
+    pub body: Option<String>,
+    /// Open it as a draft.
+    #[arg(long)]
+    pub draft: bool,
+    /// The branch to merge into. Default: the repository's default branch.
+    #[arg(long)]
+    pub base: Option<String>,
+    /// Only read the session's pull request again (state, review, checks).
+    #[arg(long, conflicts_with_all = ["title", "body", "draft", "base"])]
+    pub refresh: bool,
     #[command(flatten)]
     pub out: JsonFlag,
 }

@@ -27,6 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(args) => sessions::show(&client(url)?, args, style).await?,
         Command::Diff(args) => sessions::diff(&client(url)?, args, style).await?,
         Command::Push(args) => sessions::push(&client(url)?, args).await?,
+        Command::Pr(args) => sessions::pr(&client(url)?, args).await?,
         Command::Archive(args) => sessions::archive(&client(url)?, args, true).await?,
         Command::Unarchive(args) => sessions::archive(&client(url)?, args, false).await?,
         Command::Stop(args) => sessions::run(&client(url)?, args, false).await?,

@@ -116,10 +116,15 @@ impl Style {
             return "no sessions: create one with `clauderon create --repo PATH --prompt TEXT`".to_string();
         }
         let mut t = self.table();
-        t.set_header(self.header(&["NAME", "STATUS", "BACKEND", "AGENT", "ACCESS", "AGE", "REPOSITORY"]));
+        let with_prs = sessions.iter().any(|s| s.pull_request.is_some());
+        let mut header = vec!["NAME", "STATUS", "BACKEND", "AGENT", "ACCESS", "AGE", "REPOSITORY"];
+        if with_prs {
+            header.push("PR");
+        }
+        t.set_header(self.header(&header));
         for s in sessions {
             let name = if s.archived { format!("{} (archived)", s.name) } else { s.name.to_string() };
-            t.add_row(vec![
+            let mut row = vec![
                 Cell::new(name),
                 self.status_cell(s.status),
                 Cell::new(s.backend.as_str()),
@@ -127,7 +132,12 @@ impl Style {
                 Cell::new(s.access_mode.as_str()),
                 Cell::new(age(now, s.created_at)),
                 Cell::new(s.repo_path.display()),
-            ]);
+            ];
+            if with_prs {
+                let pr = s.pull_request.as_ref().map(|p| format!("#{} {}", p.number, p.state.as_str()));
+                row.push(Cell::new(pr.unwrap_or_else(|| "-".to_string())));
+            }
+            t.add_row(row);
         }
         finish(t)
     }
@@ -174,6 +184,11 @@ impl Style {
         if o.budget_tokens.is_some() || o.budget_usd_cents.is_some() {
             rows.push(("budget", Cell::new(budget_text(o.budget_tokens, o.budget_usd_cents))));
         }
+        if let Some(pr) = &s.pull_request {
+            let text =
+                format!("#{} {} ({})", pr.number, pr.url, pr_standing(pr.state, pr.review, &pr.checks));
+            rows.push(("pull request", Cell::new(text)));
+        }
         if let Some(error) = &s.error {
             rows.push(("error", self.paint(error, Color::Red)));
         }
@@ -203,6 +218,27 @@ impl Style {
     }
 }
 
+/// "open, approved, checks 3/4 passed (1 pending)".
+pub fn pr_standing(
+    state: clauderon_types::ship::PrState,
+    review: clauderon_types::ship::ReviewDecision,
+    checks: &clauderon_types::ship::CheckSummary,
+) -> String {
+    let mut text = format!("{}, review {}", state.as_str(), review.as_str());
+    if checks.total == 0 {
+        text.push_str(", no checks");
+    } else {
+        text.push_str(&format!(", checks {}/{} passed", checks.passed, checks.total));
+        if checks.failed > 0 {
+            text.push_str(&format!(", {} failed", checks.failed));
+        }
+        if checks.pending > 0 {
+            text.push_str(&format!(", {} pending", checks.pending));
+        }
+    }
+    text
+}
+
 pub fn describe_event(kind: &EventKind) -> String {
     match kind {
         EventKind::Created { backend, agent, access_mode } => {
@@ -224,6 +260,10 @@ pub fn describe_event(kind: &EventKind) -> String {
             let short = commit.get(..12).unwrap_or(commit);
             let how = if *forced { "force-pushed" } else { "pushed" };
             format!("{how} {branch} at {short} to {remote}")
+        }
+        EventKind::PullRequestOpened { number, url } => format!("opened pull request #{number}: {url}"),
+        EventKind::PullRequestChanged { number, state, review, checks } => {
+            format!("pull request #{number}: {}", pr_standing(*state, *review, checks))
         }
         EventKind::Archived => "archived".to_string(),
         EventKind::Unarchived => "unarchived".to_string(),
@@ -313,6 +353,7 @@ mod tests {
             error: None,
             created_at: now - Duration::minutes(5),
             updated_at: now,
+            pull_request: None,
         }
     }
 

@@ -250,6 +250,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sessions/{name}/pr": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Push the session's branch, then open a pull request for it on GitHub through the proxy (or,
+         *     when it has an open one, read that one again). Title and body default to the session's
+         *     prompt and its commits; the base to the repository's default branch. Records the pull
+         *     request on the session, which then follows its state, review decision and checks.
+         */
+        post: operations["pr"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions/{name}/pr/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Read the session's pull request from GitHub now (the daemon also does it on a timer). */
+        post: operations["refresh_pr"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sessions/{name}/push": {
         parameters: {
             query?: never;
@@ -420,6 +459,26 @@ export interface components {
          * @enum {string}
          */
         BucketWidth: "minute" | "hour" | "day";
+        /** @description The check runs on the pull request's head commit. */
+        CheckSummary: {
+            /**
+             * Format: int32
+             * @description Completed with failure, timed out, cancelled or action required.
+             */
+            failed: number;
+            /**
+             * Format: int32
+             * @description Completed with success, neutral or skipped.
+             */
+            passed: number;
+            /**
+             * Format: int32
+             * @description Queued or in progress.
+             */
+            pending: number;
+            /** Format: int32 */
+            total: number;
+        };
         CreateSessionRequest: {
             access_mode?: null | components["schemas"]["AccessMode"];
             agent?: null | components["schemas"]["AgentKind"];
@@ -593,6 +652,20 @@ export interface components {
             /** @enum {string} */
             type: "pushed";
         } | {
+            /** Format: int64 */
+            number: number;
+            /** @enum {string} */
+            type: "pull-request-opened";
+            url: string;
+        } | {
+            checks: components["schemas"]["CheckSummary"];
+            /** Format: int64 */
+            number: number;
+            review: components["schemas"]["ReviewDecision"];
+            state: components["schemas"]["PrState"];
+            /** @enum {string} */
+            type: "pull-request-changed";
+        } | {
             /** @enum {string} */
             type: "archived";
         } | {
@@ -691,6 +764,45 @@ export interface components {
             /** @description How many lines were skipped. */
             skipped_lines: number;
         };
+        /** @description The answer of `POST /api/sessions/{name}/pr`. */
+        PrReport: {
+            pull_request: components["schemas"]["PullRequest"];
+            push: components["schemas"]["PushReport"];
+        };
+        /** @description `POST /api/sessions/{name}/pr`: push the session's branch, then open a pull request for it. */
+        PrRequest: {
+            /** @description The branch to merge into. Default: the repository's default branch. */
+            base?: string | null;
+            /** @description Default: the session's prompt and the list of its commits. */
+            body?: string | null;
+            draft?: boolean;
+            /** @description Default: the first line of the session's prompt. */
+            title?: string | null;
+        };
+        /**
+         * @description Where a pull request stands.
+         * @enum {string}
+         */
+        PrState: "open" | "merged" | "closed";
+        /** @description A session's pull request, as last read from GitHub. */
+        PullRequest: {
+            base: string;
+            checks: components["schemas"]["CheckSummary"];
+            draft: boolean;
+            /** Format: int64 */
+            number: number;
+            /**
+             * Format: date-time
+             * @description When clauderon last read it.
+             */
+            refreshed_at: string;
+            /** @description `owner/repo`. */
+            repo: string;
+            review: components["schemas"]["ReviewDecision"];
+            state: components["schemas"]["PrState"];
+            /** @description Its page on GitHub. */
+            url: string;
+        };
         /**
          * @description What the remote branch became.
          * @enum {string}
@@ -728,6 +840,11 @@ export interface components {
             unreachable: string[];
         };
         /**
+         * @description What the reviews say, from each reviewer's latest decisive review.
+         * @enum {string}
+         */
+        ReviewDecision: "none" | "approved" | "changes-requested";
+        /**
          * @description Who a message is from.
          * @enum {string}
          */
@@ -760,6 +877,7 @@ export interface components {
             options?: components["schemas"]["SessionOptions"];
             /** @description The initial prompt given to the agent. */
             prompt: string;
+            pull_request?: null | components["schemas"]["PullRequest"];
             /** @description The user's repository (its top level). */
             repo_path: string;
             status: components["schemas"]["SessionStatus"];
@@ -1568,6 +1686,116 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pr: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrReport"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    refresh_pr: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,8 +4,9 @@ use super::ApiJson;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Path, State};
+use clauderon_types::Session;
 use clauderon_types::api::ErrorBody;
-use clauderon_types::ship::{PushReport, PushRequest};
+use clauderon_types::ship::{PrReport, PrRequest, PushReport, PushRequest};
 
 /// Push the session's branch to the repository's origin (HTTPS; an SSH origin is pushed to its
 /// HTTPS form), by the daemon through its own proxy: the token is put on the request there and
@@ -23,4 +24,34 @@ pub async fn push(
     tracing::info!(session = %name, remote = %report.remote, commit = %report.commit,
         outcome = report.outcome.as_str(), "pushed");
     Ok(ApiJson(report))
+}
+
+/// Push the session's branch, then open a pull request for it on GitHub through the proxy (or,
+/// when it has an open one, read that one again). Title and body default to the session's
+/// prompt and its commits; the base to the repository's default branch. Records the pull
+/// request on the session, which then follows its state, review decision and checks.
+#[utoipa::path(post, path = "/api/sessions/{name}/pr", tag = "sessions", params(("name" = String, Path)),
+    request_body = PrRequest,
+    responses((status = 200, body = PrReport), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn pr(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<PrRequest>,
+) -> Result<ApiJson<PrReport>, ApiError> {
+    let report = state.manager.pr(&name, req).await?;
+    tracing::info!(session = %name, number = report.pull_request.number, url = %report.pull_request.url,
+        "pull request");
+    Ok(ApiJson(report))
+}
+
+/// Read the session's pull request from GitHub now (the daemon also does it on a timer).
+#[utoipa::path(post, path = "/api/sessions/{name}/pr/refresh", tag = "sessions", params(("name" = String, Path)),
+    responses((status = 200, body = Session), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 502, body = ErrorBody)))]
+pub async fn refresh_pr(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<ApiJson<Session>, ApiError> {
+    Ok(ApiJson(state.manager.refresh_pr(&name).await?))
 }

@@ -31,6 +31,19 @@ pub fn github_basic() -> String {
     format!("Basic {encoded}")
 }
 
+/// An upstream serving `acme/widgets` (one commit on `main`) over the real git http-backend,
+/// from a git root that lives as long as the returned folder.
+pub async fn git_upstream() -> (tempfile::TempDir, clauderon_testkit::BareRepo, TlsUpstream) {
+    let git_root = tempfile::tempdir().unwrap();
+    let repo = clauderon_testkit::BareRepo::create(git_root.path(), "acme/widgets").unwrap();
+    let up = TlsUpstream::start(clauderon_testkit::UpstreamOptions {
+        git_root: Some(git_root.path().to_path_buf()),
+        ..Default::default()
+    })
+    .await;
+    (git_root, repo, up)
+}
+
 pub struct ProxyFixture {
     pub d: TestDaemon,
     pub up: TlsUpstream,

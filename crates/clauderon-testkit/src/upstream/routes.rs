@@ -3,7 +3,7 @@
 //! served the same routes.
 
 use super::body::{self, PatternBody, RespBody};
-use super::{ConnInfo, RecordedRequest, Shared, git_backend, model_api, oauth_api, reflect};
+use super::{ConnInfo, RecordedRequest, Shared, git_backend, github_api, model_api, oauth_api, reflect};
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::BodyExt;
 use hyper::body::{Bytes, Incoming};
@@ -156,6 +156,17 @@ pub(crate) async fn route(
             Err(_) => bad_request("/bytes/{n} needs a byte count"),
         },
         p if p.starts_with("/status/") => status(&p["/status/".len()..]),
+        p if p.starts_with("/repos/") && super::host_without_port(&req.host) == "api.github.com" => {
+            match shared.check(&req.host, &req.parts.headers) {
+                Ok(()) => github_api::route(shared, &req).unwrap_or_else(|| {
+                    body::json(StatusCode::NOT_FOUND, &json!({"message": "Not Found", "path": path}))
+                }),
+                Err(missing) => body::json(
+                    StatusCode::UNAUTHORIZED,
+                    &json!({"message": format!("Bad credentials ({missing})")}),
+                ),
+            }
+        }
         _ => match model_api::route(shared, &req, on_upgrade.is_some()) {
             Some(resp) => resp,
             None => body::json(

@@ -1,14 +1,14 @@
-//! create, list, show, archive, unarchive, stop, start, delete, set-access-mode.
+//! create, list, show, diff, push, pr, archive, unarchive, stop, start, delete, set-access-mode.
 
 use crate::cli::{
-    AllowHostArgs, CreateArgs, DeleteArgs, DiffArgs, ListArgs, NameArgs, PushArgs, SetAccessModeArgs,
+    AllowHostArgs, CreateArgs, DeleteArgs, DiffArgs, ListArgs, NameArgs, PrArgs, PushArgs, SetAccessModeArgs,
     SetBudgetArgs, ShowArgs,
 };
-use crate::output::{Style, emit, emit_json};
+use crate::output::{Style, emit, emit_json, pr_standing};
 use anyhow::Context;
 use clauderon_client::Client;
 use clauderon_types::api::{CreateSessionRequest, DeleteQuery, ListView, SetBudgetRequest};
-use clauderon_types::ship::PushOutcome;
+use clauderon_types::ship::{PrRequest, PushOutcome};
 use clauderon_types::usage::{BucketWidth, UsageReport};
 use clauderon_types::{SessionName, SessionOptions};
 
@@ -129,6 +129,42 @@ pub async fn push(client: &Client, args: PushArgs) -> anyhow::Result<()> {
         text.push_str(&format!("\nnote: {note}"));
     }
     emit(&text)
+}
+
+pub async fn pr(client: &Client, args: PrArgs) -> anyhow::Result<()> {
+    if args.refresh {
+        let s = client.refresh_pr(&args.name).await?;
+        if args.out.json {
+            return emit_json(&s.pull_request);
+        }
+        let pr = s.pull_request.context("the daemon answered without the pull request")?;
+        return emit(&format!("#{} {}: {}", pr.number, pr.url, pr_standing(pr.state, pr.review, &pr.checks)));
+    }
+    let body = match args.body.as_deref() {
+        Some("-") => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .context("reading the body from stdin")?;
+            Some(text)
+        }
+        other => other.map(str::to_string),
+    };
+    eprintln!("pushing {}'s branch and opening its pull request…", args.name);
+    let req = PrRequest { title: args.title, body, draft: args.draft, base: args.base };
+    let report = client.pr(&args.name, &req).await?;
+    if args.out.json {
+        return emit_json(&report);
+    }
+    let pr = &report.pull_request;
+    emit(&format!(
+        "{} pushed ({}); pull request #{} into {}: {}\n{}",
+        report.push.branch,
+        report.push.outcome.as_str(),
+        pr.number,
+        pr.base,
+        pr.url,
+        pr_standing(pr.state, pr.review, &pr.checks)
+    ))
 }
 
 pub async fn archive(client: &Client, args: NameArgs, archive: bool) -> anyhow::Result<()> {

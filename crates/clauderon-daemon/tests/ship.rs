@@ -1,9 +1,14 @@
-//! `clauderon push` (`POST /api/sessions/{name}/push`): the daemon pushes a session's branch to
-//! the repository's origin through its own proxy. The origin is `github.com`, which the proxy
-//! sends to the test kit's TLS upstream running the real `git http-backend` (the real GitHub is
-//! out of reach here). The upstream must see the real token on the push; the session, the API's
-//! answers, the events, the audit and every file of the daemon must not. A read-only session's
-//! own push stays refused while `clauderon push` of the same session goes through.
+//! Review and ship. `clauderon push` (`POST /api/sessions/{name}/push`): the daemon pushes a
+//! session's branch to the repository's origin through its own proxy. The origin is
+//! `github.com`, which the proxy sends to the test kit's TLS upstream running the real
+//! `git http-backend` (the real GitHub is out of reach here). The upstream must see the real
+//! token on the push; the session, the API's answers, the events, the audit and every file of
+//! the daemon must not. A read-only session's own push stays refused while `clauderon push` of
+//! the same session goes through.
+//!
+//! `clauderon pr` (`POST /api/sessions/{name}/pr`) against the test kit's **fake** GitHub REST
+//! API on `api.github.com` (`github_api`: the only fake here, GitHub being unreachable), which
+//! answers only requests carrying the real token as a Bearer credential.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
@@ -11,10 +16,12 @@ mod common;
 
 use clauderon_testkit::http::{Reply, Request as ApiRequest, unix};
 use clauderon_testkit::upstream::git_backend::isolated_git;
-use clauderon_testkit::{BareRepo, TestRepo, TlsUpstream, UpstreamOptions};
+use clauderon_testkit::{BareRepo, TestRepo};
 use common::{GITHUB_TOKEN, ProxyFixture, fixture_on};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
+use tokio_tungstenite::tungstenite::Message;
 
 struct ShipFx {
     fx: ProxyFixture,
@@ -26,13 +33,7 @@ struct ShipFx {
 }
 
 async fn fixture(env: &[(&str, &str)]) -> ShipFx {
-    let git_root = tempfile::tempdir().unwrap();
-    let remote = BareRepo::create(git_root.path(), "acme/widgets").unwrap();
-    let up = TlsUpstream::start(UpstreamOptions {
-        git_root: Some(git_root.path().to_path_buf()),
-        ..Default::default()
-    })
-    .await;
+    let (git_root, remote, up) = common::git_upstream().await;
     // As GitHub does: git over HTTPS needs the token (here, for every git request).
     up.require_header("github.com", "authorization", &common::github_basic());
     let fx = fixture_on(up, env, true).await;
@@ -50,7 +51,12 @@ impl ShipFx {
 
     /// A session made from the user's repository, in `mode`; returns its worktree.
     async fn session(&self, name: &str, mode: &str) -> PathBuf {
-        let body = json!({"repo_path": self.repo.path(), "prompt": "go", "name": name, "access_mode": mode});
+        self.session_with(name, mode, "go").await
+    }
+
+    async fn session_with(&self, name: &str, mode: &str, prompt: &str) -> PathBuf {
+        let body =
+            json!({"repo_path": self.repo.path(), "prompt": prompt, "name": name, "access_mode": mode});
         let reply = self.api("POST", "/api/sessions", Some(body)).await;
         assert_eq!(reply.status, 201, "{}", reply.body);
         let session: Value = serde_json::from_str(&reply.body).unwrap();
@@ -62,6 +68,19 @@ impl ShipFx {
             self.api("POST", &format!("/api/sessions/{name}/push"), Some(json!({"force": force}))).await;
         assert_no_secret("the push's answer", reply.body.as_bytes());
         reply
+    }
+
+    async fn pr(&self, name: &str, body: Value) -> Reply {
+        let reply = self.api("POST", &format!("/api/sessions/{name}/pr"), Some(body)).await;
+        assert_no_secret("the pr's answer", reply.body.as_bytes());
+        reply
+    }
+
+    async fn refresh(&self, name: &str) -> Value {
+        let reply = self.api("POST", &format!("/api/sessions/{name}/pr/refresh"), None).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_no_secret("the refresh's answer", reply.body.as_bytes());
+        serde_json::from_str(&reply.body).unwrap()
     }
 
     fn remote_ref(&self, branch: &str) -> Option<String> {
@@ -250,4 +269,156 @@ async fn pushes_that_cannot_work_say_why_and_change_nothing() {
 
     let missing = s.push("nobody", false).await;
     assert_eq!(missing.status, 404, "{}", missing.body);
+}
+
+/// The fake GitHub API answers only with the real token, as a Bearer credential.
+fn github_api_needs_the_token(s: &ShipFx) {
+    s.fx.up.require_header("api.github.com", "authorization", &format!("Bearer {GITHUB_TOKEN}"));
+    s.fx.up.github().repos.insert("acme/widgets".into(), "main".into());
+}
+
+#[tokio::test]
+async fn pr_pushes_opens_a_pull_request_and_follows_it_to_merged() {
+    let s = fixture(&[("GH_TOKEN", GITHUB_TOKEN)]).await;
+    github_api_needs_the_token(&s);
+    s.repo.git(&["remote", "add", "origin", "https://github.com/acme/widgets.git"]).unwrap();
+    let worktree = s.session_with("review", "read-only", "Fix the login bug\nand run the tests").await;
+    let commit = agent_commits(&worktree, "LOGIN.md", "fixed\n");
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(s.fx.d.ws_request("/ws/events?since=0")).await.unwrap();
+
+    let reply = s.pr("review", json!({})).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let report: Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(report["push"]["outcome"], "created", "{report}");
+    let pr = &report["pull_request"];
+    assert_eq!(pr["number"], 1);
+    assert_eq!(pr["url"], "https://github.com/acme/widgets/pull/1");
+    assert_eq!(
+        (pr["state"].as_str(), pr["review"].as_str(), pr["base"].as_str()),
+        (Some("open"), Some("none"), Some("main"))
+    );
+    assert_eq!(s.remote_ref("clauderon/review").as_deref(), Some(commit.as_str()), "pushed first");
+    {
+        let gh = s.fx.up.github();
+        let opened = &gh.pulls[0];
+        assert_eq!((opened.head.as_str(), opened.base.as_str()), ("clauderon/review", "main"));
+        assert_eq!(opened.title, "Fix the login bug", "the prompt's first line");
+        assert!(
+            opened.body.contains("and run the tests") && opened.body.contains("LOGIN.md"),
+            "{}",
+            opened.body
+        );
+        assert_eq!(opened.head_sha, commit);
+    }
+    let api_calls: Vec<_> =
+        s.fx.up.requests().into_iter().filter(|r| r.path.starts_with("/repos/")).collect();
+    assert!(api_calls.iter().any(|r| r.method == "POST"), "{api_calls:?}");
+    for r in &api_calls {
+        assert_eq!(
+            r.header("authorization"),
+            Some(format!("Bearer {GITHUB_TOKEN}").as_str()),
+            "{} {}",
+            r.method,
+            r.path
+        );
+        assert_eq!(r.header("proxy-authorization"), None);
+        assert_eq!(r.sni.as_deref(), Some("api.github.com"));
+    }
+
+    // list shows it; a refresh with nothing new adds no event.
+    let list = s.api("GET", "/api/sessions", None).await;
+    assert!(list.body.contains("\"pull_request\":{\"number\":1"), "{}", list.body);
+    s.refresh("review").await;
+
+    // GitHub moves on: approved, checks run, merged.
+    {
+        let mut gh = s.fx.up.github();
+        gh.pulls[0].reviews.push(("alice".into(), "APPROVED".into()));
+        gh.checks.insert(
+            commit.clone(),
+            vec![("completed".into(), Some("success".into())), ("in_progress".into(), None)],
+        );
+        gh.pulls[0].state = "closed".into();
+        gh.pulls[0].merged = true;
+    }
+    let session = s.refresh("review").await;
+    let pr = &session["pull_request"];
+    assert_eq!((pr["state"].as_str(), pr["review"].as_str()), (Some("merged"), Some("approved")), "{pr}");
+    assert_eq!(pr["checks"], json!({"total": 2, "passed": 1, "failed": 0, "pending": 1}));
+    let list = s.api("GET", "/api/sessions", None).await;
+    assert!(list.body.contains("\"state\":\"merged\""), "{}", list.body);
+
+    // The event stream told it, once each: pushed, opened, changed.
+    let mut seen = Vec::new();
+    while !seen.contains(&"pull-request-changed".to_string()) {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let Message::Text(text) = msg {
+            let e: Value = serde_json::from_str(&text).unwrap();
+            assert_no_secret("an event", text.as_bytes());
+            if e["session_name"] == "review" && e["type"].as_str().unwrap().starts_with("p") {
+                if e["type"] == "pull-request-changed" {
+                    assert_eq!(e["state"], "merged", "{e}");
+                }
+                seen.push(e["type"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    assert_eq!(seen, ["pushed", "pull-request-opened", "pull-request-changed"]);
+    let shown = s.api("GET", "/api/sessions/review", None).await;
+    assert_eq!(shown.body.matches("pull-request-changed").count(), 1, "{}", shown.body);
+}
+
+#[tokio::test]
+async fn pr_refusals_say_why_and_record_nothing() {
+    // An open pull request for the branch already exists on GitHub (opened by hand): 422.
+    let s = fixture(&[("GH_TOKEN", GITHUB_TOKEN)]).await;
+    github_api_needs_the_token(&s);
+    s.repo.git(&["remote", "add", "origin", "https://github.com/acme/widgets.git"]).unwrap();
+    let worktree = s.session("dup", "read-write").await;
+    agent_commits(&worktree, "D.md", "d\n");
+    s.fx.up.github().pulls.push(clauderon_testkit::upstream::github_api::FakePull {
+        repo: "acme/widgets".into(),
+        number: 1,
+        title: "by hand".into(),
+        body: String::new(),
+        head: "clauderon/dup".into(),
+        head_sha: s.remote.main.clone(),
+        base: "main".into(),
+        draft: false,
+        state: "open".into(),
+        merged: false,
+        reviews: Vec::new(),
+    });
+    let refused = s.pr("dup", json!({"title": "mine"})).await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(refused.body.contains("already exists"), "{}", refused.body);
+    assert!(refused.body.contains("pushed"), "the answer says the push is done: {}", refused.body);
+    let shown = s.api("GET", "/api/sessions/dup", None).await;
+    assert!(shown.body.contains("\"pull_request\":null"), "{}", shown.body);
+    assert!(!shown.body.contains("pull-request-opened"), "{}", shown.body);
+    assert_eq!(s.fx.up.github().pulls.len(), 1);
+    let none = s.api("POST", "/api/sessions/dup/pr/refresh", None).await;
+    assert_eq!(none.status, 400, "{}", none.body);
+    assert!(none.body.contains("clauderon pr dup"), "{}", none.body);
+}
+
+#[tokio::test]
+async fn pr_without_a_github_token_says_how_to_set_one() {
+    // git pushes need no token on this upstream; GitHub's API does.
+    let s = fixture(&[]).await;
+    github_api_needs_the_token(&s);
+    s.repo.git(&["remote", "add", "origin", "https://github.com/acme/widgets.git"]).unwrap();
+    let worktree = s.session("tokenless", "read-write").await;
+    agent_commits(&worktree, "T.md", "t\n");
+    s.fx.up.clear_requirements();
+    s.fx.up.require_header("api.github.com", "authorization", &format!("Bearer {GITHUB_TOKEN}"));
+    let refused = s.pr("tokenless", json!({})).await;
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert!(refused.body.contains("GH_TOKEN"), "{}", refused.body);
+    assert!(s.fx.up.github().pulls.is_empty());
 }
