@@ -243,3 +243,22 @@ async fn a_nested_repository_with_its_own_fsmonitor_runs_nothing() {
     assert!(!ran.exists(), "the nested repository's fsmonitor ran on the host");
     assert!(diff.files.iter().all(|f| f.hunks.iter().all(|h| h.lines.iter().all(|l| !l.contains("dirty")))));
 }
+
+/// Untracked files are found by listing, then marked one by one by name: names that are not
+/// UTF-8 or that read as pathspec magic (`:(exclude)…`, `*`) are still exactly the files meant.
+#[tokio::test]
+async fn untracked_files_with_odd_names_are_shown_exactly() {
+    use std::os::unix::ffi::OsStrExt;
+    let w = work(&[("a.txt", b"a\n")]).await;
+    w.write("*", b"star\n");
+    w.write(":(exclude)a.txt", b"magic\n");
+    let odd = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+    std::fs::write(w.path.join(odd), b"latin-1 name\n").unwrap();
+    let diff = w.diff(true).await;
+    let paths: Vec<&str> = diff.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths.len(), 3, "{paths:?}");
+    assert!(paths.contains(&"*") && paths.contains(&":(exclude)a.txt"), "{paths:?}");
+    assert!(paths.iter().any(|p| p.starts_with("caf") && p.ends_with(".txt")), "{paths:?}");
+    assert!(diff.files.iter().all(|f| f.status == FileStatus::Added && f.uncommitted), "{diff:?}");
+    assert!(!paths.contains(&"a.txt"), "a.txt did not change: {paths:?}");
+}

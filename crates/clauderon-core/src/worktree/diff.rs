@@ -53,36 +53,62 @@ pub async fn session_diff(
             session_git.worktree().display()
         )));
     }
-    let git = DiffGit::new(session_git).await?;
-    let head = git.text(&["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]).await.map_err(|_| {
+    // Independent reads run side by side (each is its own git process; none writes the index):
+    // the commits (no worktree content read, so no filter to pin) while the index is copied.
+    let place = session_git.worktree().display().to_string();
+    let head_args = ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"];
+    let merge_base_args = ["merge-base", base_commit, "HEAD"];
+    let (git, head, merge_base) = tokio::join!(
+        DiffGit::new(session_git),
+        run(host_git::in_worktree(session_git), &place, &head_args),
+        run(host_git::in_worktree(session_git), &place, &merge_base_args),
+    );
+    let git = git?;
+    let head = head.map_err(|_| {
         CoreError::Conflict(format!(
             "the worktree `{}` has no commit checked out: check out the branch `{branch}` there",
             session_git.worktree().display()
         ))
     })?;
-    let base = match git.text(&["merge-base", base_commit, &head]).await {
+    let base = match merge_base {
         Ok(base) if !base.is_empty() => base,
         // Unrelated histories (the session rewrote its branch from nothing): against the base.
         _ => base_commit.to_string(),
     };
 
-    git.text(&["-c", "advice.addEmbeddedRepo=false", "add", "--intent-to-add", "--all"]).await?;
-    let mut files = changed_files(
-        &git.bytes(&with_diff_args(&["diff", "--raw", "--numstat", "-z", "-M"], &base)).await?,
-    )?;
-    let uncommitted = names(&git.bytes(&with_diff_args(&["diff", "--name-only", "-z"], "HEAD")).await?);
+    // The untracked files are listed while the diffs run on the index as it is; only when there
+    // are some are they marked "intent to add" and the diffs run again (renames between a
+    // tracked and an untracked file need one diff holding both).
+    let untracked_args = ["ls-files", "--others", "--exclude-standard", "-z"].map(String::from);
+    let log_args = log_args(&base, &head);
+    let (untracked, log, first) =
+        tokio::join!(git.bytes(&untracked_args), git.bytes(&log_args), git.diffs(&base, patch));
+    let untracked = untracked?;
+    let (changed, uncommitted, patch_text) = if untracked.is_empty() {
+        first?
+    } else {
+        drop(first);
+        let list = git.scratch.path().join("untracked");
+        tokio::fs::write(&list, &untracked)
+            .await
+            .map_err(|e| CoreError::Internal(format!("listing the untracked files: {e}")))?;
+        let from = format!("--pathspec-from-file={}", list.display());
+        let add = ["--literal-pathspecs", "-c", "advice.addEmbeddedRepo=false", "add", "--intent-to-add"];
+        git.text(&[&add[..], &[from.as_str(), "--pathspec-file-nul"]].concat()).await?;
+        git.diffs(&base, patch).await?
+    };
+    let mut files = changed_files(&changed)?;
+    let uncommitted = names(&uncommitted);
     for file in &mut files {
         file.uncommitted = uncommitted.contains(&file.path)
             || file.old_path.as_ref().is_some_and(|p| uncommitted.contains(p));
     }
     let mut truncated = false;
-    if patch {
-        let (text, complete) =
-            git.capped(&with_diff_args(&["diff", "-p", "-M"], &base), MAX_PATCH_BYTES).await?;
+    if let Some((text, complete)) = patch_text {
         truncated = !complete;
         attach_hunks(&mut files, &text, complete)?;
     }
-    let (commits, commits_truncated) = commits(&git.bytes(&log_args(&base, &head)).await?);
+    let (commits, commits_truncated) = commits(&log?);
     Ok(SessionDiff {
         branch: branch.to_string(),
         base,
@@ -116,6 +142,10 @@ fn log_args(base: &str, head: &str) -> Vec<String> {
     ]
 }
 
+/// What [`DiffGit::diffs`] reads: raw + numstat output, uncommitted names, patch text and
+/// whether it is whole.
+type Diffs = (Vec<u8>, Vec<u8>, Option<(Vec<u8>, bool)>);
+
 /// git in the session's worktree with a private copy of its index and its filters pinned off.
 struct DiffGit<'a> {
     session_git: &'a SessionGit,
@@ -126,17 +156,19 @@ struct DiffGit<'a> {
 
 impl<'a> DiffGit<'a> {
     async fn new(session_git: &'a SessionGit) -> Result<DiffGit<'a>, CoreError> {
-        let pins = filter_pins(session_git).await?;
         let scratch = tempfile::Builder::new()
             .prefix("clauderon-diff-")
             .tempdir()
             .map_err(|e| CoreError::Internal(format!("a temporary folder for the diff: {e}")))?;
-        let git = DiffGit { session_git, pins, scratch };
         let source = session_git.git_dir().join("index");
-        let target = git.index();
-        let copied = tokio::task::spawn_blocking(move || copy_index(&source, &target))
-            .await
-            .map_err(|e| CoreError::Internal(format!("index copy task: {e}")))??;
+        let target = scratch.path().join("index");
+        // The filter settings are read while the index is copied.
+        let (pins, copied) = tokio::join!(
+            filter_pins(session_git),
+            tokio::task::spawn_blocking(move || copy_index(&source, &target)),
+        );
+        let copied = copied.map_err(|e| CoreError::Internal(format!("index copy task: {e}")))??;
+        let git = DiffGit { session_git, pins: pins?, scratch };
         if !copied {
             // No index yet (nothing ever staged): start from the checked-out commit.
             git.text(&["read-tree", "HEAD"]).await?;
@@ -163,6 +195,23 @@ impl<'a> DiffGit<'a> {
 
     async fn text(&self, args: &[&str]) -> Result<String, CoreError> {
         run(self.command(), &self.place(), args).await
+    }
+
+    /// Side by side: the files changed since `base` (raw and numstat), the names changed since
+    /// HEAD (what is uncommitted), and with `patch` the patch text (capped).
+    async fn diffs(&self, base: &str, patch: bool) -> Result<Diffs, CoreError> {
+        let changed_args = with_diff_args(&["diff", "--raw", "--numstat", "-z", "-M"], base);
+        let uncommitted_args = with_diff_args(&["diff", "--name-only", "-z"], "HEAD");
+        let patch_args = with_diff_args(&["diff", "-p", "-M"], base);
+        let patch_text = async {
+            match patch {
+                true => self.capped(&patch_args, MAX_PATCH_BYTES).await.map(Some),
+                false => Ok(None),
+            }
+        };
+        let (changed, uncommitted, patch_text) =
+            tokio::join!(self.bytes(&changed_args), self.bytes(&uncommitted_args), patch_text);
+        Ok((changed?, uncommitted?, patch_text?))
     }
 
     async fn bytes(&self, args: &[String]) -> Result<Vec<u8>, CoreError> {
