@@ -23,7 +23,7 @@ use clauderon_types::api::{
 };
 use clauderon_types::diff::SessionDiff;
 use clauderon_types::messages::MessagePage;
-use clauderon_types::ship::{PrReport, PrRequest, PushReport, PushRequest};
+use clauderon_types::ship::{CommitReport, CommitRequest, PrReport, PrRequest, PushReport, PushRequest};
 use clauderon_types::usage::{BucketWidth, UsageReport};
 use clauderon_types::{AccessMode, Session, SessionName};
 use hyper::Method;
@@ -235,6 +235,12 @@ impl Client {
     pub async fn diff(&self, name: &str, patch: bool) -> Result<SessionDiff, ClientError> {
         let target = with_query(session_path(name, "/diff")?, &[format!("patch={patch}")]);
         self.call(Method::GET, &target, None::<&()>, Pace::Slow).await
+    }
+
+    /// Commit the worktree's uncommitted work on the session's branch.
+    pub async fn commit(&self, name: &str, message: &str) -> Result<CommitReport, ClientError> {
+        let body = CommitRequest { message: message.to_string() };
+        self.call(Method::POST, &session_path(name, "/commit")?, Some(&body), Pace::Slow).await
     }
 
     /// Push the session's branch to its repository's origin (the daemon does it, through its

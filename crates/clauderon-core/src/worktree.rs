@@ -125,6 +125,56 @@ pub async fn has_uncommitted_work(session_git: &SessionGit) -> Result<bool, Core
     Ok(!git_in_worktree(session_git, &args).await?.is_empty())
 }
 
+/// Commit everything in a session's worktree (untracked files that git would not ignore
+/// included) on its branch, as the user (their git identity), without hooks. Refused when the
+/// user's config defines filter drivers: clauderon never runs them on the session's files, and
+/// committing without them would store what they were meant to transform (git-lfs's pointers).
+/// Returns the new commit's id and how many files it changed.
+pub async fn commit_all(
+    session_git: &SessionGit,
+    branch: &str,
+    message: &str,
+) -> Result<(String, usize), CoreError> {
+    let place = session_git.worktree().display().to_string();
+    let checked_out = run(host_git::in_worktree(session_git), &place, &["symbolic-ref", "--quiet", "HEAD"])
+        .await
+        .unwrap_or_default();
+    if checked_out != format!("refs/heads/{branch}") {
+        return Err(CoreError::Conflict(format!(
+            "the worktree `{place}` has {} checked out, not the session's branch `{branch}`: nothing was committed",
+            if checked_out.is_empty() { "no branch".to_string() } else { format!("`{checked_out}`") }
+        )));
+    }
+    let pins = diff::filter_pins(session_git).await?;
+    if !pins.is_empty() {
+        return Err(CoreError::Conflict(format!(
+            "your git config defines filter drivers (git-lfs, say), which clauderon never runs on a session's files: \
+             commit inside the session, or with git in `{place}` yourself"
+        )));
+    }
+    if !has_uncommitted_work(session_git).await? {
+        return Err(CoreError::Conflict(format!("nothing to commit in `{place}`: the worktree is clean")));
+    }
+    git_in_worktree(session_git, &["-c", "advice.addEmbeddedRepo=false", "add", "--all"]).await?;
+    // git_in_worktree keeps optional locks off, but a commit must write the index: run it plainly.
+    let mut commit = host_git::in_worktree(session_git);
+    commit.env_remove("GIT_OPTIONAL_LOCKS");
+    run(commit, &place, &["commit", "--quiet", "--no-verify", "--no-edit", "--cleanup=strip", "-m", message])
+        .await
+        .map_err(|e| match e {
+            CoreError::Git(m) if m.contains("tell me who you are") || m.contains("empty ident") => CoreError::Invalid(
+                "git has no identity to commit as: set one with `git config --global user.name NAME` and \
+                 `git config --global user.email EMAIL`"
+                    .into(),
+            ),
+            other => other,
+        })?;
+    let id = run(host_git::in_worktree(session_git), &place, &["rev-parse", "HEAD"]).await?;
+    let changed = ["diff-tree", "--no-commit-id", "--name-only", "-r", "--root", "-z", "HEAD"];
+    let files = run(host_git::in_worktree(session_git), &place, &changed).await?;
+    Ok((id, files.split('\0').filter(|f| !f.is_empty()).count()))
+}
+
 pub async fn branch_exists(repo: &Path, branch: &str) -> Result<bool, CoreError> {
     Ok(git(repo, &["rev-parse", "--verify", "--quiet", &format!("refs/heads/{branch}")]).await.is_ok())
 }

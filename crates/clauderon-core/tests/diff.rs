@@ -262,3 +262,43 @@ async fn untracked_files_with_odd_names_are_shown_exactly() {
     assert!(diff.files.iter().all(|f| f.status == FileStatus::Added && f.uncommitted), "{diff:?}");
     assert!(!paths.contains(&"a.txt"), "a.txt did not change: {paths:?}");
 }
+
+/// `clauderon commit`: the worktree's work, untracked files included, on the session's branch,
+/// as the user's identity; refused (nothing changed) when there is nothing to commit, when the
+/// user's config has filter drivers, or when another branch is checked out.
+#[tokio::test]
+async fn commit_all_commits_everything_as_the_user_or_refuses_and_changes_nothing() {
+    let w = work(&[("a.txt", b"one\n")]).await;
+    w.repo.git(&["config", "user.name", "The User"]).unwrap();
+    w.repo.git(&["config", "user.email", "user@example.com"]).unwrap();
+    let err = worktree::commit_all(&w.git, "clauderon/s", "nothing").await.unwrap_err().to_string();
+    assert!(err.contains("nothing to commit"), "{err}");
+
+    w.write("a.txt", b"one\ntwo\n");
+    w.write("new/b.txt", b"new\n");
+    let (id, files) = worktree::commit_all(&w.git, "clauderon/s", "the agent's work").await.unwrap();
+    assert_eq!(files, 2);
+    assert_eq!(git_in(&w.path, &["rev-parse", "HEAD"]).unwrap(), id);
+    assert_eq!(
+        git_in(&w.path, &["log", "-1", "--format=%an <%ae>|%s"]).unwrap(),
+        "The User <user@example.com>|the agent's work"
+    );
+    assert_eq!(git_in(&w.path, &["rev-parse", "clauderon/s"]).unwrap(), id, "on the session's branch");
+    assert!(!worktree::has_uncommitted_work(&w.git).await.unwrap());
+
+    // Filter drivers in the user's config: never run on session files, so no commit at all.
+    let scratch = tempfile::tempdir().unwrap();
+    let (clean, clean_cmd) = marker(scratch.path(), "clean-ran");
+    w.repo.git(&["config", "filter.lfsish.clean", &clean_cmd]).unwrap();
+    w.write(".gitattributes", b"* filter=lfsish\n");
+    let err = worktree::commit_all(&w.git, "clauderon/s", "filtered").await.unwrap_err().to_string();
+    assert!(err.contains("filter drivers"), "{err}");
+    assert!(!clean.exists(), "the clean filter ran");
+    assert_eq!(git_in(&w.path, &["rev-parse", "HEAD"]).unwrap(), id, "nothing committed");
+    w.repo.git(&["config", "--unset", "filter.lfsish.clean"]).unwrap();
+
+    // Another branch checked out in the worktree: refused.
+    git_in(&w.path, &["checkout", "-q", "-b", "elsewhere"]).unwrap();
+    let err = worktree::commit_all(&w.git, "clauderon/s", "x").await.unwrap_err().to_string();
+    assert!(err.contains("not the session's branch"), "{err}");
+}

@@ -60,6 +60,7 @@ pub fn router(state: AppState, guard: Guard) -> Router {
         .route("/api/sessions/{name}/usage", get(routes::usage::session_usage))
         .route("/api/sessions/{name}/messages", get(routes::messages::session_messages))
         .route("/api/sessions/{name}/diff", get(routes::diff::session_diff))
+        .route("/api/sessions/{name}/commit", post(routes::ship::commit))
         .route("/api/sessions/{name}/push", post(routes::ship::push))
         .route("/api/sessions/{name}/pr", post(routes::ship::pr))
         .route("/api/sessions/{name}/pr/refresh", post(routes::ship::refresh_pr))

@@ -24,6 +24,7 @@ use utoipa::OpenApi;
         usage::session_usage,
         messages::session_messages,
         diff::session_diff,
+        ship::commit,
         ship::push,
         ship::pr,
         ship::refresh_pr,

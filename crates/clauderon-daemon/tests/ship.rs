@@ -422,3 +422,34 @@ async fn pr_without_a_github_token_says_how_to_set_one() {
     assert!(refused.body.contains("GH_TOKEN"), "{}", refused.body);
     assert!(s.fx.up.github().pulls.is_empty());
 }
+
+#[tokio::test]
+async fn commit_then_push_ships_work_the_agent_left_uncommitted() {
+    let s = fixture(&[("GH_TOKEN", GITHUB_TOKEN)]).await;
+    s.repo.git(&["remote", "add", "origin", "https://github.com/acme/widgets.git"]).unwrap();
+    s.repo.git(&["config", "user.name", "The User"]).unwrap();
+    s.repo.git(&["config", "user.email", "user@example.com"]).unwrap();
+    let worktree = s.session("loose", "read-only").await;
+    std::fs::write(worktree.join("LOOSE.md"), "left uncommitted\n").unwrap();
+
+    let empty = s.api("POST", "/api/sessions/loose/commit", Some(json!({"message": "  "}))).await;
+    assert_eq!(empty.status, 400, "{}", empty.body);
+    let reply =
+        s.api("POST", "/api/sessions/loose/commit", Some(json!({"message": "what the agent left"}))).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let report: Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!((report["files"].as_u64(), report["branch"].as_str()), (Some(1), Some("clauderon/loose")));
+    let again = s.api("POST", "/api/sessions/loose/commit", Some(json!({"message": "again"}))).await;
+    assert_eq!(again.status, 409, "{}", again.body);
+
+    let pushed = s.push("loose", false).await;
+    assert_eq!(pushed.status, 200, "{}", pushed.body);
+    let commit = report["commit"].as_str().unwrap();
+    assert_eq!(s.remote_ref("clauderon/loose").as_deref(), Some(commit));
+    assert_eq!(
+        s.remote.git(&["log", "-1", "--format=%an|%s", commit]).unwrap(),
+        "The User|what the agent left"
+    );
+    let shown = s.api("GET", "/api/sessions/loose", None).await;
+    assert!(shown.body.contains("\"type\":\"committed\""), "{}", shown.body);
+}

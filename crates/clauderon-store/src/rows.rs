@@ -159,6 +159,7 @@ pub fn event_tag(kind: &EventKind) -> &'static str {
         EventKind::BudgetExceeded { .. } => "budget-exceeded",
         EventKind::ContainmentRefused { .. } => "containment-refused",
         EventKind::Pushed { .. } => "pushed",
+        EventKind::Committed { .. } => "committed",
         EventKind::PullRequestOpened { .. } => "pull-request-opened",
         EventKind::PullRequestChanged { .. } => "pull-request-changed",
         EventKind::Archived => "archived",
@@ -201,6 +202,7 @@ mod tests {
                 commit: "0123abcd".into(),
                 forced: false,
             },
+            EventKind::Committed { commit: "0123abcd".into(), files: 3 },
             EventKind::PullRequestOpened { number: 7, url: "https://github.com/acme/widgets/pull/7".into() },
             EventKind::PullRequestChanged {
                 number: 7,

@@ -65,6 +65,11 @@ pub enum EventKind {
         commit: String,
         forced: bool,
     },
+    /// `clauderon commit` committed the worktree's uncommitted work on the session's branch.
+    Committed {
+        commit: String,
+        files: usize,
+    },
     /// `clauderon pr` opened a pull request for the session's branch.
     PullRequestOpened {
         number: u64,

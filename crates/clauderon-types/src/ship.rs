@@ -147,3 +147,18 @@ pub struct PrReport {
     pub push: PushReport,
     pub pull_request: PullRequest,
 }
+
+/// `POST /api/sessions/{name}/commit`: commit the agent's uncommitted work.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CommitRequest {
+    pub message: String,
+}
+
+/// The commit made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CommitReport {
+    pub branch: String,
+    pub commit: String,
+    /// Files the commit changed.
+    pub files: usize,
+}

@@ -48,6 +48,8 @@ pub enum Command {
     Show(ShowArgs),
     /// A session's work against its base: committed and uncommitted, untracked files included.
     Diff(DiffArgs),
+    /// Commit the agent's uncommitted work on the session's branch (as you, without hooks).
+    Commit(CommitArgs),
     /// Push a session's branch to its repository's origin, through clauderon's proxy: the token
     /// is put on the request there, never given to git. Read-only sessions too.
     Push(PushArgs),
@@ -186,6 +188,17 @@ pub struct ListArgs {
 pub struct NameArgs {
     /// The session's name.
     pub name: String,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    /// The session's name.
+    pub name: String,
+    /// The commit message.
+    #[arg(short, long)]
+    pub message: String,
     #[command(flatten)]
     pub out: JsonFlag,
 }

@@ -26,6 +26,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::List(args) => sessions::list(&client(url)?, args, style).await?,
         Command::Show(args) => sessions::show(&client(url)?, args, style).await?,
         Command::Diff(args) => sessions::diff(&client(url)?, args, style).await?,
+        Command::Commit(args) => sessions::commit(&client(url)?, args).await?,
         Command::Push(args) => sessions::push(&client(url)?, args).await?,
         Command::Pr(args) => sessions::pr(&client(url)?, args).await?,
         Command::Archive(args) => sessions::archive(&client(url)?, args, true).await?,

@@ -261,6 +261,9 @@ pub fn describe_event(kind: &EventKind) -> String {
             let how = if *forced { "force-pushed" } else { "pushed" };
             format!("{how} {branch} at {short} to {remote}")
         }
+        EventKind::Committed { commit, files } => {
+            format!("committed {files} file(s) as {}", commit.get(..12).unwrap_or(commit))
+        }
         EventKind::PullRequestOpened { number, url } => format!("opened pull request #{number}: {url}"),
         EventKind::PullRequestChanged { number, state, review, checks } => {
             format!("pull request #{number}: {}", pr_standing(*state, *review, checks))

@@ -164,6 +164,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sessions/{name}/commit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Commit the worktree's uncommitted work (untracked files included) on the session's branch,
+         *     as the user's git identity, without hooks. 409 when there is nothing to commit, when another
+         *     branch is checked out, or when the user's config defines filter drivers (never run on a
+         *     session's files).
+         */
+        post: operations["commit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sessions/{name}/diff": {
         parameters: {
             query?: never;
@@ -479,6 +501,17 @@ export interface components {
             /** Format: int32 */
             total: number;
         };
+        /** @description The commit made. */
+        CommitReport: {
+            branch: string;
+            commit: string;
+            /** @description Files the commit changed. */
+            files: number;
+        };
+        /** @description `POST /api/sessions/{name}/commit`: commit the agent's uncommitted work. */
+        CommitRequest: {
+            message: string;
+        };
         CreateSessionRequest: {
             access_mode?: null | components["schemas"]["AccessMode"];
             agent?: null | components["schemas"]["AgentKind"];
@@ -651,6 +684,11 @@ export interface components {
             remote: string;
             /** @enum {string} */
             type: "pushed";
+        } | {
+            commit: string;
+            files: number;
+            /** @enum {string} */
+            type: "committed";
         } | {
             /** Format: int64 */
             number: number;
@@ -1470,6 +1508,55 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    commit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommitRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommitReport"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

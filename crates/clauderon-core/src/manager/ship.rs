@@ -11,7 +11,9 @@ use crate::github::{self, GitHub};
 use crate::worktree;
 use chrono::Utc;
 use clauderon_types::api::ListView;
-use clauderon_types::ship::{PrReport, PrRequest, PrState, PushReport, PushRequest};
+use clauderon_types::ship::{
+    CommitReport, CommitRequest, PrReport, PrRequest, PrState, PushReport, PushRequest,
+};
 use clauderon_types::{EventKind, Session, SessionStatus};
 
 /// Longest title made from a prompt.
@@ -71,6 +73,32 @@ fn default_body(session: &Session, commits: &[clauderon_types::diff::DiffCommit]
 }
 
 impl SessionManager {
+    /// Commit the worktree's uncommitted work on the session's branch, as the user. Under the
+    /// session's lock, so no stop, start or delete runs beside it.
+    pub async fn commit_work(&self, name: &str, req: CommitRequest) -> Result<CommitReport, CoreError> {
+        let message = req.message.trim().to_string();
+        if message.is_empty() {
+            return Err(CoreError::Invalid(
+                "a commit needs a message: clauderon commit NAME -m MESSAGE".into(),
+            ));
+        }
+        let mut report = None;
+        self.with_session(name, |mut s| {
+            let report = &mut report;
+            async move {
+                refuse_if_gone(&s)?;
+                let session_git = worktree::session_git(&s.repo_path, &s.worktree_path)?;
+                let (commit, files) = worktree::commit_all(&session_git, &s.branch, &message).await?;
+                s.updated_at = Utc::now();
+                self.commit(&s, vec![EventKind::Committed { commit: commit.clone(), files }]).await?;
+                *report = Some(CommitReport { branch: s.branch.clone(), commit, files });
+                Ok(s)
+            }
+        })
+        .await?;
+        report.ok_or_else(|| CoreError::Internal("the commit made no report".into()))
+    }
+
     /// Push the session's branch to its repository's origin.
     pub async fn push(&self, name: &str, req: PushRequest) -> Result<PushReport, CoreError> {
         let session = self.get(name).await?;

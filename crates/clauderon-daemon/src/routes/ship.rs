@@ -6,7 +6,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use clauderon_types::Session;
 use clauderon_types::api::ErrorBody;
-use clauderon_types::ship::{PrReport, PrRequest, PushReport, PushRequest};
+use clauderon_types::ship::{CommitReport, CommitRequest, PrReport, PrRequest, PushReport, PushRequest};
 
 /// Push the session's branch to the repository's origin (HTTPS; an SSH origin is pushed to its
 /// HTTPS form), by the daemon through its own proxy: the token is put on the request there and
@@ -54,4 +54,22 @@ pub async fn refresh_pr(
     Path(name): Path<String>,
 ) -> Result<ApiJson<Session>, ApiError> {
     Ok(ApiJson(state.manager.refresh_pr(&name).await?))
+}
+
+/// Commit the worktree's uncommitted work (untracked files included) on the session's branch,
+/// as the user's git identity, without hooks. 409 when there is nothing to commit, when another
+/// branch is checked out, or when the user's config defines filter drivers (never run on a
+/// session's files).
+#[utoipa::path(post, path = "/api/sessions/{name}/commit", tag = "sessions", params(("name" = String, Path)),
+    request_body = CommitRequest,
+    responses((status = 200, body = CommitReport), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn commit(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<CommitRequest>,
+) -> Result<ApiJson<CommitReport>, ApiError> {
+    let report = state.manager.commit_work(&name, req).await?;
+    tracing::info!(session = %name, commit = %report.commit, files = report.files, "committed");
+    Ok(ApiJson(report))
 }

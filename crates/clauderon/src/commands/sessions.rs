@@ -1,8 +1,8 @@
-//! create, list, show, diff, push, pr, archive, unarchive, stop, start, delete, set-access-mode.
+//! create, list, show, diff, commit, push, pr, archive, unarchive, stop, start, delete, set-access-mode.
 
 use crate::cli::{
-    AllowHostArgs, CreateArgs, DeleteArgs, DiffArgs, ListArgs, NameArgs, PrArgs, PushArgs, SetAccessModeArgs,
-    SetBudgetArgs, ShowArgs,
+    AllowHostArgs, CommitArgs, CreateArgs, DeleteArgs, DiffArgs, ListArgs, NameArgs, PrArgs, PushArgs,
+    SetAccessModeArgs, SetBudgetArgs, ShowArgs,
 };
 use crate::output::{Style, emit, emit_json, pr_standing};
 use anyhow::Context;
@@ -109,6 +109,15 @@ pub async fn diff(client: &Client, args: DiffArgs, style: Style) -> anyhow::Resu
         return emit(&style.diff_names(&diff));
     }
     emit(&if args.stat { style.diff_stat(&diff) } else { style.diff_patch(&diff) })
+}
+
+pub async fn commit(client: &Client, args: CommitArgs) -> anyhow::Result<()> {
+    let report = client.commit(&args.name, &args.message).await?;
+    if args.out.json {
+        return emit_json(&report);
+    }
+    let short = report.commit.get(..12).unwrap_or(&report.commit);
+    emit(&format!("committed {} file(s) on {} as {short}", report.files, report.branch))
 }
 
 pub async fn push(client: &Client, args: PushArgs) -> anyhow::Result<()> {
