@@ -99,6 +99,9 @@ scrub = true
 # backend = "docker"        # zellij | docker
 agent = "claude"            # claude | codex | gemini
 access_mode = "read-only"   # read-only | read-write
+# When a session's pull request (`clauderon pr`) is seen merged: stop the session, archive it
+# and remove its worktree if it holds no uncommitted work (the branch is kept).
+archive_on_merge = false
 
 [zellij]
 # The zellij program (looked up on PATH).
@@ -161,6 +164,9 @@ pub struct SessionDefaults {
     pub backend: Option<BackendKind>,
     pub agent: AgentKind,
     pub access_mode: AccessMode,
+    /// Archive a session (stopped, worktree removed when clean, branch kept) once its pull
+    /// request is seen merged.
+    pub archive_on_merge: bool,
 }
 
 /// The zellij backend's settings (`[zellij]`).
@@ -323,6 +329,7 @@ struct RawSessions {
     backend: Option<String>,
     agent: Option<String>,
     access_mode: Option<String>,
+    archive_on_merge: Option<bool>,
 }
 
 fn parse_bind(value: &str, from: &str) -> Result<SocketAddr, CoreError> {
@@ -421,6 +428,7 @@ impl Config {
                 .map(|v| parse_kind(v, "sessions.access_mode"))
                 .transpose()?
                 .unwrap_or_default(),
+            archive_on_merge: raw.sessions.archive_on_merge.unwrap_or(false),
         };
         let policy = policy::from_raw(raw.policy)?;
         let prices = PriceTable::from_config(raw.prices)?;
@@ -565,8 +573,8 @@ impl Config {
             out.push_str(&format!("backend = \"{b}\"\n"));
         }
         out.push_str(&format!(
-            "agent = \"{}\"\naccess_mode = \"{}\"\n",
-            self.sessions.agent, self.sessions.access_mode
+            "agent = \"{}\"\naccess_mode = \"{}\"\narchive_on_merge = {}\n",
+            self.sessions.agent, self.sessions.access_mode, self.sessions.archive_on_merge
         ));
         out.push_str("\n[zellij]\n");
         if let Some(p) = &self.zellij.program {

@@ -17,7 +17,7 @@ mod common;
 use clauderon_testkit::http::{Reply, Request as ApiRequest, unix};
 use clauderon_testkit::upstream::git_backend::isolated_git;
 use clauderon_testkit::{BareRepo, TestRepo};
-use common::{GITHUB_TOKEN, ProxyFixture, fixture_on};
+use common::{GITHUB_TOKEN, ProxyFixture};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -33,10 +33,14 @@ struct ShipFx {
 }
 
 async fn fixture(env: &[(&str, &str)]) -> ShipFx {
+    fixture_configured(env, |_| {}).await
+}
+
+async fn fixture_configured(env: &[(&str, &str)], tweak: impl FnOnce(&mut clauderon_core::Config)) -> ShipFx {
     let (git_root, remote, up) = common::git_upstream().await;
     // As GitHub does: git over HTTPS needs the token (here, for every git request).
     up.require_header("github.com", "authorization", &common::github_basic());
-    let fx = fixture_on(up, env, true).await;
+    let fx = common::fixture_configured(up, env, true, tweak).await;
     ShipFx { fx, remote, repo: TestRepo::new().unwrap(), _git_root: git_root }
 }
 
@@ -452,4 +456,38 @@ async fn commit_then_push_ships_work_the_agent_left_uncommitted() {
     );
     let shown = s.api("GET", "/api/sessions/loose", None).await;
     assert!(shown.body.contains("\"type\":\"committed\""), "{}", shown.body);
+}
+
+#[tokio::test]
+async fn a_merged_pull_request_archives_the_session_when_configured() {
+    let s = fixture_configured(&[("GH_TOKEN", GITHUB_TOKEN)], |c| c.sessions.archive_on_merge = true).await;
+    github_api_needs_the_token(&s);
+    s.repo.git(&["remote", "add", "origin", "https://github.com/acme/widgets.git"]).unwrap();
+    let worktree = s.session("merged", "read-write").await;
+    agent_commits(&worktree, "M.md", "m\n");
+    assert_eq!(s.pr("merged", json!({})).await.status, 200);
+
+    // Still open: a refresh changes nothing.
+    let open = s.refresh("merged").await;
+    assert_eq!((open["archived"].as_bool(), open["status"].as_str()), (Some(false), Some("running")));
+    {
+        let mut gh = s.fx.up.github();
+        gh.pulls[0].state = "closed".into();
+        gh.pulls[0].merged = true;
+    }
+    let merged = s.refresh("merged").await;
+    assert_eq!(
+        (merged["archived"].as_bool(), merged["status"].as_str()),
+        (Some(true), Some("stopped")),
+        "{merged}"
+    );
+    assert!(!worktree.exists(), "the clean worktree stays");
+    assert!(s.repo.branches().unwrap().contains(&"clauderon/merged".to_string()), "the branch is kept");
+    let start = s.api("POST", "/api/sessions/merged/start", None).await;
+    assert_eq!(start.status, 409, "{}", start.body);
+    assert!(
+        start.body.contains("worktree is gone") && start.body.contains("--base clauderon/merged"),
+        "{}",
+        start.body
+    );
 }

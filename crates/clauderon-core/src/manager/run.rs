@@ -41,6 +41,13 @@ impl SessionManager {
                     s.name, s.status
                 )));
             }
+            if tokio::fs::symlink_metadata(&s.worktree_path).await.is_err() {
+                return Err(CoreError::Conflict(format!(
+                    "session `{}`'s worktree is gone (removed when its pull request merged, or by hand); its branch \
+                     `{}` is kept: start a new session from it with `clauderon create --base {}`",
+                    s.name, s.branch, s.branch
+                )));
+            }
             let handle = resource(&s)?;
             let backend = self.backend(s.backend)?;
             if let Err(BackendError::Refused(r)) = self.refresh_agent_files(&s, backend.as_ref()).await {

@@ -227,24 +227,68 @@ impl SessionManager {
         let read = gh.read_pr(&known.repo, known.number).await;
         drop(pass);
         let now = read?;
-        self.with_session(name, |mut s| async move {
-            let changed = s.pull_request.as_ref().is_none_or(|p| p.standing() != now.standing());
-            let events = if changed {
-                vec![EventKind::PullRequestChanged {
-                    number: now.number,
-                    state: now.state,
-                    review: now.review,
-                    checks: now.checks,
-                }]
-            } else {
-                Vec::new()
-            };
-            s.pull_request = Some(now);
-            s.updated_at = Utc::now();
-            self.commit(&s, events).await?;
-            Ok(s)
-        })
-        .await
+        let merged_now = now.state == PrState::Merged && known.state != PrState::Merged;
+        let session = self
+            .with_session(name, |mut s| async move {
+                let changed = s.pull_request.as_ref().is_none_or(|p| p.standing() != now.standing());
+                let events = if changed {
+                    vec![EventKind::PullRequestChanged {
+                        number: now.number,
+                        state: now.state,
+                        review: now.review,
+                        checks: now.checks,
+                    }]
+                } else {
+                    Vec::new()
+                };
+                s.pull_request = Some(now);
+                s.updated_at = Utc::now();
+                self.commit(&s, events).await?;
+                Ok(s)
+            })
+            .await?;
+        if merged_now && self.inner.defaults.archive_on_merge {
+            return self.archive_merged(session).await;
+        }
+        Ok(session)
+    }
+
+    /// `[sessions] archive_on_merge`: stop the session, archive it, and remove its worktree
+    /// when it holds no uncommitted work (the branch stays). A step that fails is logged and
+    /// leaves the session as the earlier steps left it.
+    async fn archive_merged(&self, session: Session) -> Result<Session, CoreError> {
+        let name = session.name.to_string();
+        if session.status.is_active()
+            && let Err(e) = self.stop(&name).await
+        {
+            tracing::warn!(session = %name, error = %e, "pull request merged: stopping the session failed");
+            return Ok(session);
+        }
+        let session = match self.archive(&name).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(session = %name, error = %e, "pull request merged: archiving the session failed");
+                return self.get(&name).await;
+            }
+        };
+        let session_git = worktree::session_git(&session.repo_path, &session.worktree_path)?;
+        if tokio::fs::symlink_metadata(&session.worktree_path).await.is_ok() {
+            match worktree::has_uncommitted_work(&session_git).await {
+                Ok(false) => {
+                    if let Err(e) = worktree::remove(&session.repo_path, &session.worktree_path, false).await
+                    {
+                        tracing::warn!(session = %name, error = %e, "pull request merged: removing the worktree failed");
+                    }
+                }
+                Ok(true) => {
+                    tracing::info!(session = %name, "pull request merged: worktree kept, it holds uncommitted work")
+                }
+                Err(e) => {
+                    tracing::warn!(session = %name, error = %e, "pull request merged: reading the worktree failed")
+                }
+            }
+        }
+        Ok(session)
     }
 
     /// Refresh every session whose pull request is open (the daemon's timer). Failures are
