@@ -140,7 +140,10 @@ fn time_store_list(db: &Path, expected: usize, iterations: usize) -> anyhow::Res
         let list = store.list(clauderon_types::api::ListView::All)?;
         let read_ms = t.elapsed().as_secs_f64() * 1000.0;
         let t = Instant::now();
-        let body = serde_json::to_vec(&clauderon_types::api::SessionList { sessions: list })?;
+        let body = serde_json::to_vec(&clauderon_types::api::SessionList {
+            sessions: list,
+            costs_usd: Default::default(),
+        })?;
         let encode_ms = t.elapsed().as_secs_f64() * 1000.0;
         if i == 0 && body.len() < expected * 100 {
             bail!("store listed too little");

@@ -136,9 +136,10 @@ async fn stand_in(State(rec): State<Recorder>, req: Request) -> Response {
             tokio::time::sleep(Duration::from_secs(30)).await;
             StatusCode::OK.into_response()
         }
-        ("GET", "/api/sessions", _) => {
-            json(StatusCode::OK, SessionList { sessions: vec![session("one"), session("two")] })
-        }
+        ("GET", "/api/sessions", _) => json(
+            StatusCode::OK,
+            SessionList { sessions: vec![session("one"), session("two")], costs_usd: Default::default() },
+        ),
         ("POST", "/api/sessions", _) => {
             let req: CreateSessionRequest = serde_json::from_slice(&body).unwrap();
             let mut s = session(req.name.as_ref().map_or("generated", |n| n.as_str()));

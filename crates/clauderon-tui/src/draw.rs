@@ -175,6 +175,7 @@ fn draw_list(
             Cell::from(s.agent.to_string()),
             Cell::from(if s.access_mode == clauderon_types::AccessMode::ReadOnly { "ro" } else { "rw" }),
             Cell::from(Span::styled(s.status.as_str().to_string(), paint.fg(color))),
+            Cell::from(state.costs.get(s.name.as_str()).map_or_else(|| "-".to_string(), |usd| money(*usd))),
             Cell::from(age(state, s)),
         ]);
         if waiting {
@@ -193,10 +194,11 @@ fn draw_list(
         Constraint::Length(7),
         Constraint::Length(3),
         Constraint::Length(17),
+        Constraint::Length(7),
         Constraint::Length(4),
     ];
     let header =
-        Row::new(["", "NAME", "REPO", "BACKEND", "AGENT", "RW", "STATUS", "AGE"]).style(paint.bold());
+        Row::new(["", "NAME", "REPO", "BACKEND", "AGENT", "RW", "STATUS", "COST", "AGE"]).style(paint.bold());
     let table = Table::new(shown, widths).header(header).block(block).column_spacing(1);
     frame.render_widget(table, area);
     if rows.is_empty() {
@@ -355,8 +357,13 @@ fn draw_delete(c: &ConfirmDelete, paint: &Paint, frame: &mut Frame, area: Rect) 
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
 }
 
+/// A text field's value, or what an empty one means when it is not being typed in.
+fn or_default(value: &str, focused: bool, default: &str) -> String {
+    if value.is_empty() && !focused { default.to_string() } else { value.to_string() }
+}
+
 fn draw_create(form: &CreateForm, paint: &Paint, frame: &mut Frame, area: Rect) {
-    let rect = centered(area, 90, 22);
+    let rect = centered(area, 90, 25);
     let title = if form.submitting { "Create a session — creating…" } else { "Create a session" };
     let block = dialog(frame, rect, title);
     let mut lines = Vec::new();
@@ -377,24 +384,18 @@ fn draw_create(form: &CreateForm, paint: &Paint, frame: &mut Frame, area: Rect) 
             Field::Backend => format!("‹ {} ›", form.backend()),
             Field::Agent => format!("‹ {} ›", form.agent()),
             Field::Access => format!("‹ {} ›", form.access()),
-            Field::Model => {
-                if form.model.is_empty() && !focused {
-                    "(the agent's default)".into()
-                } else {
-                    form.model.clone()
-                }
-            }
-            Field::Image => {
-                if form.image.is_empty() && !focused {
-                    "(clauderon's agent image)".into()
-                } else {
-                    form.image.clone()
-                }
-            }
+            Field::Model => or_default(&form.model, focused, "(the agent's default)"),
+            Field::Image => or_default(&form.image, focused, "(clauderon's agent image)"),
+            Field::Cpus => or_default(&form.cpus, focused, "(the daemon's default)"),
+            Field::Memory => or_default(&form.memory, focused, "(the daemon's default)"),
+            Field::Sandbox => match form.sandbox() {
+                Some(level) => format!("‹ {level} ›"),
+                None => "‹ default (full where bubblewrap works) ›".into(),
+            },
         };
         let cursor = if focused && !field.is_choice() { "▏" } else { "" };
         lines.push(Line::from(vec![
-            Span::styled(format!("{marker}{:<15}", field.label()), label_style),
+            Span::styled(format!("{marker}{:<17}", field.label()), label_style),
             Span::raw(value),
             Span::raw(if field == Field::Prompt { "" } else { cursor }),
         ]));
@@ -452,4 +453,9 @@ fn draw_page(page: &Page, frame: &mut Frame, area: Rect) {
         }
     };
     frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+/// `$0.42`; `$1234` past a thousand (the column is 7 wide).
+fn money(usd: f64) -> String {
+    if usd >= 1000.0 { format!("${usd:.0}") } else { format!("${usd:.2}") }
 }

@@ -1,7 +1,8 @@
 //! The create dialog: its fields, their editing, and where an API error belongs.
 
 use clauderon_types::api::CreateSessionRequest;
-use clauderon_types::{AccessMode, AgentKind, BackendKind, SessionOptions};
+use clauderon_types::options::{parse_cpus, parse_memory};
+use clauderon_types::{AccessMode, AgentKind, BackendKind, SandboxLevel, SessionOptions};
 
 /// The dialog's fields, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,11 +14,24 @@ pub enum Field {
     Model,
     Access,
     Image,
+    Cpus,
+    Memory,
+    Sandbox,
 }
 
 impl Field {
-    pub const ALL: [Field; 7] =
-        [Field::Repo, Field::Prompt, Field::Backend, Field::Agent, Field::Model, Field::Access, Field::Image];
+    pub const ALL: [Field; 10] = [
+        Field::Repo,
+        Field::Prompt,
+        Field::Backend,
+        Field::Agent,
+        Field::Model,
+        Field::Access,
+        Field::Image,
+        Field::Cpus,
+        Field::Memory,
+        Field::Sandbox,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -28,18 +42,24 @@ impl Field {
             Field::Model => "Model",
             Field::Access => "Access",
             Field::Image => "Image (docker)",
+            Field::Cpus => "CPUs (docker)",
+            Field::Memory => "Memory (docker)",
+            Field::Sandbox => "Sandbox (zellij)",
         }
     }
 
     /// A field chosen from a closed set (Left/Right or Space cycles it).
     pub fn is_choice(self) -> bool {
-        matches!(self, Field::Backend | Field::Agent | Field::Access)
+        matches!(self, Field::Backend | Field::Agent | Field::Access | Field::Sandbox)
     }
 }
 
 const BACKENDS: [BackendKind; 2] = [BackendKind::Zellij, BackendKind::Docker];
 const AGENTS: [AgentKind; 3] = [AgentKind::Claude, AgentKind::Codex, AgentKind::Gemini];
 const ACCESS: [AccessMode; 2] = [AccessMode::ReadOnly, AccessMode::ReadWrite];
+/// `None`: the daemon's default (full where bubblewrap works).
+const SANDBOXES: [Option<SandboxLevel>; 4] =
+    [None, Some(SandboxLevel::Full), Some(SandboxLevel::Fs), Some(SandboxLevel::Off)];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateForm {
@@ -51,6 +71,11 @@ pub struct CreateForm {
     pub model: String,
     pub access: usize,
     pub image: String,
+    /// `1.5`: empty for the daemon's default.
+    pub cpus: String,
+    /// `2g`, `512m`: empty for the daemon's default.
+    pub memory: String,
+    pub sandbox: usize,
     pub focus: Field,
     /// Repositories used before, newest first; Up/Down on the repo field picks one.
     pub recent: Vec<String>,
@@ -70,6 +95,9 @@ impl CreateForm {
             model: String::new(),
             access: 0,
             image: String::new(),
+            cpus: String::new(),
+            memory: String::new(),
+            sandbox: 0,
             focus: Field::Repo,
             recent,
             recent_pick: None,
@@ -87,6 +115,9 @@ impl CreateForm {
     pub fn access(&self) -> AccessMode {
         ACCESS[self.access % ACCESS.len()]
     }
+    pub fn sandbox(&self) -> Option<SandboxLevel> {
+        SANDBOXES[self.sandbox % SANDBOXES.len()]
+    }
 
     pub fn next_field(&mut self, back: bool) {
         let i = Field::ALL.iter().position(|f| *f == self.focus).unwrap_or(0);
@@ -101,6 +132,7 @@ impl CreateForm {
             Field::Backend => step(&mut self.backend, BACKENDS.len()),
             Field::Agent => step(&mut self.agent, AGENTS.len()),
             Field::Access => step(&mut self.access, ACCESS.len()),
+            Field::Sandbox => step(&mut self.sandbox, SANDBOXES.len()),
             _ => {}
         }
     }
@@ -112,6 +144,8 @@ impl CreateForm {
             Field::Prompt => Some(&mut self.prompt),
             Field::Model => Some(&mut self.model),
             Field::Image => Some(&mut self.image),
+            Field::Cpus => Some(&mut self.cpus),
+            Field::Memory => Some(&mut self.memory),
             _ => None,
         }
     }
@@ -141,6 +175,10 @@ impl CreateForm {
             return Err((Field::Prompt, "Write the agent's first prompt.".into()));
         }
         let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        let milli_cpus =
+            some(&self.cpus).map(|c| parse_cpus(&c)).transpose().map_err(|e| (Field::Cpus, e))?;
+        let memory_bytes =
+            some(&self.memory).map(|m| parse_memory(&m)).transpose().map_err(|e| (Field::Memory, e))?;
         Ok(CreateSessionRequest {
             repo_path: repo.to_string(),
             prompt: self.prompt.clone(),
@@ -152,6 +190,9 @@ impl CreateForm {
             options: SessionOptions {
                 model: some(&self.model),
                 image: some(&self.image),
+                milli_cpus,
+                memory_bytes,
+                sandbox: self.sandbox(),
                 ..Default::default()
             },
         })

@@ -16,4 +16,4 @@ pub use draw::draw;
 pub use form::{CreateForm, Field};
 pub use runtime::{Options, run};
 pub use state::{ConfirmDelete, Connection, Mode, Page, PageKind, State};
-pub use update::{Effect, Event, update};
+pub use update::{COST_TICKS, Effect, Event, update};

@@ -190,6 +190,13 @@ async fn event_loop(terminal: &mut Screen, opts: Options) -> io::Result<()> {
         if let Err(e) = terminal.draw(|f| crate::draw(&state, f)) {
             break Err(e);
         }
+        // Debug builds only: how the tests check that a panic puts the terminal back.
+        #[cfg(debug_assertions)]
+        if state.connection == crate::Connection::Live
+            && std::env::var_os("CLAUDERON_TUI_TEST_PANIC").is_some()
+        {
+            panic!("CLAUDERON_TUI_TEST_PANIC is set: a panic on purpose, with the list on screen");
+        }
         let Some(event) = rx.recv().await else { break Ok(()) };
         pending.extend(update(&mut state, event));
         // Take whatever else is queued before drawing: one frame for a burst of events.
@@ -272,8 +279,16 @@ fn perform(client: &Client, effect: Effect, tx: UnboundedSender<Event>) {
     tokio::spawn(async move {
         let event = match effect {
             Effect::LoadSessions(view) => match client.list(view).await {
-                Ok(list) => Event::Sessions(list.sessions),
+                Ok(list) => {
+                    let _ = tx.send(Event::Costs(list.costs_usd));
+                    Event::Sessions(list.sessions)
+                }
                 Err(e) => failed(e),
+            },
+            Effect::LoadCosts(view) => match client.list(view).await {
+                Ok(list) => Event::Costs(list.costs_usd),
+                // A missed refresh is not worth a message: the next one comes soon.
+                Err(_) => return,
             },
             Effect::LoadDetail(name) => {
                 let detail = client.get(&name).await;

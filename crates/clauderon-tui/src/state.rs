@@ -82,6 +82,10 @@ pub struct State {
     pub detail: Option<SessionDetail>,
     /// Total cost of the selected session, once fetched.
     pub detail_cost: Option<f64>,
+    /// Every listed session's cost so far, by name, from the list (read again now and then).
+    pub costs: std::collections::BTreeMap<String, f64>,
+    /// Ticks seen (what paces the cost refresh).
+    pub ticks: u64,
     /// The selected session's last chat lines (tool calls folded).
     pub detail_chat: Vec<String>,
     /// The selected session's latest proxy requests, one line each.
@@ -110,6 +114,8 @@ impl State {
             mode: Mode::List,
             detail: None,
             detail_cost: None,
+            costs: std::collections::BTreeMap::new(),
+            ticks: 0,
             detail_chat: Vec::new(),
             detail_audit: Vec::new(),
             connection: Connection::Connecting,

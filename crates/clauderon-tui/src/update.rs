@@ -15,6 +15,8 @@ pub enum Event {
     /// The list for the current view.
     Sessions(Vec<Session>),
     Detail(Box<SessionDetail>),
+    /// Every listed session's cost so far, by name (sessions with no priced call left out).
+    Costs(std::collections::BTreeMap<String, f64>),
     /// The selected session's total cost (`None`: no priced call yet).
     Cost {
         session: String,
@@ -60,6 +62,8 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     LoadSessions(ListView),
+    /// The list again, for its costs only (spending has no live event).
+    LoadCosts(ListView),
     LoadDetail(String),
     Send {
         session: String,
@@ -88,6 +92,9 @@ pub enum Effect {
     Quit,
 }
 
+/// Costs are read again every this many ticks (30 s at the runtime's 5 s tick).
+pub const COST_TICKS: u64 = 6;
+
 pub fn update(state: &mut State, event: Event) -> Vec<Effect> {
     match event {
         Event::Key(key) => on_key(state, key),
@@ -107,6 +114,10 @@ pub fn update(state: &mut State, event: Event) -> Vec<Effect> {
             if state.selected_session().is_some_and(|s| s.name == d.session.name) {
                 state.detail = Some(*d);
             }
+            vec![]
+        }
+        Event::Costs(costs) => {
+            state.costs = costs;
             vec![]
         }
         Event::Cost { session, usd } => {
@@ -182,7 +193,12 @@ pub fn update(state: &mut State, event: Event) -> Vec<Effect> {
         Event::Resize => vec![],
         Event::Tick(now) => {
             state.now = now;
-            vec![]
+            state.ticks = state.ticks.wrapping_add(1);
+            if state.ticks.is_multiple_of(COST_TICKS) && state.connection == Connection::Live {
+                vec![Effect::LoadCosts(state.view)]
+            } else {
+                vec![]
+            }
         }
         Event::Attached(result) => {
             state.flash = result.err();

@@ -247,3 +247,40 @@ fn a_lost_daemon_is_shown_and_recovers_with_a_reload() {
     assert_eq!(state.connection, clauderon_tui::Connection::Reconnecting("gone".into()));
     assert_eq!(update(&mut state, Event::Connected), vec![Effect::LoadSessions(ListView::Active)]);
 }
+
+#[test]
+fn costs_are_read_again_every_few_ticks_while_connected_and_shown_from_the_last_read() {
+    let mut state = loaded(some_sessions());
+    let mut loads = 0;
+    for _ in 0..clauderon_tui::COST_TICKS * 2 {
+        let effects = update(&mut state, Event::Tick(now()));
+        loads += effects.iter().filter(|e| **e == Effect::LoadCosts(ListView::Active)).count();
+    }
+    assert_eq!(loads, 2);
+    update(&mut state, Event::Costs([("broken".to_string(), 3.0)].into_iter().collect()));
+    assert_eq!(state.costs.get("broken"), Some(&3.0));
+    assert_eq!(state.costs.get("fix-login"), None, "the last read replaces the one before");
+    update(&mut state, Event::Disconnected("gone".into()));
+    for _ in 0..clauderon_tui::COST_TICKS {
+        assert!(update(&mut state, Event::Tick(now())).is_empty(), "no reads while the daemon is away");
+    }
+}
+
+#[test]
+fn the_create_dialog_carries_the_backends_options_and_says_which_one_is_wrong() {
+    let mut form = clauderon_tui::CreateForm::new(vec!["/src/repo".into()]);
+    form.prompt = "go".into();
+    form.cpus = "lots".into();
+    assert_eq!(form.request().unwrap_err().0, Field::Cpus);
+    form.cpus = "1.5".into();
+    form.memory = "2g".into();
+    form.focus = Field::Sandbox;
+    form.cycle(false);
+    form.cycle(false);
+    let req = form.request().unwrap();
+    assert_eq!(req.options.milli_cpus, Some(1500));
+    assert_eq!(req.options.memory_bytes, Some(2 << 30));
+    assert_eq!(req.options.sandbox, Some(clauderon_types::SandboxLevel::Fs));
+    form.memory = "-1".into();
+    assert_eq!(form.request().unwrap_err().0, Field::Memory);
+}

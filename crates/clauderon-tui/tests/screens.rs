@@ -16,6 +16,10 @@ fn list_at_80x24() {
     // Waiting for input floats to the top and is marked.
     let first_row = s.lines().nth(3).unwrap();
     assert!(first_row.contains("▶◆") && first_row.contains("docs-pass"), "{s}");
+    // Cost so far, from the list's costs; "-" for a session with no priced call.
+    let row = |name: &str| s.lines().find(|l| l.contains(name)).unwrap().to_string();
+    assert!(row("fix-login").contains("$0.42") && row("add-tests").contains("$12.50"), "{s}");
+    assert!(row("broken").contains(" - "), "{s}");
     insta::assert_snapshot!(s);
 }
 

@@ -52,9 +52,13 @@ pub struct ListQuery {
     pub view: ListView,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SessionList {
     pub sessions: Vec<Session>,
+    /// What each listed session's model calls cost so far, in US dollars, by session name
+    /// (sessions with no priced call are left out).
+    #[serde(default)]
+    pub costs_usd: std::collections::BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -18,9 +18,14 @@ struct Tmux {
 
 impl Tmux {
     fn start(d: &TestDaemon) -> Tmux {
+        Tmux::start_with(d, "", "")
+    }
+
+    /// With `env` (`NAME=value ...`) for the TUI, and `after` run once it has exited.
+    fn start_with(d: &TestDaemon, env: &str, after: &str) -> Tmux {
         let socket = format!("clauderon-tui-test-{}", std::process::id());
         let line = format!(
-            "env -u CLAUDERON_URL -u CLAUDERON_API_TOKEN CLAUDERON_HOME={} NO_COLOR=1 {} tui; echo TUI-EXITED=$?; sleep 30",
+            "env -u CLAUDERON_URL -u CLAUDERON_API_TOKEN CLAUDERON_HOME={} NO_COLOR=1 {env} {} tui; echo TUI-EXITED=$?; {after} sleep 30",
             d.data.path().display(),
             env!("CARGO_BIN_EXE_clauderon")
         );
@@ -269,4 +274,29 @@ async fn without_a_terminal_tui_says_what_to_use_instead() {
     let (ok, _, err) = common::run(&d, &["tui"]).await;
     assert!(!ok);
     assert!(err.contains("needs a terminal") && err.contains("clauderon list --json"), "{err}");
+}
+
+/// A panic (a debug build's test switch makes one once the list is on screen) leaves the
+/// terminal as it found it: out of raw mode (the line discipline echoes and edits lines again)
+/// and out of the alternate screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_puts_the_terminal_back() {
+    let d = TestDaemon::start().await;
+    let tmux = Tmux::start_with(
+        &d,
+        "CLAUDERON_TUI_TEST_PANIC=1 RUST_BACKTRACE=0",
+        "echo STTY: $(stty -a | tr '\\n' ' ');",
+    );
+    let screen = tmux.wait_for("the TUI to exit", |s| s.contains("TUI-EXITED=") && s.contains("STTY:")).await;
+    assert!(screen.contains("TUI-EXITED=101"), "the panic is the exit: {screen}");
+    assert!(screen.contains("a panic on purpose"), "the panic's message reaches the screen: {screen}");
+    let flat = screen.replace('\n', " ");
+    let stty = &flat[flat.find("STTY:").unwrap()..];
+    for setting in ["icanon", "echo", "isig"] {
+        assert!(stty.contains(&format!(" {setting} ")), "{setting} is off after the panic: {stty}");
+        assert!(!stty.contains(&format!("-{setting} ")), "{setting} is off after the panic: {stty}");
+    }
+    let alternate =
+        tokio::task::block_in_place(|| tmux.run(&["display-message", "-p", "-t", "tui", "#{alternate_on}"]));
+    assert_eq!(alternate.trim(), "0", "still on the alternate screen");
 }

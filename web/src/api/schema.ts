@@ -982,6 +982,13 @@ export interface components {
          */
         SessionId: string;
         SessionList: {
+            /**
+             * @description What each listed session's model calls cost so far, in US dollars, by session name
+             *     (sessions with no priced call are left out).
+             */
+            costs_usd?: {
+                [key: string]: number;
+            };
             sessions: components["schemas"]["Session"][];
         };
         /** @description `GET /api/sessions/{name}/logs`. */

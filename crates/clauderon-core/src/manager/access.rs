@@ -61,6 +61,11 @@ impl SessionAccess {
         self.policies.remove(session.id);
     }
 
+    /// What a session spent so far (kept in memory, restored from the store at start).
+    pub(super) fn spent(&self, id: SessionId) -> Spent {
+        self.policies.spent(id)
+    }
+
     /// Add to what a session spent; returns the totals before and after.
     pub(super) fn add_spent(&self, id: SessionId, tokens: u64, usd: f64) -> (Spent, Spent) {
         let before = self.policies.spent(id);

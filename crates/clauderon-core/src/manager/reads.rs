@@ -29,6 +29,18 @@ impl SessionReads {
         self.manager.list(view).await
     }
 
+    /// What each of `sessions` spent on priced model calls so far, in dollars, by name (from
+    /// memory: no store read).
+    pub fn costs(&self, sessions: &[Session]) -> std::collections::BTreeMap<String, f64> {
+        sessions
+            .iter()
+            .filter_map(|s| {
+                let usd = self.manager.inner.access.spent(s.id).usd;
+                (usd > 0.0).then(|| (s.name.to_string(), usd))
+            })
+            .collect()
+    }
+
     pub async fn get(&self, name: &str) -> Result<Session, CoreError> {
         self.manager.get(name).await
     }

@@ -17,7 +17,9 @@ pub async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<SessionList>, ApiError> {
-    Ok(ApiJson(SessionList { sessions: state.reads.list(q.view).await? }))
+    let sessions = state.reads.list(q.view).await?;
+    let costs_usd = state.reads.costs(&sessions);
+    Ok(ApiJson(SessionList { sessions, costs_usd }))
 }
 
 #[utoipa::path(post, path = "/api/sessions", tag = "sessions", request_body = CreateSessionRequest,
