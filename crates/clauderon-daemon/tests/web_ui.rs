@@ -99,6 +99,8 @@ async fn the_ui_signs_in_follows_sessions_live_and_controls_them() {
     create(&d, &repo, "live-one").await;
     b.wait_for("li[data-session='live-one'][data-status='running']", None).await;
     assert!(b.text("li[data-session='live-one']").await.contains(&repo.path().display().to_string()));
+    // Its spending so far (none yet: the fake backend runs no agent).
+    assert_eq!(b.text("li[data-session='live-one'] [data-field=cost]").await.trim(), "$0.00");
     post(&d, "/api/sessions/live-one/stop").await;
     b.wait_for("li[data-session='live-one'][data-status='stopped']", None).await;
     post(&d, "/api/sessions/live-one/start").await;

@@ -13,6 +13,8 @@ export function SessionList({ onSignedOut }: { onSignedOut: () => void }) {
   const [query, setQuery] = useState('');
   const [selected, setSelected] = useState(0);
   const [now, setNow] = useState(() => Date.now());
+  // Model spending so far by session name (spending has no live event: read with the list).
+  const [costs, setCosts] = useState<Record<string, number>>({});
   const search = useRef<HTMLInputElement>(null);
   // The list as events last left it: events apply to this synchronously, in order.
   const latest = useRef<Session[]>([]);
@@ -30,9 +32,10 @@ export function SessionList({ onSignedOut }: { onSignedOut: () => void }) {
   );
 
   const reload = useCallback(() => {
-    api<{ sessions: Session[] }>('GET', '/api/sessions?view=all')
+    api<{ sessions: Session[]; costs_usd?: Record<string, number> }>('GET', '/api/sessions?view=all')
       .then((list) => {
         update(() => list.sessions.reduce<Session[]>((acc, s) => upsert(acc, s), []));
+        setCosts(list.costs_usd ?? {});
         setLoad({ state: 'ready' });
       })
       .catch(failed);
@@ -58,7 +61,12 @@ export function SessionList({ onSignedOut }: { onSignedOut: () => void }) {
   useEffect(reload, [reload]);
   useEvents(onEvent, reload);
   useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), 30_000);
+    const t = setInterval(() => {
+      setNow(Date.now());
+      api<{ costs_usd?: Record<string, number> }>('GET', '/api/sessions?view=all')
+        .then((list) => setCosts(list.costs_usd ?? {}))
+        .catch(() => {});
+    }, 30_000);
     return () => clearInterval(t);
   }, []);
 
@@ -134,7 +142,7 @@ export function SessionList({ onSignedOut }: { onSignedOut: () => void }) {
       {shown.length > 0 && (
         <ul className="sessions" aria-label="Sessions">
           {shown.map((s, i) => (
-            <SessionRow key={s.name} session={s} now={now} selected={i === current} />
+            <SessionRow key={s.name} session={s} now={now} cost={costs[s.name]} selected={i === current} />
           ))}
         </ul>
       )}
@@ -142,7 +150,17 @@ export function SessionList({ onSignedOut }: { onSignedOut: () => void }) {
   );
 }
 
-function SessionRow({ session: s, now, selected }: { session: Session; now: number; selected: boolean }) {
+function SessionRow({
+  session: s,
+  now,
+  cost,
+  selected,
+}: {
+  session: Session;
+  now: number;
+  cost: number | undefined;
+  selected: boolean;
+}) {
   const live = liveStatus(s.status);
   const row = useRef<HTMLLIElement>(null);
   useEffect(() => {
@@ -168,6 +186,14 @@ function SessionRow({ session: s, now, selected }: { session: Session; now: numb
           <span className="tag" data-field="access">{s.access_mode}</span>
           <span className="tag">{s.backend}</span>
           <span className="tag">{s.agent}</span>
+          {s.options?.model && (
+            <span className="tag" data-field="model" title="model">
+              {s.options.model}
+            </span>
+          )}
+          <span className="tag" data-field="cost" title="model spending so far">
+            ${(cost ?? 0).toFixed(2)}
+          </span>
           {s.archived && <span className="tag">archived</span>}
           <span className="tag" title={s.created_at}>
             {age(s.created_at, now)}
