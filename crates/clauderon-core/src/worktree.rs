@@ -93,6 +93,42 @@ pub async fn repo_toplevel(path: &Path) -> Result<PathBuf, CoreError> {
     Ok(PathBuf::from(top))
 }
 
+/// What `create` would make of `path`, for a form checking it as it is typed: never an error,
+/// the problem in `create`'s own words instead.
+pub async fn check_repo(path: &Path) -> clauderon_types::api::RepoCheck {
+    let mut check = clauderon_types::api::RepoCheck {
+        ok: false,
+        problem: None,
+        toplevel: None,
+        branch: None,
+        dirty: false,
+        branches: Vec::new(),
+    };
+    let top = match repo_toplevel(path).await {
+        Ok(top) => top,
+        Err(e) => {
+            check.problem = Some(e.to_string());
+            return check;
+        }
+    };
+    check.toplevel = Some(top.display().to_string());
+    if let Err(e) = resolve_commit(&top, "HEAD").await {
+        check.problem = Some(e.to_string());
+        return check;
+    }
+    let branches = ["for-each-ref", "--count=200", "--format=%(refname:short)", "refs/heads"];
+    let (branch, dirty, list) = tokio::join!(
+        git(&top, &["symbolic-ref", "--quiet", "--short", "HEAD"]),
+        has_tracked_changes(&top),
+        git(&top, &branches),
+    );
+    check.branch = branch.ok().filter(|b| !b.is_empty());
+    check.dirty = dirty.unwrap_or(false);
+    check.branches = list.map(|l| l.lines().map(str::to_string).collect()).unwrap_or_default();
+    check.ok = true;
+    check
+}
+
 /// Resolve a ref to a commit id, or say it does not exist.
 pub async fn resolve_commit(repo: &Path, reference: &str) -> Result<String, CoreError> {
     if reference.starts_with('-') || reference.contains("..") || reference.chars().any(char::is_whitespace) {

@@ -65,6 +65,8 @@ pub fn router(state: AppState, guard: Guard) -> Router {
         .route("/api/sessions/{name}/pr", post(routes::ship::pr))
         .route("/api/sessions/{name}/pr/refresh", post(routes::ship::refresh_pr))
         .route("/api/requests", get(routes::proxy::all_requests))
+        .route("/api/repos/check", get(routes::repos::check))
+        .route("/api/repos/recent", get(routes::repos::recent))
         .route("/api/proxy/ca.pem", get(routes::proxy::ca_pem))
         .route("/api/credentials", get(routes::proxy::credentials))
         .route("/api/sessions/{name}/logs", get(routes::terminal::logs))

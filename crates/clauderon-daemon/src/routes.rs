@@ -4,6 +4,7 @@
 pub mod diff;
 pub mod messages;
 pub mod proxy;
+pub mod repos;
 pub mod sessions;
 pub mod ship;
 pub mod system;

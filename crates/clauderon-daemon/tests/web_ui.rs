@@ -518,6 +518,8 @@ async fn the_create_form_makes_a_session_and_shows_the_apis_refusal_by_its_field
     assert_eq!(api.status / 100, 4, "{}", api.body);
     let sentence = api.json()["message"].as_str().unwrap().to_string();
     b.fill("#repo_path", &missing.display().to_string()).await;
+    // Checked as typed, before any submit: the same sentence under the field.
+    b.wait_for("[data-testid=repo-check][data-ok=false]", Some("does not exist")).await;
     b.fill("#prompt", "x").await;
     b.click_text("button", "Create session").await;
     b.wait_for("[data-testid=create-error]", Some(&sentence)).await;
@@ -528,8 +530,12 @@ async fn the_create_form_makes_a_session_and_shows_the_apis_refusal_by_its_field
     assert_fits_a_phone(&mut b).await;
     b.viewport(1280, 800).await;
 
-    // Filled in properly: the session page, and the session in the API as asked for.
+    // Filled in properly: the path checks out as a repository, its branches offered for the base.
     b.fill("#repo_path", &repo.path().display().to_string()).await;
+    b.wait_for("[data-testid=repo-check][data-ok=true]", Some("on main")).await;
+    let offered =
+        b.eval("[...document.querySelectorAll('#repo-branches option')].map(o => o.value).join(',')").await;
+    assert_eq!(offered.as_str(), Some("main"));
     b.fill("#prompt", "first line\nsecond line").await;
     b.fill("#name", "from-the-form").await;
     b.fill("#model", "claude-test-model").await;

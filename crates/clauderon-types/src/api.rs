@@ -200,3 +200,33 @@ pub struct SendInputRequest {
     /// What to type: a follow-up prompt. Line breaks, quotes and any Unicode arrive as they are.
     pub text: String,
 }
+
+/// `GET /api/repos/check?path=`: what the create form shows as the path is typed.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RepoCheckQuery {
+    pub path: String,
+}
+
+/// A repository path as `create` would see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RepoCheck {
+    /// Usable for `create` (a checkout of a git repository with at least one commit).
+    pub ok: bool,
+    /// Why not, in the words `create` would use, when not.
+    pub problem: Option<String>,
+    /// The repository's top level (the path may be a folder inside it).
+    pub toplevel: Option<String>,
+    /// The checked-out branch (`None`: a detached HEAD or no repository).
+    pub branch: Option<String>,
+    /// Tracked files with changes: `create` then needs `--base HEAD` (they would not be seen).
+    pub dirty: bool,
+    /// Local branches, at most 200, in git's order.
+    pub branches: Vec<String>,
+}
+
+/// `GET /api/repos/recent`: repositories of past sessions, most recent first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RecentRepos {
+    pub repos: Vec<String>,
+}

@@ -52,6 +52,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/repos/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What `create` would make of a path: a git checkout with commits (its top level, branch,
+         *     local branches, whether tracked files have changes), or why not, in `create`'s words. Runs
+         *     git with clauderon's hardened settings; always 200 for a path given.
+         */
+        get: operations["check"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/repos/recent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Repositories of past sessions, most recent first. */
+        get: operations["recent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/requests": {
         parameters: {
             query?: never;
@@ -869,6 +907,10 @@ export interface components {
              */
             force?: boolean;
         };
+        /** @description `GET /api/repos/recent`: repositories of past sessions, most recent first. */
+        RecentRepos: {
+            repos: string[];
+        };
         /** @description What the daemon changed or found when it compared its records with the backends. */
         ReconcileReport: {
             /** @description `name: old -> new (why)` for every status fixed. */
@@ -876,6 +918,21 @@ export interface components {
             orphans: components["schemas"]["OrphanResource"][];
             /** @description Backends that could not be asked, with the reason. */
             unreachable: string[];
+        };
+        /** @description A repository path as `create` would see it. */
+        RepoCheck: {
+            /** @description The checked-out branch (`None`: a detached HEAD or no repository). */
+            branch?: string | null;
+            /** @description Local branches, at most 200, in git's order. */
+            branches: string[];
+            /** @description Tracked files with changes: `create` then needs `--base HEAD` (they would not be seen). */
+            dirty: boolean;
+            /** @description Usable for `create` (a checkout of a git repository with at least one commit). */
+            ok: boolean;
+            /** @description Why not, in the words `create` would use, when not. */
+            problem?: string | null;
+            /** @description The repository's top level (the path may be a folder inside it). */
+            toplevel?: string | null;
         };
         /**
          * @description What the reviews say, from each reviewer's latest decisive review.
@@ -1172,6 +1229,54 @@ export interface operations {
                 };
                 content: {
                     "application/x-pem-file": unknown;
+                };
+            };
+        };
+    };
+    check: {
+        parameters: {
+            query: {
+                path: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RepoCheck"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    recent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecentRepos"];
                 };
             };
         };

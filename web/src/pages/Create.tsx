@@ -6,6 +6,8 @@ import { Link, navigate, sessionUrl } from '../router';
 import { EMPTY_FORM, fieldOf, toRequest, type CreateForm, type Field } from '../sessions/create';
 
 type Health = Schemas['Health'];
+type RepoCheck = Schemas['RepoCheck'];
+type RecentRepos = Schemas['RecentRepos'];
 type Refusal = { message: string; field: Field | null };
 
 export function Create({ onSignedOut }: { onSignedOut: () => void }) {
@@ -13,6 +15,37 @@ export function Create({ onSignedOut }: { onSignedOut: () => void }) {
   const [backends, setBackends] = useState<string[] | null>(null);
   const [busy, setBusy] = useState(false);
   const [refusal, setRefusal] = useState<Refusal | null>(null);
+  const [check, setCheck] = useState<RepoCheck | null>(null);
+  const [recent, setRecent] = useState<string[]>([]);
+
+  useEffect(() => {
+    api<RecentRepos>('GET', '/api/repos/recent')
+      .then((r) => setRecent(r.repos))
+      .catch(() => setRecent([]));
+  }, []);
+
+  // The path checked as it is typed (a quarter second after the last key), as create would see it.
+  useEffect(() => {
+    const path = form.repo_path.trim();
+    if (!path) {
+      setCheck(null);
+      return;
+    }
+    let stale = false;
+    const timer = setTimeout(() => {
+      api<RepoCheck>('GET', `/api/repos/check?path=${encodeURIComponent(path)}`)
+        .then((c) => {
+          if (!stale) setCheck(c);
+        })
+        .catch(() => {
+          if (!stale) setCheck(null);
+        });
+    }, 250);
+    return () => {
+      stale = true;
+      clearTimeout(timer);
+    };
+  }, [form.repo_path]);
 
   useEffect(() => {
     api<Health>('GET', '/api/health')
@@ -61,14 +94,34 @@ export function Create({ onSignedOut }: { onSignedOut: () => void }) {
           </p>
         )}
         <Row id="repo_path" label="Repository path" error={at('repo_path')}>
-          <input id="repo_path" required value={form.repo_path} onChange={set('repo_path')} placeholder="/home/you/src/project" autoFocus />
+          <input
+            id="repo_path"
+            required
+            list="recent-repos"
+            value={form.repo_path}
+            onChange={set('repo_path')}
+            placeholder="/home/you/src/project"
+            autoFocus
+            aria-describedby="repo-check"
+          />
+          <datalist id="recent-repos">
+            {recent.map((r) => (
+              <option key={r} value={r} />
+            ))}
+          </datalist>
+          <RepoStatus check={check} />
         </Row>
         <Row id="prompt" label="Prompt" error={at('prompt')}>
           <textarea id="prompt" rows={5} value={form.prompt} onChange={set('prompt')} placeholder="What should the agent do?" />
         </Row>
         <div className="create-grid">
           <Row id="base" label="Base ref" error={at('base')}>
-            <input id="base" value={form.base} onChange={set('base')} placeholder="HEAD" />
+            <input id="base" list="repo-branches" value={form.base} onChange={set('base')} placeholder="HEAD" />
+            <datalist id="repo-branches">
+              {(check?.branches ?? []).map((b) => (
+                <option key={b} value={b} />
+              ))}
+            </datalist>
           </Row>
           <Row id="name" label="Name" error={at('name')}>
             <input id="name" value={form.name} onChange={set('name')} placeholder="generated" />
@@ -128,6 +181,26 @@ export function Create({ onSignedOut }: { onSignedOut: () => void }) {
         </button>
       </form>
     </section>
+  );
+}
+
+/** What the path check found: a repository (its branch, branch count, changes) or the problem. */
+function RepoStatus({ check }: { check: RepoCheck | null }) {
+  if (!check) return <p className="field-hint" id="repo-check" data-testid="repo-check" />;
+  if (!check.ok) {
+    return (
+      <p className="field-hint bad" id="repo-check" data-testid="repo-check" data-ok="false">
+        {check.problem}
+      </p>
+    );
+  }
+  const n = check.branches.length;
+  return (
+    <p className="field-hint good" id="repo-check" data-testid="repo-check" data-ok="true">
+      git repository {check.toplevel} · {check.branch ? `on ${check.branch}` : 'detached HEAD'} · {n} branch
+      {n === 1 ? '' : 'es'}
+      {check.dirty && ' · tracked files have changes, which the session would not see: set Base ref (HEAD, say) to go ahead'}
+    </p>
   );
 }
 

@@ -41,6 +41,24 @@ impl SessionReads {
             .collect()
     }
 
+    /// Repositories of past sessions (deleted ones included while their rows last), most
+    /// recently used first, at most `limit`.
+    pub async fn recent_repos(&self, limit: usize) -> Result<Vec<String>, CoreError> {
+        let mut sessions = self.manager.store(|s| s.list(clauderon_types::api::ListView::All)).await?;
+        sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        let mut repos: Vec<String> = Vec::new();
+        for s in sessions {
+            let repo = s.repo_path.display().to_string();
+            if !repos.contains(&repo) {
+                repos.push(repo);
+                if repos.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(repos)
+    }
+
     pub async fn get(&self, name: &str) -> Result<Session, CoreError> {
         self.manager.get(name).await
     }
