@@ -45,7 +45,7 @@ impl SessionReads {
     /// recently used first, at most `limit`.
     pub async fn recent_repos(&self, limit: usize) -> Result<Vec<String>, CoreError> {
         let mut sessions = self.manager.store(|s| s.list(clauderon_types::api::ListView::All)).await?;
-        sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         let mut repos: Vec<String> = Vec::new();
         for s in sessions {
             let repo = s.repo_path.display().to_string();
