@@ -48,6 +48,9 @@ if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny 0.20.2" ]; then
   echo "installing cargo-deny 0.20.2 into ~/.cargo/bin (once; a few minutes)" >&2
   cargo install --locked cargo-deny --version 0.20.2 --quiet >&2
 fi
+# deny reads the metadata of every target's dependencies (Windows ones too), which a build on
+# Linux never downloads: fetch them first (from crates.io, through cargo; a no-op when cached).
+cargo fetch --locked --quiet
 cargo deny --offline --log-level error check licenses bans sources
 
 echo "== tests"
