@@ -579,3 +579,30 @@ async fn the_terminal_tab_shows_the_host_command_for_a_backend_without_a_stream(
     assert_eq!(b.count("[data-testid=terminal-state]").await, 0);
     b.close().await;
 }
+
+/// The Changes tab: the session's work against its base, as the diff API reads it, with the
+/// session's file names and text shown as text (a file named like markup, a line of script).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_changes_tab_shows_the_sessions_work_as_text() {
+    let d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    create(&d, &repo, "worked").await;
+    let worktree = d.data.path().join("worktrees/worked");
+    std::fs::write(worktree.join("README.md"), "hello\nfixed by the agent\n").unwrap();
+    let odd = "<img src=x onerror=window.__pwned=1>.txt";
+    std::fs::write(worktree.join(odd), format!("{PLANTED_SCRIPT}\n")).unwrap();
+
+    let mut b = Driver::open(STEP).await;
+    sign_in(&mut b, &d).await;
+    b.goto(&format!("{}/sessions/worked", d.base_url())).await;
+    b.click_text("[role=tab]", "changes").await;
+    b.wait_for("[data-testid=changes] .summary", Some("2 files changed")).await;
+    b.wait_for("details.file[data-path='README.md'] .line.add", Some("+fixed by the agent")).await;
+    assert!(b.text("details.file[data-path='README.md'] summary").await.contains("uncommitted"));
+    // The odd name and the script line are text: nothing ran, no element came out of them.
+    b.wait_for("[data-testid=changes]", Some(odd)).await;
+    b.wait_for("[data-testid=changes] .line.add", Some(PLANTED_SCRIPT)).await;
+    assert_eq!(b.eval("typeof window.__pwned").await, "undefined");
+    assert_eq!(b.count("main img").await, 0);
+    assert_eq!(b.count("main script").await, 0);
+}

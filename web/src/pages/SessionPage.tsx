@@ -3,14 +3,15 @@ import { ApiError, api, sessionPath, type SessionDetail, type SessionEvent } fro
 import { useEvents } from '../api/events';
 import { LIVE_LABEL, liveStatus } from '../sessions/apply';
 import { Link } from '../router';
+import { Changes } from './Changes';
 import { Chat } from './Chat';
 import { Controls } from './Controls';
 import { Details } from './Details';
 import { Proxy } from './Proxy';
 import { Terminal } from './Terminal';
 
-type Tab = 'chat' | 'terminal' | 'proxy' | 'details' | 'controls';
-const TABS: Tab[] = ['chat', 'terminal', 'proxy', 'details', 'controls'];
+type Tab = 'chat' | 'terminal' | 'changes' | 'proxy' | 'details' | 'controls';
+const TABS: Tab[] = ['chat', 'terminal', 'changes', 'proxy', 'details', 'controls'];
 type Load =
   | { state: 'loading' }
   | { state: 'ready'; detail: SessionDetail }
@@ -88,6 +89,7 @@ export function SessionPage({ name, onSignedOut }: { name: string; onSignedOut: 
       <div role="tabpanel">
         {tab === 'chat' && <Chat session={s} changes={changes} />}
         {tab === 'terminal' && <Terminal name={s.name} />}
+        {tab === 'changes' && <Changes session={s} changes={changes} onSignedOut={onSignedOut} />}
         {tab === 'proxy' && <Proxy session={s} onSignedOut={onSignedOut} />}
         {tab === 'details' && <Details detail={load.detail} />}
         {tab === 'controls' && <Controls session={s} onChanged={reload} />}
