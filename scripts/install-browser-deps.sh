@@ -15,13 +15,21 @@ for tool in node npm; do
   fi
 done
 
-# The version the lock pins, and the one installed (empty when none).
-locked=$(node -e 'console.log(require("./package-lock.json").packages["node_modules/playwright-core"].version)')
-installed=$(node -e 'try { console.log(require("./node_modules/playwright-core/package.json").version) } catch { console.log("") }')
+# The versions the lock pins (playwright-core, axe-core), and the ones installed (empty when none).
+versions() {
+  node -e 'const read = (m) => { try { return require(m) } catch { return null } };
+    const lock = require("./package-lock.json").packages;
+    const which = process.argv[1];
+    console.log(["playwright-core", "axe-core"].map((p) => which === "locked"
+      ? lock["node_modules/" + p].version
+      : (read("./node_modules/" + p + "/package.json") || {}).version || "").join(" "))' "$1"
+}
+locked=$(versions locked)
+installed=$(versions installed)
 if [ "$installed" = "$locked" ]; then
-  echo "install-browser-deps: playwright-core $locked already in tests/browser/node_modules" >&2
+  echo "install-browser-deps: playwright-core and axe-core ($locked) already in tests/browser/node_modules" >&2
 else
-  echo "install-browser-deps: npm ci in tests/browser (playwright-core $locked)" >&2
+  echo "install-browser-deps: npm ci in tests/browser (playwright-core and axe-core: $locked)" >&2
   # PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: belt and braces, playwright-core has no install hook.
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >&2
 fi

@@ -14,8 +14,11 @@
 //   count {selector}                    how many match
 //   eval {expr}                         evaluate a JavaScript expression in the page
 //   viewport {width, height}            resize the page
+//   scheme {value}                      emulate the system's colour scheme (light | dark)
 //   screenshot {path}                   save a PNG
 //   console                             the page's console lines and errors so far
+//   axe                                 axe-core's serious and critical violations on the page
+//                                       (WCAG 2 A and AA rules), as [{id, impact, help, targets}]
 //   close                               end
 // Timeouts: TIMEOUT_MS (argv[2], default 15000) for each waiting command.
 //
@@ -27,6 +30,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+
+// axe-core from this folder's node_modules, evaluated into the page through DevTools (so the
+// page's Content-Security-Policy, which allows no inline script, stays as it is).
+const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const timeout = Number(process.argv[2] ?? 15000);
 const executablePath = process.env.CLAUDERON_TEST_CHROMIUM || '/usr/bin/chromium';
@@ -66,11 +75,23 @@ async function run(page, consoleLines, cmd) {
     case 'viewport':
       await page.setViewportSize({ width: cmd.width, height: cmd.height });
       return null;
+    case 'scheme':
+      await page.emulateMedia({ colorScheme: cmd.value });
+      return null;
     case 'screenshot':
       await page.screenshot({ path: cmd.path, fullPage: true });
       return cmd.path;
     case 'console':
       return consoleLines;
+    case 'axe': {
+      if (!(await page.evaluate('typeof window.axe === "object"'))) await page.evaluate(axeSource);
+      const result = await page.evaluate(() =>
+        window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+      );
+      return result.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
+    }
     default:
       throw new Error(`unknown command ${JSON.stringify(cmd.op)}`);
   }

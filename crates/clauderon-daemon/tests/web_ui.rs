@@ -606,3 +606,48 @@ async fn the_changes_tab_shows_the_sessions_work_as_text() {
     assert_eq!(b.count("main img").await, 0);
     assert_eq!(b.count("main script").await, 0);
 }
+
+/// axe-core (WCAG 2 A and AA rules) on every page and tab, at desktop and phone size and in the
+/// dark scheme: no serious or critical violation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_passes_axe_at_desktop_and_phone_size() {
+    let d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    let mut b = Driver::open(STEP).await;
+    let mut found = Vec::new();
+    let mut check = async |b: &mut Driver, page: &str| {
+        for v in b.axe().await {
+            found.push(format!("{page}: {v}"));
+        }
+    };
+    for (width, height) in [(1280, 800), (390, 844)] {
+        b.viewport(width, height).await;
+        b.goto(&d.base_url()).await;
+        b.wait_for("form.signin", None).await;
+        check(&mut b, &format!("sign-in {width}")).await;
+    }
+    b.viewport(1280, 800).await;
+    sign_in(&mut b, &d).await;
+    create(&d, &repo, "axed").await;
+    std::fs::write(d.data.path().join("worktrees/axed/README.md"), "hello\nchanged\n").unwrap();
+    for (w, height, scheme) in [(1280, 800, "light"), (390, 844, "light"), (1280, 800, "dark")] {
+        let width = format!("{w} {scheme}");
+        b.scheme(scheme).await;
+        b.viewport(w, height).await;
+        b.goto(&d.base_url()).await;
+        b.wait_for("li[data-session='axed']", None).await;
+        check(&mut b, &format!("list {width}")).await;
+        b.goto(&format!("{}/new", d.base_url())).await;
+        b.fill("#repo_path", &repo.path().display().to_string()).await;
+        b.wait_for("[data-testid=repo-check][data-ok=true]", None).await;
+        check(&mut b, &format!("create {width}")).await;
+        b.goto(&format!("{}/sessions/axed", d.base_url())).await;
+        for tab in ["chat", "terminal", "changes", "proxy", "details", "controls"] {
+            b.click_text("[role=tab]", tab).await;
+            b.wait_for("[role=tab][aria-selected=true]", Some(tab)).await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            check(&mut b, &format!("session {tab} {width}")).await;
+        }
+    }
+    assert!(found.is_empty(), "axe found serious or critical violations:\n{}", found.join("\n"));
+}

@@ -243,6 +243,19 @@ impl Driver {
         self.send(serde_json::json!({"op": "eval", "expr": expr})).await
     }
 
+    /// axe-core's serious and critical violations (WCAG 2 A and AA) on the page as it is now.
+    pub async fn axe(&mut self) -> Vec<Value> {
+        match self.send(serde_json::json!({"op": "axe"})).await {
+            Value::Array(v) => v,
+            other => panic!("axe answered {other}"),
+        }
+    }
+
+    /// Emulate the system's colour scheme: `light` or `dark`.
+    pub async fn scheme(&mut self, scheme: &str) {
+        self.send(serde_json::json!({"op": "scheme", "value": scheme})).await;
+    }
+
     pub async fn viewport(&mut self, width: u32, height: u32) {
         self.send(serde_json::json!({"op": "viewport", "width": width, "height": height})).await;
     }
