@@ -651,3 +651,36 @@ async fn every_page_passes_axe_at_desktop_and_phone_size() {
     }
     assert!(found.is_empty(), "axe found serious or critical violations:\n{}", found.join("\n"));
 }
+
+/// The chat renders the agent's Markdown (emphasis, lists, code, tables) and keeps it inert: a
+/// `javascript:` link loses its address, an image is shown as text and never loaded, raw HTML
+/// shows as the text it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chat_renders_markdown_and_keeps_it_inert() {
+    let d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    create(&d, &repo, "md").await;
+    let dir = d.layout().session_home("md").join(".claude/projects/-workspace");
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = "Done: **fixed** the bug.\n\n- first\n- second\n\n```rust\nfn main() {}\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n[click](javascript:window.__pwned=3) ![pixel](http://127.0.0.2/pixel.png)\n\n<b onclick=\"window.__pwned=4\">raw</b>";
+    let line = json!({"type": "assistant", "message": {"role": "assistant", "content": [{"type": "text", "text": text}]},
+        "timestamp": "2026-12-01T08:00:00.000Z"});
+    std::fs::write(dir.join("5d7c3a8e-1f2b-4c6d-9e0a-3b4c5d6e7f81.jsonl"), format!("{line}\n")).unwrap();
+
+    let mut b = Driver::open(STEP).await;
+    sign_in(&mut b, &d).await;
+    b.goto(&format!("{}/sessions/md", d.base_url())).await;
+    b.wait_for(".msg-assistant .markdown strong", Some("fixed")).await;
+    assert_eq!(b.count(".msg-assistant .markdown li").await, 2);
+    b.wait_for(".msg-assistant .markdown pre code", Some("fn main() {}")).await;
+    assert_eq!(b.count(".msg-assistant .markdown td").await, 2);
+    let href =
+        b.eval("document.querySelector('.msg-assistant .markdown a')?.getAttribute('href') ?? ''").await;
+    assert!(!href.as_str().unwrap().contains("javascript"), "{href}");
+    b.wait_for(".msg-assistant .md-image", Some("[image: pixel] http://127.0.0.2/pixel.png")).await;
+    assert_eq!(b.count("main img").await, 0);
+    assert!(b.text(".msg-assistant .markdown").await.contains("<b onclick="), "raw HTML shows as text");
+    assert_eq!(b.count(".msg-assistant .markdown b").await, 0);
+    b.click(".msg-assistant .markdown a").await;
+    assert_eq!(b.eval("typeof window.__pwned").await, "undefined");
+}

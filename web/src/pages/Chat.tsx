@@ -1,6 +1,9 @@
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { Suspense, lazy, useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { ApiError, api, sessionPath, type ChatMessage, type MessagePage, type Session } from '../api/client';
 import { liveStatus } from '../sessions/apply';
+
+// The Markdown renderer is its own chunk, loaded with the first message: plain text until then.
+const MessageText = lazy(() => import('./markdown').then((m) => ({ default: m.MessageText })));
 
 /** How often the chat is read again while the agent works (events also trigger a read). */
 const POLL_MS = 2000;
@@ -18,12 +21,17 @@ function summary(input: unknown): string {
   return text.length > 120 ? `${text.slice(0, 119)}…` : text;
 }
 
-/** Everything here is text: React escapes it, and nothing is ever set as HTML. */
+/** Everything here is the session's text: Markdown rendered inertly (see markdown.tsx), tool
+ * calls and results as plain text; nothing is ever set as HTML. */
 function Bubble({ message }: { message: ChatMessage }) {
   return (
     <li className={`msg msg-${message.role}`} data-role={message.role}>
       <div className="who">{message.role}</div>
-      {message.text && <div className="text">{message.text}</div>}
+      {message.text && (
+        <Suspense fallback={<div className="text">{message.text}</div>}>
+          <MessageText text={message.text} />
+        </Suspense>
+      )}
       {(message.tool_calls ?? []).map((call) => (
         <details key={call.id} className="tool">
           <summary>
