@@ -684,3 +684,62 @@ async fn the_chat_renders_markdown_and_keeps_it_inert() {
     b.click(".msg-assistant .markdown a").await;
     assert_eq!(b.eval("typeof window.__pwned").await, "undefined");
 }
+
+/// BENCHMARKS.md: how long after the API's answer the list of 1,000 sessions is on screen in
+/// headless Chromium (rows written straight into the store; the fake backend). Run by hand:
+/// `cargo test -p clauderon-daemon --test web_ui -- --ignored --nocapture list_of_1000`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement for BENCHMARKS.md"]
+async fn list_of_1000_sessions_render_time() {
+    let d = TestDaemon::start().await;
+    let store = clauderon_store::Store::open(&d.layout().database()).unwrap();
+    let sessions: Vec<_> =
+        (0..1000).map(|i| clauderon_testkit::session::sample(&format!("s-{i:04}"))).collect();
+    store.insert_many(&sessions, chrono::Utc::now()).unwrap();
+    let mut b = Driver::open(STEP).await;
+    sign_in(&mut b, &d).await;
+    let mut times = Vec::new();
+    for _ in 0..11 {
+        b.goto(&d.base_url()).await;
+        b.wait_for("li[data-session='s-0999']", None).await;
+        let ms = b
+            .eval(
+                "(() => { const api = performance.getEntriesByType('resource').filter(e => e.name.includes('/api/sessions?view=all'))[0];
+                  const mark = performance.getEntriesByName('clauderon:list-rendered')[0];
+                  return mark.startTime - api.responseEnd; })()",
+            )
+            .await
+            .as_f64()
+            .unwrap();
+        times.push(ms);
+    }
+    let rows = b.count("li[data-session]").await;
+    times.sort_by(f64::total_cmp);
+    println!(
+        "1,000 sessions ({rows} rows in the DOM): API answer to rendered list, ms over 11 loads: min {:.1}, median {:.1}, max {:.1}",
+        times[0], times[5], times[10]
+    );
+}
+
+/// A long list is put on the page a hundred rows at a time: scrolling to its end brings the next
+/// rows, and `j` past the last one on the page brings it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_list_renders_a_page_at_a_time() {
+    let d = TestDaemon::start().await;
+    let store = clauderon_store::Store::open(&d.layout().database()).unwrap();
+    let sessions: Vec<_> =
+        (0..250).map(|i| clauderon_testkit::session::sample(&format!("s-{i:04}"))).collect();
+    store.insert_many(&sessions, chrono::Utc::now()).unwrap();
+    let mut b = Driver::open(STEP).await;
+    sign_in(&mut b, &d).await;
+    b.wait_for("li.more", Some("150 left")).await;
+    assert_eq!(b.count("li[data-session]").await, 100);
+    b.eval("document.querySelector('li.more').scrollIntoView()").await;
+    b.wait_for("li.more", Some("50 left")).await;
+    assert_eq!(b.count("li[data-session]").await, 200);
+    for _ in 0..201 {
+        b.press("j").await;
+    }
+    b.wait_for("li[data-session][aria-current=true]", None).await;
+    assert!(b.count("li[data-session]").await >= 202, "j past the page's end brings the next row");
+}

@@ -33,7 +33,7 @@ export interface Applied {
   fetch: string | null;
 }
 
-function newestFirst(a: Session, b: Session): number {
+export function newestFirst(a: Session, b: Session): number {
   return b.created_at.localeCompare(a.created_at) || a.name.localeCompare(b.name);
 }
 
