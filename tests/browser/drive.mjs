@@ -15,6 +15,7 @@
 //   eval {expr}                         evaluate a JavaScript expression in the page
 //   viewport {width, height}            resize the page
 //   scheme {value}                      emulate the system's colour scheme (light | dark)
+//   offline {value}                     cut the page's network (true) or give it back (false)
 //   screenshot {path}                   save a PNG
 //   console                             the page's console lines and errors so far
 //   axe                                 axe-core's serious and critical violations on the page
@@ -74,6 +75,9 @@ async function run(page, consoleLines, cmd) {
       return await page.evaluate(cmd.expr);
     case 'viewport':
       await page.setViewportSize({ width: cmd.width, height: cmd.height });
+      return null;
+    case 'offline':
+      await page.context().setOffline(Boolean(cmd.value));
       return null;
     case 'scheme':
       await page.emulateMedia({ colorScheme: cmd.value });

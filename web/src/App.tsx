@@ -6,6 +6,7 @@ import { SessionList } from './pages/SessionList';
 import { SessionPage } from './pages/SessionPage';
 import { SignIn } from './pages/SignIn';
 import { Link, route, usePath } from './router';
+import { NotifyButton, useWaitingNotifications } from './notify';
 
 type Auth = 'checking' | 'signed-out' | 'signed-in' | { unreachable: string };
 
@@ -27,6 +28,12 @@ export function App() {
   }, []);
 
   useEffect(check, [check]);
+  // Out of reach (offline, the daemon stopped): try again by itself every few seconds.
+  useEffect(() => {
+    if (typeof auth !== 'object') return;
+    const t = setTimeout(check, 3000);
+    return () => clearTimeout(t);
+  }, [auth, check]);
   useEffect(() => {
     if (auth !== 'signed-in') return;
     startEvents();
@@ -43,9 +50,9 @@ export function App() {
   if (typeof auth === 'object')
     return (
       <Shell>
-        <div className="state error" role="alert">
-          <p>{auth.unreachable}</p>
-          <button onClick={check}>Try again</button>
+        <div className="state error" role="alert" data-testid="unreachable">
+          <p>clauderon's daemon cannot be reached ({auth.unreachable}); trying again every few seconds…</p>
+          <button onClick={check}>Try again now</button>
         </div>
       </Shell>
     );
@@ -78,6 +85,7 @@ function Shell({ children, onSignOut }: { children: ReactNode; onSignOut?: () =>
           clauderon
         </Link>
         {onSignOut && <ConnectionBadge />}
+        {onSignOut && <Notifications />}
         {onSignOut && (
           <button className="quiet" onClick={onSignOut}>
             Sign out
@@ -87,6 +95,12 @@ function Shell({ children, onSignOut }: { children: ReactNode; onSignOut?: () =>
       <main>{children}</main>
     </>
   );
+}
+
+/** Signed in: notifications of sessions that start waiting for input, and their switch. */
+function Notifications() {
+  useWaitingNotifications();
+  return <NotifyButton />;
 }
 
 function ConnectionBadge() {

@@ -11,3 +11,9 @@ if (root) {
     </StrictMode>,
   );
 }
+
+// The installable app's service worker (the shell offline; see public/sw.js). Browsers allow it
+// on https and on loopback.
+if ('serviceWorker' in navigator && window.isSecureContext) {
+  void navigator.serviceWorker.register('/sw.js').catch(() => {});
+}

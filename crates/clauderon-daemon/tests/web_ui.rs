@@ -743,3 +743,60 @@ async fn a_long_list_renders_a_page_at_a_time() {
     b.wait_for("li[data-session][aria-current=true]", None).await;
     assert!(b.count("li[data-session]").await >= 202, "j past the page's end brings the next row");
 }
+
+/// The installable app: a manifest, a service worker that controls the page and serves the shell
+/// when the network is gone; and a notification when a session starts waiting for input. The
+/// notification is observed through a recording stand-in for the browser's `Notification` (a
+/// headless browser shows none; the stand-in is the only fake here, and says "granted").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_installs_works_offline_and_notifies_when_a_session_needs_you() {
+    let d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    create(&d, &repo, "waits").await;
+    let mut b = Driver::open(STEP).await;
+    sign_in(&mut b, &d).await;
+
+    let manifest = b
+        .eval("fetch(document.querySelector('link[rel=manifest]').href).then(async r => [r.headers.get('content-type'), (await r.json()).display])")
+        .await;
+    assert_eq!(manifest, json!(["application/manifest+json", "standalone"]));
+    let scope = b.eval("navigator.serviceWorker.ready.then(r => new URL(r.scope).pathname)").await;
+    assert_eq!(scope, "/");
+    b.goto(&d.base_url()).await;
+    b.wait_for("li[data-session='waits']", None).await;
+    assert_eq!(b.eval("navigator.serviceWorker.controller !== null").await, true);
+
+    // A session starts waiting for input: one notification, naming it.
+    b.eval(
+        "(() => { window.__notes = []; window.Notification = class { static permission = 'granted';
+           static requestPermission() { return Promise.resolve('granted'); }
+           constructor(title, opts) { window.__notes.push(title + ' | ' + opts.body); } close() {} }; })()",
+    )
+    .await;
+    let access = d.fake.proxy_for("waits").unwrap();
+    let auth = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{}:{}", access.user, access.secret)
+        )
+    );
+    let report = ApiRequest::new("POST", "http://clauderon.internal/v1/status")
+        .header("host", "clauderon.internal")
+        .header("proxy-authorization", &auth)
+        .json(r#"{"status":"waiting-for-input"}"#.to_string());
+    let reply = clauderon_testkit::http::tcp(d.proxy_addr(), report).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    b.wait_for("li[data-session='waits'] .needs-you", None).await;
+    let notes = b.eval("window.__notes").await;
+    assert_eq!(notes, json!(["waits needs you | The agent is waiting for your input."]));
+
+    // No network: the shell still comes up (from the service worker), says the daemon is out of
+    // reach, and comes back by itself with the network.
+    b.offline(true).await;
+    b.goto(&d.base_url()).await;
+    b.wait_for("header .brand", Some("clauderon")).await;
+    b.wait_for("[data-testid=unreachable]", Some("cannot be reached")).await;
+    b.offline(false).await;
+    b.wait_for("li[data-session='waits']", None).await;
+}

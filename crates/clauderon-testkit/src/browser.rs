@@ -251,6 +251,11 @@ impl Driver {
         }
     }
 
+    /// Cut the page's network (`true`) or give it back.
+    pub async fn offline(&mut self, offline: bool) {
+        self.send(serde_json::json!({"op": "offline", "value": offline})).await;
+    }
+
     /// Emulate the system's colour scheme: `light` or `dark`.
     pub async fn scheme(&mut self, scheme: &str) {
         self.send(serde_json::json!({"op": "scheme", "value": scheme})).await;

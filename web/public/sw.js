@@ -1,0 +1,46 @@
+// clauderon's service worker: the app's shell offline, nothing else.
+// - Page loads go to the network first; offline, the shell cached at install answers (the app
+//   then says "reconnecting…" and recovers by itself when the daemon is back).
+// - Built assets (/assets/*, named by their content) are cached the first time they load.
+// - The API, the WebSockets and sign-in (/api, /ws, /auth) are never cached or answered from a
+//   cache: what they carry is live and per user.
+const CACHE = 'clauderon-shell-v1';
+const SHELL = ['/', '/icon.svg', '/manifest.webmanifest'];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener('fetch', (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== 'GET' || url.origin !== self.location.origin) return;
+  if (['/api', '/ws', '/auth'].some((p) => url.pathname === p || url.pathname.startsWith(`${p}/`))) return;
+  if (event.request.mode === 'navigate') {
+    event.respondWith(fetch(event.request).catch(() => caches.match('/')));
+    return;
+  }
+  if (url.pathname.startsWith('/assets/')) {
+    event.respondWith(
+      caches.match(event.request).then(
+        (hit) =>
+          hit ||
+          fetch(event.request).then((resp) => {
+            if (resp.ok) {
+              const copy = resp.clone();
+              caches.open(CACHE).then((c) => c.put(event.request, copy));
+            }
+            return resp;
+          }),
+      ),
+    );
+  }
+});
