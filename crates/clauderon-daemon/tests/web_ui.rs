@@ -615,7 +615,12 @@ async fn every_page_passes_axe_at_desktop_and_phone_size() {
     let repo = TestRepo::new().unwrap();
     let mut b = Driver::open(STEP).await;
     let mut found = Vec::new();
+    // Every page checked is also kept as a screenshot (README: "Web UI"), named by page, width
+    // and scheme.
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/web-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
     let mut check = async |b: &mut Driver, page: &str| {
+        b.screenshot(&shots.join(format!("{}.png", page.replace(' ', "-")))).await;
         for v in b.axe().await {
             found.push(format!("{page}: {v}"));
         }

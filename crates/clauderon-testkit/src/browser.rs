@@ -251,6 +251,11 @@ impl Driver {
         }
     }
 
+    /// A full-page PNG of the page as it is now, at `path`.
+    pub async fn screenshot(&mut self, path: &std::path::Path) {
+        self.send(serde_json::json!({"op": "screenshot", "path": path})).await;
+    }
+
     /// Cut the page's network (`true`) or give it back.
     pub async fn offline(&mut self, offline: bool) {
         self.send(serde_json::json!({"op": "offline", "value": offline})).await;
