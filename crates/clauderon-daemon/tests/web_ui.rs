@@ -805,3 +805,60 @@ async fn the_app_installs_works_offline_and_notifies_when_a_session_needs_you() 
     b.offline(false).await;
     b.wait_for("li[data-session='waits']", None).await;
 }
+
+/// BENCHMARKS.md: how long after the daemon emits a status change the session list in Chromium
+/// shows it. The emission is taken as the moment a second `/ws/events` subscriber (this test)
+/// receives the event; the page records when the row's status attribute changes (a
+/// MutationObserver, wall-clock ms); both on this machine's clock. 100 changes (stop / start).
+/// Run by hand: `cargo test -p clauderon-daemon --test web_ui -- --ignored --nocapture event_to_page`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement for BENCHMARKS.md"]
+async fn event_to_page_latency() {
+    use futures_util::StreamExt;
+    let d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    create(&d, &repo, "lat").await;
+    let mut b = Driver::open(STEP).await;
+    sign_in(&mut b, &d).await;
+    b.wait_for("li[data-session='lat'][data-status='running']", None).await;
+    b.eval(
+        "(() => { window.__seen = []; new MutationObserver(() => {
+            const li = document.querySelector(\"li[data-session='lat']\");
+            const s = li && li.getAttribute('data-status');
+            const last = window.__seen[window.__seen.length - 1];
+            if (s && (!last || last.s !== s)) window.__seen.push({ s, t: performance.timeOrigin + performance.now() });
+          }).observe(document.body, { subtree: true, attributes: true, childList: true }); })()",
+    )
+    .await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(d.ws_request("/ws/events")).await.unwrap();
+    let now_ms =
+        || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() * 1000.0;
+    let mut emitted = Vec::new();
+    for i in 0..100u32 {
+        let want = if i % 2 == 0 { "stopped" } else { "running" };
+        post(&d, &format!("/api/sessions/lat/{}", if want == "stopped" { "stop" } else { "start" })).await;
+        loop {
+            let msg = tokio::time::timeout(STEP, ws.next()).await.unwrap().unwrap().unwrap();
+            if let tokio_tungstenite::tungstenite::Message::Text(text) = msg {
+                let e: Value = serde_json::from_str(&text).unwrap();
+                if e["type"] == "status-changed" && e["to"] == want {
+                    emitted.push(now_ms());
+                    break;
+                }
+            }
+        }
+        b.wait_for(&format!("li[data-session='lat'][data-status='{want}']"), None).await;
+    }
+    let seen = b.eval("window.__seen").await;
+    let seen: Vec<f64> = seen.as_array().unwrap().iter().map(|v| v["t"].as_f64().unwrap()).collect();
+    assert_eq!(seen.len(), emitted.len(), "one page change per event");
+    let mut lags: Vec<f64> = seen.iter().zip(&emitted).map(|(page, ev)| page - ev).collect();
+    lags.sort_by(f64::total_cmp);
+    println!(
+        "event to page over {} changes: median {:.1} ms, p90 {:.1} ms, max {:.1} ms",
+        lags.len(),
+        lags[lags.len() / 2],
+        lags[lags.len() * 9 / 10],
+        lags[lags.len() - 1]
+    );
+}
