@@ -33,6 +33,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("l", "the session's terminal output (logs)"),
     ("u", "token usage and cost"),
     ("t", "the agent's chat"),
+    ("w", "the session's work: its diff against its base"),
     ("r", "reload the list"),
     ("q, Ctrl-C", "quit"),
 ];

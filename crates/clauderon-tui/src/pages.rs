@@ -1,6 +1,7 @@
-//! The text of the logs, usage and chat pages, from the API's answers.
+//! The text of the logs, usage, chat and changes pages, from the API's answers.
 
 use clauderon_types::audit::AuditEntry;
+use clauderon_types::diff::SessionDiff;
 use clauderon_types::messages::Message;
 use clauderon_types::usage::UsageReport;
 
@@ -106,10 +107,113 @@ pub fn usage_lines(r: &UsageReport) -> Vec<String> {
     lines
 }
 
+/// The session's text with every control character shown as `^X` (a file name or a line of a
+/// diff is the session's to write: an escape sequence in it must not reach our terminal).
+fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\t' => "    ".to_string(),
+            c if c.is_control() => format!("^{}", char::from_u32((c as u32 + 64) & 0x7f).unwrap_or('?')),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// The diff as the changes page shows it: a summary, the commits, then each file and its hunks.
+pub fn diff_lines(d: &SessionDiff) -> Vec<String> {
+    let short = |id: &str| id.get(..12).unwrap_or(id).to_string();
+    let mut lines = vec![format!(
+        "{} file(s) changed, +{} -{} against {} ({} commit(s) on {})",
+        d.files.len(),
+        d.additions,
+        d.deletions,
+        short(&d.base),
+        d.commits.len(),
+        visible(&d.branch)
+    )];
+    for c in &d.commits {
+        lines.push(format!("  {} {}", short(&c.id), visible(&c.summary)));
+    }
+    if d.truncated {
+        lines.push("(the patch passed its size cap: some files show only their counts)".into());
+    }
+    for f in &d.files {
+        lines.push(String::new());
+        let path = match &f.old_path {
+            Some(old) => format!("{} -> {}", visible(old), visible(&f.path)),
+            None => visible(&f.path),
+        };
+        let counts = if f.binary {
+            "binary".to_string()
+        } else {
+            format!("+{} -{}", f.additions.unwrap_or(0), f.deletions.unwrap_or(0))
+        };
+        let mark = if f.uncommitted { "  [uncommitted]" } else { "" };
+        lines.push(format!("{} {path}  {counts}{mark}", f.status.letter()));
+        if let Some(why) = &f.omitted {
+            lines.push(format!("  ({})", visible(why)));
+        }
+        for h in &f.hunks {
+            lines.push(visible(&h.header));
+            lines.extend(h.lines.iter().map(|l| visible(l)));
+        }
+    }
+    if d.files.is_empty() {
+        lines.push("No changes yet.".into());
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use clauderon_types::messages::{Role, ToolCall, ToolResult};
+
+    #[test]
+    fn the_changes_page_shows_files_and_hunks_with_the_sessions_control_characters_made_visible() {
+        use clauderon_types::diff::{DiffCommit, DiffFile, DiffHunk, FileStatus};
+        let d = SessionDiff {
+            branch: "clauderon/s".into(),
+            base: "0123456789abcdef".into(),
+            head: "fedcba9876543210".into(),
+            commits: vec![DiffCommit {
+                id: "aaaaaaaaaaaaaaaa".into(),
+                summary: "fix\x1b]0;pwn\x07".into(),
+                author: "a".into(),
+                time: 0,
+            }],
+            commits_truncated: false,
+            additions: 1,
+            deletions: 0,
+            files: vec![DiffFile {
+                path: "evil\x1b[2J.txt".into(),
+                old_path: None,
+                status: FileStatus::Added,
+                additions: Some(1),
+                deletions: Some(0),
+                binary: false,
+                uncommitted: true,
+                old_mode: None,
+                new_mode: None,
+                hunks: vec![DiffHunk {
+                    header: "@@ -0,0 +1 @@".into(),
+                    old_start: 0,
+                    old_lines: 0,
+                    new_start: 1,
+                    new_lines: 1,
+                    lines: vec!["+\x1b[31mred".into()],
+                }],
+                omitted: None,
+            }],
+            truncated: false,
+        };
+        let lines = diff_lines(&d);
+        assert_eq!(lines[0], "1 file(s) changed, +1 -0 against 0123456789ab (1 commit(s) on clauderon/s)");
+        assert_eq!(lines[1], "  aaaaaaaaaaaa fix^[]0;pwn^G");
+        assert_eq!(lines[3], "A evil^[[2J.txt  +1 -0  [uncommitted]");
+        assert_eq!(lines[5], "+^[[31mred");
+        assert!(lines.iter().all(|l| !l.chars().any(char::is_control)), "{lines:?}");
+    }
 
     #[test]
     fn logs_lose_escape_sequences_but_keep_text() {

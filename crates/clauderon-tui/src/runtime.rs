@@ -2,7 +2,7 @@
 //! on their own tasks; their answers, the keyboard and `/ws/events` come back as events on one
 //! channel; the screen is redrawn only after an event, never on a timer of its own.
 
-use crate::pages::{audit_line, chat_lines, log_lines, usage_lines};
+use crate::pages::{audit_line, chat_lines, diff_lines, log_lines, usage_lines};
 use crate::state::{PageKind, State};
 use crate::update::{Effect, Event, update};
 use chrono::Utc;
@@ -341,6 +341,7 @@ fn perform(client: &Client, effect: Effect, tx: UnboundedSender<Event>) {
                     PageKind::Chat => {
                         client.messages(&session, None, Some(1000)).await.map(|p| chat_lines(&p.messages))
                     }
+                    PageKind::Changes => client.diff(&session, true).await.map(|d| diff_lines(&d)),
                 };
                 match lines {
                     Ok(lines) => Event::PageText { kind, session, lines },

@@ -21,6 +21,8 @@ pub enum PageKind {
     Logs,
     Usage,
     Chat,
+    /// The session's work against its base (its diff).
+    Changes,
 }
 
 impl PageKind {
@@ -29,6 +31,7 @@ impl PageKind {
             PageKind::Logs => "Logs",
             PageKind::Usage => "Usage",
             PageKind::Chat => "Chat",
+            PageKind::Changes => "Changes",
         }
     }
 }

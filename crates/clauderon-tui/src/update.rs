@@ -163,7 +163,11 @@ pub fn update(state: &mut State, event: Event) -> Vec<Effect> {
                 && p.session == session
             {
                 // Logs and chat open at their end, where the latest is.
-                p.scroll = if kind == PageKind::Usage { 0 } else { lines.len().saturating_sub(1) };
+                p.scroll = if matches!(kind, PageKind::Usage | PageKind::Changes) {
+                    0
+                } else {
+                    lines.len().saturating_sub(1)
+                };
                 p.lines = Some(lines);
             }
             vec![]
@@ -477,6 +481,7 @@ fn on_list_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 KeyCode::Char('l') => open_page(state, PageKind::Logs, name),
                 KeyCode::Char('u') => open_page(state, PageKind::Usage, name),
                 KeyCode::Char('t') => open_page(state, PageKind::Chat, name),
+                KeyCode::Char('w') => open_page(state, PageKind::Changes, name),
                 _ => vec![],
             }
         }

@@ -284,3 +284,11 @@ fn the_create_dialog_carries_the_backends_options_and_says_which_one_is_wrong() 
     form.memory = "-1".into();
     assert_eq!(form.request().unwrap_err().0, Field::Memory);
 }
+
+#[test]
+fn w_opens_the_changes_page_of_the_selected_session() {
+    let mut state = loaded(some_sessions());
+    let effects = update(&mut state, key('w'));
+    assert_eq!(effects, vec![Effect::Load { kind: PageKind::Changes, session: "docs-pass".into() }]);
+    assert!(matches!(&state.mode, Mode::Page(p) if p.kind == PageKind::Changes));
+}
