@@ -22,6 +22,7 @@ use clauderon_types::api::{
     VersionInfo,
 };
 use clauderon_types::diff::SessionDiff;
+use clauderon_types::hooks::{HookDelivery, HookDeliveryList};
 use clauderon_types::messages::MessagePage;
 use clauderon_types::ship::{CommitReport, CommitRequest, PrReport, PrRequest, PushReport, PushRequest};
 use clauderon_types::usage::{BucketWidth, UsageReport};
@@ -258,6 +259,40 @@ impl Client {
     /// Read the session's pull request from GitHub now.
     pub async fn refresh_pr(&self, name: &str) -> Result<Session, ClientError> {
         self.call(Method::POST, &session_path(name, "/pr/refresh")?, None::<&()>, Pace::Slow).await
+    }
+
+    /// The hook delivery log: after `after`, or the latest `limit`.
+    pub async fn hook_deliveries(
+        &self,
+        after: Option<i64>,
+        limit: Option<usize>,
+    ) -> Result<HookDeliveryList, ClientError> {
+        let mut params = Vec::new();
+        if let Some(a) = after {
+            params.push(format!("after={a}"));
+        }
+        if let Some(l) = limit {
+            params.push(format!("limit={l}"));
+        }
+        let target = with_query("/api/hooks/deliveries".to_string(), &params);
+        self.call(Method::GET, &target, None::<&()>, Pace::Quick).await
+    }
+
+    /// Fire a sample event at the hook `name` and get its delivery.
+    pub async fn test_hook(&self, name: &str) -> Result<HookDelivery, ClientError> {
+        // Hook names are letters, digits, `-` and `_` (the config refuses others): anything else
+        // cannot name one, and must not become another path.
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(ClientError::Api {
+                status: 404,
+                body: ErrorBody {
+                    error: "not-found".into(),
+                    message: format!("no hook named `{name}`: hook names are letters, digits, `-` and `_`"),
+                },
+            });
+        }
+        let target = format!("/api/hooks/{name}/test");
+        self.call(Method::POST, &target, None::<&()>, Pace::Slow).await
     }
 
     /// The proxy's audit of every session, or of the one named (deleted sessions included).

@@ -5,6 +5,7 @@
 
 use crate::error::CoreError;
 
+pub mod hooks;
 mod policy;
 use crate::pricing::{PriceTable, RawPrice};
 use clauderon_proxy::credentials::CredentialSource;
@@ -102,6 +103,25 @@ access_mode = "read-only"   # read-only | read-write
 # When a session's pull request (`clauderon pr`) is seen merged: stop the session, archive it
 # and remove its worktree if it holds no uncommitted work (the branch is kept).
 archive_on_merge = false
+
+# Hooks: a command or a webhook run on session events. `on` takes "*", an event type
+# ("created", "deleted", "budget-exceeded", "pushed", "pull-request-changed", ...) or
+# "status:<status>" ("status:waiting-for-input", "status:idle"). A command gets the event as
+# JSON on stdin and CLAUDERON_EVENT, CLAUDERON_SESSION, CLAUDERON_STATUS in an environment that
+# holds no credential; a webhook POSTs it. Both run off the event bus, each hook in its own
+# queue: a slow one never delays a session. `clauderon hooks log` shows every delivery.
+# [[hooks]]
+# name = "desktop"
+# on = ["status:waiting-for-input"]
+# command = "notify-send \"clauderon: $CLAUDERON_SESSION needs you\""
+# [[hooks]]
+# name = "team"
+# on = ["status:waiting-for-input", "budget-exceeded"]
+# session = "fix-*"              # optional: a session name pattern
+# url = "https://hooks.slack.com/services/..."
+# format = "slack"               # json | slack | ntfy
+# secret = "team_hook_secret"    # a credential name: the body is signed (X-Clauderon-Signature)
+# timeout_secs = 10              # per run, or per webhook attempt (3 attempts on 5xx / timeout)
 
 [zellij]
 # The zellij program (looked up on PATH).
@@ -206,6 +226,8 @@ pub struct Config {
     pub prices: PriceTable,
     pub zellij: ZellijSettings,
     pub docker: DockerConfig,
+    /// `[[hooks]]`: commands and webhooks run on session events.
+    pub hooks: Vec<hooks::Hook>,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
 }
@@ -270,6 +292,8 @@ struct RawConfig {
     zellij: RawZellij,
     #[serde(default)]
     docker: RawDocker,
+    #[serde(default)]
+    hooks: Vec<hooks::RawHook>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -466,6 +490,7 @@ impl Config {
             prices,
             zellij,
             docker,
+            hooks: hooks::from_raw(raw.hooks)?,
             file,
         })
     }

@@ -182,10 +182,23 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     // Sessions follow their resources as backends report changes (Docker's events).
     let mut tasks = manager.follow_backends(shutdown_rx.clone());
+    let store_for_hooks = store.clone();
     let sinks = start_sinks(store, &opts.config, &manager, &shutdown_rx, &mut tasks);
     tasks.push(follow_pull_requests(manager.clone(), shutdown_rx.clone()));
+    let (hooks, hook_tasks) = crate::hooks::HookRunner::start(
+        opts.config.hooks.clone(),
+        manager.bus().subscribe(),
+        store_for_hooks,
+        Some(proxy.credentials()),
+        &opts.config.proxy.extra_ca_files,
+        opts.config.proxy.upstream_overrides.clone(),
+        shutdown_rx.clone(),
+    )
+    .map_err(|e| DaemonError::Config(format!("hooks: {e}")))?;
+    tasks.extend(hook_tasks);
     let state =
-        AppState::new(manager.clone(), shutdown_rx.clone(), proxy.credentials(), Arc::from(proxy.ca_pem()));
+        AppState::new(manager.clone(), shutdown_rx.clone(), proxy.credentials(), Arc::from(proxy.ca_pem()))
+            .with_hooks(hooks);
     // The address wall keeps sessions off the API as bound (tests bind port 0).
     let proxy = proxy.start(sinks, [api.http_addr], shutdown_rx.clone())?;
     let (http_addr, socket) = (api.http_addr, api.socket.clone());

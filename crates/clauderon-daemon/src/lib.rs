@@ -5,6 +5,7 @@
 mod audit_writer;
 mod batch_writer;
 pub mod error;
+pub mod hooks;
 pub mod launch;
 pub mod openapi;
 pub mod routes;
@@ -66,6 +67,8 @@ pub fn router(state: AppState, guard: Guard) -> Router {
         .route("/api/sessions/{name}/pr/refresh", post(routes::ship::refresh_pr))
         .route("/api/requests", get(routes::proxy::all_requests))
         .route("/api/repos/check", get(routes::repos::check))
+        .route("/api/hooks/deliveries", get(routes::hooks::deliveries))
+        .route("/api/hooks/{name}/test", post(routes::hooks::test))
         .route("/api/repos/recent", get(routes::repos::recent))
         .route("/api/proxy/ca.pem", get(routes::proxy::ca_pem))
         .route("/api/credentials", get(routes::proxy::credentials))

@@ -1,6 +1,6 @@
 //! The API described as OpenAPI, served at `/api/openapi.json`.
 
-use crate::routes::{ApiJson, diff, messages, proxy, repos, sessions, ship, system, terminal, usage};
+use crate::routes::{ApiJson, diff, hooks, messages, proxy, repos, sessions, ship, system, terminal, usage};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -24,6 +24,8 @@ use utoipa::OpenApi;
         usage::session_usage,
         messages::session_messages,
         diff::session_diff,
+        hooks::deliveries,
+        hooks::test,
         repos::check,
         repos::recent,
         ship::commit,

@@ -2,6 +2,7 @@
 //! nothing here touches the store or a backend.
 
 pub mod diff;
+pub mod hooks;
 pub mod messages;
 pub mod proxy;
 pub mod repos;

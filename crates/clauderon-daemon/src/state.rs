@@ -18,6 +18,8 @@ pub struct AppState {
     pub credentials: Arc<CredentialStore>,
     /// clauderon's CA certificate (public), for `clauderon config ca-cert`.
     pub ca_pem: Arc<str>,
+    /// The configured hooks, for `hooks test` (`None`: a state built without them, in tests).
+    pub hooks: Option<crate::hooks::HookRunner>,
 }
 
 impl AppState {
@@ -28,6 +30,11 @@ impl AppState {
         ca_pem: Arc<str>,
     ) -> Self {
         let (reads, io) = (SessionReads::new(&manager), SessionIo::new(&manager));
-        AppState { manager, reads, io, shutdown, credentials, ca_pem }
+        AppState { manager, reads, io, shutdown, credentials, ca_pem, hooks: None }
+    }
+
+    pub fn with_hooks(mut self, hooks: crate::hooks::HookRunner) -> Self {
+        self.hooks = Some(hooks);
+        self
     }
 }

@@ -32,4 +32,4 @@ mod wall;
 
 pub use builder::{BoundProxy, ProxyBuilder, ProxyFiles, ProxySettings, ProxySinks, RunningProxy};
 pub use error::ProxyError;
-pub use upstream::OverrideResolver;
+pub use upstream::{OverrideResolver, root_store};

@@ -4,6 +4,7 @@
 //! The API is synchronous; async callers wrap calls in `spawn_blocking`.
 
 mod error;
+mod hooks;
 mod migrations;
 mod proxy;
 mod rows;

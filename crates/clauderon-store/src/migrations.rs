@@ -115,6 +115,24 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "a session's pull request",
         sql: "ALTER TABLE sessions ADD COLUMN pull_request TEXT;",
     },
+    Migration {
+        version: 9,
+        name: "the hook delivery log",
+        sql: "CREATE TABLE hook_deliveries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            hook TEXT NOT NULL,
+            event TEXT NOT NULL,
+            session_name TEXT,
+            seq INTEGER,
+            target TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            status INTEGER,
+            attempts INTEGER NOT NULL,
+            duration_ms INTEGER NOT NULL,
+            detail TEXT
+        );",
+    },
 ];
 
 pub fn latest() -> u32 {

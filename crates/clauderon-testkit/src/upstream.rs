@@ -13,6 +13,8 @@
 //!   one content coding or a stacked list, `identity` or `x-custom` included.
 //! - `GET /echo-forms?header=NAME`: that header's value in every encoded form (see [`reflect`]).
 //! - `GET /small`: 1 KiB; `GET /bytes/{n}`: n bytes of [`pattern_byte`] in 64 KiB chunks.
+//! - `/flaky/{key}/{n}` (any method): 503 for the first n requests with that key, then 200;
+//!   `/hang`: never answers (webhook retries and timeouts).
 //! - `GET /sse?events=N&gate=NAME`: event 1 at once, the rest after [`TlsUpstream::open_gate`].
 //! - `GET /redirect?to=URL` (302), `/status/{code}`, `GET /ws` (WebSocket echo over HTTP/1.1;
 //!   `?reflect=1` sends the credential headers first, `?extensions=X` forces an extension).
@@ -202,6 +204,8 @@ pub(crate) struct Shared {
     reply: Mutex<ModelReply>,
     requirements: Mutex<Vec<Requirement>>,
     github: Mutex<github_api::FakeGitHub>,
+    /// `/flaky/{key}/{n}`: how many requests each key has had.
+    flaky: Mutex<HashMap<String, u32>>,
     recording: AtomicBool,
     pub(crate) body_cap: usize,
     pub(crate) git_root: Option<PathBuf>,
@@ -237,6 +241,14 @@ impl Shared {
 
     pub(crate) fn gate(&self, name: &str) -> watch::Receiver<bool> {
         lock(&self.gates).entry(name.to_owned()).or_insert_with(|| watch::channel(false).0).subscribe()
+    }
+
+    /// The number of earlier requests for `/flaky/{key}/..`, counting this one for the next.
+    pub(crate) fn flaky_take(&self, key: &str) -> u32 {
+        let mut map = lock(&self.flaky);
+        let n = map.entry(key.to_owned()).or_insert(0);
+        *n += 1;
+        *n - 1
     }
 
     pub(crate) fn github(&self) -> MutexGuard<'_, github_api::FakeGitHub> {
@@ -300,6 +312,7 @@ impl TlsUpstream {
             reply: Mutex::new(ModelReply::default()),
             requirements: Mutex::new(Vec::new()),
             github: Mutex::new(github_api::FakeGitHub::default()),
+            flaky: Mutex::new(HashMap::new()),
             recording: AtomicBool::new(opts.record),
             body_cap: opts.body_cap,
             git_root: opts.git_root.clone(),

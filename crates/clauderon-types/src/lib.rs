@@ -7,6 +7,7 @@ pub mod audit;
 pub mod diff;
 pub mod event;
 pub mod git_layout;
+pub mod hooks;
 mod id;
 pub mod kinds;
 pub mod layout;

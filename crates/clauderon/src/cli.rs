@@ -77,6 +77,11 @@ pub enum Command {
     Audit(AuditArgs),
     /// The credentials the proxy can inject and where each comes from. Never their values.
     Credentials(JsonFlag),
+    /// The configured hooks ([[hooks]]): their delivery log, or a test of one.
+    Hooks {
+        #[command(subcommand)]
+        command: HooksCommand,
+    },
     /// The configuration: where it is, what is in effect, a commented example, the CA certificate.
     Config {
         #[command(subcommand)]
@@ -341,6 +346,25 @@ pub fn parse_usd_cents(text: &str) -> Result<u64, String> {
         return Err(format!("`{text}` is not an amount: give dollars such as 5 or 2.50"));
     }
     Ok((dollars * 100.0).round() as u64)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HooksCommand {
+    /// Every hook run and webhook delivery: time, hook, event, session, outcome, status, attempts.
+    Log {
+        /// Keep printing new deliveries as they come, until Ctrl-C.
+        #[arg(long, short)]
+        follow: bool,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Fire a sample event (a session starting to wait for input) at one hook, now.
+    Test {
+        /// The hook's name.
+        name: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
 }
 
 #[derive(Debug, Args)]

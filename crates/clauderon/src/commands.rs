@@ -4,6 +4,7 @@
 mod audit;
 mod config;
 mod credentials;
+mod hooks;
 mod send;
 mod sessions;
 mod version;
@@ -39,6 +40,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::SetBudget(args) => sessions::set_budget(&client(url)?, args).await?,
         Command::Audit(args) => audit::run(&client(url)?, args, style).await?,
         Command::Credentials(flag) => credentials::run(&client(url)?, flag.json, style).await?,
+        Command::Hooks { command } => hooks::run(&client(url)?, command).await?,
         Command::Config { command } => config::run(&layout()?, command, || client(url)).await?,
         Command::Version(flag) => version::run(&client(url)?, flag.json).await?,
         Command::Image { command } => crate::image_cmd::run(&layout()?, command).await?,

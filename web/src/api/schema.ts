@@ -36,6 +36,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/hooks/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every hook run and webhook delivery: time, event, hook, target (a webhook's scheme and host
+         *     only), outcome, status, attempts, duration, the command's output (capped). `after` follows
+         *     the log; without it, the latest `limit` (default 100).
+         */
+        get: operations["deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hooks/{name}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fire a sample event (a session `hook-test` starting to wait for input) at the hook `name`
+         *     now; answers its delivery, which is also in the log.
+         */
+        post: operations["test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/proxy/ca.pem": {
         parameters: {
             query?: never;
@@ -601,6 +642,11 @@ export interface components {
             decision: "answered";
             reason: string;
         };
+        /**
+         * @description How a delivery ended.
+         * @enum {string}
+         */
+        DeliveryOutcome: "ok" | "failed" | "timeout" | "dropped";
         /** @description A commit on the session's branch since its base. */
         DiffCommit: {
             author: string;
@@ -762,6 +808,39 @@ export interface components {
             reconcile: components["schemas"]["ReconcileReport"];
             status: string;
             version: string;
+        };
+        /** @description One delivery. */
+        HookDelivery: {
+            /** Format: date-time */
+            at: string;
+            /** Format: int32 */
+            attempts: number;
+            /** @description The command's output (capped) or what went wrong. */
+            detail?: string | null;
+            /** Format: int64 */
+            duration_ms: number;
+            /** @description The event's type (`status-changed`, `created`, … or `test`). */
+            event: string;
+            hook: string;
+            /** Format: int64 */
+            id: number;
+            outcome: components["schemas"]["DeliveryOutcome"];
+            /**
+             * Format: int64
+             * @description The event's sequence number (none for `hooks test`).
+             */
+            seq?: number | null;
+            session_name?: string | null;
+            /**
+             * Format: int64
+             * @description The exit code of a command, the HTTP status of a webhook's last attempt.
+             */
+            status?: number | null;
+            /** @description `command` or the webhook's scheme and host (its path may hold a token: never shown). */
+            target: string;
+        };
+        HookDeliveryList: {
+            deliveries: components["schemas"]["HookDelivery"][];
         };
         /** @enum {string} */
         ListView: "active" | "archived" | "all";
@@ -1209,6 +1288,59 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    deliveries: {
+        parameters: {
+            query?: {
+                /** @description Only deliveries after this id (to follow the log). */
+                after?: number;
+                /** @description At most this many, newest last (default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookDeliveryList"];
+                };
+            };
+        };
+    };
+    test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookDelivery"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

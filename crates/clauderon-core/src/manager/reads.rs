@@ -41,6 +41,16 @@ impl SessionReads {
             .collect()
     }
 
+    /// The hook delivery log: after `after` (oldest first), or the latest `limit`.
+    pub async fn hook_deliveries(
+        &self,
+        after: Option<i64>,
+        limit: Option<usize>,
+    ) -> Result<Vec<clauderon_types::hooks::HookDelivery>, CoreError> {
+        let limit = limit.unwrap_or(100).clamp(1, 10_000);
+        self.manager.store(move |s| s.deliveries(after, limit)).await
+    }
+
     /// Repositories of past sessions (deleted ones included while their rows last), most
     /// recently used first, at most `limit`.
     pub async fn recent_repos(&self, limit: usize) -> Result<Vec<String>, CoreError> {

@@ -156,6 +156,23 @@ pub(crate) async fn route(
             Err(_) => bad_request("/bytes/{n} needs a byte count"),
         },
         p if p.starts_with("/status/") => status(&p["/status/".len()..]),
+        // `/flaky/{key}/{n}`: the first n requests with that key get 503, the later ones 200.
+        p if p.starts_with("/flaky/") => {
+            let rest = &p["/flaky/".len()..];
+            match rest.rsplit_once('/').and_then(|(key, n)| Some((key, n.parse::<u32>().ok()?))) {
+                Some((key, n)) if shared.flaky_take(key) < n => {
+                    body::json(StatusCode::SERVICE_UNAVAILABLE, &json!({"error": "flaky: try again"}))
+                }
+                Some(_) => body::json(StatusCode::OK, &json!({"ok": true})),
+                None => bad_request("/flaky/{key}/{n} needs a key and a count"),
+            }
+        }
+        // `/hang`: never answers (until the upstream stops).
+        "/hang" => {
+            let mut stop = shared.shutdown.clone();
+            let _ = stop.wait_for(|s| *s).await;
+            body::empty(StatusCode::SERVICE_UNAVAILABLE)
+        }
         p if p.starts_with("/repos/") && super::host_without_port(&req.host) == "api.github.com" => {
             match shared.check(&req.host, &req.parts.headers) {
                 Ok(()) => github_api::route(shared, &req).unwrap_or_else(|| {
