@@ -77,7 +77,7 @@ pub enum Command {
     Audit(AuditArgs),
     /// The credentials the proxy can inject and where each comes from. Never their values.
     Credentials(JsonFlag),
-    /// The configured hooks ([[hooks]]): their delivery log, or a test of one.
+    /// The configured hooks (`[[hooks]]` in the config): their delivery log, or a test of one.
     Hooks {
         #[command(subcommand)]
         command: HooksCommand,
