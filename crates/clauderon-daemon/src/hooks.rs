@@ -23,7 +23,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -159,11 +159,12 @@ impl HookRunner {
 }
 
 /// The event's `type` and, for a status change, the status it changed to.
-fn kind_of(event: &SessionEvent) -> (String, Option<String>) {
-    let v = serde_json::to_value(event).unwrap_or(Value::Null);
-    let kind = v["type"].as_str().unwrap_or("").to_string();
-    let to = (kind == "status-changed").then(|| v["to"].as_str().unwrap_or("").to_string());
-    (kind, to)
+fn kind_of(event: &SessionEvent) -> (&'static str, Option<&'static str>) {
+    let to = match &event.kind {
+        EventKind::StatusChanged { to, .. } => Some(to.as_str()),
+        _ => None,
+    };
+    (event.kind.tag(), to)
 }
 
 async fn dispatch(
@@ -190,12 +191,12 @@ async fn dispatch(
         };
         let (kind, to) = kind_of(&event);
         for (hook, queue) in &queues {
-            if !hook.matches(&kind, to.as_deref(), event.session_name.as_str()) {
+            if !hook.matches(kind, to, event.session_name.as_str()) {
                 continue;
             }
             if queue.try_send(event.clone()).is_err() {
                 tracing::warn!(hook = %hook.name, event = %kind, "hook queue full: event dropped for this hook");
-                let row = deliverer.row(hook, &event, &kind, false);
+                let row = deliverer.row(hook, &event, kind, false);
                 let dropped = HookDelivery {
                     outcome: DeliveryOutcome::Dropped,
                     detail: Some(format!("the hook's queue ({QUEUE} events) was full")),
@@ -264,13 +265,13 @@ impl Deliverer {
     async fn deliver(&self, hook: &Hook, event: &SessionEvent, test: bool) -> HookDelivery {
         let (kind, to) = kind_of(event);
         let started = Instant::now();
-        let mut row = self.row(hook, event, &kind, test);
+        let mut row = self.row(hook, event, kind, test);
         let (outcome, status, attempts, detail) = match &hook.action {
             HookAction::Command(command) => {
-                self.run_command(hook, command, event, &kind, to.as_deref()).await
+                self.run_command(hook, command, event, kind, to).await
             }
             HookAction::Webhook { url, format, secret } => {
-                self.post(hook, url, *format, secret.as_deref(), event, &kind, to.as_deref()).await
+                self.post(hook, url, *format, secret.as_deref(), event, kind, to).await
             }
         };
         row.outcome = outcome;

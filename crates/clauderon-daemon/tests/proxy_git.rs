@@ -9,6 +9,7 @@
 mod common;
 
 use clauderon_testkit::BareRepo;
+use clauderon_testkit::files::files;
 use clauderon_testkit::upstream::RecordedRequest;
 use clauderon_testkit::upstream::git_backend::isolated_git;
 use common::{GITHUB_TOKEN, ProxyFixture, fixture_on};
@@ -81,16 +82,6 @@ impl GitFx {
     async fn audit(&self) -> Vec<Value> {
         common::audit(&self.fx).await
     }
-}
-
-/// Every file under `dir`, recursively.
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() { out.extend(files(&path)) } else { out.push(path) }
-    }
-    out
 }
 
 fn assert_injected(reqs: &[RecordedRequest]) {

@@ -14,6 +14,7 @@
 
 mod common;
 
+use clauderon_testkit::files::files;
 use clauderon_testkit::http::{Reply, Request as ApiRequest, unix};
 use clauderon_testkit::upstream::git_backend::isolated_git;
 use clauderon_testkit::{BareRepo, TestRepo};
@@ -101,22 +102,6 @@ fn assert_no_secret(what: &str, bytes: &[u8]) {
     for secret in [GITHUB_TOKEN, &common::github_basic()["Basic ".len()..]] {
         assert!(!text.contains(secret), "{what} holds the token: {text}");
     }
-}
-
-/// Every file under `dir`, recursively (links not followed).
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return out };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        let meta = std::fs::symlink_metadata(&path).unwrap();
-        if meta.is_dir() {
-            out.extend(files(&path))
-        } else if meta.is_file() {
-            out.push(path)
-        }
-    }
-    out
 }
 
 /// The agent's work: a file committed on the session's branch, in its worktree.

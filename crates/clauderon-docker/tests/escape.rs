@@ -18,25 +18,6 @@ async fn api(fx: &DaemonFixture, method: &str, path: &str) -> (u16, String) {
     (reply.status, reply.body)
 }
 
-/// Review and ship run host git over what the session wrote: its diff, a commit of its work (as
-/// the user), a push (this repository has no origin: refused before any transport). Each may
-/// refuse; none may run what the session planted (the caller checks the markers).
-async fn review_and_ship(socket: &Path, name: &str) {
-    let (diff_path, commit_path, push_path) = (
-        format!("/api/sessions/{name}/diff"),
-        format!("/api/sessions/{name}/commit"),
-        format!("/api/sessions/{name}/push"),
-    );
-    let diff = unix(socket, Request::new("GET", &diff_path)).await;
-    assert_eq!(diff.status, 200, "{}", diff.body);
-    let commit =
-        unix(socket, Request::new("POST", &commit_path).json(r#"{"message":"work"}"#.to_string())).await;
-    assert!([200, 400, 409].contains(&commit.status), "{} {}", commit.status, commit.body);
-    let push = unix(socket, Request::new("POST", &push_path).json("{}".to_string())).await;
-    assert_eq!(push.status, 400, "{}", push.body);
-    assert!(push.body.contains("no `origin` remote"), "{}", push.body);
-}
-
 fn worktree(fx: &DaemonFixture, base: &str) -> PathBuf {
     fx.data.path().join("worktrees").join(fx.n(base))
 }
@@ -84,7 +65,7 @@ async fn a_container_cannot_plant_anything_a_host_git_runs() {
     assert_eq!(code, 200, "{body}");
     let (code, body) = api(&fx, "DELETE", &format!("/api/sessions/{name}")).await;
     assert_eq!(code, 409, "the planted files are uncommitted work: {body}");
-    review_and_ship(&fx.daemon.socket, &name).await;
+    attacks::review_and_ship(&fx.daemon.socket, &name).await;
     fx.delete(base).await;
     let user =
         std::process::Command::new("git").arg("-C").arg(fx.repo.path()).arg("status").output().unwrap();

@@ -44,7 +44,7 @@ impl SessionIdentity {
     pub fn user(&self) -> String {
         match self.role {
             Role::Agent => self.name.to_string(),
-            Role::Ship { .. } => format!("ship.{}", self.name),
+            Role::Ship { .. } => ship_user(&self.name),
         }
     }
 
@@ -55,6 +55,12 @@ impl SessionIdentity {
             Role::Ship { host } => Some(host),
         }
     }
+}
+
+/// The proxy user of a session's shipping identity: `ship.NAME`, which no session name can be
+/// (names have no dots).
+fn ship_user(name: &SessionName) -> String {
+    format!("ship.{name}")
 }
 
 struct Entry {
@@ -105,7 +111,7 @@ impl IdentityRegistry {
     pub fn revoke(&self, name: &SessionName) {
         if let Ok(mut map) = self.by_user.write() {
             map.remove(name.as_str());
-            map.remove(&format!("ship.{name}"));
+            map.remove(&ship_user(name));
         }
         self.revocations.send_modify(|n| *n = n.wrapping_add(1));
     }

@@ -18,8 +18,7 @@ use clauderon_types::api::ListView;
 use clauderon_types::{BackendKind, EventKind, Session, SessionEvent, SessionId, SessionName};
 use error::Duplicate;
 use rows::{
-    EVENT_COLUMNS, EventRow, SESSION_COLUMNS, event_tag, options_text, pull_request_text, read_session,
-    time_text,
+    EVENT_COLUMNS, EventRow, SESSION_COLUMNS, options_text, pull_request_text, read_session, time_text,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use std::os::unix::fs::OpenOptionsExt;
@@ -55,7 +54,7 @@ fn append_event(
     tx.prepare_cached(
         "INSERT INTO session_events (session_id, session_name, at, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![id.to_string(), name.as_str(), time_text(at), event_tag(kind), payload])?;
+    .execute(params![id.to_string(), name.as_str(), time_text(at), kind.tag(), payload])?;
     Ok(SessionEvent {
         seq: tx.last_insert_rowid(),
         session_id: id,

@@ -126,11 +126,11 @@ impl EventRow {
         let seq = self.seq;
         let kind: EventKind =
             serde_json::from_str(&self.payload).map_err(|e| corrupt(format!("event {seq} payload: {e}")))?;
-        if event_tag(&kind) != self.kind {
+        if kind.tag() != self.kind {
             return Err(corrupt(format!(
                 "event {seq} is stored as `{}` but its payload is `{}`",
                 self.kind,
-                event_tag(&kind)
+                kind.tag()
             )));
         }
         Ok(SessionEvent {
@@ -143,28 +143,6 @@ impl EventRow {
             at: parse_time(&self.at, "at").map_err(|e| corrupt(format!("event {seq}: {e}")))?,
             kind,
         })
-    }
-}
-
-/// The `type` tag of an event, stored beside the payload for queries.
-pub fn event_tag(kind: &EventKind) -> &'static str {
-    match kind {
-        EventKind::Created { .. } => "created",
-        EventKind::StatusChanged { .. } => "status-changed",
-        EventKind::Failed { .. } => "failed",
-        EventKind::AccessModeChanged { .. } => "access-mode-changed",
-        EventKind::ProcessEnded { .. } => "process-ended",
-        EventKind::HostAllowed { .. } => "host-allowed",
-        EventKind::BudgetSet { .. } => "budget-set",
-        EventKind::BudgetExceeded { .. } => "budget-exceeded",
-        EventKind::ContainmentRefused { .. } => "containment-refused",
-        EventKind::Pushed { .. } => "pushed",
-        EventKind::Committed { .. } => "committed",
-        EventKind::PullRequestOpened { .. } => "pull-request-opened",
-        EventKind::PullRequestChanged { .. } => "pull-request-changed",
-        EventKind::Archived => "archived",
-        EventKind::Unarchived => "unarchived",
-        EventKind::Deleted => "deleted",
     }
 }
 
@@ -220,7 +198,7 @@ mod tests {
     fn event_tag_is_the_serde_type_tag() -> TestResult {
         for kind in one_of_each() {
             let json: serde_json::Value = serde_json::to_value(&kind)?;
-            assert_eq!(json["type"].as_str(), Some(event_tag(&kind)), "{kind:?}");
+            assert_eq!(json["type"].as_str(), Some(kind.tag()), "{kind:?}");
         }
         Ok(())
     }

@@ -153,3 +153,26 @@ pub fn outcomes(path: &Path) -> Option<BTreeMap<String, bool>> {
             .collect(),
     )
 }
+
+/// Review and ship run host git over what the session wrote: its diff, a commit of its work (as
+/// the user), a push (this repository has no origin: refused before any transport). Each may
+/// refuse; none may run what the session planted (the caller checks the markers).
+pub async fn review_and_ship(socket: &Path, name: &str) {
+    let (diff_path, commit_path, push_path) = (
+        format!("/api/sessions/{name}/diff"),
+        format!("/api/sessions/{name}/commit"),
+        format!("/api/sessions/{name}/push"),
+    );
+    let diff = crate::http::unix(socket, crate::http::Request::new("GET", &diff_path)).await;
+    assert_eq!(diff.status, 200, "{}", diff.body);
+    let commit = crate::http::unix(
+        socket,
+        crate::http::Request::new("POST", &commit_path).json(r#"{"message":"work"}"#.to_string()),
+    )
+    .await;
+    assert!([200, 400, 409].contains(&commit.status), "{} {}", commit.status, commit.body);
+    let push =
+        crate::http::unix(socket, crate::http::Request::new("POST", &push_path).json("{}".to_string())).await;
+    assert_eq!(push.status, 400, "{}", push.body);
+    assert!(push.body.contains("no `origin` remote"), "{}", push.body);
+}

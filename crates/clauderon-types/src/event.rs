@@ -87,6 +87,31 @@ pub enum EventKind {
     Deleted,
 }
 
+impl EventKind {
+    /// The event's `type` (its serde tag): stored beside the payload for queries, and what
+    /// hooks match on.
+    pub fn tag(&self) -> &'static str {
+        match self {
+            EventKind::Created { .. } => "created",
+            EventKind::StatusChanged { .. } => "status-changed",
+            EventKind::Failed { .. } => "failed",
+            EventKind::AccessModeChanged { .. } => "access-mode-changed",
+            EventKind::ProcessEnded { .. } => "process-ended",
+            EventKind::HostAllowed { .. } => "host-allowed",
+            EventKind::BudgetSet { .. } => "budget-set",
+            EventKind::BudgetExceeded { .. } => "budget-exceeded",
+            EventKind::ContainmentRefused { .. } => "containment-refused",
+            EventKind::Pushed { .. } => "pushed",
+            EventKind::Committed { .. } => "committed",
+            EventKind::PullRequestOpened { .. } => "pull-request-opened",
+            EventKind::PullRequestChanged { .. } => "pull-request-changed",
+            EventKind::Archived => "archived",
+            EventKind::Unarchived => "unarchived",
+            EventKind::Deleted => "deleted",
+        }
+    }
+}
+
 /// One event about one session. `seq` is the store's order; it only grows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SessionEvent {

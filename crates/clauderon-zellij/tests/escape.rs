@@ -19,25 +19,6 @@ async fn api(e: &Env, method: &str, path: &str) -> (u16, String) {
     (reply.status, reply.body)
 }
 
-/// Review and ship run host git over what the session wrote: its diff, a commit of its work (as
-/// the user), a push (this repository has no origin: refused before any transport). Each may
-/// refuse; none may run what the session planted (the caller checks the markers).
-async fn review_and_ship(socket: &Path, name: &str) {
-    let (diff_path, commit_path, push_path) = (
-        format!("/api/sessions/{name}/diff"),
-        format!("/api/sessions/{name}/commit"),
-        format!("/api/sessions/{name}/push"),
-    );
-    let diff = unix(socket, Request::new("GET", &diff_path)).await;
-    assert_eq!(diff.status, 200, "{}", diff.body);
-    let commit =
-        unix(socket, Request::new("POST", &commit_path).json(r#"{"message":"work"}"#.to_string())).await;
-    assert!([200, 400, 409].contains(&commit.status), "{} {}", commit.status, commit.body);
-    let push = unix(socket, Request::new("POST", &push_path).json("{}".to_string())).await;
-    assert_eq!(push.status, 400, "{}", push.body);
-    assert!(push.body.contains("no `origin` remote"), "{}", push.body);
-}
-
 async fn wait_status(e: &Env, name: &str, want: &str) {
     for _ in 0..200 {
         if e.session(name).await["session"]["status"] == want {
@@ -69,7 +50,7 @@ async fn git_attack(
     assert_eq!(code, 200, "{body}");
     let (code, body) = api(&e, "DELETE", &format!("/api/sessions/{name}")).await;
     assert_eq!(code, 409, "the planted files are uncommitted work: {body}");
-    review_and_ship(&e.socket(), &name).await;
+    attacks::review_and_ship(&e.socket(), &name).await;
     e.create(&format!("{name}-next"), level, "sleep 600").await;
     e.delete(&format!("{name}-next")).await;
     let by_clauderon = attacks::pwned(&nonce);

@@ -30,6 +30,11 @@ fn refuse_if_gone(session: &Session) -> Result<(), CoreError> {
 }
 
 /// `e`, saying that the push before it went through (the pull request step failed alone).
+/// The session's repository's origin, in the HTTPS form clauderon pushes to.
+async fn origin(session: &Session) -> Result<worktree::HttpsRemote, CoreError> {
+    worktree::https_remote(&worktree::origin_push_url(&session.repo_path).await?)
+}
+
 fn after_push(e: CoreError, push: &PushReport) -> CoreError {
     let note = format!(" (the branch `{}` is pushed to {}; nothing else changed)", push.branch, push.remote);
     match e {
@@ -103,13 +108,17 @@ impl SessionManager {
     pub async fn push(&self, name: &str, req: PushRequest) -> Result<PushReport, CoreError> {
         let session = self.get(name).await?;
         refuse_if_gone(&session)?;
-        self.push_session(&session, req.force).await
+        let remote = origin(&session).await?;
+        self.push_session(&session, remote, req.force).await
     }
 
-    async fn push_session(&self, session: &Session, force: bool) -> Result<PushReport, CoreError> {
+    async fn push_session(
+        &self,
+        session: &Session,
+        remote: worktree::HttpsRemote,
+        force: bool,
+    ) -> Result<PushReport, CoreError> {
         let session_git = worktree::session_git(&session.repo_path, &session.worktree_path)?;
-        let raw = worktree::origin_push_url(&session.repo_path).await?;
-        let remote = worktree::https_remote(&raw)?;
         let pass = self.inner.access.ship_pass(session, &remote.host);
         let proxy = worktree::PushProxy {
             url: format!("http://{}:{}@127.0.0.1:{}", pass.user(), pass.secret(), self.inner.proxy.port),
@@ -163,15 +172,15 @@ impl SessionManager {
         let session = self.get(name).await?;
         refuse_if_gone(&session)?;
         // Before anything is pushed: a pull request can only be opened on GitHub.
-        let raw = worktree::origin_push_url(&session.repo_path).await?;
-        let remote = worktree::https_remote(&raw)?;
+        let remote = origin(&session).await?;
         let repo = github::repo_of(&remote.url, &remote.host);
-        let push = self.push_session(&session, false).await?;
+        let host = remote.host.clone();
+        let push = self.push_session(&session, remote, false).await?;
         let Some(repo) = repo else {
             return Err(CoreError::Unavailable(format!(
                 "pull requests are supported on github.com only, not yet on {}: the push is done ({} at {}); \
                  open the pull request on that forge for branch `{}`",
-                remote.host, push.branch, push.remote, push.branch
+                host, push.branch, push.remote, push.branch
             )));
         };
         if let Some(open) = session.pull_request.as_ref().filter(|p| p.state == PrState::Open) {

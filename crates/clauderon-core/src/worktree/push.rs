@@ -81,8 +81,7 @@ pub fn https_remote(raw: &str) -> Result<HttpsRemote, CoreError> {
     let shown = redacted(raw);
     let refuse = |why: &str| CoreError::Invalid(format!("origin `{shown}` {why}"));
     let (host_port, path, note) = if let Some(rest) = raw.strip_prefix("https://") {
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let (host_port, path) = host_and_path(rest);
         (host_port.to_string(), path.to_string(), None)
     } else if raw.starts_with("http://") {
         return Err(refuse(
@@ -90,8 +89,7 @@ pub fn https_remote(raw: &str) -> Result<HttpsRemote, CoreError> {
              request; change the origin to its https:// form (git remote set-url origin https://…)",
         ));
     } else if let Some(rest) = raw.strip_prefix("ssh://") {
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let (host_port, path) = host_and_path(rest);
         // An SSH port says nothing of the HTTPS one.
         let host = host_port.split(':').next().unwrap_or_default();
         (host.to_string(), path.to_string(), Some(()))
@@ -120,6 +118,12 @@ pub fn https_remote(raw: &str) -> Result<HttpsRemote, CoreError> {
     let url = format!("https://{authority}{path}");
     let note = note.map(|()| format!("origin `{shown}` is SSH; pushed to its HTTPS form {url}"));
     Ok(HttpsRemote { url, host, note })
+}
+
+/// A URL's `HOST[:PORT]` (its user information dropped) and path, from what follows the scheme.
+fn host_and_path(rest: &str) -> (&str, &str) {
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    (authority.rsplit_once('@').map_or(authority, |(_, h)| h), path)
 }
 
 /// The origin's push URL as git reads it from the user's repository (its `pushurl`, and

@@ -28,22 +28,21 @@ pub async fn test(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<ApiJson<HookDelivery>, ApiError> {
-    let runner = state.hooks.as_ref();
-    let known = runner.map(|r| r.names()).unwrap_or_default();
-    match runner {
-        Some(r) if known.contains(&name) => r.test(&name).await.map(ApiJson).ok_or_else(|| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the sample event could not be made")
-        }),
-        _ => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            if known.is_empty() {
-                format!(
-                    "no hook named `{name}`: no hook is configured (`clauderon config example` shows [[hooks]])"
-                )
-            } else {
-                format!("no hook named `{name}`: the configured ones are {}", known.join(", "))
-            },
-        )),
+    if let Some(runner) = &state.hooks
+        && let Some(delivery) = runner.test(&name).await
+    {
+        return Ok(ApiJson(delivery));
     }
+    let known = state.hooks.as_ref().map(|r| r.names()).unwrap_or_default();
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        if known.is_empty() {
+            format!(
+                "no hook named `{name}`: no hook is configured (`clauderon config example` shows [[hooks]])"
+            )
+        } else {
+            format!("no hook named `{name}`: the configured ones are {}", known.join(", "))
+        },
+    ))
 }
