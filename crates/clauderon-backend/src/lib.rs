@@ -263,9 +263,10 @@ pub trait SessionBackend: Send + Sync + 'static {
         Ok(None)
     }
 
-    /// A terminal stream to the main process, carried by the daemon's WebSocket (Docker).
-    /// `None`, the default: clients attach by running [`AttachTarget`]'s program on the host
-    /// (Zellij), which the daemon tells them over the same WebSocket.
+    /// A terminal stream to the main process, carried by the daemon's WebSocket (Docker's
+    /// attach; a zellij client on a pseudo-terminal the daemon holds). `None`, the default:
+    /// clients attach by running [`AttachTarget`]'s program on the host, which the daemon
+    /// tells them over the same WebSocket.
     async fn terminal(&self, handle: &BackendHandle) -> Result<Option<Terminal>, BackendError> {
         let _ = handle;
         Ok(None)

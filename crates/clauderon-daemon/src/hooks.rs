@@ -267,9 +267,7 @@ impl Deliverer {
         let started = Instant::now();
         let mut row = self.row(hook, event, kind, test);
         let (outcome, status, attempts, detail) = match &hook.action {
-            HookAction::Command(command) => {
-                self.run_command(hook, command, event, kind, to).await
-            }
+            HookAction::Command(command) => self.run_command(hook, command, event, kind, to).await,
             HookAction::Webhook { url, format, secret } => {
                 self.post(hook, url, *format, secret.as_deref(), event, kind, to).await
             }

@@ -1,4 +1,4 @@
-//! The terminal WebSocket for a backend without a terminal stream (the fake, like Zellij): the
+//! The terminal WebSocket for a backend without a terminal stream (the test kit's fake): the
 //! daemon tells the client which program attaches, then closes. Docker's stream is tested with
 //! the real engine in clauderon-docker's tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

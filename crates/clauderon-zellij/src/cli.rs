@@ -45,11 +45,16 @@ pub struct ListedSession {
 }
 
 /// zellij's settings for clauderon's sessions: no first-run wizard, tips or release notes in
-/// the way of the session's pane, and nothing kept when a session is killed.
+/// the way of the session's pane, nothing kept when a session is killed, and no key bindings
+/// (a session keeps those it was created with, for every client): every key reaches the agent,
+/// and nothing typed into a terminal clauderon relays can quit the session (zellij's Ctrl-q),
+/// or open a pane beside it. Clients detach by closing (`clauderon attach` has its own key).
 pub const CONFIG_KDL: &str = "// Written by clauderon for its sessions.
 show_startup_tips false
 show_release_notes false
 session_serialization false
+keybinds clear-defaults=true {
+}
 ";
 
 impl ZellijCli {

@@ -17,13 +17,14 @@ pub mod launch;
 pub mod proxy_link;
 pub mod relay;
 pub mod sandbox;
+pub mod terminal;
 
 use async_trait::async_trait;
 use clauderon_backend::env::{SessionView, session_env};
 use clauderon_backend::session_files::{session_command, write_trust_files};
 use clauderon_backend::{
     AgentFiles, AttachTarget, BackendError, BackendHandle, BackendResource, BackendStatus, SessionBackend,
-    SessionSpec,
+    SessionSpec, Terminal,
 };
 use clauderon_types::{BackendKind, DataLayout, SandboxLevel, SessionGit, SessionId};
 use cli::ZellijCli;
@@ -464,6 +465,16 @@ impl SessionBackend for ZellijBackend {
             program: program.to_string_lossy().into_owned(),
             args: vec!["attach".into(), handle.0.clone()],
         })
+    }
+
+    async fn terminal(&self, handle: &BackendHandle) -> Result<Option<Terminal>, BackendError> {
+        let dir = self.dir(handle).ok_or_else(|| not_found(handle))?;
+        if Self::status_of(&dir, self.running(handle.as_str()).await?) != BackendStatus::Running {
+            return Err(failed(
+                "the session's process is not running: start it (clauderon start) to get its terminal",
+            ));
+        }
+        terminal::open(&self.cli, handle.as_str()).map(Some)
     }
 
     async fn environment(
