@@ -64,6 +64,9 @@ async function run(page, consoleLines, cmd) {
     case 'press':
       await page.keyboard.press(cmd.key);
       return null;
+    case 'type':
+      await page.keyboard.type(cmd.text);
+      return null;
     case 'wait':
       await locate().waitFor({ state: cmd.gone ? 'detached' : 'visible', timeout });
       return null;

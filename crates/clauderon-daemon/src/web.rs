@@ -19,8 +19,13 @@ use serde::{Deserialize, Serialize};
 #[folder = "../../web/dist"]
 struct Assets;
 
-/// No inline script or style, nothing from elsewhere, no framing.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+/// No inline script, nothing from elsewhere, no framing. Inline styles are allowed: xterm.js
+/// sizes the terminal's cells with a `<style>` element and style attributes it makes at run time
+/// (blocked, the Terminal tab draws garbage). Styles cannot run script, React renders session
+/// text as text (no markup of a session's reaches the page to carry a style), and `img-src`,
+/// `font-src` and `connect-src` keep any style from loading anything from elsewhere.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; \
      img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 

@@ -219,6 +219,29 @@ impl Driver {
         self.send(serde_json::json!({"op": "press", "key": key})).await;
     }
 
+    /// No horizontal scroll, and no button, link, input or summary smaller than 44 px in height
+    /// (checkboxes count by their label).
+    pub async fn assert_fits_a_phone(&mut self) {
+        let report = self
+            .eval(
+                "(() => { const small = [...document.querySelectorAll('button, a, input:not([type=checkbox]), textarea, summary, label.check')]
+                    .filter(e => e.getBoundingClientRect().height > 0 && e.getBoundingClientRect().height < 44)
+                    .map(e => e.outerHTML.slice(0, 80));
+                  return {scroll: document.documentElement.scrollWidth, width: window.innerWidth, small}; })()",
+            )
+            .await;
+        assert!(
+            report["scroll"].as_u64() <= report["width"].as_u64(),
+            "horizontal scroll at phone size: {report}"
+        );
+        assert_eq!(report["small"], serde_json::json!([]), "touch targets under 44 px: {report}");
+    }
+
+    /// Types `text` at the keyboard, into whatever has the focus, a key at a time.
+    pub async fn type_text(&mut self, text: &str) {
+        self.send(serde_json::json!({"op": "type", "text": text})).await;
+    }
+
     /// Waits until an element matching `selector` (and containing `text`, when given) shows.
     pub async fn wait_for(&mut self, selector: &str, text: Option<&str>) {
         self.send(serde_json::json!({"op": "wait", "selector": selector, "text": text})).await;

@@ -7,6 +7,7 @@ const MessageText = lazy(() => import('./markdown').then((m) => ({ default: m.Me
 
 /** How often the chat is read again while the agent works (events also trigger a read). */
 const POLL_MS = 2000;
+const IDLE_POLL_MS = 5000;
 
 /** A tool call's input in one line: its most telling field, else its JSON, cut short. */
 function summary(input: unknown): string {
@@ -71,9 +72,10 @@ export function Chat({ session, changes }: { session: Session; changes: number }
   }, [session.name]);
 
   useEffect(read, [read, changes]);
+  // Often while the agent works; slowly otherwise, since the agent's transcript can be written
+  // after the status event that said its turn ended.
   useEffect(() => {
-    if (!working) return;
-    const t = setInterval(read, POLL_MS);
+    const t = setInterval(read, working ? POLL_MS : IDLE_POLL_MS);
     return () => clearInterval(t);
   }, [working, read]);
   useEffect(() => {

@@ -55,6 +55,12 @@ export function Proxy({ session, onSignedOut }: { session: Session; onSignedOut:
       <h2>Usage</h2>
       {usage === null ? <p className="state">Loading usage…</p> : <Usage report={usage} session={session} />}
       <h2>Requests</h2>
+      <p data-testid="proxy-mode">
+        Access mode: <strong>{session.access_mode}</strong> —{' '}
+        {session.access_mode === 'read-only'
+          ? 'requests that would change something on a credentialed host are refused (model calls go through).'
+          : 'requests to credentialed hosts go through with their credential, writes included.'}
+      </p>
       {rows === null ? (
         <p className="state">Loading the audit…</p>
       ) : rows.length === 0 ? (
