@@ -302,3 +302,29 @@ async fn commit_all_commits_everything_as_the_user_or_refuses_and_changes_nothin
     let err = worktree::commit_all(&w.git, "clauderon/s", "x").await.unwrap_err().to_string();
     assert!(err.contains("not the session's branch"), "{err}");
 }
+
+/// An edit of the same size made in the second the worktree's index was written: git tells it
+/// from an unchanged file only by the index file's own time ("racily clean"), which the diff's
+/// private copy of the index must keep, read a second later. Retried when the second turned between the two writes
+/// (then nothing was racy and the case was not tested).
+#[tokio::test]
+async fn a_same_size_edit_in_the_second_the_index_was_written_is_in_the_diff() {
+    for _ in 0..5 {
+        let w = work(&[("answer.txt", b"41\n")]).await;
+        w.write("answer.txt", b"42\n");
+        let index = std::fs::metadata(w.git.git_dir().join("index")).unwrap().modified().unwrap();
+        let file = std::fs::metadata(w.path.join("answer.txt")).unwrap().modified().unwrap();
+        let second = |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        if second(index) != second(file) {
+            continue;
+        }
+        // The diff is read a second later, as a person opens it: a copy of the index made now is
+        // dated after the edit.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let diff = w.diff(true).await;
+        let file = diff.files.iter().find(|f| f.path == "answer.txt");
+        assert!(file.is_some_and(|f| f.uncommitted), "the edit is missing from the diff: {diff:?}");
+        return;
+    }
+    panic!("never managed an edit within the index's second");
+}

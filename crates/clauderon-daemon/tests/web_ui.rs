@@ -564,23 +564,39 @@ async fn the_terminal_tab_shows_the_host_command_for_a_backend_without_a_stream(
     b.close().await;
 }
 
+/// A commit of everything in `dir`.
+fn commit_all(dir: &std::path::Path, message: &str) {
+    for args in [
+        &["add", "-A"][..],
+        &["-c", "user.name=agent", "-c", "user.email=a@example.invalid", "commit", "-qm", message],
+    ] {
+        let out = std::process::Command::new("git").args(args).current_dir(dir).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
 /// The Changes tab: the session's work against its base, as the diff API reads it, with the
 /// session's file names and text shown as text (a file named like markup, a line of script).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_changes_tab_shows_the_sessions_work_as_text() {
     let d = TestDaemon::start().await;
     let repo = TestRepo::new().unwrap();
+    // The base holds a Rust file the session changes.
+    std::fs::create_dir_all(repo.path().join("src")).unwrap();
+    std::fs::write(repo.path().join("src/lib.rs"), "pub fn answer() -> u32 { 41 }\n").unwrap();
+    commit_all(repo.path(), "a first answer");
     create(&d, &repo, "worked").await;
     let worktree = d.data.path().join("worktrees/worked");
     std::fs::write(worktree.join("README.md"), "hello\nfixed by the agent\n").unwrap();
     let odd = "<img src=x onerror=window.__pwned=1>.txt";
     std::fs::write(worktree.join(odd), format!("{PLANTED_SCRIPT}\n")).unwrap();
+    std::fs::write(worktree.join("src/lib.rs"), "pub fn answer() -> u32 { 42 }\n").unwrap();
 
     let mut b = Driver::open(STEP).await;
     sign_in(&mut b, &d).await;
     b.goto(&format!("{}/sessions/worked", d.base_url())).await;
     b.click_text("[role=tab]", "changes").await;
-    b.wait_for("[data-testid=changes] .summary", Some("2 files changed")).await;
+    b.wait_for("[data-testid=changes] .summary", Some("3 files changed")).await;
     b.wait_for("details.file[data-path='README.md'] .line.add", Some("+fixed by the agent")).await;
     assert!(b.text("details.file[data-path='README.md'] summary").await.contains("uncommitted"));
     // The odd name and the script line are text: nothing ran, no element came out of them.
@@ -589,6 +605,35 @@ async fn the_changes_tab_shows_the_sessions_work_as_text() {
     assert_eq!(b.eval("typeof window.__pwned").await, "undefined");
     assert_eq!(b.count("main img").await, 0);
     assert_eq!(b.count("main script").await, 0);
+
+    // Code is highlighted by its file's language: token spans around the text.
+    b.wait_for("details.file[data-path='src/lib.rs'] .line.add .hljs-keyword", Some("fn")).await;
+    assert!(
+        b.text("details.file[data-path='src/lib.rs'] .line.add")
+            .await
+            .contains("+pub fn answer() -> u32 { 42 }")
+    );
+
+    // Split: old lines on the left, new on the right, numbered from the hunk header; the
+    // session's text still text, and the choice kept for the next visit.
+    b.click_text(".view-toggle button", "Split").await;
+    b.wait_for("details.file[data-path='README.md'] table.split td.side.add", Some("fixed by the agent"))
+        .await;
+    let row = b.text("details.file[data-path='README.md'] table.split tr:has(td.side.add)").await;
+    assert!(row.contains("2\tfixed by the agent"), "the new line is numbered 2: {row:?}");
+    b.wait_for("details.file[data-path='src/lib.rs'] td.side.del", Some("pub fn answer() -> u32 { 41 }"))
+        .await;
+    b.wait_for("details.file[data-path='src/lib.rs'] td.side.add .hljs-number", Some("42")).await;
+    b.wait_for("[data-testid=changes] table.split td.side.add", Some(PLANTED_SCRIPT)).await;
+    assert_eq!(b.eval("typeof window.__pwned").await, "undefined");
+    assert_eq!(b.count("main img").await, 0);
+    assert_eq!(b.count("main script").await, 0);
+    assert_eq!(b.axe().await, Vec::<Value>::new(), "axe on the split view");
+    b.viewport(390, 844).await;
+    b.assert_fits_a_phone().await;
+    b.goto(&format!("{}/sessions/worked", d.base_url())).await;
+    b.click_text("[role=tab]", "changes").await;
+    b.wait_for(".view-toggle button[aria-pressed=true]", Some("Split")).await;
 }
 
 /// axe-core (WCAG 2 A and AA rules) on every page and tab, at desktop and phone size and in the

@@ -1,8 +1,23 @@
 // The session's work against its base (GET /api/sessions/{name}/diff): commits on the branch,
 // changed files with +/- and whether the change is still uncommitted, and each file's hunks as a
-// unified diff. Everything here is the session's text: rendered as text, never as markup.
-import { useCallback, useEffect, useState } from 'react';
+// unified or a split (side-by-side) diff, highlighted by the file's language once the
+// highlighter's chunk has loaded. Everything here is the session's text: rendered as text (or
+// lowlight's token spans around text), never as markup.
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { ApiError, api, sessionPath, type Schemas, type Session } from '../api/client';
+import { languageOf, splitRows, type Side } from '../sessions/diff';
+
+type Highlighter = typeof import('../highlight');
+type View = 'unified' | 'split';
+const VIEW_STORAGE = 'clauderon.diffView';
+
+function savedView(): View {
+  try {
+    return window.localStorage.getItem(VIEW_STORAGE) === 'split' ? 'split' : 'unified';
+  } catch {
+    return 'unified';
+  }
+}
 
 type SessionDiff = Schemas['SessionDiff'];
 type DiffFile = Schemas['DiffFile'];
@@ -10,6 +25,23 @@ type Load = { state: 'loading' } | { state: 'ready'; diff: SessionDiff } | { sta
 
 export function Changes({ session, changes, onSignedOut }: { session: Session; changes: number; onSignedOut: () => void }) {
   const [load, setLoad] = useState<Load>({ state: 'loading' });
+  const [view, setView] = useState<View>(savedView);
+  const [hl, setHl] = useState<Highlighter | null>(null);
+  useEffect(() => {
+    let live = true;
+    import('../highlight').then((m) => live && setHl(m)).catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, []);
+  const choose = (v: View) => {
+    setView(v);
+    try {
+      window.localStorage.setItem(VIEW_STORAGE, v);
+    } catch {
+      // Remembered for this page only.
+    }
+  };
   const reload = useCallback(() => {
     api<SessionDiff>('GET', `${sessionPath(session.name)}/diff`)
       .then((diff) => setLoad({ state: 'ready', diff }))
@@ -37,6 +69,13 @@ export function Changes({ session, changes, onSignedOut }: { session: Session; c
         <span className="add">+{d.additions}</span> <span className="del">−{d.deletions}</span> against{' '}
         <code title={d.base}>{d.base.slice(0, 12)}</code> · <button onClick={reload}>Refresh</button>
       </p>
+      <div className="view-toggle" role="group" aria-label="Diff layout">
+        {(['unified', 'split'] as const).map((v) => (
+          <button key={v} aria-pressed={view === v} onClick={() => choose(v)}>
+            {v === 'unified' ? 'Unified' : 'Split'}
+          </button>
+        ))}
+      </div>
       {d.truncated && <p className="note">The patch passed its size cap: some files show only their counts.</p>}
       {d.commits.length > 0 && (
         <details className="commits" open>
@@ -55,14 +94,16 @@ export function Changes({ session, changes, onSignedOut }: { session: Session; c
       )}
       {d.files.length === 0 && <p className="state">No changes yet.</p>}
       {d.files.map((f) => (
-        <FileDiff key={`${f.old_path ?? ''}→${f.path}`} file={f} />
+        <FileDiff key={`${f.old_path ?? ''}→${f.path}`} file={f} view={view} hl={hl} />
       ))}
     </div>
   );
 }
 
-function FileDiff({ file: f }: { file: DiffFile }) {
+function FileDiff({ file: f, view, hl }: { file: DiffFile; view: View; hl: Highlighter | null }) {
   const counts = f.binary ? 'binary' : `+${f.additions ?? 0} −${f.deletions ?? 0}`;
+  const language = hl ? languageOf(f.path, hl.known) : null;
+  const code = (text: string): ReactNode => (hl ? hl.highlight(language, text) : text);
   return (
     <details className="file" data-path={f.path} open={f.hunks.length > 0 && f.hunks.length < 20}>
       <summary>
@@ -71,18 +112,51 @@ function FileDiff({ file: f }: { file: DiffFile }) {
         {f.uncommitted && <span className="tag">uncommitted</span>}
       </summary>
       {f.omitted && <p className="note">{f.omitted}</p>}
-      {f.hunks.map((h, i) => (
-        <pre key={i} className="hunk">
-          <span className="hunk-header">{h.header}</span>
-          {'\n'}
-          {h.lines.map((l, j) => (
-            <span key={j} className={l.startsWith('+') ? 'line add' : l.startsWith('-') ? 'line del' : 'line'}>
-              {l}
-              {'\n'}
-            </span>
-          ))}
-        </pre>
-      ))}
+      {f.hunks.map((h, i) =>
+        view === 'split' ? (
+          <div key={i} className="split-wrap">
+            <div className="hunk-header">{h.header}</div>
+            <table className="split">
+              <tbody>
+                {splitRows(h.header, h.lines).map((r, j) => (
+                  <tr key={j}>
+                    <SideCells side={r.left} code={code} />
+                    <SideCells side={r.right} code={code} />
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : (
+          <pre key={i} className="hunk">
+            <span className="hunk-header">{h.header}</span>
+            {'\n'}
+            {h.lines.map((l, j) => (
+              <span key={j} className={l.startsWith('+') ? 'line add' : l.startsWith('-') ? 'line del' : 'line'}>
+                {l.slice(0, 1)}
+                {code(l.slice(1))}
+                {'\n'}
+              </span>
+            ))}
+          </pre>
+        ),
+      )}
     </details>
+  );
+}
+
+function SideCells({ side, code }: { side: Side | null; code: (text: string) => ReactNode }) {
+  if (!side)
+    return (
+      <>
+        <td className="no empty" />
+        <td className="side empty" />
+      </>
+    );
+  return (
+    <>
+      <td className="no">{side.no}</td>
+      <td className={`side ${side.kind}`}>{code(side.text)}</td>
+    </>
   );
 }

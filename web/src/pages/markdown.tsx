@@ -2,8 +2,10 @@
 // with the session's text kept inert: raw HTML in a message is shown as the text it is (turned
 // into text nodes before rendering, never parsed as markup), links keep react-markdown's
 // protocol check (no `javascript:`), and images are not loaded (a message could point one at
-// any host): they show as their alt text and address.
+// any host): they show as their alt text and address. Fenced code with a language is highlighted
+// (rehype-highlight: token spans around text, nothing parsed as markup; no guessing).
 import Markdown, { type Components } from 'react-markdown';
+import rehypeHighlight from 'rehype-highlight';
 import remarkGfm from 'remark-gfm';
 
 type Node = { type: string; value?: string; children?: Node[] };
@@ -33,7 +35,7 @@ const components: Components = {
 export function MessageText({ text }: { text: string }) {
   return (
     <div className="text markdown">
-      <Markdown remarkPlugins={[remarkGfm, htmlAsText]} components={components}>
+      <Markdown remarkPlugins={[remarkGfm, htmlAsText]} rehypePlugins={[[rehypeHighlight, { detect: false }]]} components={components}>
         {text}
       </Markdown>
     </div>

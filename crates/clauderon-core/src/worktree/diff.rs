@@ -328,6 +328,14 @@ fn copy_index(source: &Path, target: &Path) -> Result<bool, CoreError> {
         .map_err(|e| CoreError::Internal(format!("writing the index copy: {e}")))?;
     std::io::Write::write_all(&mut out, &bytes)
         .map_err(|e| CoreError::Internal(format!("writing the index copy: {e}")))?;
+    // The copy keeps the index's time: git takes an entry whose file changed in the same second
+    // the index was written ("racily clean") for changed only by comparing the file's time with
+    // the index file's. A copy dated now would make a same-size edit made in that second look
+    // unchanged, and the diff would miss it.
+    if let Ok(modified) = meta.modified() {
+        out.set_times(std::fs::FileTimes::new().set_modified(modified))
+            .map_err(|e| CoreError::Internal(format!("dating the index copy: {e}")))?;
+    }
     Ok(true)
 }
 
