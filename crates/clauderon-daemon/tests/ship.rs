@@ -476,3 +476,62 @@ async fn a_merged_pull_request_archives_the_session_when_configured() {
         start.body
     );
 }
+
+/// The same from the web UI's Changes tab, in real Chromium: commit what the agent left, push,
+/// open a pull request, follow it to merged; refusals in the API's words; the token nowhere in
+/// the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_ui_commits_pushes_and_opens_a_pull_request() {
+    use clauderon_testkit::browser::Driver;
+    let s = fixture(&[("GH_TOKEN", GITHUB_TOKEN)]).await;
+    github_api_needs_the_token(&s);
+    s.repo.git(&["config", "user.name", "The User"]).unwrap();
+    s.repo.git(&["config", "user.email", "user@example.com"]).unwrap();
+    let worktree = s.session_with("webship", "read-only", "Fix the login bug").await;
+    std::fs::write(worktree.join("LOGIN.md"), "fixed\n").unwrap();
+
+    let d = &s.fx.d;
+    let mut b = Driver::open(std::time::Duration::from_secs(20)).await;
+    b.sign_in(&d.base_url(), d.api_token()).await;
+    b.goto(&format!("{}/sessions/webship", d.base_url())).await;
+    b.click_text("[role=tab]", "changes").await;
+    b.wait_for("[data-testid=ship]", None).await;
+
+    // No origin yet: the push is refused with the API's sentence, nothing changes.
+    b.click_text("[data-testid=ship] button", "Push clauderon/webship").await;
+    b.wait_for("[data-testid=ship-outcome][role=alert]", Some("no `origin` remote")).await;
+    s.repo.git(&["remote", "add", "origin", "https://github.com/acme/widgets.git"]).unwrap();
+
+    b.fill("#commit-message", "what the agent left").await;
+    b.click_text("[data-testid=ship] button", "Commit").await;
+    b.wait_for("[data-testid=ship-outcome][role=status]", Some("Committed 1 file on clauderon/webship"))
+        .await;
+    b.click_text("[data-testid=ship] button", "Push clauderon/webship").await;
+    b.wait_for("[data-testid=ship-outcome][role=status]", Some("Pushed clauderon/webship")).await;
+    let pushed = s.remote_ref("clauderon/webship").expect("the branch reached the origin");
+    assert_eq!(
+        s.remote.git(&["log", "-1", "--format=%an|%s", &pushed]).unwrap(),
+        "The User|what the agent left"
+    );
+
+    b.fill("#pr-title", "From the browser").await;
+    b.click_text("[data-testid=ship] button", "Open pull request").await;
+    b.wait_for("[data-testid=ship-outcome][role=status]", Some("Pull request #1 is open")).await;
+    b.wait_for("[data-testid=pull-request][data-state=open]", Some("#1")).await;
+    assert_eq!(s.fx.up.github().pulls[0].title, "From the browser");
+
+    // Merged on GitHub: Refresh shows it.
+    {
+        let mut gh = s.fx.up.github();
+        gh.pulls[0].state = "closed".into();
+        gh.pulls[0].merged = true;
+    }
+    b.click_text("[data-testid=pull-request] button", "Refresh").await;
+    b.wait_for("[data-testid=pull-request][data-state=merged]", Some("merged")).await;
+
+    let page = b.eval("document.documentElement.outerHTML + JSON.stringify({...localStorage})").await;
+    assert_no_secret("the page", page.as_str().unwrap().as_bytes());
+    b.viewport(390, 844).await;
+    b.assert_fits_a_phone().await;
+    b.close().await;
+}

@@ -55,9 +55,7 @@ async fn sign_in(b: &mut Driver, d: &TestDaemon) {
     b.fill("#token", "not-the-token").await;
     b.click("form.signin button[type=submit]").await;
     b.wait_for("form.signin [role=alert]", Some("not this daemon's API token")).await;
-    b.fill("#token", d.api_token()).await;
-    b.click("form.signin button[type=submit]").await;
-    b.wait_for("h1", Some("Sessions")).await;
+    b.sign_in(&d.base_url(), d.api_token()).await;
     b.wait_for("[data-testid=connection]", Some("live")).await;
 }
 

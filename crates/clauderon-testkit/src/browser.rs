@@ -219,6 +219,15 @@ impl Driver {
         self.send(serde_json::json!({"op": "press", "key": key})).await;
     }
 
+    /// Loads the UI at `base_url` and signs in with the daemon's API `token`.
+    pub async fn sign_in(&mut self, base_url: &str, token: &str) {
+        self.goto(base_url).await;
+        self.wait_for("form.signin", None).await;
+        self.fill("#token", token).await;
+        self.click("form.signin button[type=submit]").await;
+        self.wait_for("h1", Some("Sessions")).await;
+    }
+
     /// No horizontal scroll, and no button, link, input or summary smaller than 44 px in height
     /// (checkboxes count by their label).
     pub async fn assert_fits_a_phone(&mut self) {

@@ -28,11 +28,7 @@ fn shots() -> std::path::PathBuf {
 
 async fn sign_in(b: &mut Driver, d: &LiveDaemon) {
     let running = d.daemon.as_ref().unwrap();
-    b.goto(&format!("http://{}", running.http_addr)).await;
-    b.wait_for("form.signin", None).await;
-    b.fill("#token", running.api_token.expose()).await;
-    b.click("form.signin button[type=submit]").await;
-    b.wait_for("h1", Some("Sessions")).await;
+    b.sign_in(&format!("http://{}", running.http_addr), running.api_token.expose()).await;
 }
 
 /// Every value the session page's status tag takes from now on, in order (a page-side

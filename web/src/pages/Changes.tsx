@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { ApiError, api, sessionPath, type Schemas, type Session } from '../api/client';
 import { languageOf, splitRows, type Side } from '../sessions/diff';
+import { Ship } from './Ship';
 
 type Highlighter = typeof import('../highlight');
 type View = 'unified' | 'split';
@@ -69,6 +70,7 @@ export function Changes({ session, changes, onSignedOut }: { session: Session; c
         <span className="add">+{d.additions}</span> <span className="del">−{d.deletions}</span> against{' '}
         <code title={d.base}>{d.base.slice(0, 12)}</code> · <button onClick={reload}>Refresh</button>
       </p>
+      <Ship session={session} uncommitted={d.files.filter((f) => f.uncommitted).length} onShipped={reload} />
       <div className="view-toggle" role="group" aria-label="Diff layout">
         {(['unified', 'split'] as const).map((v) => (
           <button key={v} aria-pressed={view === v} onClick={() => choose(v)}>
