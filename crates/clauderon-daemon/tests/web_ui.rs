@@ -143,6 +143,50 @@ async fn the_ui_signs_in_follows_sessions_live_and_controls_them() {
     b.close().await;
 }
 
+/// Controls: a host allowed and a budget set from the page reach the session at once; bad input
+/// is refused beside its box, in the API's words or the page's own, and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_controls_allow_a_host_and_set_a_budget() {
+    let d = TestDaemon::start().await;
+    let repo = TestRepo::new().unwrap();
+    create(&d, &repo, "limits").await;
+    let mut b = Driver::open(STEP).await;
+    sign_in(&mut b, &d).await;
+    b.goto(&format!("{}/sessions/limits", d.base_url())).await;
+    b.click_text("[role=tab]", "controls").await;
+    b.wait_for("[data-testid=allowed-hosts]", Some("Only the configured allowlist")).await;
+    b.wait_for("[data-testid=budget-now]", Some("No budget")).await;
+
+    b.fill("#allow-host", "not a host!").await;
+    b.click_text("button", "Allow").await;
+    b.wait_for("[data-control=hosts]", None).await;
+    assert_eq!(session(&d, "limits").await.1["session"]["options"]["allow_hosts"], Value::Null);
+    b.fill("#allow-host", "*.docs.example.com").await;
+    b.click_text("button", "Allow").await;
+    b.wait_for("[data-testid=allowed-hosts]", Some("*.docs.example.com")).await;
+    let (_, api) = session(&d, "limits").await;
+    assert_eq!(api["session"]["options"]["allow_hosts"], json!(["*.docs.example.com"]), "{api}");
+
+    b.fill("#budget-usd", "2.505").await;
+    b.click_text("button", "Set budget").await;
+    b.wait_for("[data-control=budget]", Some("dollars like 2.50")).await;
+    assert_eq!(session(&d, "limits").await.1["session"]["options"]["budget_usd_cents"], Value::Null);
+    b.fill("#budget-usd", "$2.50").await;
+    b.fill("#budget-tokens", "200000").await;
+    b.click_text("button", "Set budget").await;
+    b.wait_for("[data-testid=budget-now]", Some("$2.50 or 200,000 tokens")).await;
+    let (_, api) = session(&d, "limits").await;
+    let o = &api["session"]["options"];
+    assert_eq!(
+        (o["budget_usd_cents"].as_i64(), o["budget_tokens"].as_i64()),
+        (Some(250), Some(200_000)),
+        "{api}"
+    );
+    b.viewport(390, 844).await;
+    b.assert_fits_a_phone().await;
+    b.close().await;
+}
+
 /// Lines in Claude Code's transcript shape whose text is markup meant to run.
 const PLANTED_IMG: &str = "<img src=x onerror=window.__pwned=1>";
 const PLANTED_SCRIPT: &str = "</script><script>window.__pwned=2</script>";

@@ -148,6 +148,12 @@ async fn flow(d: &LiveDaemon, b: &mut Driver, name: &str, width: u32, height: u3
     }
     b.click_text("[role=tab]", "details").await;
     b.wait_for("dd", Some(&format!("clauderon/{name}"))).await;
+    // The environment as the agent got it: the proxy's password masked, placeholders for keys.
+    b.click_text("summary", "Environment as the agent got it").await;
+    b.wait_for("[data-testid=env] dt", Some("HTTPS_PROXY")).await;
+    let env = b.text("[data-testid=env]").await;
+    assert!(env.contains(":***@"), "the proxy URL is not masked: {env}");
+    assert!(!env.contains(support::agents::ANTHROPIC_KEY), "the real key is in the page: {env}");
     b.screenshot(&shot("details")).await;
     if phone {
         b.assert_fits_a_phone().await;

@@ -1,9 +1,11 @@
 import { useState } from 'react';
 import { ApiError, api, sessionPath, type Session } from '../api/client';
 import { navigate } from '../router';
+import { dollarsToCents } from '../sessions/budget';
 
 /** One control's last refusal, shown beside it. */
-type Errors = Partial<Record<'run' | 'access' | 'archive' | 'delete', string>>;
+type Errors = Partial<Record<'run' | 'access' | 'hosts' | 'budget' | 'archive' | 'delete', string>>;
+
 
 export function Controls({ session: s, onChanged }: { session: Session; onChanged: () => void }) {
   const [errors, setErrors] = useState<Errors>({});
@@ -11,6 +13,9 @@ export function Controls({ session: s, onChanged }: { session: Session; onChange
   const [force, setForce] = useState(false);
   const [dropBranch, setDropBranch] = useState(false);
   const [confirming, setConfirming] = useState(false);
+  const [host, setHost] = useState('');
+  const [dollars, setDollars] = useState('');
+  const [tokens, setTokens] = useState('');
   const path = sessionPath(s.name);
 
   const act = async (which: keyof Errors, method: string, url: string, body?: unknown) => {
@@ -38,6 +43,25 @@ export function Controls({ session: s, onChanged }: { session: Session; onChange
     const q = query.toString();
     if (await act('delete', 'DELETE', q ? `${path}?${q}` : path)) navigate('/');
   };
+
+  const allow = async () => {
+    if (await act('hosts', 'POST', `${path}/allowed-hosts`, { host: host.trim() })) setHost('');
+  };
+  const budget = async () => {
+    const cents = dollarsToCents(dollars);
+    const count = tokens.trim() === '' ? null : Number(tokens.trim());
+    if (Number.isNaN(cents) || (count !== null && (!Number.isInteger(count) || count < 0))) {
+      setErrors((e) => ({ ...e, budget: 'Give dollars like 2.50 and tokens as a whole number, or leave a box empty for no limit.' }));
+      return;
+    }
+    await act('budget', 'PUT', `${path}/budget`, { usd_cents: cents, tokens: count });
+  };
+  const options = s.options ?? {};
+  const limits = [
+    options.budget_usd_cents != null ? `$${(options.budget_usd_cents / 100).toFixed(2)}` : null,
+    options.budget_tokens != null ? `${options.budget_tokens.toLocaleString('en-US')} tokens` : null,
+  ].filter(Boolean);
+  const allowed = options.allow_hosts ?? [];
 
   const failure = (which: keyof Errors) =>
     errors[which] && (
@@ -71,6 +95,46 @@ export function Controls({ session: s, onChanged }: { session: Session; onChange
           Make it {otherMode}
         </button>
         {failure('access')}
+      </div>
+      <div className="control">
+        <h2>Allowed hosts</h2>
+        <p data-testid="allowed-hosts">
+          {allowed.length === 0 ? 'Only the configured allowlist.' : `Beyond the allowlist: ${allowed.join(', ')}.`}
+        </p>
+        <form
+          className="inline"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void allow();
+          }}
+        >
+          <label htmlFor="allow-host">Allow a host</label>
+          <input id="allow-host" value={host} onChange={(e) => setHost(e.target.value)} placeholder="docs.example.com or *.example.com" />
+          <button type="submit" disabled={busy || host.trim() === ''}>
+            Allow
+          </button>
+        </form>
+        {failure('hosts')}
+      </div>
+      <div className="control">
+        <h2>Budget</h2>
+        <p data-testid="budget-now">{limits.length === 0 ? 'No budget: model calls are not limited.' : `Model calls stop at ${limits.join(' or ')}.`}</p>
+        <form
+          className="inline"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void budget();
+          }}
+        >
+          <label htmlFor="budget-usd">Dollars</label>
+          <input id="budget-usd" inputMode="decimal" value={dollars} onChange={(e) => setDollars(e.target.value)} placeholder="e.g. 5.00" />
+          <label htmlFor="budget-tokens">Tokens</label>
+          <input id="budget-tokens" inputMode="numeric" value={tokens} onChange={(e) => setTokens(e.target.value)} placeholder="e.g. 2000000" />
+          <button type="submit" disabled={busy}>
+            Set budget
+          </button>
+        </form>
+        {failure('budget')}
       </div>
       <div className="control">
         <h2>Archive</h2>

@@ -1,4 +1,5 @@
-import type { SessionDetail, SessionEvent } from '../api/client';
+import { useState } from 'react';
+import { api, sessionPath, type Schemas, type SessionDetail, type SessionEvent } from '../api/client';
 
 function bytes(n: number | null | undefined): string {
   if (n === null || n === undefined) return '—';
@@ -55,6 +56,7 @@ export function Details({ detail }: { detail: SessionDetail }) {
           </div>
         ))}
       </dl>
+      <Environment name={s.name} />
       <h2>Events</h2>
       {detail.events.length === 0 ? (
         <p className="state">No events.</p>
@@ -68,5 +70,39 @@ export function Details({ detail }: { detail: SessionDetail }) {
         </ol>
       )}
     </div>
+  );
+}
+
+/** The environment the session's process got, read when opened; the proxy URL's password is
+ * masked by the API (`***`), and the credentials there are placeholders, never the real keys. */
+function Environment({ name }: { name: string }) {
+  const [vars, setVars] = useState<[string, string][] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const read = () => {
+    if (vars !== null) return;
+    api<Schemas['SessionEnv']>('GET', `${sessionPath(name)}/env`)
+      .then((env) => setVars(env.vars))
+      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+  };
+  return (
+    <details className="env-box" onToggle={(e) => (e.currentTarget.open ? read() : undefined)}>
+      <summary>Environment as the agent got it</summary>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {vars === null && !error && <p className="state">Reading…</p>}
+      {vars !== null && (
+        <dl className="env" data-testid="env">
+          {vars.map(([k, v]) => (
+            <div key={k} className="field">
+              <dt>{k}</dt>
+              <dd>{v}</dd>
+            </div>
+          ))}
+        </dl>
+      )}
+    </details>
   );
 }
