@@ -108,3 +108,37 @@ async fn a_stopped_zellij_session_has_no_terminal_and_says_how_to_get_one() {
     assert_eq!(attach_clients(e.data.path()), 0);
     e.delete("term-gone").await;
 }
+
+/// The web UI's Terminal tab in real Chromium on a zellij session: typing runs in the session's
+/// shell and shows in xterm.js; the daemon restarts (same port; the session runs on), the tab
+/// says it is reconnecting, comes back by itself, and typing works again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_browser_terminal_types_and_reconnects_after_a_daemon_restart() {
+    use clauderon_testkit::browser::Driver;
+    let mut e = Env::start().await;
+    e.create("term-web", SandboxLevel::Fs, "exec sh -i").await;
+    let addr = e.daemon.as_ref().unwrap().http_addr;
+    let token = e.daemon.as_ref().unwrap().api_token.expose().to_string();
+    let mut b = Driver::open(Duration::from_secs(20)).await;
+    b.sign_in(&format!("http://{addr}"), &token).await;
+    b.goto(&format!("http://{addr}/sessions/term-web")).await;
+    b.click_text("[role=tab]", "terminal").await;
+    // Live, and the shell's prompt drawn.
+    b.wait_for("[data-testid=terminal] .xterm-rows", Some("#")).await;
+    b.click("[data-testid=terminal] .xterm").await;
+    b.type_text("echo one-$((1+1))\n").await;
+    b.wait_for("[data-testid=terminal] .xterm-rows", Some("one-2")).await;
+
+    // The same port after the restart, as a daemon restarted by its service would have.
+    e.config.daemon.bind = addr;
+    e.daemon.take().unwrap().stop().await.unwrap();
+    b.wait_for("[data-testid=terminal-state]", Some("reconnecting")).await;
+    e.boot().await;
+    b.wait_gone("[data-testid=terminal-state]").await;
+    b.wait_for("[data-testid=terminal] .xterm-rows", Some("one-2")).await;
+    b.click("[data-testid=terminal] .xterm").await;
+    b.type_text("echo two-$((2+2))\n").await;
+    b.wait_for("[data-testid=terminal] .xterm-rows", Some("two-4")).await;
+    b.close().await;
+    e.delete("term-web").await;
+}

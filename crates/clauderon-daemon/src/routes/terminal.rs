@@ -65,9 +65,10 @@ pub async fn terminal(
 ) -> Result<Response, ApiError> {
     // Open it before upgrading, so a missing session or a stopped engine is a plain HTTP error.
     let terminal = state.io.terminal(&name).await?;
+    let shutdown = state.shutdown.clone();
     Ok(ws.protocols([crate::security::WS_PROTOCOL]).on_upgrade(move |socket| async move {
         match terminal {
-            SessionTerminal::Stream(t) => relay(socket, t).await,
+            SessionTerminal::Stream(t) => relay(socket, t, shutdown).await,
             SessionTerminal::Command(target) => tell_command(socket, target).await,
         }
     }))
@@ -81,9 +82,15 @@ async fn tell_command(mut socket: WebSocket, target: AttachTarget) {
     let _ = socket.send(Message::Close(None)).await;
 }
 
-async fn relay(mut socket: WebSocket, mut t: Terminal) {
+/// Until either side ends, or the daemon stops (the viewer is told by the close and reconnects
+/// to the next daemon; the session runs on).
+async fn relay(mut socket: WebSocket, mut t: Terminal, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     loop {
         tokio::select! {
+            () = async { let _ = shutdown.wait_for(|stopping| *stopping).await; } => {
+                let _ = socket.send(Message::Close(None)).await;
+                break;
+            }
             out = t.output.recv() => match out {
                 Some(bytes) => {
                     if socket.send(Message::Binary(bytes.into())).await.is_err() {
