@@ -44,3 +44,38 @@ self.addEventListener('fetch', (event) => {
     );
   }
 });
+
+// Web Push: the daemon's notification (decrypted by the browser) shown as it says; a session
+// waiting for input uses the same tag as the open page's own notification, so one replaces the
+// other instead of both showing.
+self.addEventListener('push', (event) => {
+  let note = {};
+  try {
+    note = event.data ? event.data.json() : {};
+  } catch {
+    note = {};
+  }
+  const session = typeof note.session === 'string' ? note.session : '';
+  const tag = note.event === 'status:waiting-for-input' ? `waiting-${session}` : `${note.event || 'event'}-${session}`;
+  event.waitUntil(
+    self.registration.showNotification(typeof note.title === 'string' ? note.title : 'clauderon', {
+      body: typeof note.body === 'string' ? note.body : '',
+      tag,
+      icon: '/icon.svg',
+      data: { url: typeof note.url === 'string' && note.url.startsWith('/') ? note.url : '/' },
+    }),
+  );
+});
+
+// A click opens the session's page: an open window of the app if there is one, else a new one.
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const url = new URL(event.notification.data?.url || '/', self.location.origin).href;
+  event.waitUntil(
+    self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then((windows) => {
+      const open = windows.find((w) => new URL(w.url).origin === self.location.origin);
+      if (open) return open.navigate(url).then((w) => (w || open).focus());
+      return self.clients.openWindow(url);
+    }),
+  );
+});

@@ -61,7 +61,8 @@ const PASSED_ENV: &[&str] = &[
     "WAYLAND_DISPLAY",
 ];
 
-type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector<OverrideResolver>>, Full<Bytes>>;
+pub(crate) type HttpsClient =
+    Client<hyper_rustls::HttpsConnector<HttpConnector<OverrideResolver>>, Full<Bytes>>;
 
 /// What a delivery needs besides the hook and the event.
 struct Deliverer {
@@ -78,7 +79,7 @@ pub struct HookRunner {
 }
 
 /// The webhook client: web roots plus `extra_ca_files`, names through the overrides first.
-fn https_client(
+pub(crate) fn https_client(
     extra_ca_files: &[PathBuf],
     overrides: HashMap<String, SocketAddr>,
 ) -> Result<HttpsClient, String> {

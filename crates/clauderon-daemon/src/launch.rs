@@ -183,6 +183,7 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
     // Sessions follow their resources as backends report changes (Docker's events).
     let mut tasks = manager.follow_backends(shutdown_rx.clone());
     let store_for_hooks = store.clone();
+    let store_for_push = store.clone();
     let sinks = start_sinks(store, &opts.config, &manager, &shutdown_rx, &mut tasks);
     tasks.push(follow_pull_requests(manager.clone(), shutdown_rx.clone()));
     let (hooks, hook_tasks) = crate::hooks::HookRunner::start(
@@ -196,9 +197,11 @@ pub async fn launch(opts: LaunchOptions) -> Result<RunningDaemon, DaemonError> {
     )
     .map_err(|e| DaemonError::Config(format!("hooks: {e}")))?;
     tasks.extend(hook_tasks);
+    let push = start_web_push(&layout, &opts.config, store_for_push, &manager, &shutdown_rx, &mut tasks);
     let state =
         AppState::new(manager.clone(), shutdown_rx.clone(), proxy.credentials(), Arc::from(proxy.ca_pem()))
-            .with_hooks(hooks);
+            .with_hooks(hooks)
+            .with_push(push);
     // The address wall keeps sessions off the API as bound (tests bind port 0).
     let proxy = proxy.start(sinks, [api.http_addr], shutdown_rx.clone())?;
     let (http_addr, socket) = (api.http_addr, api.socket.clone());
@@ -319,4 +322,35 @@ fn follow_pull_requests(
             }
         }
     })
+}
+
+/// Web Push, when its key can be made or read: a daemon without it still runs, and says why.
+fn start_web_push(
+    layout: &DataLayout,
+    config: &clauderon_core::Config,
+    store: Arc<clauderon_store::Store>,
+    manager: &SessionManager,
+    shutdown: &watch::Receiver<bool>,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Option<Arc<crate::webpush::WebPush>> {
+    let key = match crate::webpush::VapidKey::load_or_create(&layout.root().join("webpush-vapid.key")) {
+        Ok(key) => key,
+        Err(why) => {
+            tracing::warn!("web push is off: {why}");
+            return None;
+        }
+    };
+    let http = match crate::hooks::https_client(
+        &config.proxy.extra_ca_files,
+        config.proxy.upstream_overrides.clone(),
+    ) {
+        Ok(http) => http,
+        Err(why) => {
+            tracing::warn!("web push is off: its HTTPS client: {why}");
+            return None;
+        }
+    };
+    let push = crate::webpush::WebPush::new(key, store, http);
+    tasks.extend(push.start(manager.bus().subscribe(), shutdown.clone()));
+    Some(push)
 }

@@ -14,6 +14,7 @@ pub mod state;
 pub mod status_reports;
 pub mod usage_writer;
 pub mod web;
+pub mod webpush;
 pub mod ws;
 
 pub use launch::{DaemonError, LaunchOptions, RunningDaemon, launch};
@@ -69,6 +70,9 @@ pub fn router(state: AppState, guard: Guard) -> Router {
         .route("/api/repos/check", get(routes::repos::check))
         .route("/api/hooks/deliveries", get(routes::hooks::deliveries))
         .route("/api/hooks/{name}/test", post(routes::hooks::test))
+        .route("/api/push/key", get(routes::push::key))
+        .route("/api/push/subscriptions", post(routes::push::subscribe).delete(routes::push::unsubscribe))
+        .route("/api/sessions/{name}/push-mute", get(routes::push::muted).put(routes::push::set_muted))
         .route("/api/repos/recent", get(routes::repos::recent))
         .route("/api/proxy/ca.pem", get(routes::proxy::ca_pem))
         .route("/api/credentials", get(routes::proxy::credentials))

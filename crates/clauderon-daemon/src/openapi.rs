@@ -1,6 +1,8 @@
 //! The API described as OpenAPI, served at `/api/openapi.json`.
 
-use crate::routes::{ApiJson, diff, hooks, messages, proxy, repos, sessions, ship, system, terminal, usage};
+use crate::routes::{
+    ApiJson, diff, hooks, messages, proxy, push, repos, sessions, ship, system, terminal, usage,
+};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -26,6 +28,11 @@ use utoipa::OpenApi;
         diff::session_diff,
         hooks::deliveries,
         hooks::test,
+        push::key,
+        push::subscribe,
+        push::unsubscribe,
+        push::muted,
+        push::set_muted,
         repos::check,
         repos::recent,
         ship::commit,

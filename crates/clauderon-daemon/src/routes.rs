@@ -5,6 +5,7 @@ pub mod diff;
 pub mod hooks;
 pub mod messages;
 pub mod proxy;
+pub mod push;
 pub mod repos;
 pub mod sessions;
 pub mod ship;

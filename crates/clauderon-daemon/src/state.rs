@@ -20,6 +20,8 @@ pub struct AppState {
     pub ca_pem: Arc<str>,
     /// The configured hooks, for `hooks test` (`None`: a state built without them, in tests).
     pub hooks: Option<crate::hooks::HookRunner>,
+    /// Web Push (`None`: a state built without it, in tests, or its key could not be made).
+    pub push: Option<Arc<crate::webpush::WebPush>>,
 }
 
 impl AppState {
@@ -30,11 +32,16 @@ impl AppState {
         ca_pem: Arc<str>,
     ) -> Self {
         let (reads, io) = (SessionReads::new(&manager), SessionIo::new(&manager));
-        AppState { manager, reads, io, shutdown, credentials, ca_pem, hooks: None }
+        AppState { manager, reads, io, shutdown, credentials, ca_pem, hooks: None, push: None }
     }
 
     pub fn with_hooks(mut self, hooks: crate::hooks::HookRunner) -> Self {
         self.hooks = Some(hooks);
+        self
+    }
+
+    pub fn with_push(mut self, push: Option<Arc<crate::webpush::WebPush>>) -> Self {
+        self.push = push;
         self
     }
 }

@@ -143,8 +143,9 @@ async fn the_ui_signs_in_follows_sessions_live_and_controls_them() {
     b.close().await;
 }
 
-/// Controls: a host allowed and a budget set from the page reach the session at once; bad input
-/// is refused beside its box, in the API's words or the page's own, and changes nothing.
+/// Controls: a host allowed, a budget set and notifications muted from the page reach the session
+/// at once; bad input is refused beside its box, in the API's words or the page's own, and
+/// changes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_controls_allow_a_host_and_set_a_budget() {
     let d = TestDaemon::start().await;
@@ -182,6 +183,13 @@ async fn the_controls_allow_a_host_and_set_a_budget() {
         (Some(250), Some(200_000)),
         "{api}"
     );
+
+    // Push notifications for this session: muted from the page, as the API then says.
+    b.wait_for("[data-testid=push-mute]", Some("on for this session")).await;
+    b.click_text("button", "Mute notifications").await;
+    b.wait_for("[data-testid=push-mute]", Some("Muted")).await;
+    let mute = unix(d.socket(), ApiRequest::new("GET", "/api/sessions/limits/push-mute")).await;
+    assert_eq!(mute.json()["muted"], true, "{}", mute.body);
     b.viewport(390, 844).await;
     b.assert_fits_a_phone().await;
     b.close().await;
@@ -811,7 +819,7 @@ async fn a_long_list_renders_a_page_at_a_time() {
     b.wait_for("li.more", Some("150 left")).await;
     assert_eq!(b.count("li[data-session]").await, 100);
     b.eval("document.querySelector('li.more').scrollIntoView()").await;
-    b.wait_for("li.more", Some("50 left")).await;
+    b.wait_for("li.more", Some("(50 left)")).await;
     assert_eq!(b.count("li[data-session]").await, 200);
     for _ in 0..201 {
         b.press("j").await;

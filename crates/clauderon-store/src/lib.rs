@@ -7,6 +7,7 @@ mod error;
 mod hooks;
 mod migrations;
 mod proxy;
+pub mod push;
 mod rows;
 mod usage;
 

@@ -133,6 +133,19 @@ pub const MIGRATIONS: &[Migration] = &[
             detail TEXT
         );",
     },
+    Migration {
+        version: 10,
+        name: "web push subscriptions and per-session mutes",
+        sql: "CREATE TABLE push_subscriptions (
+            endpoint TEXT PRIMARY KEY,
+            p256dh TEXT NOT NULL,
+            auth TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE push_mutes (
+            session_name TEXT PRIMARY KEY
+        );",
+    },
 ];
 
 pub fn latest() -> u32 {

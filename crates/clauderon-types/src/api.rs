@@ -230,3 +230,44 @@ pub struct RepoCheck {
 pub struct RecentRepos {
     pub repos: Vec<String>,
 }
+
+/// The daemon's VAPID public key, as a browser's `pushManager.subscribe` takes it
+/// (`applicationServerKey`: the uncompressed P-256 point, base64url).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PushKey {
+    pub public_key: String,
+}
+
+/// A browser's push subscription, as `PushSubscription.toJSON()` gives it (keys base64url).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PushSubscribeRequest {
+    /// The push service's URL for this browser (`https://`).
+    pub endpoint: String,
+    pub keys: PushKeys,
+    /// `PushSubscription.toJSON()` carries it; not used.
+    #[serde(default, rename = "expirationTime")]
+    pub expiration_time: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushKeys {
+    /// The browser's P-256 public key.
+    pub p256dh: String,
+    /// The browser's 16-byte authentication secret.
+    pub auth: String,
+}
+
+/// Which subscription to forget.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushUnsubscribeRequest {
+    pub endpoint: String,
+}
+
+/// Whether a session's notifications are muted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushMute {
+    pub muted: bool,
+}

@@ -130,7 +130,7 @@ impl ZellijCli {
     /// Hold the lock that keeps clauderon's zellij commands (which all probe every session's
     /// socket) away from a server that is starting: exclusive while one starts, shared otherwise.
     /// Released when the returned file is dropped.
-    async fn lock(&self, exclusive: bool) -> Result<std::fs::File, ZellijError> {
+    pub(crate) async fn lock(&self, exclusive: bool) -> Result<std::fs::File, ZellijError> {
         let path = self.lock_file.clone();
         let locking = tokio::task::spawn_blocking(move || {
             let file = std::fs::OpenOptions::new()

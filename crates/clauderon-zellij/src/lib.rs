@@ -474,7 +474,7 @@ impl SessionBackend for ZellijBackend {
                 "the session's process is not running: start it (clauderon start) to get its terminal",
             ));
         }
-        terminal::open(&self.cli, handle.as_str()).map(Some)
+        terminal::open(&self.cli, handle.as_str()).await.map(Some)
     }
 
     async fn environment(

@@ -18,8 +18,15 @@ fn failed(what: &str, e: impl std::fmt::Display) -> BackendError {
     BackendError::Failed { backend: BackendKind::Zellij, message: format!("{what}: {e}") }
 }
 
-/// Attach a new client to session `name` on a fresh pseudo-terminal.
-pub fn open(cli: &ZellijCli, name: &str) -> Result<Terminal, BackendError> {
+/// How long the client may take to draw before the lock is let go anyway.
+const ATTACH_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Attach a new client to session `name` on a fresh pseudo-terminal. Like every zellij command
+/// of clauderon's, the client starts under the shared lock (a client probes every session's
+/// socket, and a server probed while it starts can die, or not be found): held until the
+/// client has drawn its first screen.
+pub async fn open(cli: &ZellijCli, name: &str) -> Result<Terminal, BackendError> {
+    let guard = cli.lock(false).await.map_err(BackendError::from)?;
     let (pty, pts) = pty_process::open().map_err(|e| failed("opening a pseudo-terminal", e))?;
     pty.resize(pty_process::Size::new(FIRST_SIZE.0, FIRST_SIZE.1))
         .map_err(|e| failed("sizing the pseudo-terminal", e))?;
@@ -38,8 +45,22 @@ pub fn open(cli: &ZellijCli, name: &str) -> Result<Terminal, BackendError> {
     // viewer goes.
     tokio::spawn(async move {
         let mut buf = vec![0u8; 16 * 1024];
+        let mut guard = Some(guard);
+        let attached = tokio::time::Instant::now() + ATTACH_WAIT;
         loop {
-            match reader.read(&mut buf).await {
+            let read = if guard.is_some() {
+                match tokio::time::timeout_at(attached, reader.read(&mut buf)).await {
+                    Ok(read) => read,
+                    Err(_) => {
+                        guard = None;
+                        continue;
+                    }
+                }
+            } else {
+                reader.read(&mut buf).await
+            };
+            guard = None;
+            match read {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     if out_tx.send(buf[..n].to_vec()).await.is_err() {

@@ -93,6 +93,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/push/key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The daemon's VAPID public key, for `pushManager.subscribe({applicationServerKey})`. */
+        get: operations["key"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/push/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Subscribe a browser (the same endpoint again replaces its keys). */
+        post: operations["subscribe"];
+        /** Forget a browser's subscription (fine when there is none). */
+        delete: operations["unsubscribe"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/repos/check": {
         parameters: {
             query?: never;
@@ -405,6 +440,24 @@ export interface paths {
          *     nowhere else. Works for read-only sessions too: the user, not the agent, decided to ship.
          */
         post: operations["push"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions/{name}/push-mute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the session's notifications are muted. */
+        get: operations["muted"];
+        /** Mute or unmute the session's notifications (on this daemon, for every subscribed browser). */
+        put: operations["set_muted"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -959,6 +1012,23 @@ export interface components {
             url: string;
         };
         /**
+         * @description The daemon's VAPID public key, as a browser's `pushManager.subscribe` takes it
+         *     (`applicationServerKey`: the uncompressed P-256 point, base64url).
+         */
+        PushKey: {
+            public_key: string;
+        };
+        PushKeys: {
+            /** @description The browser's 16-byte authentication secret. */
+            auth: string;
+            /** @description The browser's P-256 public key. */
+            p256dh: string;
+        };
+        /** @description Whether a session's notifications are muted. */
+        PushMute: {
+            muted: boolean;
+        };
+        /**
          * @description What the remote branch became.
          * @enum {string}
          */
@@ -985,6 +1055,21 @@ export interface components {
              *     (the agent rewrote its history). Default `false`.
              */
             force?: boolean;
+        };
+        /** @description A browser's push subscription, as `PushSubscription.toJSON()` gives it (keys base64url). */
+        PushSubscribeRequest: {
+            /** @description The push service's URL for this browser (`https://`). */
+            endpoint: string;
+            /**
+             * Format: double
+             * @description `PushSubscription.toJSON()` carries it; not used.
+             */
+            expirationTime?: number | null;
+            keys: components["schemas"]["PushKeys"];
+        };
+        /** @description Which subscription to forget. */
+        PushUnsubscribeRequest: {
+            endpoint: string;
         };
         /** @description `GET /api/repos/recent`: repositories of past sessions, most recent first. */
         RecentRepos: {
@@ -1361,6 +1446,101 @@ export interface operations {
                 };
                 content: {
                     "application/x-pem-file": unknown;
+                };
+            };
+        };
+    };
+    key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushKey"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    subscribe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushSubscribeRequest"];
+            };
+        };
+        responses: {
+            /** @description subscribed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unsubscribe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushUnsubscribeRequest"];
+            };
+        };
+        responses: {
+            /** @description forgotten */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2184,6 +2364,84 @@ export interface operations {
                 };
             };
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    muted: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushMute"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_muted: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushMute"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushMute"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,10 +1,10 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { ApiError, api, sessionPath, type Session } from '../api/client';
 import { navigate } from '../router';
 import { dollarsToCents } from '../sessions/budget';
 
 /** One control's last refusal, shown beside it. */
-type Errors = Partial<Record<'run' | 'access' | 'hosts' | 'budget' | 'archive' | 'delete', string>>;
+type Errors = Partial<Record<'run' | 'access' | 'hosts' | 'budget' | 'notify' | 'archive' | 'delete', string>>;
 
 
 export function Controls({ session: s, onChanged }: { session: Session; onChanged: () => void }) {
@@ -16,6 +16,13 @@ export function Controls({ session: s, onChanged }: { session: Session; onChange
   const [host, setHost] = useState('');
   const [dollars, setDollars] = useState('');
   const [tokens, setTokens] = useState('');
+  // `null`: unknown yet, or this daemon has no web push.
+  const [muted, setMuted] = useState<boolean | null>(null);
+  useEffect(() => {
+    api<{ muted: boolean }>('GET', `${sessionPath(s.name)}/push-mute`)
+      .then((m) => setMuted(m.muted))
+      .catch(() => setMuted(null));
+  }, [s.name]);
   const path = sessionPath(s.name);
 
   const act = async (which: keyof Errors, method: string, url: string, body?: unknown) => {
@@ -62,6 +69,11 @@ export function Controls({ session: s, onChanged }: { session: Session; onChange
     options.budget_tokens != null ? `${options.budget_tokens.toLocaleString('en-US')} tokens` : null,
   ].filter(Boolean);
   const allowed = options.allow_hosts ?? [];
+
+  const toggleMute = async () => {
+    if (muted === null) return;
+    if (await act('notify', 'PUT', `${path}/push-mute`, { muted: !muted })) setMuted(!muted);
+  };
 
   const failure = (which: keyof Errors) =>
     errors[which] && (
@@ -136,6 +148,18 @@ export function Controls({ session: s, onChanged }: { session: Session; onChange
         </form>
         {failure('budget')}
       </div>
+      {muted !== null && (
+        <div className="control">
+          <h2>Notifications</h2>
+          <p data-testid="push-mute">
+            {muted ? 'Muted: no push notifications for this session.' : 'Push notifications on for this session.'}
+          </p>
+          <button disabled={busy} onClick={() => void toggleMute()}>
+            {muted ? 'Unmute notifications' : 'Mute notifications'}
+          </button>
+          {failure('notify')}
+        </div>
+      )}
       <div className="control">
         <h2>Archive</h2>
         {s.archived ? (
