@@ -14,6 +14,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use clauderon_backend::ProxyAccess;
 use clauderon_testkit::http::{Reply, Request, tcp, unix};
+use clauderon_testkit::push::Browser;
 use clauderon_testkit::upstream::RecordedRequest;
 use clauderon_testkit::{TestDaemon, TestRepo, TlsUpstream, UpstreamOptions};
 use serde_json::{Value, json};
@@ -22,47 +23,6 @@ use std::time::{Duration, Instant};
 use web_push_native::jwt_simple::prelude::{
     ECDSAP256PublicKeyLike, ES256PublicKey, NoCustomClaims, VerificationOptions,
 };
-use web_push_native::p256;
-
-struct Browser {
-    secret: p256::SecretKey,
-    auth: [u8; 16],
-    endpoint: String,
-}
-
-impl Browser {
-    fn new(endpoint: &str) -> Browser {
-        let mut auth = [0u8; 16];
-        p256::elliptic_curve::rand_core::RngCore::fill_bytes(
-            &mut p256::elliptic_curve::rand_core::OsRng,
-            &mut auth,
-        );
-        Browser {
-            secret: p256::SecretKey::random(&mut p256::elliptic_curve::rand_core::OsRng),
-            auth,
-            endpoint: endpoint.into(),
-        }
-    }
-
-    /// `PushSubscription.toJSON()`, as the web app posts it.
-    fn subscription(&self) -> Value {
-        json!({
-            "endpoint": self.endpoint,
-            "expirationTime": null,
-            "keys": {
-                "p256dh": URL_SAFE_NO_PAD.encode(self.secret.public_key().to_sec1_bytes()),
-                "auth": URL_SAFE_NO_PAD.encode(self.auth),
-            },
-        })
-    }
-
-    fn decrypt(&self, body: &[u8]) -> Value {
-        let auth = web_push_native::Auth::clone_from_slice(&self.auth);
-        let plain =
-            web_push_native::decrypt(body.to_vec(), &self.secret, &auth).expect("the payload decrypts");
-        serde_json::from_slice(&plain).unwrap()
-    }
-}
 
 async fn api(d: &TestDaemon, method: &str, path: &str, body: Option<Value>) -> Reply {
     let mut req = Request::new(method, path);

@@ -9,6 +9,7 @@ pub mod files;
 pub mod git;
 pub mod home_links;
 pub mod http;
+pub mod push;
 pub mod session;
 pub mod upstream;
 

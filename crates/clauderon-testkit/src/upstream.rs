@@ -64,6 +64,8 @@ pub const DEFAULT_HOSTS: &[&str] = &[
     "console.anthropic.com",
     "upstream.test",
     "other.test",
+    // A stand-in push service (Web Push): the real ones are out of reach.
+    "push.test",
     "localhost",
     "127.0.0.1",
 ];

@@ -216,3 +216,70 @@ async fn claude_code_asking_a_question_waits_for_input_until_answered() {
 async fn gemini_cli_asking_a_question_waits_for_input_until_answered() {
     waits_for_input_until_answered(AgentKind::Gemini, "ask_user").await;
 }
+
+/// Issue 15, live: Claude Code asking its question makes the daemon run the user's
+/// `status:waiting-for-input` hook (the event JSON on its stdin, the session in its
+/// environment) and push an encrypted notification to a subscribed browser (the push service a
+/// stand-in on `push.test`: the real ones are out of reach), end to end from the agent's own
+/// notification hook through the proxy.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_question_from_claude_code_fires_the_users_hook_and_a_web_push() {
+    use clauderon_core::config::hooks::{Hook, HookAction};
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_path_buf();
+    let command = format!(
+        "cat > {}/event.json; echo \"$CLAUDERON_SESSION\" > {}/session.txt",
+        dir.display(),
+        dir.display()
+    );
+    let d = LiveDaemon::start_configured(&[AgentKind::Claude], |config| {
+        config.hooks = vec![Hook {
+            name: "needs-me".into(),
+            on: vec!["status:waiting-for-input".into()],
+            session: None,
+            action: HookAction::Command(command),
+            timeout: std::time::Duration::from_secs(10),
+        }];
+    })
+    .await;
+    let browser = clauderon_testkit::push::Browser::new("https://push.test/echo?live=1");
+    let (status, body) = d.request("POST", "/api/push/subscriptions", Some(browser.subscription())).await;
+    assert_eq!(status, 204, "{body}");
+    d.up.set_model_reply(ModelReply {
+        text: REPLY.into(),
+        question: Some("Which colour, 81c4?".into()),
+        ..ModelReply::default()
+    });
+    d.create_agent_session("hooked-ask", AgentKind::Claude, "Ask me which colour to pick").await;
+    d.wait_for_status_reports("hooked-ask", &["working", "waiting-for-input"]).await;
+
+    let event = std::path::Path::new(&dir).join("event.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !event.exists() || std::fs::read_to_string(&event).unwrap_or_default().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the hook never ran");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&event).unwrap()).unwrap();
+    assert_eq!(
+        (json["type"].as_str(), json["to"].as_str()),
+        (Some("status-changed"), Some("waiting-for-input")),
+        "{json}"
+    );
+    assert_eq!(json["session_name"], "hooked-ask", "{json}");
+    assert_eq!(std::fs::read_to_string(dir.join("session.txt")).unwrap().trim(), "hooked-ask");
+
+    let push = loop {
+        if let Some(p) = d.up.requests().into_iter().find(|r| r.path == "/echo?live=1") {
+            break p;
+        }
+        assert!(std::time::Instant::now() < deadline, "no push reached the push service");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let note = browser.decrypt(&push.body);
+    assert_eq!(
+        (note["session"].as_str(), note["event"].as_str()),
+        (Some("hooked-ask"), Some("status:waiting-for-input")),
+        "{note}"
+    );
+    d.delete("hooked-ask").await;
+}

@@ -85,6 +85,14 @@ impl Drop for LiveDaemon {
 impl LiveDaemon {
     /// Everything started; the agents' folders are put first on the sessions' PATH.
     pub async fn start(agents: &[AgentKind]) -> LiveDaemon {
+        Self::start_configured(agents, |_| {}).await
+    }
+
+    /// The same, with the daemon's config changed first (hooks, say).
+    pub async fn start_configured(
+        agents: &[AgentKind],
+        tweak: impl FnOnce(&mut clauderon_core::Config),
+    ) -> LiveDaemon {
         let up = TlsUpstream::start_default().await;
         up.set_model_reply(ModelReply { text: REPLY.into(), ..ModelReply::default() });
         for agent in [AgentKind::Claude, AgentKind::Codex, AgentKind::Gemini] {
@@ -95,6 +103,7 @@ impl LiveDaemon {
         let mut config = clauderon_testkit::daemon::test_config();
         config.proxy.upstream_overrides = up.overrides();
         config.proxy.extra_ca_files = vec![up.ca().write_pem(ca_dir.path())];
+        tweak(&mut config);
         let data = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let user_home = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
 
