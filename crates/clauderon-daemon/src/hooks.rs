@@ -125,9 +125,21 @@ impl HookRunner {
                 loop {
                     let event = tokio::select! {
                         e = rx.recv() => match e { Some(e) => e, None => return },
-                        _ = stop.changed() => return,
+                        _ = stop.changed() => break,
                     };
-                    deliverer.deliver(&hook, &event, false).await;
+                    let row = tokio::select! {
+                        row = deliverer.attempt(&hook, &event, false) => row,
+                        _ = stop.changed() => {
+                            deliverer.dropped(&hook, &event, "the daemon stopped during its delivery").await;
+                            break;
+                        }
+                    };
+                    deliverer.record(row).await;
+                }
+                // Stopping: what is still queued is in the log as dropped, never silently gone.
+                rx.close();
+                while let Ok(event) = rx.try_recv() {
+                    deliverer.dropped(&hook, &event, "the daemon stopped before its delivery").await;
                 }
             }));
         }
@@ -197,20 +209,14 @@ async fn dispatch(
             }
             if queue.try_send(event.clone()).is_err() {
                 tracing::warn!(hook = %hook.name, event = %kind, "hook queue full: event dropped for this hook");
-                let row = deliverer.row(hook, &event, kind, false);
-                let dropped = HookDelivery {
-                    outcome: DeliveryOutcome::Dropped,
-                    detail: Some(format!("the hook's queue ({QUEUE} events) was full")),
-                    ..row
-                };
-                deliverer.record(dropped).await;
+                deliverer.dropped(hook, &event, &format!("the hook's queue ({QUEUE} events) was full")).await;
             }
         }
     }
 }
 
 /// `scheme://host[:port]` of a URL: its path and query may hold a token, and are never logged.
-fn url_origin(url: &str) -> String {
+pub(crate) fn url_origin(url: &str) -> String {
     match url.split_once("://") {
         Some((scheme, rest)) => format!("{scheme}://{}", rest.split(['/', '?', '#']).next().unwrap_or("")),
         None => "webhook".into(),
@@ -232,6 +238,13 @@ async fn capped(mut r: impl tokio::io::AsyncRead + Unpin) -> Vec<u8> {
 }
 
 impl Deliverer {
+    /// A row saying `event` was not delivered to `hook`, and why.
+    async fn dropped(&self, hook: &Hook, event: &SessionEvent, why: &str) {
+        let row = self.row(hook, event, kind_of(event).0, false);
+        self.record(HookDelivery { outcome: DeliveryOutcome::Dropped, detail: Some(why.to_string()), ..row })
+            .await;
+    }
+
     fn row(&self, hook: &Hook, event: &SessionEvent, kind: &str, test: bool) -> HookDelivery {
         HookDelivery {
             id: 0,
@@ -264,6 +277,13 @@ impl Deliverer {
     }
 
     async fn deliver(&self, hook: &Hook, event: &SessionEvent, test: bool) -> HookDelivery {
+        let row = self.attempt(hook, event, test).await;
+        self.record(row).await
+    }
+
+    /// Run the command or call the webhook (its retries included): the row to record. Nothing
+    /// is written yet, so a daemon that stops meanwhile can drop it and record that instead.
+    async fn attempt(&self, hook: &Hook, event: &SessionEvent, test: bool) -> HookDelivery {
         let (kind, to) = kind_of(event);
         let started = Instant::now();
         let mut row = self.row(hook, event, kind, test);
@@ -281,7 +301,7 @@ impl Deliverer {
         if outcome != DeliveryOutcome::Ok {
             tracing::warn!(hook = %hook.name, event = %kind, outcome = outcome.as_str(), "hook delivery did not succeed");
         }
-        self.record(row).await
+        row
     }
 
     async fn run_command(

@@ -212,9 +212,15 @@ impl WebPush {
             loop {
                 let note = tokio::select! {
                     n = rx.recv() => match n { Some(n) => n, None => return },
-                    _ = stop.changed() => return,
+                    _ = stop.changed() => break,
                 };
                 sender.send_all(&note).await;
+            }
+            // Stopping: what is still queued is in the log as dropped, never silently gone.
+            rx.close();
+            while let Ok(note) = rx.try_recv() {
+                let why = Some("the daemon stopped before it was sent");
+                sender.record(&note, "", DeliveryOutcome::Dropped, None, Duration::ZERO, why).await;
             }
         });
         let (me, mut stop) = (self.clone(), shutdown);
@@ -275,7 +281,7 @@ impl WebPush {
     /// Push `note` to one subscription and log it.
     async fn send(&self, sub: &PushSubscription, note: &Notification) {
         let started = Instant::now();
-        let target = origin(&sub.endpoint);
+        let target = crate::hooks::url_origin(&sub.endpoint);
         let payload = json!({
             "title": note.title,
             "body": note.body,
@@ -354,14 +360,6 @@ impl WebPush {
         if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.record_delivery(&row)).await {
             tracing::warn!("the web push delivery log: {e}");
         }
-    }
-}
-
-/// An endpoint's scheme and host, for the log (the path is the browser's capability).
-fn origin(endpoint: &str) -> String {
-    match endpoint.parse::<http::Uri>() {
-        Ok(u) => format!("{}://{}", u.scheme_str().unwrap_or("?"), u.authority().map_or("?", |a| a.as_str())),
-        Err(_) => "?".into(),
     }
 }
 
@@ -451,6 +449,7 @@ mod tests {
 
     #[test]
     fn the_log_names_only_the_push_services_origin() {
-        assert_eq!(origin("https://fcm.googleapis.com/fcm/send/SECRET-TOKEN"), "https://fcm.googleapis.com");
+        let target = crate::hooks::url_origin("https://fcm.googleapis.com/fcm/send/SECRET-TOKEN");
+        assert_eq!(target, "https://fcm.googleapis.com");
     }
 }

@@ -135,6 +135,8 @@ pub struct RecordedRequest {
     pub alpn: Option<String>,
     /// The client's address: requests with the same one came on the same connection.
     pub peer: Option<std::net::SocketAddr>,
+    /// When its head arrived (wall clock, for latency measurements across processes).
+    pub received_at: std::time::SystemTime,
 }
 
 impl RecordedRequest {

@@ -98,6 +98,7 @@ pub(crate) fn recorded_head(parts: &Parts, host: &str, info: &ConnInfo) -> Recor
         sni: info.sni.clone(),
         alpn: info.alpn.clone(),
         peer: info.peer,
+        received_at: std::time::SystemTime::now(),
     }
 }
 
