@@ -12,7 +12,7 @@ mod engine;
 mod events;
 pub mod image;
 pub mod plan;
-mod session_files;
+pub mod session_files;
 mod terminal;
 
 use async_trait::async_trait;

@@ -10,7 +10,7 @@ use clauderon_backend::{BackendError, SessionSpec};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-pub(crate) struct Written {
+pub struct Written {
     /// The host user, as the owner of the session's HOME (the daemon made it).
     pub uid: u32,
     pub gid: u32,
@@ -18,7 +18,7 @@ pub(crate) struct Written {
     pub system_bundle: bool,
 }
 
-pub(crate) async fn write(spec: &SessionSpec) -> Result<Written, BackendError> {
+pub async fn write(spec: &SessionSpec) -> Result<Written, BackendError> {
     let spec = spec.clone();
     tokio::task::spawn_blocking(move || write_blocking(&spec))
         .await

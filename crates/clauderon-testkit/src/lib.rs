@@ -11,6 +11,7 @@ pub mod home_links;
 pub mod http;
 pub mod push;
 pub mod session;
+pub mod stand_ins;
 pub mod upstream;
 
 pub use daemon::TestDaemon;

@@ -69,11 +69,12 @@ macro_rules! kind_enum {
 }
 
 kind_enum!(
-    /// Where a session runs. Only backends that exist are listed: Kubernetes, Sprites and
-    /// Apple Container join when they are built (issue 17).
+    /// Where a session runs. Only backends that exist are listed: Kubernetes and Sprites join
+    /// when they are built (issue 17).
     BackendKind, "backend", {
         Zellij => "zellij",
         Docker => "docker",
+        AppleContainer => "apple-container",
     }
 );
 
@@ -144,7 +145,7 @@ mod tests {
         };
         use utoipa::PartialSchema;
         assert_eq!(schema(AccessMode::schema()), serde_json::json!(["read-only", "read-write"]));
-        assert_eq!(schema(BackendKind::schema()), serde_json::json!(["zellij", "docker"]));
+        assert_eq!(schema(BackendKind::schema()), serde_json::json!(["zellij", "docker", "apple-container"]));
         assert_eq!(serde_json::to_value(AccessMode::ReadWrite).unwrap_or_default(), "read-write");
         assert_eq!(<AgentKind as utoipa::ToSchema>::name(), "AgentKind");
     }
@@ -162,6 +163,9 @@ mod tests {
     #[test]
     fn unknown_kind_lists_choices() {
         let err = "podman".parse::<BackendKind>().err().map(|e| e.to_string());
-        assert_eq!(err.as_deref(), Some("unknown backend `podman`: expected one of zellij, docker"));
+        assert_eq!(
+            err.as_deref(),
+            Some("unknown backend `podman`: expected one of zellij, docker, apple-container")
+        );
     }
 }

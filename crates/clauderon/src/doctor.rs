@@ -64,6 +64,7 @@ pub async fn run_all(layout: Option<&DataLayout>, client: anyhow::Result<Client>
         check_docker().await,
         check_zellij(),
         check_bwrap(layout.and_then(|l| clauderon_core::Config::load(l).ok()).and_then(|c| c.zellij.sandbox)),
+        check_apple_container(layout).await,
     ];
     if let Some(list) = credentials {
         checks.push(check_credentials(&list));
@@ -189,6 +190,32 @@ async fn check_docker_at(host: Option<String>) -> Check {
             Level::Warn,
             format!("the engine did not answer within {}s", PROBE_TIMEOUT.as_secs()),
             "check that dockerd is running and DOCKER_HOST points at it",
+        ),
+    }
+}
+
+/// Apple Container: usable here, or why not (on Linux always not: it runs only on macOS 26).
+pub async fn check_apple_container(layout: Option<&DataLayout>) -> Check {
+    use clauderon_backend::SessionBackend;
+    let root = layout.map_or_else(|| std::path::PathBuf::from("."), |l| l.root().to_path_buf());
+    let backend =
+        clauderon_apple::AppleContainerBackend::new(clauderon_apple::AppleSettings::new(&root, |k| {
+            std::env::var(k).ok()
+        }));
+    match tokio::time::timeout(PROBE_TIMEOUT, backend.check()).await {
+        Ok(Ok(())) => Check::ok("apple container", "the container system service answers"),
+        Ok(Err(clauderon_backend::BackendError::Unavailable { reason, .. })) => Check::bad(
+            "apple container",
+            Level::Warn,
+            "unavailable (needed for --backend apple-container)",
+            reason,
+        ),
+        Ok(Err(other)) => Check::bad("apple container", Level::Warn, "unavailable", other.to_string()),
+        Err(_) => Check::bad(
+            "apple container",
+            Level::Warn,
+            format!("`container system status` did not answer within {}s", PROBE_TIMEOUT.as_secs()),
+            "run `container system start`",
         ),
     }
 }

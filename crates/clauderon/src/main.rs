@@ -1,5 +1,6 @@
 //! `clauderon`: the daemon and the commands that talk to it.
 
+mod apple_setup;
 mod attach_cmd;
 mod cli;
 mod commands;

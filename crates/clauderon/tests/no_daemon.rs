@@ -89,7 +89,10 @@ fn usage_errors_are_clap_s_with_exit_code_2() {
     let out = clauderon(home.path(), &["create", "--prompt", "x", "--backend", "podman"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("unknown backend `podman`: expected one of zellij, docker\n"), "{err}");
+    assert!(
+        err.contains("unknown backend `podman`: expected one of zellij, docker, apple-container\n"),
+        "{err}"
+    );
     assert!(!err.contains("fake"), "{err}");
 }
 
@@ -114,8 +117,11 @@ fn doctor_reports_every_check_and_fails_only_on_required_ones() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("doctor --json");
     let checks = report["checks"].as_array().unwrap();
     let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["git", "data dir", "daemon", "docker", "zellij", "bubblewrap"]);
+    assert_eq!(names, ["git", "data dir", "daemon", "docker", "zellij", "bubblewrap", "apple container"]);
     let check = |name: &str| checks.iter().find(|c| c["name"] == name).unwrap();
+    // Not macOS here: a warning saying so and what to use, never a failure.
+    assert_eq!(check("apple container")["level"], "warn");
+    assert!(check("apple container")["hint"].as_str().unwrap().contains("not available here"));
     assert_eq!(check("daemon")["level"], "warn");
     assert_eq!(check("daemon")["hint"], "start it with `clauderon daemon`");
     let git_ok = check("git")["level"] == "ok";
