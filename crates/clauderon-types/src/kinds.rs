@@ -69,12 +69,13 @@ macro_rules! kind_enum {
 }
 
 kind_enum!(
-    /// Where a session runs. Only backends that exist are listed: Kubernetes and Sprites join
-    /// when they are built (issue 17).
+    /// Where a session runs. Only backends that exist are listed: Sprites joins when it is
+    /// built (issue 17).
     BackendKind, "backend", {
         Zellij => "zellij",
         Docker => "docker",
         AppleContainer => "apple-container",
+        Kubernetes => "kubernetes",
     }
 );
 
@@ -145,7 +146,10 @@ mod tests {
         };
         use utoipa::PartialSchema;
         assert_eq!(schema(AccessMode::schema()), serde_json::json!(["read-only", "read-write"]));
-        assert_eq!(schema(BackendKind::schema()), serde_json::json!(["zellij", "docker", "apple-container"]));
+        assert_eq!(
+            schema(BackendKind::schema()),
+            serde_json::json!(["zellij", "docker", "apple-container", "kubernetes"])
+        );
         assert_eq!(serde_json::to_value(AccessMode::ReadWrite).unwrap_or_default(), "read-write");
         assert_eq!(<AgentKind as utoipa::ToSchema>::name(), "AgentKind");
     }
@@ -165,7 +169,7 @@ mod tests {
         let err = "podman".parse::<BackendKind>().err().map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
-            Some("unknown backend `podman`: expected one of zellij, docker, apple-container")
+            Some("unknown backend `podman`: expected one of zellij, docker, apple-container, kubernetes")
         );
     }
 }

@@ -65,6 +65,7 @@ pub async fn run_all(layout: Option<&DataLayout>, client: anyhow::Result<Client>
         check_zellij(),
         check_bwrap(layout.and_then(|l| clauderon_core::Config::load(l).ok()).and_then(|c| c.zellij.sandbox)),
         check_apple_container(layout).await,
+        check_kubernetes(layout).await,
     ];
     if let Some(list) = credentials {
         checks.push(check_credentials(&list));
@@ -216,6 +217,36 @@ pub async fn check_apple_container(layout: Option<&DataLayout>) -> Check {
             Level::Warn,
             format!("`container system status` did not answer within {}s", PROBE_TIMEOUT.as_secs()),
             "run `container system start`",
+        ),
+    }
+}
+
+/// Kubernetes: the cluster of the kubeconfig answers and RBAC lets clauderon do what sessions
+/// need (SelfSubjectAccessReview), or why not.
+pub async fn check_kubernetes(layout: Option<&DataLayout>) -> Check {
+    use clauderon_backend::SessionBackend;
+    let layout = layout.cloned().unwrap_or_else(|| DataLayout::new("."));
+    let settings = crate::kubernetes_setup::settings(&layout, |k| std::env::var(k).ok());
+    let namespace = settings.namespace.clone();
+    let backend = clauderon_kubernetes::KubernetesBackend::new(settings);
+    match tokio::time::timeout(PROBE_TIMEOUT, backend.check()).await {
+        Ok(Ok(())) => {
+            Check::ok("kubernetes", format!("the cluster answers; RBAC allows sessions in `{namespace}`"))
+        }
+        Ok(Err(e)) => Check::bad(
+            "kubernetes",
+            Level::Warn,
+            "unavailable (needed for --backend kubernetes)",
+            match e {
+                clauderon_backend::BackendError::Unavailable { reason, .. } => reason,
+                other => other.to_string(),
+            },
+        ),
+        Err(_) => Check::bad(
+            "kubernetes",
+            Level::Warn,
+            format!("the cluster did not answer within {}s", PROBE_TIMEOUT.as_secs()),
+            "check the kubeconfig's current context",
         ),
     }
 }

@@ -8,6 +8,7 @@ mod daemon_cmd;
 mod docker_setup;
 mod doctor;
 mod image_cmd;
+mod kubernetes_setup;
 mod output;
 mod report;
 mod zellij_setup;

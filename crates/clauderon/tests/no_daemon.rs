@@ -90,7 +90,9 @@ fn usage_errors_are_clap_s_with_exit_code_2() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("unknown backend `podman`: expected one of zellij, docker, apple-container\n"),
+        err.contains(
+            "unknown backend `podman`: expected one of zellij, docker, apple-container, kubernetes\n"
+        ),
         "{err}"
     );
     assert!(!err.contains("fake"), "{err}");
@@ -117,7 +119,10 @@ fn doctor_reports_every_check_and_fails_only_on_required_ones() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("doctor --json");
     let checks = report["checks"].as_array().unwrap();
     let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["git", "data dir", "daemon", "docker", "zellij", "bubblewrap", "apple container"]);
+    assert_eq!(
+        names,
+        ["git", "data dir", "daemon", "docker", "zellij", "bubblewrap", "apple container", "kubernetes"]
+    );
     let check = |name: &str| checks.iter().find(|c| c["name"] == name).unwrap();
     // Not macOS here: a warning saying so and what to use, never a failure.
     assert_eq!(check("apple container")["level"], "warn");

@@ -607,7 +607,7 @@ export interface components {
             requests: components["schemas"]["AuditEntry"][];
         };
         /** @enum {string} */
-        BackendKind: "zellij" | "docker" | "apple-container";
+        BackendKind: "zellij" | "docker" | "apple-container" | "kubernetes";
         /**
          * @description The width of the report's time buckets.
          * @enum {string}

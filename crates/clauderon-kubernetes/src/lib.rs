@@ -1,0 +1,438 @@
+//! The Kubernetes backend (issue 17): a session is a Pod in a configurable namespace, with its
+//! workspace and HOME on PersistentVolumeClaims, reaching only clauderon's proxy. See `plan` for
+//! the objects; ARCHITECTURE.md for the choices (a Pod rather than a StatefulSet, the proxy as a
+//! Service of an in-cluster daemon).
+//!
+//! Stop deletes the Pod and keeps the volumes; start makes the Pod again; delete removes the
+//! owner ConfigMap and Kubernetes' garbage collector removes what it owns. The workspace is
+//! cloned from the repository's origin through the proxy by an init container the first time:
+//! the pod never holds a real token, only the session's proxy identity (in a Secret). Work comes
+//! back by the agent pushing its branch through the proxy; the host's worktree does not see it.
+//!
+//! No API server runs on this machine: the tests drive the backend with kube's mock service
+//! (`tower-test`) through the exact requests and answers, and say they are not a cluster;
+//! `scripts/k8s-e2e.sh` runs the contract suite against a real cluster given a kubeconfig.
+
+pub mod plan;
+
+use async_trait::async_trait;
+use clauderon_backend::{
+    AttachTarget, BackendError, BackendHandle, BackendResource, BackendStatus, SessionBackend, SessionSpec,
+};
+use clauderon_types::{BackendKind, SessionId};
+use k8s_openapi::api::authorization::v1::SelfSubjectAccessReview;
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams, PropagationPolicy};
+use plan::{KubeSettings, Source};
+use tokio::sync::OnceCell;
+
+pub struct KubernetesBackend {
+    settings: KubeSettings,
+    client: OnceCell<Result<kube::Client, String>>,
+}
+
+fn failed(message: impl Into<String>) -> BackendError {
+    BackendError::Failed { backend: BackendKind::Kubernetes, message: message.into() }
+}
+
+fn unavailable(reason: impl Into<String>) -> BackendError {
+    BackendError::Unavailable { backend: BackendKind::Kubernetes, reason: reason.into() }
+}
+
+fn not_found(handle: &BackendHandle) -> BackendError {
+    BackendError::NotFound { backend: BackendKind::Kubernetes, handle: handle.0.clone() }
+}
+
+/// An API error in words: RBAC and quota refusals say what to do.
+fn api_error(e: kube::Error, what: &str) -> BackendError {
+    match e {
+        kube::Error::Api(s) if s.code == 403 && s.message.contains("exceeded quota") => failed(format!(
+            "{what}: the namespace's ResourceQuota refuses it ({}); free some room or raise the quota",
+            s.message
+        )),
+        kube::Error::Api(s) if s.code == 403 => unavailable(format!(
+            "{what}: forbidden by the cluster's RBAC ({}); give clauderon's user the Role in the README",
+            s.message
+        )),
+        kube::Error::Api(s) if s.code == 409 => failed(format!(
+            "{what}: it already exists ({}): another clauderon data dir, or one left over; delete it with kubectl",
+            s.message
+        )),
+        other => failed(format!("{what}: {other}")),
+    }
+}
+
+fn is_missing(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 404)
+}
+
+/// A pod's state as a session status: running (or starting), stopped (ended, evicted), or an
+/// error that needs the user (an image that cannot be pulled, a bad config).
+pub fn pod_status(pod: &Pod) -> Result<BackendStatus, String> {
+    let status = pod.status.as_ref();
+    let waiting = status
+        .and_then(|s| s.container_statuses.as_ref().or(s.init_container_statuses.as_ref()))
+        .into_iter()
+        .flatten()
+        .chain(status.and_then(|s| s.init_container_statuses.as_ref()).into_iter().flatten())
+        .filter_map(|c| c.state.as_ref()?.waiting.as_ref())
+        .find(|w| {
+            matches!(
+                w.reason.as_deref(),
+                Some("ImagePullBackOff" | "ErrImagePull" | "InvalidImageName" | "CreateContainerConfigError")
+            )
+        });
+    if let Some(w) = waiting {
+        return Err(format!(
+            "the pod cannot start: {} ({}); check the image ([kubernetes] image or --image) and the cluster's \
+             access to its registry",
+            w.reason.as_deref().unwrap_or_default(),
+            w.message.as_deref().unwrap_or("no message")
+        ));
+    }
+    Ok(match status.and_then(|s| s.phase.as_deref()) {
+        Some("Running" | "Pending") | None => BackendStatus::Running,
+        _ => BackendStatus::Stopped,
+    })
+}
+
+impl KubernetesBackend {
+    /// A backend that connects with the kubeconfig (or in-cluster config) on first use.
+    pub fn new(settings: KubeSettings) -> Self {
+        KubernetesBackend { settings, client: OnceCell::new() }
+    }
+
+    /// A backend on a given client (the tests' mock service).
+    pub fn with_client(settings: KubeSettings, client: kube::Client) -> Self {
+        KubernetesBackend { settings, client: OnceCell::new_with(Some(Ok(client))) }
+    }
+
+    async fn client(&self) -> Result<kube::Client, BackendError> {
+        let made = self
+            .client
+            .get_or_init(|| async {
+                kube::Client::try_default().await.map_err(|e| {
+                    format!(
+                        "not available here: no Kubernetes cluster is configured ({e}); set KUBECONFIG or \
+                         ~/.kube/config (kind or k3d for a local one), or use --backend docker"
+                    )
+                })
+            })
+            .await;
+        made.clone().map_err(unavailable)
+    }
+
+    async fn api<K>(&self) -> Result<Api<K>, BackendError>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        Ok(Api::namespaced(self.client().await?, &self.settings.namespace))
+    }
+
+    async fn owner(&self, handle: &BackendHandle) -> Result<Option<ConfigMap>, BackendError> {
+        match self.api::<ConfigMap>().await?.get(handle.as_str()).await {
+            Ok(cm) => Ok(Some(cm)),
+            Err(e) if is_missing(&e) => Ok(None),
+            Err(e) => Err(api_error(e, "reading the session's ConfigMap")),
+        }
+    }
+
+    async fn pod(&self, handle: &BackendHandle) -> Result<Option<Pod>, BackendError> {
+        match self.api::<Pod>().await?.get(handle.as_str()).await {
+            Ok(p) => Ok(Some(p)),
+            Err(e) if is_missing(&e) => Ok(None),
+            Err(e) => Err(api_error(e, "reading the session's pod")),
+        }
+    }
+
+    /// Create the pod from what the owner ConfigMap keeps (the source, the session's labels).
+    async fn make_pod(
+        &self,
+        owner: &ConfigMap,
+        spec: &SessionSpec,
+        source: &Source,
+    ) -> Result<(), BackendError> {
+        let uid =
+            owner.metadata.uid.as_deref().ok_or_else(|| failed("the session's ConfigMap has no uid"))?;
+        let pod = plan::pod(spec, &self.settings, source, uid);
+        match self.api::<Pod>().await?.create(&PostParams::default(), &pod).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(api_error(e, "creating the session's pod")),
+        }
+    }
+}
+
+/// `git` on the host, for the session's origin and commit.
+async fn git(dir: &std::path::Path, args: &[&str]) -> Result<String, BackendError> {
+    let out = tokio::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .await
+        .map_err(|e| failed(format!("running git: {e}")))?;
+    if !out.status.success() {
+        return Err(failed(format!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The session's source: the repository's origin (HTTPS: the pod clones it through the proxy,
+/// which injects the token) and the worktree's commit.
+/// A folder that is no repository, or one without an origin, gives an empty workspace.
+pub async fn source_of(spec: &SessionSpec) -> Result<Source, BackendError> {
+    let Ok(origin) = git(&spec.repo, &["remote", "get-url", "origin"]).await else {
+        tracing::info!(session = %spec.name, "no origin: the session's workspace starts empty");
+        return Ok(Source { origin: String::new(), commit: String::new(), branch: String::new() });
+    };
+    if !origin.starts_with("https://") {
+        return Err(failed(format!(
+            "a Kubernetes session clones the origin through clauderon's proxy, which needs HTTPS; `{origin}` \
+             is not: set an https:// origin (git remote set-url origin https://…)"
+        )));
+    }
+    let commit = git(&spec.worktree, &["rev-parse", "HEAD"]).await?;
+    let branch = git(&spec.worktree, &["rev-parse", "--abbrev-ref", "HEAD"]).await?;
+    Ok(Source { origin, commit, branch })
+}
+
+#[async_trait]
+impl SessionBackend for KubernetesBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Kubernetes
+    }
+
+    /// The cluster answers, and RBAC lets clauderon do what sessions need in the namespace.
+    async fn check(&self) -> Result<(), BackendError> {
+        let client = self.client().await?;
+        let reviews: Api<SelfSubjectAccessReview> = Api::all(client);
+        let needs: [(&str, &str, &str); 7] = [
+            ("create", "", "configmaps"),
+            ("delete", "", "configmaps"),
+            ("create", "", "secrets"),
+            ("create", "", "persistentvolumeclaims"),
+            ("create", "", "pods"),
+            ("get", "", "pods/log"),
+            ("create", "networking.k8s.io", "networkpolicies"),
+        ];
+        for (verb, group, resource) in needs {
+            let (resource, sub) = resource.split_once('/').map_or((resource, None), |(r, s)| (r, Some(s)));
+            let review: SelfSubjectAccessReview = serde_json::from_value(serde_json::json!({
+                "spec": {"resourceAttributes": {
+                    "namespace": self.settings.namespace, "verb": verb, "group": group,
+                    "resource": resource, "subresource": sub,
+                }},
+            }))
+            .map_err(|e| failed(e.to_string()))?;
+            let answer = reviews.create(&PostParams::default(), &review).await.map_err(|e| {
+                unavailable(format!("the cluster does not answer ({e}); check the kubeconfig's context"))
+            })?;
+            if !answer.status.is_some_and(|s| s.allowed) {
+                let what = sub.map_or(resource.to_string(), |s| format!("{resource}/{s}"));
+                return Err(unavailable(format!(
+                    "RBAC does not let clauderon {verb} {what} in namespace `{}`: give its user the Role in the README",
+                    self.settings.namespace
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn create(&self, spec: &SessionSpec) -> Result<BackendHandle, BackendError> {
+        let source = source_of(spec).await?;
+        let ca_pem = std::fs::read_to_string(&spec.proxy.ca_cert)
+            .map_err(|e| failed(format!("reading clauderon's CA certificate: {e}")))?;
+        let name = plan::object_name(spec);
+        let first = plan::objects(spec, &self.settings, &ca_pem, None);
+        let mut owner = first.owner;
+        owner.data.get_or_insert_default().extend([
+            ("origin".to_string(), source.origin.clone()),
+            ("commit".to_string(), source.commit.clone()),
+            ("branch".to_string(), source.branch.clone()),
+            ("spec".to_string(), serde_json::to_string(&spec_record(spec)).unwrap_or_default()),
+        ]);
+        let owner = self
+            .api::<ConfigMap>()
+            .await?
+            .create(&PostParams::default(), &owner)
+            .await
+            .map_err(|e| api_error(e, "creating the session's ConfigMap"))?;
+        let uid = owner.metadata.uid.clone();
+        let owned = plan::objects(spec, &self.settings, &ca_pem, uid.as_deref());
+        let pp = PostParams::default();
+        self.api::<Secret>()
+            .await?
+            .create(&pp, &owned.secret)
+            .await
+            .map_err(|e| api_error(e, "creating its Secret"))?;
+        for volume in &owned.volumes {
+            self.api::<PersistentVolumeClaim>()
+                .await?
+                .create(&pp, volume)
+                .await
+                .map_err(|e| api_error(e, "creating its volume"))?;
+        }
+        self.api::<NetworkPolicy>()
+            .await?
+            .create(&pp, &owned.network_policy)
+            .await
+            .map_err(|e| api_error(e, "creating its NetworkPolicy"))?;
+        Ok(BackendHandle(name))
+    }
+
+    async fn start(&self, handle: &BackendHandle) -> Result<(), BackendError> {
+        let owner = self.owner(handle).await?.ok_or_else(|| not_found(handle))?;
+        if self.pod(handle).await?.is_some() {
+            return Ok(());
+        }
+        let data = owner.data.clone().unwrap_or_default();
+        let get = |k: &str| data.get(k).cloned().unwrap_or_default();
+        let spec: SessionSpec = spec_from_record(&get("spec"))?;
+        let source = Source { origin: get("origin"), commit: get("commit"), branch: get("branch") };
+        self.make_pod(&owner, &spec, &source).await
+    }
+
+    async fn stop(&self, handle: &BackendHandle) -> Result<(), BackendError> {
+        if self.owner(handle).await?.is_none() {
+            return Err(not_found(handle));
+        }
+        match self.api::<Pod>().await?.delete(handle.as_str(), &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_missing(&e) => Ok(()),
+            Err(e) => Err(api_error(e, "deleting the session's pod")),
+        }
+    }
+
+    async fn delete(&self, handle: &BackendHandle) -> Result<(), BackendError> {
+        let params =
+            DeleteParams { propagation_policy: Some(PropagationPolicy::Background), ..Default::default() };
+        match self.api::<ConfigMap>().await?.delete(handle.as_str(), &params).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_missing(&e) => Ok(()),
+            Err(e) => Err(api_error(e, "deleting the session")),
+        }
+    }
+
+    async fn status(&self, handle: &BackendHandle) -> Result<BackendStatus, BackendError> {
+        if self.owner(handle).await?.is_none() {
+            return Ok(BackendStatus::Missing);
+        }
+        match self.pod(handle).await? {
+            None => Ok(BackendStatus::Stopped),
+            Some(pod) => pod_status(&pod).map_err(failed),
+        }
+    }
+
+    async fn attach_target(&self, handle: &BackendHandle) -> Result<AttachTarget, BackendError> {
+        if self.owner(handle).await?.is_none() {
+            return Err(not_found(handle));
+        }
+        Ok(AttachTarget::Command {
+            program: "kubectl".into(),
+            args: vec![
+                "attach".into(),
+                "--stdin".into(),
+                "--tty".into(),
+                "--namespace".into(),
+                self.settings.namespace.clone(),
+                handle.0.clone(),
+                "--container".into(),
+                "agent".into(),
+            ],
+        })
+    }
+
+    fn agent_workdir(&self, _worktree: &std::path::Path) -> std::path::PathBuf {
+        std::path::PathBuf::from(plan::WORKSPACE)
+    }
+
+    async fn logs(&self, handle: &BackendHandle, tail: usize) -> Result<String, BackendError> {
+        if self.owner(handle).await?.is_none() {
+            return Err(not_found(handle));
+        }
+        let params = LogParams {
+            container: Some("agent".into()),
+            tail_lines: Some(i64::try_from(tail).unwrap_or(i64::MAX)),
+            ..Default::default()
+        };
+        match self.api::<Pod>().await?.logs(handle.as_str(), &params).await {
+            Ok(text) => Ok(text),
+            Err(e) if is_missing(&e) => Ok(String::new()),
+            Err(e) => Err(api_error(e, "reading the pod's logs")),
+        }
+    }
+
+    /// Sessions found by their labels (the ConfigMaps; a running pod makes one running): what a
+    /// daemon reconciles at start.
+    async fn list(&self) -> Result<Vec<BackendResource>, BackendError> {
+        let selector = format!(
+            "{}=clauderon,{}={}",
+            plan::LABEL_MANAGED_BY,
+            plan::LABEL_SCOPE,
+            plan::scope_label(&self.settings.scope)
+        );
+        let lp = ListParams::default().labels(&selector);
+        let owners =
+            self.api::<ConfigMap>().await?.list(&lp).await.map_err(|e| api_error(e, "listing sessions"))?;
+        let pods = self.api::<Pod>().await?.list(&lp).await.map_err(|e| api_error(e, "listing pods"))?;
+        Ok(owners
+            .items
+            .into_iter()
+            .filter_map(|cm| {
+                let name = cm.metadata.name?;
+                let labels = cm.metadata.labels.unwrap_or_default();
+                let pod = pods.items.iter().find(|p| p.metadata.name.as_deref() == Some(name.as_str()));
+                Some(BackendResource {
+                    session_id: labels.get(plan::LABEL_SESSION_ID).and_then(|v| v.parse::<SessionId>().ok()),
+                    status: pod
+                        .map_or(BackendStatus::Stopped, |p| pod_status(p).unwrap_or(BackendStatus::Stopped)),
+                    detail: format!("namespace {}", self.settings.namespace),
+                    handle: BackendHandle(name),
+                })
+            })
+            .collect())
+    }
+}
+
+/// What a later start needs of the spec, kept in the owner ConfigMap (no secret: the proxy
+/// identity is in the Secret, which the pod reads).
+fn spec_record(spec: &SessionSpec) -> serde_json::Value {
+    serde_json::json!({
+        "session_id": spec.session_id.to_string(),
+        "name": spec.name.to_string(),
+        "agent": spec.agent.to_string(),
+        "prompt": spec.prompt,
+        "options": spec.options,
+    })
+}
+
+fn spec_from_record(text: &str) -> Result<SessionSpec, BackendError> {
+    let bad = |what: &str| {
+        failed(format!("the session's ConfigMap is damaged ({what}): delete the session and create it again"))
+    };
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|_| bad("spec"))?;
+    let s = |k: &str| v[k].as_str().ok_or_else(|| bad(k));
+    Ok(SessionSpec {
+        session_id: s("session_id")?.parse().map_err(|_| bad("session id"))?,
+        name: clauderon_types::SessionName::parse(s("name")?).map_err(|_| bad("name"))?,
+        worktree: std::path::PathBuf::from(plan::WORKSPACE),
+        repo: std::path::PathBuf::from(plan::WORKSPACE),
+        agent: s("agent")?.parse().map_err(|_| bad("agent"))?,
+        prompt: s("prompt")?.to_string(),
+        options: serde_json::from_value(v["options"].clone()).map_err(|_| bad("options"))?,
+        home: std::path::PathBuf::from(plan::HOME),
+        placeholders: Vec::new(),
+        proxy: clauderon_backend::ProxyAccess {
+            user: String::new(),
+            secret: String::new(),
+            port: 0,
+            ca_cert: std::path::PathBuf::new(),
+        },
+    })
+}
