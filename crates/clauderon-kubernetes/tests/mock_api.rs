@@ -43,16 +43,34 @@ fn backend() -> (KubernetesBackend, Handle) {
     (KubernetesBackend::with_client(settings(), kube::Client::new(service, NS)), handle)
 }
 
-/// Take the next request: check its method and path, answer `status` with `body`; returns the
-/// request's JSON body (`Null` when empty).
-async fn expect(handle: &mut Handle, method: &str, path: &str, status: u16, body: Value) -> Value {
+/// Take the next request and answer `status` with what `answer` makes of its JSON body
+/// (`Null` when empty); returns its method, path and body.
+async fn respond(
+    handle: &mut Handle,
+    status: u16,
+    answer: impl FnOnce(&Value) -> Value,
+) -> (String, String, Value) {
     let (request, reply) = handle.next_request().await.expect("clauderon sent no request");
-    assert_eq!((request.method().as_str(), request.uri().path()), (method, path), "{:?}", request.uri());
+    let (method, path) = (request.method().to_string(), request.uri().path().to_string());
     let bytes = request.into_body().collect_bytes().await.unwrap();
     let sent = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
-    let body = kube::client::Body::from(serde_json::to_vec(&body).unwrap());
+    let body = kube::client::Body::from(serde_json::to_vec(&answer(&sent)).unwrap());
     reply.send_response(http::Response::builder().status(status).body(body).unwrap());
+    (method, path, sent)
+}
+
+/// The next request must be `method path`: answered `status` with `body`; returns what was sent.
+async fn expect(handle: &mut Handle, method: &str, path: &str, status: u16, body: Value) -> Value {
+    let (m, p, sent) = respond(handle, status, |_| body).await;
+    assert_eq!((m.as_str(), p.as_str()), (method, path));
     sent
+}
+
+/// The next request is a create: answered 201 as the API server does, the object back with `uid`.
+async fn created_with(handle: &mut Handle, uid: &str) -> (String, Value) {
+    let (method, path, sent) = respond(handle, 201, |sent| created(sent.clone(), uid)).await;
+    assert_eq!(method, "POST", "{path}");
+    (path, sent)
 }
 
 fn status(code: u16, reason: &str, message: &str) -> Value {
@@ -107,20 +125,8 @@ async fn create_and_start_send_locked_down_objects_owned_by_the_session() {
     // Each create is answered as the API server does: the object back, with a uid.
     let (create, answers) = tokio::join!(backend.create(&spec), async {
         let mut got = Vec::new();
-        let mut uid = None;
         for _ in 0..5 {
-            let (request, reply) = api.next_request().await.unwrap();
-            let path = request.uri().path().to_string();
-            let sent: Value =
-                serde_json::from_slice(&request.into_body().collect_bytes().await.unwrap()).unwrap();
-            let answer = created(sent.clone(), uid.get_or_insert("owner-uid-1"));
-            reply.send_response(
-                http::Response::builder()
-                    .status(201)
-                    .body(kube::client::Body::from(serde_json::to_vec(&answer).unwrap()))
-                    .unwrap(),
-            );
-            got.push((path, sent));
+            got.push(created_with(&mut api, "owner-uid-1").await);
         }
         got
     });
@@ -173,11 +179,8 @@ async fn create_and_start_send_locked_down_objects_owned_by_the_session() {
             status(404, "NotFound", "no pod"),
         )
         .await;
-        let (request, reply) = api.next_request().await.unwrap();
-        assert_eq!(request.uri().path(), format!("{base}/pods"));
-        let pod: Value = serde_json::from_slice(&request.into_body().collect_bytes().await.unwrap()).unwrap();
-        let answer = kube::client::Body::from(serde_json::to_vec(&created(pod.clone(), "pod-uid")).unwrap());
-        reply.send_response(http::Response::builder().status(201).body(answer).unwrap());
+        let (path, pod) = created_with(&mut api, "pod-uid").await;
+        assert_eq!(path, format!("{base}/pods"));
         pod
     });
     started.unwrap();

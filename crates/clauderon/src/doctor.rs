@@ -195,60 +195,49 @@ async fn check_docker_at(host: Option<String>) -> Check {
     }
 }
 
-/// Apple Container: usable here, or why not (on Linux always not: it runs only on macOS 26).
-pub async fn check_apple_container(layout: Option<&DataLayout>) -> Check {
-    use clauderon_backend::SessionBackend;
-    let root = layout.map_or_else(|| std::path::PathBuf::from("."), |l| l.root().to_path_buf());
-    let backend =
-        clauderon_apple::AppleContainerBackend::new(clauderon_apple::AppleSettings::new(&root, |k| {
-            std::env::var(k).ok()
-        }));
+/// A backend's own `check`, as a doctor line: `ok` when it passes, else a warning with its
+/// reason (never a failure: a backend not used here is fine); `slow` is what to do when it does
+/// not answer in time.
+async fn backend_check(
+    name: &'static str,
+    backend: &dyn clauderon_backend::SessionBackend,
+    ok: String,
+    slow: &str,
+) -> Check {
     match tokio::time::timeout(PROBE_TIMEOUT, backend.check()).await {
-        Ok(Ok(())) => Check::ok("apple container", "the container system service answers"),
-        Ok(Err(clauderon_backend::BackendError::Unavailable { reason, .. })) => Check::bad(
-            "apple container",
-            Level::Warn,
-            "unavailable (needed for --backend apple-container)",
-            reason,
-        ),
-        Ok(Err(other)) => Check::bad("apple container", Level::Warn, "unavailable", other.to_string()),
-        Err(_) => Check::bad(
-            "apple container",
-            Level::Warn,
-            format!("`container system status` did not answer within {}s", PROBE_TIMEOUT.as_secs()),
-            "run `container system start`",
-        ),
-    }
-}
-
-/// Kubernetes: the cluster of the kubeconfig answers and RBAC lets clauderon do what sessions
-/// need (SelfSubjectAccessReview), or why not.
-pub async fn check_kubernetes(layout: Option<&DataLayout>) -> Check {
-    use clauderon_backend::SessionBackend;
-    let layout = layout.cloned().unwrap_or_else(|| DataLayout::new("."));
-    let settings = crate::kubernetes_setup::settings(&layout, |k| std::env::var(k).ok());
-    let namespace = settings.namespace.clone();
-    let backend = clauderon_kubernetes::KubernetesBackend::new(settings);
-    match tokio::time::timeout(PROBE_TIMEOUT, backend.check()).await {
-        Ok(Ok(())) => {
-            Check::ok("kubernetes", format!("the cluster answers; RBAC allows sessions in `{namespace}`"))
-        }
+        Ok(Ok(())) => Check::ok(name, ok),
         Ok(Err(e)) => Check::bad(
-            "kubernetes",
+            name,
             Level::Warn,
-            "unavailable (needed for --backend kubernetes)",
+            format!("unavailable (needed for --backend {})", backend.kind()),
             match e {
                 clauderon_backend::BackendError::Unavailable { reason, .. } => reason,
                 other => other.to_string(),
             },
         ),
-        Err(_) => Check::bad(
-            "kubernetes",
-            Level::Warn,
-            format!("the cluster did not answer within {}s", PROBE_TIMEOUT.as_secs()),
-            "check the kubeconfig's current context",
-        ),
+        Err(_) => {
+            Check::bad(name, Level::Warn, format!("did not answer within {}s", PROBE_TIMEOUT.as_secs()), slow)
+        }
     }
+}
+
+/// Apple Container: usable here, or why not (on Linux always not: it runs only on macOS 26).
+pub async fn check_apple_container(layout: Option<&DataLayout>) -> Check {
+    let root = layout.map_or_else(|| std::path::PathBuf::from("."), |l| l.root().to_path_buf());
+    let settings = clauderon_apple::AppleSettings::new(&root, |k| std::env::var(k).ok());
+    let backend = clauderon_apple::AppleContainerBackend::new(settings);
+    let ok = "the container system service answers".to_string();
+    backend_check("apple container", &backend, ok, "run `container system start`").await
+}
+
+/// Kubernetes: the cluster of the kubeconfig answers and RBAC lets clauderon do what sessions
+/// need (SelfSubjectAccessReview), or why not.
+pub async fn check_kubernetes(layout: Option<&DataLayout>) -> Check {
+    let layout = layout.cloned().unwrap_or_else(|| DataLayout::new("."));
+    let settings = crate::kubernetes_setup::settings(&layout, |k| std::env::var(k).ok());
+    let ok = format!("the cluster answers; RBAC allows sessions in `{}`", settings.namespace);
+    let backend = clauderon_kubernetes::KubernetesBackend::new(settings);
+    backend_check("kubernetes", &backend, ok, "check the kubeconfig's current context").await
 }
 
 /// The data dir exists (or can be created), is writable, and only its owner can read it.
