@@ -12,6 +12,7 @@ pub mod http;
 pub mod push;
 pub mod session;
 pub mod stand_ins;
+pub mod terminal_rtt;
 pub mod upstream;
 
 pub use daemon::TestDaemon;

@@ -13,6 +13,7 @@
 mod support;
 
 use clauderon_testkit::browser::Driver;
+use clauderon_testkit::terminal_rtt as rtt;
 use clauderon_types::AgentKind;
 use std::time::Duration;
 use support::agents::{LiveDaemon, REPLY};
@@ -185,79 +186,6 @@ async fn a_real_claude_session_from_the_browser_at_desktop_and_phone_size() {
     b.close().await;
 }
 
-/// In the page: `count` keystrokes on the session's terminal WebSocket (opened as the Terminal
-/// tab opens it, with the page's key), each timed from its send to the first frame that echoes
-/// it. Milliseconds; a keystroke unanswered in 2 s counts as 2,000.
-const PAGE_ROUND_TRIPS: &str = "(async (name, count) => {
-  const key = localStorage.getItem('clauderon.pageKey');
-  const ws = new WebSocket(`ws://${location.host}/ws/sessions/${name}/terminal`,
-    key ? ['clauderon', `clauderon-key.${key}`] : ['clauderon']);
-  ws.binaryType = 'arraybuffer';
-  await new Promise((ok, fail) => { ws.onopen = ok; ws.onerror = fail; });
-  const enc = new TextEncoder(), dec = new TextDecoder();
-  let waiting = null;
-  ws.onmessage = (m) => {
-    if (waiting && m.data instanceof ArrayBuffer && dec.decode(m.data).includes(waiting.c)) {
-      const w = waiting; waiting = null; w.done(performance.now());
-    }
-  };
-  ws.send(JSON.stringify({ type: 'resize', cols: 120, rows: 30 }));
-  const pause = (ms) => new Promise((r) => setTimeout(r, ms));
-  await pause(500);
-  const out = [];
-  for (let i = 0; i < count; i++) {
-    const c = KEYS[i % KEYS.length];
-    const t0 = performance.now();
-    const t1 = await Promise.race([
-      new Promise((done) => { waiting = { c, done }; ws.send(enc.encode(c)); }),
-      pause(2000).then(() => t0 + 2000),
-    ]);
-    waiting = null;
-    out.push(t1 - t0);
-    await pause(20);
-    if (i % 40 === 39) { ws.send(enc.encode('\\r')); await pause(200); }
-  }
-  ws.close();
-  return out;
-})";
-
-/// Keys no escape sequence of zellij's screen updates holds.
-const KEYS: &str = "#%&*+,=~_<>";
-
-/// The same, through the client `clauderon attach` uses (the daemon's Unix socket).
-async fn client_round_trips(client: &clauderon_client::Client, name: &str, count: usize) -> Vec<f64> {
-    use clauderon_client::terminal::TerminalEvent;
-    let (mut reader, mut writer) = client.terminal(name).await.unwrap();
-    writer.resize(120, 30).await.unwrap();
-    let drain = async |reader: &mut clauderon_client::terminal::TerminalReader, ms: u64| {
-        let until = tokio::time::Instant::now() + Duration::from_millis(ms);
-        while tokio::time::timeout_at(until, reader.next()).await.is_ok() {}
-    };
-    drain(&mut reader, 500).await;
-    let mut out = Vec::new();
-    for i in 0..count {
-        let c = KEYS.as_bytes()[i % KEYS.len()];
-        let t0 = std::time::Instant::now();
-        writer.input(&[c]).await.unwrap();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-        loop {
-            match tokio::time::timeout_at(deadline, reader.next()).await {
-                Ok(Ok(TerminalEvent::Output(bytes))) if bytes.contains(&c) => break,
-                Ok(Ok(TerminalEvent::Output(_))) => {}
-                _ => break,
-            }
-        }
-        out.push(t0.elapsed().as_secs_f64() * 1000.0);
-        drain(&mut reader, 20).await;
-        if i % 40 == 39 {
-            writer.input(b"\r").await.unwrap();
-            drain(&mut reader, 200).await;
-        }
-    }
-    writer.close().await;
-    out
-}
-
 /// The floor: a plain `zellij attach` on a pseudo-terminal of the test's own, no daemon.
 async fn direct_round_trips(config: &std::path::Path, handle: &str, count: usize) -> Vec<f64> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -280,7 +208,7 @@ async fn direct_round_trips(config: &std::path::Path, handle: &str, count: usize
     drain(&mut reader, &mut buf, 500).await;
     let mut out = Vec::new();
     for i in 0..count {
-        let c = KEYS.as_bytes()[i % KEYS.len()];
+        let c = rtt::KEYS.as_bytes()[i % rtt::KEYS.len()];
         let t0 = std::time::Instant::now();
         writer.write_all(&[c]).await.unwrap();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
@@ -300,18 +228,6 @@ async fn direct_round_trips(config: &std::path::Path, handle: &str, count: usize
     out
 }
 
-fn summary(label: &str, mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let median = v[v.len() / 2];
-    println!(
-        "{label}: {} keystrokes, median {median:.2} ms, p90 {:.2} ms, max {:.2} ms",
-        v.len(),
-        v[v.len() * 9 / 10],
-        v[v.len() - 1]
-    );
-    median
-}
-
 /// Keystroke to echo on a zellij session's terminal (`exec cat`, the tty echoes): in Chromium
 /// on the daemon's WebSocket, beside `clauderon attach`'s client on the Unix socket and a plain
 /// `zellij attach` on a pseudo-terminal (the floor), alternating batches of 20 in one run. BENCHMARKS.md "Terminal round trip".
@@ -328,19 +244,19 @@ async fn terminal_round_trip() {
     let mut b = Driver::open(STEP).await;
     sign_in(&mut b, &d).await;
     let client = clauderon_client::Client::new(clauderon_client::Endpoint::Unix(d.socket()));
-    let script = PAGE_ROUND_TRIPS.replace("KEYS", &format!("{KEYS:?}"));
+    let script = rtt::page_script();
     let handle = d.handle("rtt").await;
     let config = d.data.path().join("zellij/zellij.kdl");
     let (mut page, mut cli, mut direct) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..5 {
         let v = b.eval(&format!("({script})('rtt', 20)")).await;
         page.extend(v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()));
-        cli.extend(client_round_trips(&client, "rtt", 20).await);
+        cli.extend(rtt::client_round_trips(&client, "rtt", 20).await);
         direct.extend(direct_round_trips(&config, handle.as_str(), 20).await);
     }
-    let in_page = summary("browser (Chromium, WebSocket over TCP)", page);
-    let attach = summary("clauderon attach's client (Unix socket)", cli);
-    let floor = summary("plain zellij attach on a pty (no daemon)", direct);
+    let in_page = rtt::summary("browser (Chromium, WebSocket over TCP)", page);
+    let attach = rtt::summary("clauderon attach's client (Unix socket)", cli);
+    let floor = rtt::summary("plain zellij attach on a pty (no daemon)", direct);
     println!("browser / attach: {:.2}x; browser / plain zellij: {:.2}x", in_page / attach, in_page / floor);
     d.delete("rtt").await;
     b.close().await;
