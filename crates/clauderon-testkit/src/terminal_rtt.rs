@@ -47,7 +47,8 @@ pub const KEYS: &str = "#%&*+,=~_<>";
 /// The same, through the client `clauderon attach` uses (the daemon's Unix socket).
 pub async fn client_round_trips(client: &clauderon_client::Client, name: &str, count: usize) -> Vec<f64> {
     use clauderon_client::terminal::TerminalEvent;
-    let (mut reader, mut writer) = client.terminal(name).await.unwrap_or_else(|e| panic!("opening the terminal: {e}"));
+    let (mut reader, mut writer) =
+        client.terminal(name).await.unwrap_or_else(|e| panic!("opening the terminal: {e}"));
     writer.resize(120, 30).await.unwrap_or_else(|e| panic!("resizing: {e}"));
     let drain = async |reader: &mut clauderon_client::terminal::TerminalReader, ms: u64| {
         let until = tokio::time::Instant::now() + Duration::from_millis(ms);
