@@ -220,6 +220,17 @@ async fn bad_subscriptions_are_refused_with_what_is_wrong() {
         api(&d, "POST", "/api/push/subscriptions", Some(json!({"endpoint": "https://push.test/x"}))).await;
     assert_eq!(shapeless.status, 422, "{}", shapeless.body);
     assert!(shapeless.body.contains("keys"), "{}", shapeless.body);
+    // At most 64 browsers: the 65th is refused with what to do; a known one still renews.
+    for i in 0..64 {
+        let b = Browser::new(&format!("https://push.test/echo?b={i}"));
+        assert_eq!(api(&d, "POST", "/api/push/subscriptions", Some(b.subscription())).await.status, 204);
+    }
+    let extra = Browser::new("https://push.test/echo?b=64");
+    let full = api(&d, "POST", "/api/push/subscriptions", Some(extra.subscription())).await;
+    assert_eq!(full.status, 409, "{}", full.body);
+    assert!(full.body.contains("unsubscribe one"), "{}", full.body);
+    let renew = Browser::new("https://push.test/echo?b=7");
+    assert_eq!(api(&d, "POST", "/api/push/subscriptions", Some(renew.subscription())).await.status, 204);
     let missing = api(&d, "PUT", "/api/sessions/nobody/push-mute", Some(json!({"muted": true}))).await;
     assert_eq!(missing.status, 404, "{}", missing.body);
 }

@@ -13,15 +13,30 @@ pub struct PushSubscription {
     pub auth: String,
 }
 
+/// The most browsers subscribed at once: every event a notification goes to each of them.
+pub const MAX_SUBSCRIPTIONS: usize = 64;
+
 impl Store {
-    /// Add a subscription, or replace the keys of one with the same endpoint.
+    /// Add a subscription, or replace the keys of one with the same endpoint. A new endpoint
+    /// past [`MAX_SUBSCRIPTIONS`] is a conflict, nothing written.
     pub fn add_push_subscription(&self, s: &PushSubscription) -> Result<(), StoreError> {
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO push_subscriptions (endpoint, p256dh, auth, created_at) VALUES (?1, ?2, ?3, ?4)
+        let conn = self.conn();
+        let (count, known): (i64, bool) = conn.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(endpoint = ?1), 0) > 0 FROM push_subscriptions",
+            params![s.endpoint],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if !known && usize::try_from(count).unwrap_or(usize::MAX) >= MAX_SUBSCRIPTIONS {
+            return Err(StoreError::Conflict(format!(
+                "{MAX_SUBSCRIPTIONS} browsers are subscribed already: unsubscribe one (\"Stop\" in its web app, or \
+                 DELETE /api/push/subscriptions with its endpoint) first"
+            )));
+        }
+        conn.prepare_cached(
+            "INSERT INTO push_subscriptions (endpoint, p256dh, auth, created_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(endpoint) DO UPDATE SET p256dh = excluded.p256dh, auth = excluded.auth",
-            )?
-            .execute(params![s.endpoint, s.p256dh, s.auth, time_text(chrono::Utc::now())])?;
+        )?
+        .execute(params![s.endpoint, s.p256dh, s.auth, time_text(chrono::Utc::now())])?;
         Ok(())
     }
 
@@ -92,5 +107,23 @@ mod tests {
         assert!(store.push_muted("s").unwrap());
         store.set_push_muted("s", false).unwrap();
         assert!(!store.push_muted("s").unwrap());
+    }
+
+    #[test]
+    fn subscriptions_are_bounded_but_a_known_one_can_renew() {
+        let store = Store::open_in_memory().unwrap();
+        let sub = |i: usize| PushSubscription {
+            endpoint: format!("https://push.test/{i}"),
+            p256dh: "k".into(),
+            auth: "a".into(),
+        };
+        for i in 0..MAX_SUBSCRIPTIONS {
+            store.add_push_subscription(&sub(i)).unwrap();
+        }
+        let err = store.add_push_subscription(&sub(MAX_SUBSCRIPTIONS)).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        assert!(err.to_string().contains("unsubscribe one"), "{err}");
+        assert_eq!(store.push_subscriptions().unwrap().len(), MAX_SUBSCRIPTIONS, "nothing written");
+        store.add_push_subscription(&PushSubscription { p256dh: "k2".into(), ..sub(3) }).unwrap();
     }
 }

@@ -29,7 +29,10 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("store task: {e}"))
         })?
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+        .map_err(|e| match e {
+            clauderon_store::StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", other.to_string()),
+        })
 }
 
 /// The daemon's VAPID public key, for `pushManager.subscribe({applicationServerKey})`.
@@ -41,7 +44,8 @@ pub async fn key(State(state): State<AppState>) -> Result<ApiJson<PushKey>, ApiE
 
 /// Subscribe a browser (the same endpoint again replaces its keys).
 #[utoipa::path(post, path = "/api/push/subscriptions", tag = "system", request_body = PushSubscribeRequest,
-    responses((status = 204, description = "subscribed"), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 204, description = "subscribed"), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 pub async fn subscribe(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<PushSubscribeRequest>,
