@@ -180,28 +180,35 @@ fn kind_of(event: &SessionEvent) -> (&'static str, Option<&'static str>) {
     (event.kind.tag(), to)
 }
 
+/// The bus's next event for a reader of it (`who`, for the log), or `None` once the daemon
+/// stops or the bus closes. Falling behind is logged and skipped, never fatal.
+pub(crate) async fn next_event(
+    events: &mut broadcast::Receiver<SessionEvent>,
+    shutdown: &mut watch::Receiver<bool>,
+    who: &str,
+) -> Option<SessionEvent> {
+    loop {
+        let received = tokio::select! {
+            e = events.recv() => e,
+            _ = shutdown.changed() => return None,
+        };
+        match received {
+            Ok(e) => return Some(e),
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!(missed = n, "{who} fell behind the event bus: {n} events were skipped");
+            }
+            Err(broadcast::error::RecvError::Closed) => return None,
+        }
+    }
+}
+
 async fn dispatch(
     mut events: broadcast::Receiver<SessionEvent>,
     queues: Vec<(Hook, mpsc::Sender<SessionEvent>)>,
     deliverer: Arc<Deliverer>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    loop {
-        let event = tokio::select! {
-            e = events.recv() => e,
-            _ = shutdown.changed() => return,
-        };
-        let event = match event {
-            Ok(e) => e,
-            Err(broadcast::error::RecvError::Lagged(n)) => {
-                tracing::warn!(
-                    missed = n,
-                    "hooks fell behind the event bus: {n} events were not delivered to any hook"
-                );
-                continue;
-            }
-            Err(broadcast::error::RecvError::Closed) => return,
-        };
+    while let Some(event) = next_event(&mut events, &mut shutdown, "hooks").await {
         let (kind, to) = kind_of(&event);
         for (hook, queue) in &queues {
             if !hook.matches(kind, to, event.session_name.as_str()) {

@@ -225,22 +225,7 @@ impl WebPush {
         });
         let (me, mut stop) = (self.clone(), shutdown);
         let dispatch = tokio::spawn(async move {
-            loop {
-                let event = tokio::select! {
-                    e = events.recv() => e,
-                    _ = stop.changed() => return,
-                };
-                let event = match event {
-                    Ok(e) => e,
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!(
-                            missed = n,
-                            "web push fell behind the event bus; {n} events not considered"
-                        );
-                        continue;
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return,
-                };
+            while let Some(event) = crate::hooks::next_event(&mut events, &mut stop, "web push").await {
                 let Some(note) = notification(&event) else { continue };
                 let store = me.store.clone();
                 let session = note.session.clone();

@@ -66,6 +66,13 @@ async fn expect(handle: &mut Handle, method: &str, path: &str, status: u16, body
     sent
 }
 
+/// The next request must read the session's `kind` object (`configmaps`, `pods`): answered
+/// `status` with `body`.
+async fn get(handle: &mut Handle, kind: &str, session: &BackendHandle, status: u16, body: Value) {
+    let path = format!("/api/v1/namespaces/{NS}/{kind}/{}", session.as_str());
+    expect(handle, "GET", &path, status, body).await;
+}
+
 /// The next request is a create: answered 201 as the API server does, the object back with `uid`.
 async fn created_with(handle: &mut Handle, uid: &str) -> (String, Value) {
     let (method, path, sent) = respond(handle, 201, |sent| created(sent.clone(), uid)).await;
@@ -170,15 +177,8 @@ async fn create_and_start_send_locked_down_objects_owned_by_the_session() {
     // Start: the pod, made from what the ConfigMap keeps.
     let stored = created(owner.clone(), "owner-uid-1");
     let (started, pod) = tokio::join!(backend.start(&handle), async {
-        expect(&mut api, "GET", &format!("{base}/configmaps/{}", handle.as_str()), 200, stored.clone()).await;
-        expect(
-            &mut api,
-            "GET",
-            &format!("{base}/pods/{}", handle.as_str()),
-            404,
-            status(404, "NotFound", "no pod"),
-        )
-        .await;
+        get(&mut api, "configmaps", &handle, 200, stored.clone()).await;
+        get(&mut api, "pods", &handle, 404, status(404, "NotFound", "no pod")).await;
         let (path, pod) = created_with(&mut api, "pod-uid").await;
         assert_eq!(path, format!("{base}/pods"));
         pod
@@ -210,7 +210,6 @@ async fn create_and_start_send_locked_down_objects_owned_by_the_session() {
 async fn status_follows_the_pod_and_an_image_that_cannot_be_pulled_says_so() {
     let (backend, mut api) = backend();
     let handle = BackendHandle("clauderon-kube-s-1".into());
-    let base = format!("/api/v1/namespaces/{NS}");
     let owner = json!({"metadata": {"name": handle.as_str(), "uid": "u"}});
     let pod = |status: Value| json!({"metadata": {"name": handle.as_str()}, "status": status});
     let cases = [
@@ -229,9 +228,8 @@ async fn status_follows_the_pod_and_an_image_that_cannot_be_pulled_says_so() {
     ];
     for (answer, want) in cases {
         let (got, ()) = tokio::join!(backend.status(&handle), async {
-            expect(&mut api, "GET", &format!("{base}/configmaps/{}", handle.as_str()), 200, owner.clone())
-                .await;
-            expect(&mut api, "GET", &format!("{base}/pods/{}", handle.as_str()), 200, answer.clone()).await;
+            get(&mut api, "configmaps", &handle, 200, owner.clone()).await;
+            get(&mut api, "pods", &handle, 200, answer.clone()).await;
         });
         match want {
             Ok(s) => assert_eq!(got.unwrap(), s, "{answer}"),
@@ -243,26 +241,12 @@ async fn status_follows_the_pod_and_an_image_that_cannot_be_pulled_says_so() {
     }
     // No ConfigMap: the session is gone (missing, not an error); no pod: stopped.
     let (got, ()) = tokio::join!(backend.status(&handle), async {
-        expect(
-            &mut api,
-            "GET",
-            &format!("{base}/configmaps/{}", handle.as_str()),
-            404,
-            status(404, "NotFound", "gone"),
-        )
-        .await;
+        get(&mut api, "configmaps", &handle, 404, status(404, "NotFound", "gone")).await;
     });
     assert_eq!(got.unwrap(), BackendStatus::Missing);
     let (got, ()) = tokio::join!(backend.status(&handle), async {
-        expect(&mut api, "GET", &format!("{base}/configmaps/{}", handle.as_str()), 200, owner.clone()).await;
-        expect(
-            &mut api,
-            "GET",
-            &format!("{base}/pods/{}", handle.as_str()),
-            404,
-            status(404, "NotFound", "no pod"),
-        )
-        .await;
+        get(&mut api, "configmaps", &handle, 200, owner.clone()).await;
+        get(&mut api, "pods", &handle, 404, status(404, "NotFound", "no pod")).await;
     });
     assert_eq!(got.unwrap(), BackendStatus::Stopped);
 }
@@ -311,15 +295,8 @@ async fn conflicts_quota_and_rbac_refusals_say_what_to_do() {
             "prompt": "go", "options": {}}).to_string(),
     }});
     let (start, _) = tokio::join!(backend.start(&handle), async {
-        expect(&mut api, "GET", &format!("{base}/configmaps/{}", handle.as_str()), 200, owner.clone()).await;
-        expect(
-            &mut api,
-            "GET",
-            &format!("{base}/pods/{}", handle.as_str()),
-            404,
-            status(404, "NotFound", "no"),
-        )
-        .await;
+        get(&mut api, "configmaps", &handle, 200, owner.clone()).await;
+        get(&mut api, "pods", &handle, 404, status(404, "NotFound", "no")).await;
         expect(&mut api, "POST", &format!("{base}/pods"), 403,
             status(403, "Forbidden", "pods \"x\" is forbidden: exceeded quota: compute, requested: cpu=2, used: cpu=4, limited: cpu=4")).await
     });

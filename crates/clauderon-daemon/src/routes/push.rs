@@ -21,6 +21,15 @@ fn sender(state: &AppState) -> Result<Arc<WebPush>, ApiError> {
     })
 }
 
+/// The push store and the session's own name (404 when there is no such session).
+async fn session_store(
+    state: &AppState,
+    name: &str,
+) -> Result<(Arc<clauderon_store::Store>, String), ApiError> {
+    let store = sender(state)?.store().clone();
+    Ok((store, state.reads.get(name).await?.name.to_string()))
+}
+
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, clauderon_store::StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -83,9 +92,7 @@ pub async fn muted(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<ApiJson<PushMute>, ApiError> {
-    let store = sender(&state)?.store().clone();
-    let session = state.reads.get(&name).await?;
-    let name = session.name.to_string();
+    let (store, name) = session_store(&state, &name).await?;
     Ok(ApiJson(PushMute { muted: blocking(move || store.push_muted(&name)).await? }))
 }
 
@@ -98,9 +105,7 @@ pub async fn set_muted(
     Path(name): Path<String>,
     ApiJson(req): ApiJson<PushMute>,
 ) -> Result<ApiJson<PushMute>, ApiError> {
-    let store = sender(&state)?.store().clone();
-    let session = state.reads.get(&name).await?;
-    let name = session.name.to_string();
+    let (store, name) = session_store(&state, &name).await?;
     let muted = req.muted;
     blocking(move || store.set_push_muted(&name, muted)).await?;
     Ok(ApiJson(req))
