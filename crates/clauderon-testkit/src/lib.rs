@@ -11,6 +11,7 @@ pub mod home_links;
 pub mod http;
 pub mod push;
 pub mod session;
+pub mod sprites_api;
 pub mod stand_ins;
 pub mod terminal_rtt;
 pub mod upstream;

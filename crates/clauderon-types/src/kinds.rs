@@ -69,13 +69,13 @@ macro_rules! kind_enum {
 }
 
 kind_enum!(
-    /// Where a session runs. Only backends that exist are listed: Sprites joins when it is
-    /// built (issue 17).
+    /// Where a session runs.
     BackendKind, "backend", {
         Zellij => "zellij",
         Docker => "docker",
         AppleContainer => "apple-container",
         Kubernetes => "kubernetes",
+        Sprites => "sprites",
     }
 );
 

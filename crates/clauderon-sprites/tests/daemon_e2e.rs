@@ -1,0 +1,141 @@
+//! End to end through a real daemon with the Sprites backend, against the local STAND-IN of the
+//! Sprites API (`clauderon_testkit::sprites_api`; not the real service, which cannot be reached
+//! here). The stand-in runs the sprite in its own network namespace: like a real sprite it
+//! cannot reach this machine at all, so everything the session gets from the network comes
+//! through the tunnel the daemon holds open to its proxy.
+//!
+//! From inside the sprite, as an attacker that read this code: the proxy works with the
+//! session's identity (the upstream gets the real key), is 407 without it, walls off the
+//! daemon's API even through the tunnel, and the daemon's API is unreachable directly. Neither
+//! the real key nor the Sprites API token is anywhere in the sprite: its environment, its
+//! files, its output.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use clauderon_daemon::{LaunchOptions, launch};
+use clauderon_sprites::api::FixedToken;
+use clauderon_sprites::{SpritesBackend, SpritesSettings};
+use clauderon_testkit::TestRepo;
+use clauderon_testkit::http::{Request as ApiRequest, unix};
+use clauderon_testkit::sprites_api::FakeSprites;
+use clauderon_testkit::upstream::TlsUpstream;
+use clauderon_types::DataLayout;
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+const REAL_KEY: &str = "sk-ant-REAL-sprites-e2e-4c1d";
+
+#[tokio::test]
+async fn a_sprite_reaches_the_proxy_only_through_the_daemons_tunnel_and_holds_no_secret() {
+    let fake = FakeSprites::start().await;
+    let up = TlsUpstream::start_default().await;
+    let data = tempfile::tempdir().unwrap();
+    let ca_dir = tempfile::tempdir().unwrap();
+    let repo = TestRepo::new().unwrap();
+    let layout = DataLayout::new(data.path());
+    let mut config = clauderon_testkit::daemon::test_config();
+    config.proxy.upstream_overrides = up.overrides();
+    config.proxy.extra_ca_files = vec![up.ca().write_pem(ca_dir.path())];
+    let backend = Arc::new(SpritesBackend::new(SpritesSettings {
+        api_url: fake.url.clone(),
+        token: Arc::new(FixedToken(fake.token.clone())),
+        extra_roots: Vec::new(),
+        scope: data.path().display().to_string(),
+        proxy_port: 0,
+    }));
+    let mut options = LaunchOptions::new(layout, config);
+    options.backends.push(backend.clone());
+    options.credential_env = Some(HashMap::from([("ANTHROPIC_API_KEY".to_string(), REAL_KEY.to_string())]));
+    let daemon = launch(options).await.unwrap();
+    let api = daemon.http_addr;
+
+    let command = format!(
+        r#"
+        curl -sS -o /dev/null -w 'STATUS=%{{http_code}}\n' https://api.anthropic.com/small -H "x-api-key: $ANTHROPIC_API_KEY"
+        curl -sS -o /dev/null -w 'NOIDENTITY=%{{http_connect}}\n' -x http://127.0.0.1:3128 https://api.anthropic.com/small
+        curl -sS -m 5 -o /dev/null -w 'VIATUNNEL=%{{http_code}}\n' --noproxy '' -x "$HTTP_PROXY" http://{api}/api/sessions
+        curl -sS -m 3 -o /dev/null http://{api}/api/sessions && echo DIRECT=reached || echo DIRECT=unreachable
+        key="{key_a}""{key_b}"; token="{token_a}""{token_b}"
+        echo SECRETS_IN_ENV=$(env | grep -c -e "$key" -e "$token")
+        echo SECRETS_IN_HOME=$(grep -rl -e "$key" -e "$token" "$HOME" 2>/dev/null | wc -l)
+        echo IN_WORKSPACE=$(pwd) $(ls)
+        echo FINISHED
+        sleep 300
+    "#,
+        // Split, so the command itself (in the sprite's run script) does not hold them.
+        key_a = &REAL_KEY[..10],
+        key_b = &REAL_KEY[10..],
+        token_a = &fake.token[..10],
+        token_b = &fake.token[10..],
+    );
+    let body = json!({
+        "repo_path": repo.path(), "prompt": "go", "name": "sp1", "backend": "sprites",
+        "options": {"command": command},
+    });
+    let reply = unix(&daemon.socket, ApiRequest::new("POST", "/api/sessions").json(body.to_string())).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let session: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    let handle = clauderon_backend::BackendHandle(session["backend_handle"].as_str().unwrap().to_string());
+
+    let mut logs = String::new();
+    for _ in 0..300 {
+        logs = clauderon_backend::SessionBackend::logs(backend.as_ref(), &handle, 1000).await.unwrap();
+        if logs.contains("FINISHED") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(logs.contains("FINISHED"), "the session never finished: {logs}");
+    assert!(logs.contains("STATUS=200"), "no answer through the tunnel and the proxy: {logs}");
+    let requests = up.wait_for_requests(1, Duration::from_secs(5)).await;
+    assert!(
+        requests.iter().any(|r| r.header("x-api-key") == Some(REAL_KEY)),
+        "upstream never got the real key"
+    );
+    assert!(
+        logs.contains("NOIDENTITY=407"),
+        "the proxy took a connection without the session's identity: {logs}"
+    );
+    assert!(!logs.contains("VIATUNNEL=200"), "the daemon's API answered through the tunnel: {logs}");
+    assert!(logs.contains("DIRECT=unreachable"), "the sprite reached the daemon's API directly: {logs}");
+    assert!(logs.contains("SECRETS_IN_ENV=0"), "{logs}");
+    assert!(logs.contains("SECRETS_IN_HOME=0"), "{logs}");
+    assert!(
+        logs.contains("IN_WORKSPACE=/home/sprite/workspace README.md"),
+        "the branch was not cloned in: {logs}"
+    );
+    assert!(!logs.contains(REAL_KEY) && !logs.contains(&fake.token), "{logs}");
+
+    // The sprite is walled in by name too, and nothing of either secret reached the API.
+    let policy = fake.policy(handle.as_str()).unwrap();
+    assert_eq!(policy["rules"], json!([{"action": "deny", "domain": "*"}]));
+    assert!(!fake.seen().contains(REAL_KEY));
+    let files = walk(&fake.home(handle.as_str()));
+    assert!(!files.contains(REAL_KEY) && !files.contains(&fake.token), "a secret is in the sprite's files");
+
+    // The session as the API shows it does not carry the Sprites token either.
+    let shown = unix(&daemon.socket, ApiRequest::new("GET", "/api/sessions/sp1")).await;
+    assert!(!shown.body.contains(&fake.token));
+
+    let reply = unix(&daemon.socket, ApiRequest::new("DELETE", "/api/sessions/sp1?force=true")).await;
+    assert!(reply.status < 300, "{}", reply.body);
+    assert!(!fake.exists(handle.as_str()), "the sprite outlived its session");
+    daemon.stop().await.unwrap();
+}
+
+/// Every regular file's text under `dir`, links not followed.
+fn walk(dir: &std::path::Path) -> String {
+    let mut out = String::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    for entry in entries.flatten() {
+        let Ok(meta) = std::fs::symlink_metadata(entry.path()) else { continue };
+        if meta.is_dir() {
+            out.push_str(&walk(&entry.path()));
+        } else if meta.is_file() {
+            out.push_str(&String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap_or_default()));
+        }
+    }
+    out
+}
