@@ -97,7 +97,7 @@ scrub = true
 
 [sessions]
 # Defaults for `clauderon create` when a flag is not given.
-# backend = "docker"        # zellij | docker
+# backend = "docker"        # zellij | docker | sprites | kubernetes | apple-container
 agent = "claude"            # claude | codex | gemini
 access_mode = "read-only"   # read-only | read-write
 # When a session's pull request (`clauderon pr`) is seen merged: stop the session, archive it
@@ -154,6 +154,21 @@ hide = []
 # cpus = "2"
 # memory = "4g"
 
+[sprites]
+# Sessions on sprites.dev (`--backend sprites`). The API token is the credential `sprites_token`:
+# env SPRITES_TOKEN, <data dir>/secrets/sprites_token (0600), or a source under [credentials]
+# (`sprites_token = "op://Private/Sprites/token"`). Only the daemon uses it; no session sees it.
+# api_url = "https://api.sprites.dev"
+
+[kubernetes]
+# Sessions as pods (`--backend kubernetes`). Each setting has an environment variable that wins:
+# CLAUDERON_K8S_CONTEXT, _NAMESPACE, _IMAGE, _STORAGE_CLASS, _PROXY.
+# context = "kind-clauderon"             # default: the kubeconfig's current context
+# namespace = "clauderon"
+# image = "clauderon-agent:0.1.0"
+# storage_class = "standard"
+# proxy = "clauderon-proxy.clauderon.svc:3128"   # the proxy's Service, as pods reach it
+
 # Model prices in USD per million tokens, for the usage report and dollar budgets. The shipped
 # table has list prices as of 2026 for Anthropic, OpenAI and Gemini models; entries here win
 # over it. `model` is a name or a pattern with `*`; the longest matching pattern wins. Cache
@@ -201,6 +216,28 @@ pub struct ZellijSettings {
     pub expose: Vec<String>,
 }
 
+/// The Sprites backend's settings (`[sprites]`). Its API token is the credential
+/// `sprites_token` (env SPRITES_TOKEN, `<data dir>/secrets/sprites_token`, or a source under
+/// `[credentials]`), read by the daemon alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpritesConfig {
+    /// The API's base URL [default: https://api.sprites.dev].
+    pub api_url: Option<String>,
+}
+
+/// The Kubernetes backend's settings (`[kubernetes]`); each has an environment variable that
+/// wins (CLAUDERON_K8S_CONTEXT, _NAMESPACE, _IMAGE, _STORAGE_CLASS, _PROXY).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KubernetesConfig {
+    /// The kubeconfig context [default: the current one, or the in-cluster config].
+    pub context: Option<String>,
+    pub namespace: Option<String>,
+    pub image: Option<String>,
+    pub storage_class: Option<String>,
+    /// `host:port` of the proxy's Service as pods reach it.
+    pub proxy: Option<String>,
+}
+
 /// The Docker backend's settings (`[docker]`); the environment overrides the images.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DockerConfig {
@@ -226,6 +263,8 @@ pub struct Config {
     pub prices: PriceTable,
     pub zellij: ZellijSettings,
     pub docker: DockerConfig,
+    pub sprites: SpritesConfig,
+    pub kubernetes: KubernetesConfig,
     /// `[[hooks]]`: commands and webhooks run on session events.
     pub hooks: Vec<hooks::Hook>,
     /// The config file that was read, if any.
@@ -293,6 +332,10 @@ struct RawConfig {
     #[serde(default)]
     docker: RawDocker,
     #[serde(default)]
+    sprites: RawSprites,
+    #[serde(default)]
+    kubernetes: RawKubernetes,
+    #[serde(default)]
     hooks: Vec<hooks::RawHook>,
 }
 
@@ -305,6 +348,22 @@ struct RawDocker {
     agents_from: Option<PathBuf>,
     cpus: Option<String>,
     memory: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSprites {
+    api_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKubernetes {
+    context: Option<String>,
+    namespace: Option<String>,
+    image: Option<String>,
+    storage_class: Option<String>,
+    proxy: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -482,6 +541,22 @@ impl Config {
                 .transpose()
                 .map_err(|e| CoreError::Config(format!("docker.memory: {e}")))?,
         };
+        let sprites = SpritesConfig { api_url: raw.sprites.api_url.filter(|v| !v.is_empty()) };
+        if let Some(url) = &sprites.api_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(CoreError::Config(format!(
+                "sprites.api_url `{url}`: give the API's URL, e.g. https://api.sprites.dev"
+            )));
+        }
+        let nonempty = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+        let kubernetes = KubernetesConfig {
+            context: nonempty(raw.kubernetes.context),
+            namespace: nonempty(raw.kubernetes.namespace),
+            image: nonempty(raw.kubernetes.image),
+            storage_class: nonempty(raw.kubernetes.storage_class),
+            proxy: nonempty(raw.kubernetes.proxy),
+        };
         Ok(Config {
             daemon: DaemonSettings { bind, api_token, log_filter },
             proxy,
@@ -490,6 +565,8 @@ impl Config {
             prices,
             zellij,
             docker,
+            sprites,
+            kubernetes,
             hooks: hooks::from_raw(raw.hooks)?,
             file,
         })
@@ -628,6 +705,22 @@ impl Config {
         if let Some(b) = self.docker.memory_bytes {
             out.push_str(&format!("memory = \"{b}\"\n"));
         }
+        out.push_str("\n[sprites]\n");
+        if let Some(url) = &self.sprites.api_url {
+            out.push_str(&format!("api_url = {url:?}\n"));
+        }
+        out.push_str("\n[kubernetes]\n");
+        for (key, value) in [
+            ("context", &self.kubernetes.context),
+            ("namespace", &self.kubernetes.namespace),
+            ("image", &self.kubernetes.image),
+            ("storage_class", &self.kubernetes.storage_class),
+            ("proxy", &self.kubernetes.proxy),
+        ] {
+            if let Some(v) = value {
+                out.push_str(&format!("{key} = {v:?}\n"));
+            }
+        }
         for p in self.prices.configured() {
             out.push_str(&format!(
                 "\n[[prices]]\nmodel = {:?}\ninput = {}\noutput = {}\ncache_read = {}\ncache_write = {}\n",
@@ -759,6 +852,22 @@ mod tests {
             cfg.daemon.api_token.map(|t| t.expose().to_string()).as_deref(),
             Some("0123456789abcdef0123")
         );
+    }
+
+    #[test]
+    fn sprites_and_kubernetes_sections_round_trip_and_refuse_what_is_not_theirs() {
+        let text = "[sprites]\napi_url = \"http://127.0.0.1:9\"\n[kubernetes]\ncontext = \"kind-x\"\nnamespace = \"ns\"\nproxy = \"p.ns.svc:3128\"\n";
+        let cfg = Config::from_toml(text).unwrap();
+        assert_eq!(cfg.sprites.api_url.as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(cfg.kubernetes.context.as_deref(), Some("kind-x"));
+        assert_eq!(cfg.kubernetes.proxy.as_deref(), Some("p.ns.svc:3128"));
+        let again = Config::from_toml(&cfg.to_toml_string()).unwrap();
+        assert_eq!((again.sprites, again.kubernetes), (cfg.sprites, cfg.kubernetes));
+        let err = Config::from_toml("[sprites]\napi_url = \"api.sprites.dev\"\n").unwrap_err().to_string();
+        assert!(err.contains("sprites.api_url") && err.contains("https://"), "{err}");
+        // The token is a credential, never a setting of the section.
+        let err = Config::from_toml("[sprites]\ntoken = \"x\"\n").unwrap_err().to_string();
+        assert!(err.contains("token"), "{err}");
     }
 
     #[test]

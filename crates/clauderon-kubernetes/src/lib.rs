@@ -112,7 +112,23 @@ impl KubernetesBackend {
         let made = self
             .client
             .get_or_init(|| async {
-                kube::Client::try_default().await.map_err(|e| {
+                let client = match &self.settings.context {
+                    None => kube::Client::try_default().await,
+                    Some(context) => {
+                        let options =
+                            kube::config::KubeConfigOptions { context: Some(context.clone()), ..Default::default() };
+                        match kube::Config::from_kubeconfig(&options).await {
+                            Ok(config) => kube::Client::try_from(config),
+                            Err(e) => {
+                                return Err(format!(
+                                    "not available here: kubeconfig context `{context}` cannot be used ({e}); \
+                                     check `kubectl config get-contexts` and [kubernetes] context"
+                                ));
+                            }
+                        }
+                    }
+                };
+                client.map_err(|e| {
                     format!(
                         "not available here: no Kubernetes cluster is configured ({e}); set KUBECONFIG or \
                          ~/.kube/config (kind or k3d for a local one), or use --backend docker"

@@ -23,6 +23,8 @@ pub const FILES: &str = "/etc/clauderon";
 /// What the cluster side needs to know.
 #[derive(Debug, Clone)]
 pub struct KubeSettings {
+    /// The kubeconfig context; `None`: the current one (or the in-cluster config).
+    pub context: Option<String>,
     pub namespace: String,
     pub image: String,
     pub storage_class: Option<String>,

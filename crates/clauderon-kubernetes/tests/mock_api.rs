@@ -26,6 +26,7 @@ const REAL_KEY: &str = "sk-ant-REAL-never-in-a-pod";
 
 fn settings() -> KubeSettings {
     KubeSettings {
+        context: None,
         namespace: NS.into(),
         image: "clauderon-agent:test".into(),
         storage_class: Some("fast".into()),

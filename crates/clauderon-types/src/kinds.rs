@@ -148,7 +148,7 @@ mod tests {
         assert_eq!(schema(AccessMode::schema()), serde_json::json!(["read-only", "read-write"]));
         assert_eq!(
             schema(BackendKind::schema()),
-            serde_json::json!(["zellij", "docker", "apple-container", "kubernetes"])
+            serde_json::json!(["zellij", "docker", "apple-container", "kubernetes", "sprites"])
         );
         assert_eq!(serde_json::to_value(AccessMode::ReadWrite).unwrap_or_default(), "read-write");
         assert_eq!(<AgentKind as utoipa::ToSchema>::name(), "AgentKind");
@@ -169,7 +169,9 @@ mod tests {
         let err = "podman".parse::<BackendKind>().err().map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
-            Some("unknown backend `podman`: expected one of zellij, docker, apple-container, kubernetes")
+            Some(
+                "unknown backend `podman`: expected one of zellij, docker, apple-container, kubernetes, sprites"
+            )
         );
     }
 }

@@ -77,6 +77,7 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<()> {
     crate::zellij_setup::register(&mut options, &layout);
     crate::apple_setup::register(&mut options, &layout);
     crate::kubernetes_setup::register(&mut options, &layout);
+    crate::sprites_setup::register(&mut options, &layout);
     let daemon = launch(options).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     eprintln!(
         "clauderon daemon {} listening on http://{} (API token required: `clauderon config api-token`) and {}",

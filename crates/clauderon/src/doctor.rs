@@ -66,6 +66,7 @@ pub async fn run_all(layout: Option<&DataLayout>, client: anyhow::Result<Client>
         check_bwrap(layout.and_then(|l| clauderon_core::Config::load(l).ok()).and_then(|c| c.zellij.sandbox)),
         check_apple_container(layout).await,
         check_kubernetes(layout).await,
+        check_sprites(layout).await,
     ];
     if let Some(list) = credentials {
         checks.push(check_credentials(&list));
@@ -234,10 +235,41 @@ pub async fn check_apple_container(layout: Option<&DataLayout>) -> Check {
 /// need (SelfSubjectAccessReview), or why not.
 pub async fn check_kubernetes(layout: Option<&DataLayout>) -> Check {
     let layout = layout.cloned().unwrap_or_else(|| DataLayout::new("."));
-    let settings = crate::kubernetes_setup::settings(&layout, |k| std::env::var(k).ok());
+    let Some(config) = config_of(&layout) else {
+        return Check::bad(
+            "kubernetes",
+            Level::Warn,
+            "the config file cannot be read",
+            "run `clauderon config show`",
+        );
+    };
+    let settings = crate::kubernetes_setup::settings(&config.kubernetes, &layout, |k| std::env::var(k).ok());
     let ok = format!("the cluster answers; RBAC allows sessions in `{}`", settings.namespace);
     let backend = clauderon_kubernetes::KubernetesBackend::new(settings);
     backend_check("kubernetes", &backend, ok, "check the kubeconfig's current context").await
+}
+
+/// The config file's settings (the defaults when there is none); `None` when it is broken.
+fn config_of(layout: &DataLayout) -> Option<clauderon_core::Config> {
+    clauderon_core::Config::load(layout).ok()
+}
+
+/// Sprites: a token is configured and the API takes it, or why not (no token: a warning, the
+/// backend is optional).
+pub async fn check_sprites(layout: Option<&DataLayout>) -> Check {
+    let layout = layout.cloned().unwrap_or_else(|| DataLayout::new("."));
+    let Some(config) = config_of(&layout) else {
+        return Check::bad(
+            "sprites",
+            Level::Warn,
+            "the config file cannot be read",
+            "run `clauderon config show`",
+        );
+    };
+    let settings = crate::sprites_setup::settings(&config, &layout);
+    let ok = format!("the Sprites API ({}) takes the token", settings.api_url);
+    let backend = clauderon_sprites::SpritesBackend::new(settings);
+    backend_check("sprites", &backend, ok, "set SPRITES_TOKEN (or <data dir>/secrets/sprites_token)").await
 }
 
 /// The data dir exists (or can be created), is writable, and only its owner can read it.

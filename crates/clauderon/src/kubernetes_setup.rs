@@ -1,26 +1,36 @@
 //! The Kubernetes backend in the shipped daemon. It registers everywhere and connects on first
-//! use (the kubeconfig's current context, or the in-cluster config); without a cluster, creating
-//! a session with it says so. Its settings come from the environment until `[kubernetes]` exists
-//! in the config file: CLAUDERON_K8S_NAMESPACE (default `clauderon`), CLAUDERON_K8S_IMAGE,
-//! CLAUDERON_K8S_STORAGE_CLASS, CLAUDERON_K8S_PROXY (`host:port` of the proxy's Service, default
-//! `clauderon-proxy.clauderon.svc:3128`).
+//! use (the `[kubernetes]` context, else the kubeconfig's current one, else the in-cluster
+//! config); without a cluster, creating a session with it says so. Each `[kubernetes]` setting
+//! has an environment variable that wins: CLAUDERON_K8S_CONTEXT, CLAUDERON_K8S_NAMESPACE
+//! (default `clauderon`), CLAUDERON_K8S_IMAGE, CLAUDERON_K8S_STORAGE_CLASS, CLAUDERON_K8S_PROXY
+//! (`host:port` of the proxy's Service, default `clauderon-proxy.clauderon.svc:3128`).
 
+use clauderon_core::config::KubernetesConfig;
 use clauderon_daemon::LaunchOptions;
 use clauderon_kubernetes::KubernetesBackend;
 use clauderon_kubernetes::plan::KubeSettings;
 use clauderon_types::DataLayout;
 use std::sync::Arc;
 
-pub fn settings(layout: &DataLayout, var: impl Fn(&str) -> Option<String>) -> KubeSettings {
-    let proxy = var("CLAUDERON_K8S_PROXY").unwrap_or_else(|| "clauderon-proxy.clauderon.svc:3128".into());
+pub fn settings(
+    config: &KubernetesConfig,
+    layout: &DataLayout,
+    var: impl Fn(&str) -> Option<String>,
+) -> KubeSettings {
+    let pick =
+        |env: &str, configured: &Option<String>| var(env).filter(|v| !v.is_empty()).or(configured.clone());
+    let proxy = pick("CLAUDERON_K8S_PROXY", &config.proxy)
+        .unwrap_or_else(|| "clauderon-proxy.clauderon.svc:3128".into());
     let (proxy_host, proxy_port) = match proxy.rsplit_once(':') {
         Some((host, port)) => (host.to_string(), port.parse().unwrap_or(3128)),
         None => (proxy, 3128),
     };
     KubeSettings {
-        namespace: var("CLAUDERON_K8S_NAMESPACE").unwrap_or_else(|| "clauderon".into()),
-        image: var("CLAUDERON_K8S_IMAGE").unwrap_or_else(|| clauderon_docker::DEFAULT_IMAGE.into()),
-        storage_class: var("CLAUDERON_K8S_STORAGE_CLASS"),
+        context: pick("CLAUDERON_K8S_CONTEXT", &config.context),
+        namespace: pick("CLAUDERON_K8S_NAMESPACE", &config.namespace).unwrap_or_else(|| "clauderon".into()),
+        image: pick("CLAUDERON_K8S_IMAGE", &config.image)
+            .unwrap_or_else(|| clauderon_docker::DEFAULT_IMAGE.into()),
+        storage_class: pick("CLAUDERON_K8S_STORAGE_CLASS", &config.storage_class),
         workspace_size: "10Gi".into(),
         proxy_host,
         proxy_port,
@@ -30,6 +40,30 @@ pub fn settings(layout: &DataLayout, var: impl Fn(&str) -> Option<String>) -> Ku
 }
 
 pub fn register(options: &mut LaunchOptions, layout: &DataLayout) {
-    let settings = settings(layout, |k| std::env::var(k).ok());
+    let settings = settings(&options.config.kubernetes, layout, |k| std::env::var(k).ok());
     options.backends.push(Arc::new(KubernetesBackend::new(settings)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_wins_over_the_config_file() {
+        let config = KubernetesConfig {
+            context: Some("kind-a".into()),
+            namespace: Some("team".into()),
+            proxy: Some("proxy.team.svc:8080".into()),
+            ..Default::default()
+        };
+        let layout = DataLayout::new("/tmp/x");
+        let s = settings(&config, &layout, |_| None);
+        assert_eq!(s.context.as_deref(), Some("kind-a"));
+        assert_eq!(
+            (s.namespace.as_str(), s.proxy_host.as_str(), s.proxy_port),
+            ("team", "proxy.team.svc", 8080)
+        );
+        let s = settings(&config, &layout, |k| (k == "CLAUDERON_K8S_NAMESPACE").then(|| "other".to_string()));
+        assert_eq!(s.namespace, "other");
+    }
 }

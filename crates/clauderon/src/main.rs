@@ -11,6 +11,7 @@ mod image_cmd;
 mod kubernetes_setup;
 mod output;
 mod report;
+mod sprites_setup;
 mod zellij_setup;
 
 use clap::Parser;

@@ -12,6 +12,8 @@ fn clauderon(home: &Path, args: &[&str]) -> Output {
         .env("CLAUDERON_HOME", home)
         .env_remove("CLAUDERON_URL")
         .env_remove("CLAUDERON_API_TOKEN")
+        .env_remove("SPRITES_TOKEN")
+        .env_remove("SPRITE_TOKEN")
         .env_remove("NO_COLOR")
         .output()
         .expect("running clauderon")
@@ -91,7 +93,7 @@ fn usage_errors_are_clap_s_with_exit_code_2() {
     let err = stderr(&out);
     assert!(
         err.contains(
-            "unknown backend `podman`: expected one of zellij, docker, apple-container, kubernetes\n"
+            "unknown backend `podman`: expected one of zellij, docker, apple-container, kubernetes, sprites\n"
         ),
         "{err}"
     );
@@ -121,7 +123,17 @@ fn doctor_reports_every_check_and_fails_only_on_required_ones() {
     let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["git", "data dir", "daemon", "docker", "zellij", "bubblewrap", "apple container", "kubernetes"]
+        [
+            "git",
+            "data dir",
+            "daemon",
+            "docker",
+            "zellij",
+            "bubblewrap",
+            "apple container",
+            "kubernetes",
+            "sprites"
+        ]
     );
     let check = |name: &str| checks.iter().find(|c| c["name"] == name).unwrap();
     // Not macOS here: a warning saying so and what to use, never a failure.
@@ -129,6 +141,10 @@ fn doctor_reports_every_check_and_fails_only_on_required_ones() {
     assert!(check("apple container")["hint"].as_str().unwrap().contains("not available here"));
     assert_eq!(check("daemon")["level"], "warn");
     assert_eq!(check("daemon")["hint"], "start it with `clauderon daemon`");
+    // No Sprites token: a warning that says where to put one (and no call to the API).
+    assert_eq!(check("sprites")["level"], "warn");
+    let hint = check("sprites")["hint"].as_str().unwrap();
+    assert!(hint.contains("SPRITES_TOKEN") && hint.contains("secrets/sprites_token"), "{hint}");
     let git_ok = check("git")["level"] == "ok";
     assert_eq!(report["failed"], !git_ok);
     assert_eq!(out.status.success(), git_ok, "the exit code follows the required checks");

@@ -607,7 +607,7 @@ export interface components {
             requests: components["schemas"]["AuditEntry"][];
         };
         /** @enum {string} */
-        BackendKind: "zellij" | "docker" | "apple-container" | "kubernetes";
+        BackendKind: "zellij" | "docker" | "apple-container" | "kubernetes" | "sprites";
         /**
          * @description The width of the report's time buckets.
          * @enum {string}
