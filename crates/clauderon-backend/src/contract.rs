@@ -14,6 +14,10 @@ use crate::{BackendError, BackendHandle, BackendStatus, SessionBackend, SessionS
 use clauderon_types::{AgentKind, SessionId, SessionName};
 use std::time::Duration;
 
+/// What stands for clauderon's CA certificate in the contract's sessions (none of them makes
+/// a TLS connection).
+pub const CONTRACT_CA: &str = "-----BEGIN CERTIFICATE-----\nY29udHJhY3Q=\n-----END CERTIFICATE-----\n";
+
 /// A session spec with its own worktree folder. The command prints a marker
 /// (so `logs` has something to show) and then stays up.
 pub struct Fixture {
@@ -26,6 +30,8 @@ impl Fixture {
     pub fn new(label: &str) -> Result<Self, String> {
         let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
         std::fs::create_dir(dir.path().join("home")).map_err(|e| format!("home: {e}"))?;
+        // Every real session has clauderon's CA certificate; backends that ship it need a file.
+        std::fs::write(dir.path().join("ca.pem"), CONTRACT_CA).map_err(|e| format!("ca.pem: {e}"))?;
         let id = SessionId::new();
         let name =
             SessionName::parse(&format!("contract-{label}-{}", id.short())).map_err(|e| e.to_string())?;

@@ -221,7 +221,7 @@ pub struct ZellijSettings {
 /// `[credentials]`), read by the daemon alone.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SpritesConfig {
-    /// The API's base URL [default: https://api.sprites.dev].
+    /// The API's base URL [default: `https://api.sprites.dev`].
     pub api_url: Option<String>,
 }
 

@@ -9,6 +9,8 @@ pub mod files;
 pub mod git;
 pub mod home_links;
 pub mod http;
+pub mod kube_api;
+pub mod netns;
 pub mod push;
 pub mod session;
 pub mod sprites_api;

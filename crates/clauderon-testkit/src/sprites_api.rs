@@ -34,6 +34,8 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
+use crate::netns::Netns;
+
 /// Where every fake sprite's home is mounted, as on the real service.
 pub const SPRITE_HOME: &str = "/home/sprite";
 
@@ -42,7 +44,7 @@ const ENTER: &str = r#"mount --bind "$0" /home/sprite && cd /home/sprite && exec
 
 struct Sprite {
     id: String,
-    netns: String,
+    netns: Arc<Netns>,
     created_at: String,
     policy: Value,
 }
@@ -73,7 +75,7 @@ pub struct FakeSprites {
 
 impl FakeSprites {
     pub async fn start() -> FakeSprites {
-        std::fs::create_dir_all(SPRITE_HOME).unwrap_or_else(|e| panic!("creating {SPRITE_HOME}: {e}"));
+        crate::netns::mount_points(&[SPRITE_HOME]);
         let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let token = format!("sprites-token-{}", uuid_ish());
         let state = Arc::new(FakeState {
@@ -135,9 +137,7 @@ impl Drop for FakeSprites {
 }
 
 fn uuid_ish() -> String {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("{:x}{:x}", nanos, std::process::id())
+    crate::netns::unique("")
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -156,7 +156,7 @@ fn unauthorized(state: &FakeState, headers: &HeaderMap, what: String) -> Option<
 }
 
 fn sprite_json(name: &str, s: &Sprite) -> Value {
-    let running = netns_pids(&s.netns) > 0;
+    let running = !s.netns.pids().is_empty();
     json!({
         "id": s.id,
         "name": name,
@@ -167,14 +167,6 @@ fn sprite_json(name: &str, s: &Sprite) -> Value {
         "created_at": s.created_at,
         "updated_at": s.created_at,
     })
-}
-
-fn netns_pids(netns: &str) -> usize {
-    std::process::Command::new("ip")
-        .args(["netns", "pids", netns])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).lines().count())
-        .unwrap_or(0)
 }
 
 fn valid_name(name: &str) -> bool {
@@ -201,18 +193,19 @@ async fn create(State(state): State<Arc<FakeState>>, headers: HeaderMap, body: S
     if lock(&state.sprites).contains_key(&name) {
         return error(StatusCode::CONFLICT, "a sprite with this name already exists");
     }
-    let netns = format!("clsp-{}", &uuid_ish()[..10]);
     let home = state.root.join(&name).join("home");
     let made = std::fs::create_dir_all(&home)
         .and_then(|()| std::fs::create_dir_all(state.root.join(&name).join("tmux")))
         .map_err(|e| e.to_string())
-        .and_then(|()| run_ip(&["netns", "add", &netns]))
-        .and_then(|()| run_ip(&["-n", &netns, "link", "set", "lo", "up"]));
-    if let Err(e) = made {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("fake could not make the sprite: {e}"));
-    }
+        .and_then(|()| Netns::new("clsp"));
+    let netns = match made {
+        Ok(ns) => Arc::new(ns),
+        Err(e) => {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("fake could not make the sprite: {e}"));
+        }
+    };
     let sprite = Sprite {
-        id: format!("sprite-{}", &uuid_ish()[..8]),
+        id: format!("sprite-{}", uuid_ish()),
         netns,
         created_at: chrono::Utc::now().to_rfc3339(),
         policy: json!({ "rules": [] }),
@@ -220,15 +213,6 @@ async fn create(State(state): State<Arc<FakeState>>, headers: HeaderMap, body: S
     let answer = sprite_json(&name, &sprite);
     lock(&state.sprites).insert(name, sprite);
     (StatusCode::CREATED, Json(answer)).into_response()
-}
-
-fn run_ip(args: &[&str]) -> Result<(), String> {
-    let out = std::process::Command::new("ip").args(args).output().map_err(|e| format!("ip: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
-    }
 }
 
 async fn list(State(state): State<Arc<FakeState>>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
@@ -264,12 +248,8 @@ fn remove_sprite(state: &FakeState, name: &str) -> bool {
         return false;
     };
     // Every process of the sprite, then its namespace and files.
-    if let Ok(out) = std::process::Command::new("ip").args(["netns", "pids", &sprite.netns]).output() {
-        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-            let _ = std::process::Command::new("kill").args(["-9", pid]).status();
-        }
-    }
-    let _ = run_ip(&["netns", "del", &sprite.netns]);
+    sprite.netns.kill_all();
+    drop(sprite);
     let _ = std::fs::remove_dir_all(state.root.join(name));
     true
 }
@@ -382,20 +362,15 @@ async fn exec(
     })
 }
 
-/// `ip netns exec <ns> unshare -m … sh -c ENTER <home> cmd…` with a sprite's environment.
-fn sprite_argv(netns: &str, dir: &Path, cmd: &[String]) -> (String, Vec<String>) {
-    let mut args: Vec<String> =
-        ["netns", "exec", netns, "unshare", "-m", "--propagation", "private", "sh", "-c", ENTER]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-    args.push(dir.join("home").display().to_string());
+/// The command in the sprite's namespace with its home over [`SPRITE_HOME`].
+fn sprite_argv(netns: &Netns, dir: &Path, cmd: &[String]) -> (String, Vec<String>) {
+    let mut args = vec![dir.join("home").display().to_string()];
     if cmd.is_empty() {
         args.push("bash".into());
     } else {
         args.extend(cmd.iter().cloned());
     }
-    ("ip".into(), args)
+    netns.argv(ENTER, &args)
 }
 
 fn sprite_env(dir: &Path, tty: bool) -> Vec<(String, String)> {
@@ -412,7 +387,7 @@ fn sprite_env(dir: &Path, tty: bool) -> Vec<(String, String)> {
     env
 }
 
-async fn exec_plain(socket: WebSocket, netns: &str, dir: &Path, params: ExecParams) {
+async fn exec_plain(socket: WebSocket, netns: &Netns, dir: &Path, params: ExecParams) {
     let (program, args) = sprite_argv(netns, dir, &params.cmd);
     let (mut sink, mut stream) = socket.split();
     let spawned = tokio::process::Command::new(program)
@@ -499,7 +474,7 @@ fn boxed<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
     Box::new(r)
 }
 
-async fn exec_tty(socket: WebSocket, netns: &str, dir: &Path, params: ExecParams) {
+async fn exec_tty(socket: WebSocket, netns: &Netns, dir: &Path, params: ExecParams) {
     let (program, args) = sprite_argv(netns, dir, &params.cmd);
     let (mut sink, mut stream) = socket.split();
     let opened = pty_process::open().and_then(|(pty, pts)| {

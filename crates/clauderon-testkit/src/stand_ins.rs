@@ -26,3 +26,61 @@ pub fn container_calls(dir: &Path) -> Vec<Vec<String>> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("calls.jsonl: {e}: {l}")))
         .collect()
 }
+
+/// A backend and the stand-in it talks to (a fake API server), kept alive together: what a
+/// contract suite's `make` returns.
+pub struct WithStandIn<B> {
+    pub backend: B,
+    pub stand_in: Box<dyn std::any::Any + Send + Sync>,
+}
+
+use clauderon_backend::{
+    AgentFiles, AttachTarget, BackendError, BackendHandle, BackendResource, BackendStatus, SessionBackend,
+    SessionSpec, Terminal,
+};
+
+#[async_trait::async_trait]
+impl<B: SessionBackend> SessionBackend for WithStandIn<B> {
+    fn kind(&self) -> clauderon_types::BackendKind {
+        self.backend.kind()
+    }
+    async fn check(&self) -> Result<(), BackendError> {
+        self.backend.check().await
+    }
+    async fn create(&self, spec: &SessionSpec) -> Result<BackendHandle, BackendError> {
+        self.backend.create(spec).await
+    }
+    async fn start(&self, h: &BackendHandle) -> Result<(), BackendError> {
+        self.backend.start(h).await
+    }
+    async fn stop(&self, h: &BackendHandle) -> Result<(), BackendError> {
+        self.backend.stop(h).await
+    }
+    async fn delete(&self, h: &BackendHandle) -> Result<(), BackendError> {
+        self.backend.delete(h).await
+    }
+    async fn status(&self, h: &BackendHandle) -> Result<BackendStatus, BackendError> {
+        self.backend.status(h).await
+    }
+    async fn attach_target(&self, h: &BackendHandle) -> Result<AttachTarget, BackendError> {
+        self.backend.attach_target(h).await
+    }
+    fn agent_workdir(&self, worktree: &Path) -> PathBuf {
+        self.backend.agent_workdir(worktree)
+    }
+    async fn prepare_start(&self, files: &AgentFiles) -> Result<(), BackendError> {
+        self.backend.prepare_start(files).await
+    }
+    async fn terminal(&self, h: &BackendHandle) -> Result<Option<Terminal>, BackendError> {
+        self.backend.terminal(h).await
+    }
+    async fn send_input(&self, h: &BackendHandle, text: &str) -> Result<(), BackendError> {
+        self.backend.send_input(h, text).await
+    }
+    async fn logs(&self, h: &BackendHandle, tail: usize) -> Result<String, BackendError> {
+        self.backend.logs(h, tail).await
+    }
+    async fn list(&self) -> Result<Vec<BackendResource>, BackendError> {
+        self.backend.list().await
+    }
+}

@@ -1,0 +1,527 @@
+//! A stand-in for a Kubernetes API server, which cannot run here (none is packaged in the
+//! registries this machine reaches). It is NOT a cluster: it serves, over plain HTTP on
+//! loopback, the part of the API the Kubernetes backend uses — ConfigMaps, Secrets,
+//! PersistentVolumeClaims, NetworkPolicies and Pods in one namespace (create, get, list by
+//! label selector, delete, pod logs), SelfSubjectAccessReview — and keeps what it is given.
+//! Deleting an object deletes what names it as owner, as the garbage collector does.
+//!
+//! A pod "runs" on this machine: its init containers, then its first container, as processes in
+//! a network namespace of their own (only loopback: a pod reaches nothing, as under the
+//! NetworkPolicy), in a private mount namespace where its volumes are bound at their mount
+//! paths (a claim is a folder that outlives the pod; a ConfigMap or Secret volume, its keys as
+//! files), with the environment its spec gives (values, `envFrom` a Secret). The image is not
+//! pulled: the programs are this machine's. Not enforced: the security context, resources, the
+//! NetworkPolicy's rules (the namespace walls everything). Needs root, `ip` and `unshare`; the
+//! mount paths are created on this machine as empty folders.
+
+use crate::netns::Netns;
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+type Key = (String, String);
+
+struct Run {
+    netns: Arc<Netns>,
+}
+
+impl Drop for Run {
+    /// The pod's processes end with it (the task waiting on them then lets the namespace go).
+    fn drop(&mut self) {
+        self.netns.kill_all();
+    }
+}
+
+struct KubeState {
+    namespace: String,
+    root: PathBuf,
+    objects: Mutex<BTreeMap<Key, Value>>,
+    runs: Mutex<HashMap<String, Run>>,
+    requests: Mutex<Vec<String>>,
+    next_uid: Mutex<u64>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A running stand-in API server. Dropping it ends every pod it runs.
+pub struct FakeKube {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    pub namespace: String,
+    state: Arc<KubeState>,
+    server: tokio::task::JoinHandle<()>,
+    _root: tempfile::TempDir,
+}
+
+impl FakeKube {
+    pub async fn start(namespace: &str) -> FakeKube {
+        let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let state = Arc::new(KubeState {
+            namespace: namespace.to_string(),
+            root: root.path().to_path_buf(),
+            objects: Mutex::new(BTreeMap::new()),
+            runs: Mutex::new(HashMap::new()),
+            requests: Mutex::new(Vec::new()),
+            next_uid: Mutex::new(0),
+        });
+        let shared = state.clone();
+        let app = Router::new().fallback(move |method: Method, uri: Uri, body: Bytes| {
+            let state = shared.clone();
+            async move { dispatch(&state, method, uri, body).await }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("binding the stand-in Kubernetes API: {e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("local_addr: {e}"));
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeKube {
+            url: format!("http://{addr}"),
+            namespace: namespace.to_string(),
+            state,
+            server,
+            _root: root,
+        }
+    }
+
+    /// A client of this API server, `namespace` its default.
+    pub fn client(&self) -> kube::Client {
+        let url = self.url.parse().unwrap_or_else(|e| panic!("{e}"));
+        let mut config = kube::Config::new(url);
+        config.default_namespace = self.namespace.clone();
+        kube::Client::try_from(config).unwrap_or_else(|e| panic!("a client of the stand-in API: {e}"))
+    }
+
+    /// Every request as `METHOD /path`, in order.
+    pub fn requests(&self) -> Vec<String> {
+        lock(&self.state.requests).clone()
+    }
+
+    /// The objects of one resource (`pods`, `secrets`…) as stored.
+    pub fn objects(&self, plural: &str) -> Vec<Value> {
+        lock(&self.state.objects).iter().filter(|((p, _), _)| p == plural).map(|(_, v)| v.clone()).collect()
+    }
+}
+
+impl Drop for FakeKube {
+    fn drop(&mut self) {
+        self.server.abort();
+        lock(&self.state.runs).clear();
+    }
+}
+
+fn status(code: StatusCode, reason: &str, message: &str) -> Response {
+    let body = json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": message, "reason": reason, "code": code.as_u16(),
+    });
+    (code, axum::Json(body)).into_response()
+}
+
+/// `apiVersion` and `kind` of a resource the stand-in keeps.
+fn kind_of(plural: &str) -> Option<(&'static str, &'static str)> {
+    Some(match plural {
+        "configmaps" => ("v1", "ConfigMap"),
+        "secrets" => ("v1", "Secret"),
+        "persistentvolumeclaims" => ("v1", "PersistentVolumeClaim"),
+        "pods" => ("v1", "Pod"),
+        "networkpolicies" => ("networking.k8s.io/v1", "NetworkPolicy"),
+        _ => return None,
+    })
+}
+
+async fn dispatch(state: &Arc<KubeState>, method: Method, uri: Uri, body: Bytes) -> Response {
+    lock(&state.requests).push(format!("{method} {}", uri.path()));
+    let parts: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
+    let query: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if method == Method::POST && uri.path() == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" {
+        let mut review: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        review["status"] = json!({ "allowed": true });
+        return (StatusCode::CREATED, axum::Json(review)).into_response();
+    }
+    // /api/v1/namespaces/{ns}/{plural}[/{name}[/{sub}]] or /apis/{group}/{v}/namespaces/…
+    let rest = match parts.as_slice() {
+        ["api", "v1", "namespaces", rest @ ..] => rest,
+        ["apis", _, _, "namespaces", rest @ ..] => rest,
+        _ => return status(StatusCode::NOT_FOUND, "NotFound", "the stand-in does not serve this path"),
+    };
+    let (ns, plural, name, sub) = match rest {
+        [ns, plural] => (*ns, *plural, None, None),
+        [ns, plural, name] => (*ns, *plural, Some(*name), None),
+        [ns, plural, name, sub] => (*ns, *plural, Some(*name), Some(*sub)),
+        _ => return status(StatusCode::NOT_FOUND, "NotFound", "the stand-in does not serve this path"),
+    };
+    if ns != state.namespace {
+        return status(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            &format!("the stand-in serves namespace {}", state.namespace),
+        );
+    }
+    let Some((api_version, kind)) = kind_of(plural) else {
+        return status(StatusCode::NOT_FOUND, "NotFound", &format!("the stand-in does not keep {plural}"));
+    };
+    match (method, name, sub) {
+        (Method::POST, None, None) => create(state, plural, api_version, kind, &body),
+        (Method::GET, None, None) => list(state, plural, kind, &query),
+        (Method::GET, Some(name), None) => {
+            match lock(&state.objects).get(&(plural.to_string(), name.to_string())) {
+                Some(v) => axum::Json(v.clone()).into_response(),
+                None => status(StatusCode::NOT_FOUND, "NotFound", &format!("{plural} \"{name}\" not found")),
+            }
+        }
+        (Method::DELETE, Some(name), None) => {
+            let state = state.clone();
+            let (plural, name) = (plural.to_string(), name.to_string());
+            tokio::task::spawn_blocking(move || match delete(&state, &plural, &name) {
+                Some(v) => axum::Json(v).into_response(),
+                None => status(StatusCode::NOT_FOUND, "NotFound", &format!("{plural} \"{name}\" not found")),
+            })
+            .await
+            .unwrap_or_else(|e| status(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", &e.to_string()))
+        }
+        (Method::GET, Some(name), Some("log")) if plural == "pods" => {
+            if !lock(&state.objects).contains_key(&("pods".to_string(), name.to_string())) {
+                return status(StatusCode::NOT_FOUND, "NotFound", &format!("pods \"{name}\" not found"));
+            }
+            let container = query.iter().find(|(k, _)| k == "container").map_or("", |(_, v)| v.as_str());
+            let text = std::fs::read_to_string(state.root.join("logs").join(format!("{name}.{container}")))
+                .unwrap_or_default();
+            let tail =
+                query.iter().find(|(k, _)| k == "tailLines").and_then(|(_, v)| v.parse::<usize>().ok());
+            let lines: Vec<&str> = text.lines().collect();
+            let kept = tail.map_or(&lines[..], |n| &lines[lines.len().saturating_sub(n)..]);
+            let mut out = kept.join("\n");
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.into_response()
+        }
+        _ => status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "the stand-in does not do this"),
+    }
+}
+
+fn create(state: &Arc<KubeState>, plural: &str, api_version: &str, kind: &str, body: &[u8]) -> Response {
+    let Ok(mut object) = serde_json::from_slice::<Value>(body) else {
+        return status(StatusCode::BAD_REQUEST, "BadRequest", "the body is not JSON");
+    };
+    let Some(name) = object["metadata"]["name"].as_str().map(str::to_string) else {
+        return status(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", "metadata.name is required");
+    };
+    let key = (plural.to_string(), name.clone());
+    let mut objects = lock(&state.objects);
+    if objects.contains_key(&key) {
+        return status(StatusCode::CONFLICT, "AlreadyExists", &format!("{plural} \"{name}\" already exists"));
+    }
+    let uid = {
+        let mut next = lock(&state.next_uid);
+        *next += 1;
+        format!("00000000-0000-4000-8000-{:012x}", *next)
+    };
+    object["apiVersion"] = json!(api_version);
+    object["kind"] = json!(kind);
+    object["metadata"]["uid"] = json!(uid);
+    object["metadata"]["namespace"] = json!(state.namespace);
+    object["metadata"]["resourceVersion"] = json!("1");
+    object["metadata"]["creationTimestamp"] =
+        json!(chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    if kind == "Secret"
+        && let Some(strings) = object.get("stringData").and_then(Value::as_object).cloned()
+    {
+        for (k, v) in strings {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(v.as_str().unwrap_or_default());
+            object["data"][k] = json!(encoded);
+        }
+        if let Some(o) = object.as_object_mut() {
+            o.remove("stringData");
+        }
+    }
+    if kind == "Pod" {
+        object["status"] = json!({ "phase": "Pending" });
+    }
+    objects.insert(key, object.clone());
+    drop(objects);
+    if kind == "Pod" {
+        run_pod(state, &name, &object);
+    }
+    (StatusCode::CREATED, axum::Json(object)).into_response()
+}
+
+fn list(state: &KubeState, plural: &str, kind: &str, query: &[(String, String)]) -> Response {
+    let selector: Vec<(String, String)> = query
+        .iter()
+        .find(|(k, _)| k == "labelSelector")
+        .map(|(_, v)| {
+            v.split(',')
+                .filter_map(|pair| pair.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let items: Vec<Value> = lock(&state.objects)
+        .iter()
+        .filter(|((p, _), _)| p == plural)
+        .map(|(_, v)| v)
+        .filter(|v| selector.iter().all(|(k, want)| v["metadata"]["labels"][k].as_str() == Some(want)))
+        .cloned()
+        .collect();
+    axum::Json(json!({
+        "kind": format!("{kind}List"), "apiVersion": "v1",
+        "metadata": {"resourceVersion": "1"}, "items": items,
+    }))
+    .into_response()
+}
+
+/// Remove the object and, as the garbage collector, every object it owns.
+fn delete(state: &KubeState, plural: &str, name: &str) -> Option<Value> {
+    let object = lock(&state.objects).remove(&(plural.to_string(), name.to_string()))?;
+    if plural == "pods" {
+        lock(&state.runs).remove(name);
+    }
+    if let Some(uid) = object["metadata"]["uid"].as_str() {
+        let owned: Vec<Key> = lock(&state.objects)
+            .iter()
+            .filter(|(_, v)| {
+                v["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|refs| refs.iter().any(|r| r["uid"].as_str() == Some(uid)))
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (p, n) in owned {
+            delete(state, &p, &n);
+        }
+    }
+    Some(object)
+}
+
+/// Set the status of pod `pod` if it is still the one with `uid` (not one made again since).
+fn set_pod_status(state: &KubeState, pod: &str, uid: &str, status: Value) {
+    if let Some(object) = lock(&state.objects).get_mut(&("pods".to_string(), pod.to_string()))
+        && object["metadata"]["uid"].as_str() == Some(uid)
+    {
+        object["status"] = status;
+    }
+}
+
+/// The folder a volume is on this machine, made ready (a ConfigMap's or Secret's keys written).
+fn volume_dir(state: &KubeState, pod: &str, volume: &Value) -> Result<PathBuf, String> {
+    let name = volume["name"].as_str().unwrap_or("volume");
+    let objects = lock(&state.objects);
+    let write_keys = |dir: &Path, data: &Value, decode: bool| -> Result<(), String> {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        for (k, v) in data.as_object().into_iter().flatten() {
+            let text = v.as_str().unwrap_or_default();
+            let bytes = if decode {
+                base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| e.to_string())?
+            } else {
+                text.as_bytes().to_vec()
+            };
+            std::fs::write(dir.join(k), bytes).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    };
+    let dir = if let Some(claim) = volume["persistentVolumeClaim"]["claimName"].as_str() {
+        if !objects.contains_key(&("persistentvolumeclaims".to_string(), claim.to_string())) {
+            return Err(format!("persistentvolumeclaim \"{claim}\" not found"));
+        }
+        let dir = state.root.join("claims").join(claim);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        dir
+    } else if let Some(cm) = volume["configMap"]["name"].as_str() {
+        let data = objects.get(&("configmaps".to_string(), cm.to_string())).map(|v| v["data"].clone());
+        let dir = state.root.join("pods").join(pod).join(name);
+        write_keys(&dir, &data.ok_or_else(|| format!("configmap \"{cm}\" not found"))?, false)?;
+        dir
+    } else if let Some(secret) = volume["secret"]["secretName"].as_str() {
+        let data = objects.get(&("secrets".to_string(), secret.to_string())).map(|v| v["data"].clone());
+        let dir = state.root.join("pods").join(pod).join(name);
+        write_keys(&dir, &data.ok_or_else(|| format!("secret \"{secret}\" not found"))?, true)?;
+        dir
+    } else {
+        let dir = state.root.join("pods").join(pod).join(name);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        dir
+    };
+    Ok(dir)
+}
+
+/// A container's environment from its spec: `env` values and `envFrom` Secrets/ConfigMaps.
+fn container_env(state: &KubeState, container: &Value) -> Result<Vec<(String, String)>, String> {
+    let objects = lock(&state.objects);
+    let mut env =
+        vec![("PATH".to_string(), std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()))];
+    for from in container["envFrom"].as_array().into_iter().flatten() {
+        if let Some(name) = from["secretRef"]["name"].as_str() {
+            let secret = objects
+                .get(&("secrets".to_string(), name.to_string()))
+                .ok_or(format!("secret \"{name}\" not found"))?;
+            for (k, v) in secret["data"].as_object().into_iter().flatten() {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(v.as_str().unwrap_or_default())
+                    .map_err(|e| e.to_string())?;
+                env.push((k.clone(), String::from_utf8_lossy(&bytes).into_owned()));
+            }
+        }
+        if let Some(name) = from["configMapRef"]["name"].as_str() {
+            let cm = objects
+                .get(&("configmaps".to_string(), name.to_string()))
+                .ok_or(format!("configmap \"{name}\" not found"))?;
+            for (k, v) in cm["data"].as_object().into_iter().flatten() {
+                env.push((k.clone(), v.as_str().unwrap_or_default().to_string()));
+            }
+        }
+    }
+    for var in container["env"].as_array().into_iter().flatten() {
+        if let (Some(k), Some(v)) = (var["name"].as_str(), var["value"].as_str()) {
+            env.push((k.to_string(), v.to_string()));
+        }
+    }
+    Ok(env)
+}
+
+/// Binds each `(source, target)` given as arguments, then runs the command in the working dir:
+/// `sh -c MOUNT pod <workdir> <src> <dst>… -- <command>…`.
+const MOUNT: &str = r#"wd=$1; shift
+while [ "$1" != "--" ]; do mount --bind "$1" "$2" || exit 125; shift 2; done
+shift; cd "$wd" || exit 126; exec "$@""#;
+
+fn container_argv(
+    state: &KubeState,
+    netns: &Netns,
+    pod: &str,
+    spec: &Value,
+    c: &Value,
+) -> Result<(String, Vec<String>), String> {
+    let volumes: HashMap<String, PathBuf> = spec["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| Ok((v["name"].as_str().unwrap_or_default().to_string(), volume_dir(state, pod, v)?)))
+        .collect::<Result<_, String>>()?;
+    let mut args = vec!["pod".to_string(), c["workingDir"].as_str().unwrap_or("/").to_string()];
+    for m in c["volumeMounts"].as_array().into_iter().flatten() {
+        let (Some(name), Some(path)) = (m["name"].as_str(), m["mountPath"].as_str()) else { continue };
+        let source = volumes.get(name).ok_or(format!("volume \"{name}\" is not in the pod"))?;
+        crate::netns::mount_points(&[path]);
+        args.push(source.display().to_string());
+        args.push(path.to_string());
+    }
+    args.push("--".into());
+    for part in
+        c["command"].as_array().into_iter().flatten().chain(c["args"].as_array().into_iter().flatten())
+    {
+        args.push(part.as_str().unwrap_or_default().to_string());
+    }
+    Ok(netns.argv(MOUNT, &args))
+}
+
+fn run_pod(state: &Arc<KubeState>, name: &str, pod: &Value) {
+    let uid = pod["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+    let netns = match Netns::new("clk8s") {
+        Ok(ns) => Arc::new(ns),
+        Err(e) => {
+            set_pod_status(state, name, &uid, json!({"phase": "Failed", "message": e}));
+            return;
+        }
+    };
+    lock(&state.runs).insert(name.to_string(), Run { netns: netns.clone() });
+    let (state, name, spec) = (state.clone(), name.to_string(), pod["spec"].clone());
+    let logs = state.root.join("logs");
+    let _ = std::fs::create_dir_all(&logs);
+    // A pod made again under the same name starts with empty logs.
+    for c in spec["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(spec["containers"].as_array().into_iter().flatten())
+    {
+        let _ =
+            std::fs::remove_file(logs.join(format!("{name}.{}", c["name"].as_str().unwrap_or("container"))));
+    }
+    tokio::spawn(async move {
+        let inits: Vec<Value> = spec["initContainers"].as_array().cloned().unwrap_or_default();
+        let mains: Vec<Value> = spec["containers"].as_array().cloned().unwrap_or_default();
+        let mut init_statuses = Vec::new();
+        for (i, c) in inits.iter().chain(mains.iter().take(1)).enumerate() {
+            let is_main = i == inits.len();
+            let cname = c["name"].as_str().unwrap_or("container").to_string();
+            let started = container_argv(&state, &netns, &name, &spec, c)
+                .and_then(|argv| Ok((argv, container_env(&state, c)?)))
+                .and_then(|((program, args), env)| {
+                    let log = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(logs.join(format!("{name}.{cname}")))
+                        .map_err(|e| e.to_string())?;
+                    let err = log.try_clone().map_err(|e| e.to_string())?;
+                    tokio::process::Command::new(program)
+                        .args(args)
+                        .env_clear()
+                        .envs(env)
+                        .stdin(Stdio::null())
+                        .stdout(log)
+                        .stderr(err)
+                        .kill_on_drop(true)
+                        .spawn()
+                        .map_err(|e| e.to_string())
+                });
+            let mut child = match started {
+                Ok(child) => child,
+                Err(e) => {
+                    let waiting = json!([{"name": cname, "ready": false, "restartCount": 0, "image": c["image"], "imageID": "",
+                        "state": {"waiting": {"reason": "CreateContainerConfigError", "message": e}}}]);
+                    let key = if is_main { "containerStatuses" } else { "initContainerStatuses" };
+                    set_pod_status(&state, &name, &uid, json!({"phase": "Pending", key: waiting}));
+                    return;
+                }
+            };
+            if is_main {
+                set_pod_status(
+                    &state,
+                    &name,
+                    &uid,
+                    json!({
+                        "phase": "Running", "initContainerStatuses": init_statuses,
+                        "containerStatuses": [{"name": cname, "ready": true, "restartCount": 0, "image": c["image"], "imageID": "",
+                            "state": {"running": {}}}],
+                    }),
+                );
+            }
+            let code = child.wait().await.ok().and_then(|s| s.code()).unwrap_or(137);
+            let terminated = json!({"name": cname, "ready": false, "restartCount": 0, "image": c["image"], "imageID": "",
+                "state": {"terminated": {"exitCode": code}}});
+            if is_main {
+                let phase = if code == 0 { "Succeeded" } else { "Failed" };
+                set_pod_status(
+                    &state,
+                    &name,
+                    &uid,
+                    json!({"phase": phase, "initContainerStatuses": init_statuses, "containerStatuses": [terminated]}),
+                );
+                return;
+            }
+            init_statuses.push(terminated);
+            if code != 0 {
+                set_pod_status(
+                    &state,
+                    &name,
+                    &uid,
+                    json!({"phase": "Failed", "initContainerStatuses": init_statuses}),
+                );
+                return;
+            }
+        }
+    });
+}
