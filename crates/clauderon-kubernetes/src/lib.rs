@@ -163,6 +163,29 @@ impl KubernetesBackend {
         }
     }
 
+    /// The objects the owner owns: Secret, volumes, NetworkPolicy.
+    async fn create_owned(&self, owned: &plan::Objects) -> Result<(), BackendError> {
+        let pp = PostParams::default();
+        self.api::<Secret>()
+            .await?
+            .create(&pp, &owned.secret)
+            .await
+            .map_err(|e| api_error(e, "creating its Secret"))?;
+        for volume in &owned.volumes {
+            self.api::<PersistentVolumeClaim>()
+                .await?
+                .create(&pp, volume)
+                .await
+                .map_err(|e| api_error(e, "creating its volume"))?;
+        }
+        self.api::<NetworkPolicy>()
+            .await?
+            .create(&pp, &owned.network_policy)
+            .await
+            .map_err(|e| api_error(e, "creating its NetworkPolicy"))?;
+        Ok(())
+    }
+
     /// Create the pod from what the owner ConfigMap keeps (the source, the session's labels).
     async fn make_pod(
         &self,
@@ -180,15 +203,11 @@ impl KubernetesBackend {
     }
 }
 
-/// `git` on the host, for the session's origin and commit.
+/// `git` on the host, for the session's origin and commit: the hardened host-side git
+/// ([`clauderon_backend::host_git`]), run before the session ever does.
 async fn git(dir: &std::path::Path, args: &[&str]) -> Result<String, BackendError> {
-    let out = tokio::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .await
-        .map_err(|e| failed(format!("running git: {e}")))?;
+    let mut cmd = tokio::process::Command::from(clauderon_backend::host_git::command(dir));
+    let out = cmd.args(args).output().await.map_err(|e| failed(format!("running git: {e}")))?;
     if !out.status.success() {
         return Err(failed(format!(
             "git {}: {}",
@@ -199,20 +218,39 @@ async fn git(dir: &std::path::Path, args: &[&str]) -> Result<String, BackendErro
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
+/// An origin as the pod fetches it: HTTPS with no userinfo (a token written into the URL stays
+/// on the host: it would be in the session's ConfigMap and the pod's spec), SSH remotes of the
+/// known forges as HTTPS (as a session's gitconfig maps them). `None`: no HTTPS form known.
+pub fn https_origin(remote: &str) -> Option<String> {
+    if let Some(rest) = remote.strip_prefix("https://") {
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        return (!host.is_empty()).then(|| format!("https://{host}/{path}"));
+    }
+    clauderon_backend::env::FORGES.iter().find_map(|forge| {
+        [format!("git@{forge}:"), format!("ssh://git@{forge}/")]
+            .iter()
+            .find_map(|prefix| remote.strip_prefix(prefix.as_str()))
+            .map(|path| format!("https://{forge}/{path}"))
+    })
+}
+
 /// The session's source: the repository's origin (HTTPS: the pod clones it through the proxy,
 /// which injects the token) and the worktree's commit.
 /// A folder that is no repository, or one without an origin, gives an empty workspace.
 pub async fn source_of(spec: &SessionSpec) -> Result<Source, BackendError> {
-    let Ok(origin) = git(&spec.repo, &["remote", "get-url", "origin"]).await else {
+    let Ok(remote) = git(&spec.repo, &["remote", "get-url", "origin"]).await else {
         tracing::info!(session = %spec.name, "no origin: the session's workspace starts empty");
         return Ok(Source { origin: String::new(), commit: String::new(), branch: String::new() });
     };
-    if !origin.starts_with("https://") {
-        return Err(failed(format!(
-            "a Kubernetes session clones the origin through clauderon's proxy, which needs HTTPS; `{origin}` \
-             is not: set an https:// origin (git remote set-url origin https://…)"
-        )));
-    }
+    let Some(origin) = https_origin(&remote) else {
+        // The remote is not repeated: it may carry a token.
+        return Err(failed(
+            "a Kubernetes session clones the origin through clauderon's proxy, which needs HTTPS, and the \
+             repository's origin is neither https:// nor an SSH remote of GitHub, GitLab or Bitbucket: set an \
+             https:// origin (git remote set-url origin https://…)",
+        ));
+    };
     let commit = git(&spec.worktree, &["rev-parse", "HEAD"]).await?;
     let branch = git(&spec.worktree, &["rev-parse", "--abbrev-ref", "HEAD"]).await?;
     Ok(Source { origin, commit, branch })
@@ -281,25 +319,15 @@ impl SessionBackend for KubernetesBackend {
             .map_err(|e| api_error(e, "creating the session's ConfigMap"))?;
         let uid = owner.metadata.uid.clone();
         let owned = plan::objects(spec, &self.settings, &ca_pem, uid.as_deref());
-        let pp = PostParams::default();
-        self.api::<Secret>()
-            .await?
-            .create(&pp, &owned.secret)
-            .await
-            .map_err(|e| api_error(e, "creating its Secret"))?;
-        for volume in &owned.volumes {
-            self.api::<PersistentVolumeClaim>()
-                .await?
-                .create(&pp, volume)
-                .await
-                .map_err(|e| api_error(e, "creating its volume"))?;
+        let handle = BackendHandle(name);
+        if let Err(e) = self.create_owned(&owned).await {
+            // Nothing half-made is left: the owner takes what was made with it.
+            if let Err(cleanup) = self.delete(&handle).await {
+                tracing::warn!(handle = handle.as_str(), error = %cleanup, "removing a half-created session");
+            }
+            return Err(e);
         }
-        self.api::<NetworkPolicy>()
-            .await?
-            .create(&pp, &owned.network_policy)
-            .await
-            .map_err(|e| api_error(e, "creating its NetworkPolicy"))?;
-        Ok(BackendHandle(name))
+        Ok(handle)
     }
 
     async fn start(&self, handle: &BackendHandle) -> Result<(), BackendError> {

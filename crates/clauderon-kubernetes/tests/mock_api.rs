@@ -334,8 +334,9 @@ async fn conflicts_quota_and_rbac_refusals_say_what_to_do() {
 async fn an_origin_that_is_not_https_is_refused_before_anything_is_sent() {
     let (backend, _api) = backend();
     let repo = TestRepo::new().unwrap();
-    repo.git(&["remote", "add", "origin", "git@github.com:acme/widgets.git"]).unwrap();
+    repo.git(&["remote", "add", "origin", "deploy@git.example.com:acme/widgets.git"]).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let err = backend.create(&spec(&repo, &ca_file(&dir))).await.unwrap_err().to_string();
     assert!(err.contains("https://") && err.contains("git remote set-url"), "{err}");
+    assert!(!err.contains("deploy@"), "the remote (which may hold a token) is repeated: {err}");
 }

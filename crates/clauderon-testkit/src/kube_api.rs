@@ -46,6 +46,8 @@ struct KubeState {
     runs: Mutex<HashMap<String, Run>>,
     requests: Mutex<Vec<String>>,
     next_uid: Mutex<u64>,
+    /// Creations answered with an error instead: resource → (status, reason, message).
+    refusals: Mutex<HashMap<String, (u16, String, String)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -72,6 +74,7 @@ impl FakeKube {
             runs: Mutex::new(HashMap::new()),
             requests: Mutex::new(Vec::new()),
             next_uid: Mutex::new(0),
+            refusals: Mutex::new(HashMap::new()),
         });
         let shared = state.clone();
         let app = Router::new().fallback(move |method: Method, uri: Uri, body: Bytes| {
@@ -105,6 +108,13 @@ impl FakeKube {
     /// Every request as `METHOD /path`, in order.
     pub fn requests(&self) -> Vec<String> {
         lock(&self.state.requests).clone()
+    }
+
+    /// Answer every creation of `plural` with this error from now on (`403`, `Forbidden`,
+    /// `exceeded quota: …`), as a cluster's quota or admission would.
+    pub fn refuse(&self, plural: &str, code: u16, reason: &str, message: &str) {
+        lock(&self.state.refusals)
+            .insert(plural.to_string(), (code, reason.to_string(), message.to_string()));
     }
 
     /// The objects of one resource (`pods`, `secrets`…) as stored.
@@ -214,6 +224,9 @@ async fn dispatch(state: &Arc<KubeState>, method: Method, uri: Uri, body: Bytes)
 }
 
 fn create(state: &Arc<KubeState>, plural: &str, api_version: &str, kind: &str, body: &[u8]) -> Response {
+    if let Some((code, reason, message)) = lock(&state.refusals).get(plural).cloned() {
+        return status(StatusCode::from_u16(code).unwrap_or(StatusCode::FORBIDDEN), &reason, &message);
+    }
     let Ok(mut object) = serde_json::from_slice::<Value>(body) else {
         return status(StatusCode::BAD_REQUEST, "BadRequest", "the body is not JSON");
     };

@@ -1,0 +1,128 @@
+//! The Kubernetes backend against the test kit's STAND-IN API server (`clauderon_testkit::kube_api`:
+//! objects kept, owners' objects collected, pods run on this machine; NOT a cluster).
+//!
+//! - An origin with a token written into its URL never reaches the cluster: the ConfigMap and
+//!   the pod get it without userinfo; a forge's SSH remote becomes its HTTPS form.
+//! - A create the cluster refuses half-way (a quota on volumes) leaves nothing behind.
+//! - A pod that cannot start says why in the session's status.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use clauderon_backend::{
+    BackendError, BackendHandle, BackendStatus, ProxyAccess, SessionBackend, SessionSpec,
+};
+use clauderon_kubernetes::KubernetesBackend;
+use clauderon_kubernetes::plan::KubeSettings;
+use clauderon_testkit::TestRepo;
+use clauderon_testkit::kube_api::FakeKube;
+use clauderon_types::{AgentKind, SessionId, SessionName, SessionOptions};
+
+const TOKEN: &str = "ghp_tokenInTheOriginURL_3e9a";
+
+async fn backend() -> (KubernetesBackend, FakeKube) {
+    let api = FakeKube::start("clauderon-test").await;
+    let settings = KubeSettings {
+        context: None,
+        namespace: api.namespace.clone(),
+        image: "stand-in".into(),
+        storage_class: None,
+        workspace_size: "100Mi".into(),
+        proxy_host: "clauderon-proxy".into(),
+        proxy_port: 3128,
+        proxy_pod_labels: [("app.kubernetes.io/name".to_string(), "clauderon-proxy".to_string())].into(),
+        scope: "stand-in-tests".into(),
+    };
+    (KubernetesBackend::with_client(settings, api.client()), api)
+}
+
+fn spec(repo: &TestRepo, dir: &tempfile::TempDir, command: &str) -> SessionSpec {
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, clauderon_backend::contract::CONTRACT_CA).unwrap();
+    SessionSpec {
+        session_id: SessionId::new(),
+        name: SessionName::parse("kube-t").unwrap(),
+        worktree: repo.path().to_path_buf(),
+        repo: repo.path().to_path_buf(),
+        agent: AgentKind::Claude,
+        prompt: String::new(),
+        options: SessionOptions { command: Some(command.into()), ..Default::default() },
+        home: dir.path().to_path_buf(),
+        placeholders: Vec::new(),
+        proxy: ProxyAccess { user: "kube-t".into(), secret: "proxy-secret".into(), port: 3128, ca_cert: ca },
+    }
+}
+
+#[tokio::test]
+async fn a_token_in_the_origin_url_never_reaches_the_cluster() {
+    let (backend, api) = backend().await;
+    let repo = TestRepo::new().unwrap();
+    repo.git(&["remote", "add", "origin", &format!("https://x-access-token:{TOKEN}@github.com/acme/w.git")])
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The clone finds no network in the stand-in; what matters is what the cluster was given.
+    let handle = backend.create(&spec(&repo, &dir, "sleep 300")).await.unwrap();
+    backend.start(&handle).await.unwrap();
+    let everything = ["configmaps", "secrets", "persistentvolumeclaims", "networkpolicies", "pods"]
+        .iter()
+        .flat_map(|p| api.objects(p))
+        .map(|o| o.to_string())
+        .collect::<String>();
+    assert!(!everything.contains(TOKEN), "the origin's token is in the cluster");
+    assert!(everything.contains("https://github.com/acme/w.git"), "the pod does not clone the origin");
+    backend.delete(&handle).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_forge_ssh_remote_is_cloned_over_https() {
+    let (backend, api) = backend().await;
+    let repo = TestRepo::new().unwrap();
+    repo.git(&["remote", "add", "origin", "git@gitlab.com:group/project.git"]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let handle = backend.create(&spec(&repo, &dir, "sleep 300")).await.unwrap();
+    let owner = api.objects("configmaps").pop().unwrap();
+    assert_eq!(owner["data"]["origin"], "https://gitlab.com/group/project.git");
+    backend.delete(&handle).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_create_refused_half_way_leaves_nothing_behind() {
+    let (backend, api) = backend().await;
+    api.refuse(
+        "persistentvolumeclaims",
+        403,
+        "Forbidden",
+        "persistentvolumeclaims \"x\" is forbidden: exceeded quota: storage, requested: requests.storage=10Gi",
+    );
+    let repo = TestRepo::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let err = backend.create(&spec(&repo, &dir, "sleep 300")).await.unwrap_err();
+    assert!(err.to_string().contains("ResourceQuota"), "{err}");
+    for plural in ["configmaps", "secrets", "persistentvolumeclaims", "networkpolicies", "pods"] {
+        assert!(api.objects(plural).is_empty(), "a {plural} object was left: {:?}", api.objects(plural));
+    }
+}
+
+#[tokio::test]
+async fn a_failing_clone_shows_in_the_logs_and_the_session_stops() {
+    let (backend, _api) = backend().await;
+    let repo = TestRepo::new().unwrap();
+    repo.git(&["remote", "add", "origin", "https://github.com/acme/unreachable.git"]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let handle: BackendHandle = backend.create(&spec(&repo, &dir, "echo never; sleep 300")).await.unwrap();
+    backend.start(&handle).await.unwrap();
+    let mut status = Ok(BackendStatus::Running);
+    for _ in 0..100 {
+        status = backend.status(&handle).await;
+        if status != Ok(BackendStatus::Running) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // The pod's network has nothing (no proxy in the stand-in): the init container's clone fails
+    // and the agent never starts.
+    assert_eq!(status, Ok(BackendStatus::Stopped));
+    let logs = backend.logs(&handle, 50).await.unwrap();
+    assert!(!logs.contains("never"), "{logs}");
+    backend.delete(&handle).await.unwrap();
+    assert!(matches!(backend.logs(&handle, 5).await, Err(BackendError::NotFound { .. })));
+}
