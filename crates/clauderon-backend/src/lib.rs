@@ -12,6 +12,7 @@ pub mod contract;
 pub mod env;
 pub mod host_git;
 pub mod session_files;
+pub mod tunnel;
 
 use async_trait::async_trait;
 use clauderon_types::{AgentKind, BackendKind, SessionId, SessionName, SessionOptions};

@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use clauderon_backend::tunnel::FromRelay;
 use futures_util::{SinkExt, StreamExt};
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, StatusCode, Uri};
@@ -15,6 +16,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -331,6 +333,46 @@ impl Api {
             })?
             .map_err(|e| self.unreachable(e))
     }
+}
+
+/// An exec stream as a relay's: what it prints (stream bytes 1, 2, 3) and its stdin (stream
+/// byte 0), for [`clauderon_backend::tunnel::carry`]. The socket is pumped until either side ends.
+pub fn relay_streams(socket: ExecSocket) -> (mpsc::Receiver<FromRelay>, mpsc::Sender<Vec<u8>>) {
+    let (events_tx, events) = mpsc::channel(64);
+    let (to_relay, mut outbox) = mpsc::channel::<Vec<u8>>(256);
+    tokio::spawn(async move {
+        let (mut sink, mut source) = socket.split();
+        loop {
+            tokio::select! {
+                msg = source.next() => {
+                    let event = match msg {
+                        Some(Ok(Message::Binary(data))) => match data.first() {
+                            Some(&stream::STDOUT) => FromRelay::Stdout(data[1..].to_vec()),
+                            Some(&stream::STDERR) => FromRelay::Stderr(data[1..].to_vec()),
+                            Some(&stream::EXIT) => FromRelay::Exit(data.get(1).copied().map_or(-1, i32::from)),
+                            _ => continue,
+                        },
+                        Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                        Some(Ok(_)) => continue,
+                    };
+                    if events_tx.send(event).await.is_err() {
+                        break;
+                    }
+                }
+                bytes = outbox.recv() => {
+                    let Some(bytes) = bytes else { break };
+                    let mut msg = Vec::with_capacity(bytes.len() + 1);
+                    msg.push(stream::STDIN);
+                    msg.extend_from_slice(&bytes);
+                    if sink.send(Message::Binary(msg.into())).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = sink.close().await;
+    });
+    (events, to_relay)
 }
 
 fn exec_query(request: &ExecRequest) -> String {

@@ -4,14 +4,14 @@
 //! - `.clauderon/env.sh` (0600): the session's environment — placeholders and the proxy URL with
 //!   the session's identity on the relay's port, never a credential;
 //! - `.clauderon/run.sh`: the session's command in `~/workspace` with that environment;
-//! - `.clauderon/relay.py`: the proxy relay ([`crate::tunnel`]);
+//! - `.clauderon/relay.js`: the proxy relay ([`clauderon_backend::tunnel`]);
 //! - `.clauderon/ca.pem`, `.clauderon/ca-bundle.pem`: clauderon's CA certificate (never its
 //!   key), alone and after the sprite's own roots;
 //! - the session's HOME as clauderon wrote it on the host (agent settings, hooks, trust);
 //! - `workspace/`: the session branch cloned from a bundle (or the folder's files).
 
-use crate::{SPRITE_HOME, TMUX_SESSION, sh_quote, tunnel};
-use clauderon_backend::{BackendError, SessionSpec, env, host_git, session_files};
+use crate::{SPRITE_HOME, TMUX_SESSION, sh_quote};
+use clauderon_backend::{BackendError, SessionSpec, env, host_git, session_files, tunnel};
 use clauderon_types::BackendKind;
 use std::path::Path;
 
@@ -87,7 +87,7 @@ pub fn setup_archive(spec: &SessionSpec) -> Result<Bundle, BackendError> {
     add_file(&mut tar, ".clauderon/ca.pem", 0o644, &ca)?;
     add_file(&mut tar, ".clauderon/env.sh", 0o600, env_script(&environment(spec)).as_bytes())?;
     add_file(&mut tar, ".clauderon/run.sh", 0o755, run_script(spec).as_bytes())?;
-    add_file(&mut tar, ".clauderon/relay.py", 0o755, tunnel::RELAY.as_bytes())?;
+    add_file(&mut tar, ".clauderon/relay.js", 0o755, tunnel::RELAY.as_bytes())?;
     add_file(&mut tar, ".clauderon/tmux.conf", 0o644, TMUX_CONF.as_bytes())?;
     let (name, email) = env::host_git_identity(&spec.repo);
     add_file(&mut tar, ".gitconfig", 0o644, env::gitconfig(name.as_deref(), email.as_deref()).as_bytes())?;

@@ -8,7 +8,7 @@
 //!   never a credential), and the workspace — the session branch as a git bundle cloned into
 //!   `~/workspace` (a folder that is not a git repository goes as its files).
 //! - **Proxy**: a sprite cannot reach a laptop, so the daemon carries the proxy to it through an
-//!   exec stream it holds open ([`tunnel`]). The relay listens on the sprite's loopback; the
+//!   exec stream it holds open ([`clauderon_backend::tunnel`]). The relay listens on the sprite's loopback; the
 //!   session's `HTTPS_PROXY` points there with its own identity (407 for anyone else, as for
 //!   Docker). A start waits for the relay, and fails, saying why, when it does not come up:
 //!   a session is never started without its proxy.
@@ -25,10 +25,10 @@
 //! and say so.
 
 pub mod api;
-pub mod tunnel;
 
 use api::{Api, ApiError, ExecRequest, TokenSource};
 use async_trait::async_trait;
+use clauderon_backend::tunnel;
 use clauderon_backend::{
     AttachTarget, BackendError, BackendHandle, BackendResource, BackendStatus, SessionBackend, SessionSpec,
     Terminal, TerminalInput,
@@ -163,7 +163,7 @@ impl SpritesBackend {
         let port = lock(&self.remembered).get(name).map(|r| r.proxy_port).unwrap_or(self.proxy_port);
         let proxy = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let request = ExecRequest::plain(
-            &["sh", "-c", &format!("exec python3 {SPRITE_HOME}/.clauderon/relay.py {}", tunnel::RELAY_PORT)],
+            &["sh", "-c", &format!("exec node {SPRITE_HOME}/.clauderon/relay.js {}", tunnel::RELAY_PORT)],
             true,
         );
         let socket = self.api()?.exec(name, &request).await.map_err(|e| api_error(e, name))?;
@@ -171,7 +171,8 @@ impl SpritesBackend {
         let (ended_tx, ended_rx) = tokio::sync::oneshot::channel();
         let sprite = name.to_string();
         let task = tokio::spawn(async move {
-            let ended = tunnel::carry(socket, proxy, Some(ready_tx)).await;
+            let (events, to_relay) = api::relay_streams(socket);
+            let ended = tunnel::carry(events, to_relay, proxy, Some(ready_tx)).await;
             tracing::info!(sprite, ?ended, "the proxy tunnel of a sprite ended");
             let _ = ended_tx.send(ended);
         });
@@ -193,7 +194,7 @@ impl SpritesBackend {
         };
         Err(failed(format!(
             "the proxy relay in sprite {name} did not start ({why}); the session is not started without \
-             its proxy. The relay needs python3 in the sprite; check with `sprite exec -s {name} python3 --version`"
+             its proxy. The relay needs node in the sprite; check with `sprite exec -s {name} node --version`"
         )))
     }
 

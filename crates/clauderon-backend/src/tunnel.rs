@@ -1,10 +1,11 @@
-//! The way a sprite reaches the daemon's proxy. A sprite runs on Fly's side and cannot open a
-//! connection to a laptop, so the daemon carries its proxy traffic itself: it runs a small relay
-//! in the sprite ([`RELAY`], Python) over an exec WebSocket that the daemon holds open; the
-//! relay listens on the sprite's loopback ([`RELAY_PORT`]), where the session's `HTTPS_PROXY`
+//! The way a remote session (a sprite, a pod) reaches the daemon's proxy without the proxy being
+//! reachable from where it runs: the daemon carries the traffic itself. It runs a small relay in
+//! the session ([`RELAY`], Node: the agents' own runtime, in every agent image) over an exec
+//! stream that the daemon holds open (the Sprites API's exec WebSocket, the Kubernetes API's
+//! exec); the relay listens on the session's loopback ([`RELAY_PORT`]), where its `HTTPS_PROXY`
 //! points, and every connection to it becomes frames on the relay's stdout; the daemon turns
 //! them into connections to its proxy on its own loopback, and the proxy's answers into frames
-//! on the relay's stdin.
+//! on the relay's stdin. The session needs no route to the daemon at all.
 //!
 //! The frames come from inside the session, so they are read as an attacker's: every frame is
 //! bounded (a 2-byte length), there is no destination in them (each connection goes to the
@@ -13,16 +14,13 @@
 //!
 //! Frame: `kind (1 byte) | connection (4 bytes, big-endian) | length (2 bytes) | payload`.
 
-use crate::api::{ExecSocket, stream};
-use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
 
-/// The relay program, written into the sprite.
-pub const RELAY: &str = include_str!("relay.py");
+/// The relay program (`node relay.js PORT [READY_FILE]`), written into the session.
+pub const RELAY: &str = include_str!("tunnel/relay.js");
 
 /// Where the relay listens inside the sprite (its loopback).
 pub const RELAY_PORT: u16 = 3128;
@@ -83,6 +81,14 @@ impl Decoder {
     }
 }
 
+/// What the relay's exec stream delivers.
+#[derive(Debug)]
+pub enum FromRelay {
+    Stdout(Vec<u8>),
+    Stderr(Vec<u8>),
+    Exit(i32),
+}
+
 /// How a tunnel ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Ended {
@@ -92,61 +98,39 @@ pub enum Ended {
     Protocol(String),
 }
 
-/// Carry the relay's connections to the proxy at `proxy` until the relay goes. `ready` is told
-/// when the relay listens.
+/// Carry the relay's connections to the proxy at `proxy` until the relay goes: `from_relay` is
+/// what its exec stream delivers, `to_relay` its stdin. `ready` is told when the relay listens.
 pub async fn carry(
-    socket: ExecSocket,
+    mut from_relay: mpsc::Receiver<FromRelay>,
+    to_relay: mpsc::Sender<Vec<u8>>,
     proxy: SocketAddr,
     ready: Option<tokio::sync::oneshot::Sender<()>>,
 ) -> Ended {
-    let (mut sink, mut source) = socket.split();
-    // Everything for the relay's stdin goes through one writer.
-    let (to_relay, mut outbox) = mpsc::channel::<Vec<u8>>(256);
-    let writer = tokio::spawn(async move {
-        while let Some(f) = outbox.recv().await {
-            let mut msg = Vec::with_capacity(f.len() + 1);
-            msg.push(stream::STDIN);
-            msg.extend_from_slice(&f);
-            if sink.send(Message::Binary(msg.into())).await.is_err() {
-                break;
-            }
-        }
-        let _ = sink.close().await;
-    });
     let mut ready = ready;
     let mut conns: HashMap<u32, mpsc::Sender<Option<Vec<u8>>>> = HashMap::new();
     let mut decoder = Decoder::default();
     let mut stderr_tail = String::new();
     let (closed_tx, mut closed_rx) = mpsc::unbounded_channel::<u32>();
-    let ended = 'outer: loop {
-        let msg = tokio::select! {
-            msg = source.next() => msg,
+    'outer: loop {
+        let event = tokio::select! {
+            event = from_relay.recv() => event,
             Some(conn) = closed_rx.recv() => {
                 conns.remove(&conn);
                 continue;
             }
         };
-        let data = match msg {
-            Some(Ok(Message::Binary(data))) => data,
-            Some(Ok(Message::Close(_))) | None => {
-                break Ended::RelayGone(relay_words("its stream closed", &stderr_tail));
-            }
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => break Ended::RelayGone(e.to_string()),
-        };
-        match data.first() {
-            Some(&stream::STDOUT) => decoder.push(&data[1..]),
-            Some(&stream::STDERR) => {
+        match event {
+            Some(FromRelay::Stdout(bytes)) => decoder.push(&bytes),
+            Some(FromRelay::Stderr(bytes)) => {
                 if stderr_tail.len() < 4096 {
-                    stderr_tail.push_str(&String::from_utf8_lossy(&data[1..]));
+                    stderr_tail.push_str(&String::from_utf8_lossy(&bytes));
                 }
                 continue;
             }
-            Some(&stream::EXIT) => {
-                let code = data.get(1).copied().unwrap_or(255);
+            Some(FromRelay::Exit(code)) => {
                 break Ended::RelayGone(relay_words(&format!("exited with code {code}"), &stderr_tail));
             }
-            _ => continue,
+            None => break Ended::RelayGone(relay_words("its stream closed", &stderr_tail)),
         }
         while let Some(f) = decoder.next_frame() {
             match f.kind {
@@ -179,9 +163,43 @@ pub async fn carry(
                 other => break 'outer Ended::Protocol(format!("unknown frame kind {other}")),
             }
         }
-    };
-    drop(conns);
-    drop(to_relay);
+    }
+}
+
+/// [`carry`] over a relay process's own byte streams (its stdout and stdin), as an exec API
+/// that gives those (Kubernetes') hands them over.
+pub async fn carry_io(
+    stdout: impl AsyncRead + Unpin + Send + 'static,
+    stdin: impl AsyncWrite + Unpin + Send + 'static,
+    proxy: SocketAddr,
+    ready: Option<tokio::sync::oneshot::Sender<()>>,
+) -> Ended {
+    let (events_tx, events) = mpsc::channel(64);
+    let (to_relay, mut outbox) = mpsc::channel::<Vec<u8>>(256);
+    let reader = tokio::spawn(async move {
+        let mut stdout = stdout;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match stdout.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if events_tx.send(FromRelay::Stdout(buf[..n].to_vec())).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    let writer = tokio::spawn(async move {
+        let mut stdin = stdin;
+        while let Some(bytes) = outbox.recv().await {
+            if stdin.write_all(&bytes).await.is_err() || stdin.flush().await.is_err() {
+                break;
+            }
+        }
+    });
+    let ended = carry(events, to_relay, proxy, ready).await;
+    reader.abort();
     writer.abort();
     ended
 }
