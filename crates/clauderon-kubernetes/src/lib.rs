@@ -23,13 +23,84 @@ use clauderon_types::{BackendKind, SessionId};
 use k8s_openapi::api::authorization::v1::SelfSubjectAccessReview;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams, PropagationPolicy};
+use kube::api::{Api, AttachParams, DeleteParams, ListParams, LogParams, PostParams, PropagationPolicy};
 use plan::{KubeSettings, Source};
+use std::collections::HashMap;
 use tokio::sync::OnceCell;
 
 pub struct KubernetesBackend {
     settings: KubeSettings,
     client: OnceCell<Result<kube::Client, String>>,
+    /// The daemon's proxy port each session's create saw (the proxy on the daemon's loopback).
+    proxy_ports: std::sync::Mutex<HashMap<String, u16>>,
+    /// The tunnel supervisor of each running session (tunnel mode).
+    tunnels: std::sync::Mutex<HashMap<String, tokio::task::JoinHandle<()>>>,
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The container of the pod whose process runs now (the init container's clone, then the
+/// session's), for the relay to go into.
+fn running_container(pod: &Pod) -> Option<&'static str> {
+    let status = pod.status.as_ref()?;
+    let running = |list: Option<&Vec<k8s_openapi::api::core::v1::ContainerStatus>>, name: &str| {
+        list.into_iter()
+            .flatten()
+            .any(|c| c.name == name && c.state.as_ref().is_some_and(|s| s.running.is_some()))
+    };
+    if running(status.init_container_statuses.as_ref(), plan::INIT_CONTAINER) {
+        Some(plan::INIT_CONTAINER)
+    } else if running(status.container_statuses.as_ref(), plan::SESSION_CONTAINER) {
+        Some(plan::SESSION_CONTAINER)
+    } else {
+        None
+    }
+}
+
+/// Keep a relay in the pod's running container, its stream carried to the daemon's proxy,
+/// until the pod is gone or has ended.
+async fn supervise_tunnel(pods: Api<Pod>, name: String, proxy: std::net::SocketAddr) {
+    let mut quiet = std::time::Duration::from_millis(200);
+    loop {
+        let pod = match pods.get(&name).await {
+            Ok(pod) => pod,
+            Err(e) if is_missing(&e) => return,
+            Err(e) => {
+                tracing::warn!(pod = name, error = %e, "reading a pod for its proxy tunnel");
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                continue;
+            }
+        };
+        let phase = pod.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default();
+        if phase == "Succeeded" || phase == "Failed" {
+            return;
+        }
+        let Some(container) = running_container(&pod) else {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            continue;
+        };
+        let ready = plan::relay_ready_file(container);
+        let port = clauderon_backend::tunnel::RELAY_PORT.to_string();
+        let command = ["node", &format!("{}/relay.js", plan::FILES), port.as_str(), ready.as_str()];
+        let params = AttachParams::default().container(container).stdin(true).stdout(true).stderr(false);
+        match pods.exec(&name, command, &params).await {
+            Ok(mut process) => match (process.stdout(), process.stdin()) {
+                (Some(stdout), Some(stdin)) => {
+                    let ended = clauderon_backend::tunnel::carry_io(stdout, stdin, proxy, None).await;
+                    tracing::info!(pod = name, container, ?ended, "a pod's proxy relay ended");
+                    quiet = std::time::Duration::from_millis(200);
+                }
+                _ => tracing::warn!(pod = name, "the exec gave no streams for the proxy relay"),
+            },
+            Err(e) => {
+                tracing::warn!(pod = name, container, error = %e, "starting the proxy relay in a pod");
+                quiet = (quiet * 2).min(std::time::Duration::from_secs(5));
+            }
+        }
+        tokio::time::sleep(quiet).await;
+    }
 }
 
 fn failed(message: impl Into<String>) -> BackendError {
@@ -100,12 +171,42 @@ pub fn pod_status(pod: &Pod) -> Result<BackendStatus, String> {
 impl KubernetesBackend {
     /// A backend that connects with the kubeconfig (or in-cluster config) on first use.
     pub fn new(settings: KubeSettings) -> Self {
-        KubernetesBackend { settings, client: OnceCell::new() }
+        KubernetesBackend {
+            settings,
+            client: OnceCell::new(),
+            proxy_ports: Default::default(),
+            tunnels: Default::default(),
+        }
     }
 
     /// A backend on a given client (the tests' mock service).
     pub fn with_client(settings: KubeSettings, client: kube::Client) -> Self {
-        KubernetesBackend { settings, client: OnceCell::new_with(Some(Ok(client))) }
+        KubernetesBackend {
+            settings,
+            client: OnceCell::new_with(Some(Ok(client))),
+            proxy_ports: Default::default(),
+            tunnels: Default::default(),
+        }
+    }
+
+    /// Start the session's tunnel supervisor unless one runs (tunnel mode only).
+    async fn ensure_tunnel(&self, handle: &BackendHandle) -> Result<(), BackendError> {
+        if !self.settings.tunnel || lock(&self.tunnels).get(handle.as_str()).is_some_and(|t| !t.is_finished())
+        {
+            return Ok(());
+        }
+        let port =
+            lock(&self.proxy_ports).get(handle.as_str()).copied().unwrap_or(self.settings.daemon_proxy_port);
+        let proxy = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
+        let task = tokio::spawn(supervise_tunnel(self.api::<Pod>().await?, handle.0.clone(), proxy));
+        lock(&self.tunnels).insert(handle.0.clone(), task);
+        Ok(())
+    }
+
+    fn stop_tunnel(&self, handle: &BackendHandle) {
+        if let Some(task) = lock(&self.tunnels).remove(handle.as_str()) {
+            task.abort();
+        }
     }
 
     async fn client(&self) -> Result<kube::Client, BackendError> {
@@ -320,6 +421,7 @@ impl SessionBackend for KubernetesBackend {
         let uid = owner.metadata.uid.clone();
         let owned = plan::objects(spec, &self.settings, &ca_pem, uid.as_deref());
         let handle = BackendHandle(name);
+        lock(&self.proxy_ports).insert(handle.0.clone(), spec.proxy.port);
         if let Err(e) = self.create_owned(&owned).await {
             // Nothing half-made is left: the owner takes what was made with it.
             if let Err(cleanup) = self.delete(&handle).await {
@@ -339,13 +441,15 @@ impl SessionBackend for KubernetesBackend {
         let get = |k: &str| data.get(k).cloned().unwrap_or_default();
         let spec: SessionSpec = spec_from_record(&get("spec"))?;
         let source = Source { origin: get("origin"), commit: get("commit"), branch: get("branch") };
-        self.make_pod(&owner, &spec, &source).await
+        self.make_pod(&owner, &spec, &source).await?;
+        self.ensure_tunnel(handle).await
     }
 
     async fn stop(&self, handle: &BackendHandle) -> Result<(), BackendError> {
         if self.owner(handle).await?.is_none() {
             return Err(not_found(handle));
         }
+        self.stop_tunnel(handle);
         match self.api::<Pod>().await?.delete(handle.as_str(), &DeleteParams::default()).await {
             Ok(_) => Ok(()),
             Err(e) if is_missing(&e) => Ok(()),
@@ -354,6 +458,7 @@ impl SessionBackend for KubernetesBackend {
     }
 
     async fn delete(&self, handle: &BackendHandle) -> Result<(), BackendError> {
+        self.stop_tunnel(handle);
         let params =
             DeleteParams { propagation_policy: Some(PropagationPolicy::Background), ..Default::default() };
         match self.api::<ConfigMap>().await?.delete(handle.as_str(), &params).await {
@@ -367,10 +472,16 @@ impl SessionBackend for KubernetesBackend {
         if self.owner(handle).await?.is_none() {
             return Ok(BackendStatus::Missing);
         }
-        match self.pod(handle).await? {
-            None => Ok(BackendStatus::Stopped),
-            Some(pod) => pod_status(&pod).map_err(failed),
+        let status = match self.pod(handle).await? {
+            None => BackendStatus::Stopped,
+            Some(pod) => pod_status(&pod).map_err(failed)?,
+        };
+        // A running pod always has its proxy: after a daemon restart the tunnel is opened
+        // again here, where the session manager first looks at the session.
+        if status == BackendStatus::Running {
+            self.ensure_tunnel(handle).await?;
         }
+        Ok(status)
     }
 
     async fn attach_target(&self, handle: &BackendHandle) -> Result<AttachTarget, BackendError> {

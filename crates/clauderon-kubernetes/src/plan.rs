@@ -19,6 +19,12 @@ pub const LABEL_SCOPE: &str = "clauderon.dev/scope";
 pub const WORKSPACE: &str = "/workspace";
 pub const HOME: &str = "/home/clauderon";
 pub const FILES: &str = "/etc/clauderon";
+/// The relay's ready file for a container (`/tmp` is the pod's, shared by its containers).
+pub fn relay_ready_file(container: &str) -> String {
+    format!("/tmp/.clauderon-relay-{container}")
+}
+pub const INIT_CONTAINER: &str = "clone";
+pub const SESSION_CONTAINER: &str = "agent";
 
 /// What the cluster side needs to know.
 #[derive(Debug, Clone)]
@@ -30,7 +36,15 @@ pub struct KubeSettings {
     pub storage_class: Option<String>,
     /// The workspace volume's size (`10Gi`).
     pub workspace_size: String,
-    /// The proxy as pods reach it: a Service's name (`clauderon-proxy.clauderon.svc`) and port.
+    /// How pods reach the proxy: through the daemon's own tunnel (`true`: a relay in the pod,
+    /// the pod has no egress at all), or at `proxy_host:proxy_port`, a Service of an in-cluster
+    /// daemon's proxy (`false`).
+    pub tunnel: bool,
+    /// The daemon's proxy port on its loopback, where the tunnel carries pods' connections (for
+    /// sessions whose create this daemon did not see: after a restart).
+    pub daemon_proxy_port: u16,
+    /// The proxy as pods reach it without the tunnel: a Service's name
+    /// (`clauderon-proxy.clauderon.svc`) and port.
     pub proxy_host: String,
     pub proxy_port: u16,
     /// The labels of the proxy's pods, for the NetworkPolicy's one egress rule.
@@ -94,8 +108,13 @@ pub fn objects(spec: &SessionSpec, s: &KubeSettings, ca_pem: &str, owner_uid: Op
     let name = object_name(spec);
     let labels = labels(spec, &s.scope);
     let owned = owner_refs(&name, owner_uid);
+    // Through the tunnel the session's proxy is the relay on the pod's loopback; else the
+    // Service's port (not the daemon's own: that is where the daemon listens, not the pod).
+    let mut spec = spec.clone();
+    spec.proxy.port = if s.tunnel { clauderon_backend::tunnel::RELAY_PORT } else { s.proxy_port };
+    let spec = &spec;
     let view = SessionView {
-        proxy_host: &s.proxy_host,
+        proxy_host: if s.tunnel { "127.0.0.1" } else { &s.proxy_host },
         ca_cert: &format!("{FILES}/ca.pem"),
         ca_bundle: &format!("{FILES}/ca-bundle.pem"),
         home: HOME,
@@ -106,6 +125,7 @@ pub fn objects(spec: &SessionSpec, s: &KubeSettings, ca_pem: &str, owner_uid: Op
         "data": {
             "ca.pem": ca_pem,
             "ca-bundle.pem": clauderon_backend::env::ca_bundle(ca_pem),
+            "relay.js": clauderon_backend::tunnel::RELAY,
         },
     }));
     let secret = from(json!({
@@ -126,17 +146,23 @@ pub fn objects(spec: &SessionSpec, s: &KubeSettings, ca_pem: &str, owner_uid: Op
             "spec": spec_json,
         }))
     };
+    // Through the tunnel the pod needs no egress at all; else only the proxy's pods and DNS.
+    let egress = if s.tunnel {
+        json!([])
+    } else {
+        json!([
+            {"to": [{"podSelector": {"matchLabels": s.proxy_pod_labels}}], "ports": [{"protocol": "TCP", "port": s.proxy_port}]},
+            {"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+             "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+        ])
+    };
     let network_policy = from(json!({
         "metadata": {"name": name, "namespace": s.namespace, "labels": labels, "ownerReferences": owned},
         "spec": {
             "podSelector": {"matchLabels": {LABEL_SESSION_ID: spec.session_id.to_string()}},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [],
-            "egress": [
-                {"to": [{"podSelector": {"matchLabels": s.proxy_pod_labels}}], "ports": [{"protocol": "TCP", "port": s.proxy_port}]},
-                {"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
-                 "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
-            ],
+            "egress": egress,
         },
     }));
     Objects {
@@ -184,6 +210,17 @@ pub fn pod(spec: &SessionSpec, s: &KubeSettings, source: &Source, owner_uid: &st
          git clone --no-checkout \"$CLAUDERON_ORIGIN\" {WORKSPACE}; \
          git -C {WORKSPACE} checkout -b \"$CLAUDERON_BRANCH\" \"$CLAUDERON_BASE\"; fi"
     );
+    // Through the tunnel a container waits for the daemon's relay before its command runs.
+    let wrap = |container: &str, command: Vec<String>| -> Vec<String> {
+        if !s.tunnel {
+            return command;
+        }
+        let wait = format!(
+            "until [ -e {ready} ]; do sleep 0.2; done; exec \"$@\"",
+            ready = relay_ready_file(container)
+        );
+        [vec!["/bin/sh".to_string(), "-c".into(), wait, "clauderon-wait".into()], command].concat()
+    };
     let mut resources = json!({});
     if let Some(m) = spec.options.milli_cpus {
         resources["requests"]["cpu"] = json!(format!("{m}m"));
@@ -203,9 +240,9 @@ pub fn pod(spec: &SessionSpec, s: &KubeSettings, source: &Source, owner_uid: &st
             "restartPolicy": "Never",
             "securityContext": {"runAsNonRoot": true, "fsGroup": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
             "initContainers": [{
-                "name": "clone",
+                "name": INIT_CONTAINER,
                 "image": image,
-                "command": ["/bin/sh", "-c", clone],
+                "command": wrap(INIT_CONTAINER, vec!["/bin/sh".into(), "-c".into(), clone]),
                 "env": [
                     {"name": "CLAUDERON_ORIGIN", "value": source.origin},
                     {"name": "CLAUDERON_BASE", "value": source.commit},
@@ -216,9 +253,9 @@ pub fn pod(spec: &SessionSpec, s: &KubeSettings, source: &Source, owner_uid: &st
                 "volumeMounts": mounts,
             }],
             "containers": [{
-                "name": "agent",
+                "name": SESSION_CONTAINER,
                 "image": image,
-                "command": session_command(spec),
+                "command": wrap(SESSION_CONTAINER, session_command(spec)),
                 "workingDir": WORKSPACE,
                 "envFrom": env_from,
                 "securityContext": security,
@@ -241,6 +278,50 @@ pub fn pod(spec: &SessionSpec, s: &KubeSettings, source: &Source, owner_uid: &st
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    fn settings(tunnel: bool) -> KubeSettings {
+        KubeSettings {
+            context: None,
+            tunnel,
+            daemon_proxy_port: 3128,
+            namespace: "ns".into(),
+            image: "img".into(),
+            storage_class: None,
+            workspace_size: "1Gi".into(),
+            proxy_host: "proxy.ns.svc".into(),
+            proxy_port: 8080,
+            proxy_pod_labels: [("app".to_string(), "proxy".to_string())].into(),
+            scope: "s".into(),
+        }
+    }
+
+    #[test]
+    fn through_the_tunnel_a_pod_has_no_egress_and_waits_for_the_relay() {
+        let f = clauderon_backend::contract::Fixture::new("plan").unwrap();
+        let tunnel = objects(&f.spec, &settings(true), "CA", Some("uid"));
+        let egress = serde_json::to_value(&tunnel.network_policy).unwrap()["spec"]["egress"].clone();
+        assert_eq!(egress, json!([]));
+        let env = serde_json::to_value(&tunnel.secret).unwrap()["stringData"].clone();
+        assert_eq!(env["HTTPS_PROXY"], "http://contract:contract-secret@127.0.0.1:3128");
+        assert!(tunnel.owner.data.unwrap().contains_key("relay.js"));
+        let source = Source { origin: String::new(), commit: String::new(), branch: String::new() };
+        let tunnelled = serde_json::to_value(pod(&f.spec, &settings(true), &source, "uid")).unwrap();
+        for (list, name) in [("initContainers", INIT_CONTAINER), ("containers", SESSION_CONTAINER)] {
+            let command = tunnelled["spec"][list][0]["command"].to_string();
+            assert!(
+                command.contains(&relay_ready_file(name)),
+                "{list} does not wait for its relay: {command}"
+            );
+        }
+        // Without the tunnel: the Service, and egress to the proxy's pods and DNS only.
+        let service = objects(&f.spec, &settings(false), "CA", Some("uid"));
+        let env = serde_json::to_value(&service.secret).unwrap()["stringData"].clone();
+        assert_eq!(env["HTTPS_PROXY"], "http://contract:contract-secret@proxy.ns.svc:8080");
+        let egress = serde_json::to_value(&service.network_policy).unwrap()["spec"]["egress"].clone();
+        assert_eq!(egress.as_array().unwrap().len(), 2);
+        let direct = serde_json::to_value(pod(&f.spec, &settings(false), &source, "uid")).unwrap();
+        assert!(!direct.to_string().contains(".clauderon-relay"), "{direct}");
+    }
 
     #[test]
     fn a_scope_becomes_a_valid_label_value() {

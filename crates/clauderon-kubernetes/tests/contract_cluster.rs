@@ -13,6 +13,8 @@ async fn make() -> Arc<dyn SessionBackend> {
     let var = |k: &str, default: &str| std::env::var(k).unwrap_or_else(|_| default.to_string());
     Arc::new(KubernetesBackend::new(KubeSettings {
         context: None,
+        tunnel: true,
+        daemon_proxy_port: 9,
         namespace: var("CLAUDERON_K8S_NAMESPACE", "clauderon-e2e"),
         image: var("CLAUDERON_K8S_IMAGE", "busybox:1.36"),
         storage_class: std::env::var("CLAUDERON_K8S_STORAGE_CLASS").ok(),

@@ -15,6 +15,8 @@ async fn make() -> Arc<dyn SessionBackend> {
     let api = FakeKube::start("clauderon-contract").await;
     let settings = KubeSettings {
         context: None,
+        tunnel: true,
+        daemon_proxy_port: 9,
         namespace: api.namespace.clone(),
         image: "stand-in:runs-this-machines-programs".into(),
         storage_class: None,

@@ -27,6 +27,8 @@ const REAL_KEY: &str = "sk-ant-REAL-never-in-a-pod";
 fn settings() -> KubeSettings {
     KubeSettings {
         context: None,
+        tunnel: false,
+        daemon_proxy_port: 9,
         namespace: NS.into(),
         image: "clauderon-agent:test".into(),
         storage_class: Some("fast".into()),

@@ -23,6 +23,8 @@ async fn backend() -> (KubernetesBackend, FakeKube) {
     let api = FakeKube::start("clauderon-test").await;
     let settings = KubeSettings {
         context: None,
+        tunnel: true,
+        daemon_proxy_port: 9,
         namespace: api.namespace.clone(),
         image: "stand-in".into(),
         storage_class: None,

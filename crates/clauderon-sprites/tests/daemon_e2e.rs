@@ -16,6 +16,7 @@ use clauderon_daemon::{LaunchOptions, launch};
 use clauderon_sprites::api::FixedToken;
 use clauderon_sprites::{SpritesBackend, SpritesSettings};
 use clauderon_testkit::TestRepo;
+use clauderon_testkit::attacks;
 use clauderon_testkit::http::{Request as ApiRequest, unix};
 use clauderon_testkit::sprites_api::FakeSprites;
 use clauderon_testkit::upstream::TlsUpstream;
@@ -51,25 +52,8 @@ async fn a_sprite_reaches_the_proxy_only_through_the_daemons_tunnel_and_holds_no
     let daemon = launch(options).await.unwrap();
     let api = daemon.http_addr;
 
-    let command = format!(
-        r#"
-        curl -sS -o /dev/null -w 'STATUS=%{{http_code}}\n' https://api.anthropic.com/small -H "x-api-key: $ANTHROPIC_API_KEY"
-        curl -sS -o /dev/null -w 'NOIDENTITY=%{{http_connect}}\n' -x http://127.0.0.1:3128 https://api.anthropic.com/small
-        curl -sS -m 5 -o /dev/null -w 'VIATUNNEL=%{{http_code}}\n' --noproxy '' -x "$HTTP_PROXY" http://{api}/api/sessions
-        curl -sS -m 3 -o /dev/null http://{api}/api/sessions && echo DIRECT=reached || echo DIRECT=unreachable
-        key="{key_a}""{key_b}"; token="{token_a}""{token_b}"
-        echo SECRETS_IN_ENV=$(env | grep -c -e "$key" -e "$token")
-        echo SECRETS_IN_HOME=$(grep -rl -e "$key" -e "$token" "$HOME" 2>/dev/null | wc -l)
-        echo IN_WORKSPACE=$(pwd) $(ls)
-        echo FINISHED
-        sleep 300
-    "#,
-        // Split, so the command itself (in the sprite's run script) does not hold them.
-        key_a = &REAL_KEY[..10],
-        key_b = &REAL_KEY[10..],
-        token_a = &fake.token[..10],
-        token_b = &fake.token[10..],
-    );
+    let secrets = [REAL_KEY, fake.token.as_str()];
+    let command = attacks::remote_probe(api, &secrets);
     let body = json!({
         "repo_path": repo.path(), "prompt": "go", "name": "sp1", "backend": "sprites",
         "options": {"command": command},
@@ -88,25 +72,16 @@ async fn a_sprite_reaches_the_proxy_only_through_the_daemons_tunnel_and_holds_no
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(logs.contains("FINISHED"), "the session never finished: {logs}");
-    assert!(logs.contains("STATUS=200"), "no answer through the tunnel and the proxy: {logs}");
+    attacks::assert_remote_walls(&logs, &secrets);
     let requests = up.wait_for_requests(1, Duration::from_secs(5)).await;
     assert!(
         requests.iter().any(|r| r.header("x-api-key") == Some(REAL_KEY)),
         "upstream never got the real key"
     );
     assert!(
-        logs.contains("NOIDENTITY=407"),
-        "the proxy took a connection without the session's identity: {logs}"
-    );
-    assert!(!logs.contains("VIATUNNEL=200"), "the daemon's API answered through the tunnel: {logs}");
-    assert!(logs.contains("DIRECT=unreachable"), "the sprite reached the daemon's API directly: {logs}");
-    assert!(logs.contains("SECRETS_IN_ENV=0"), "{logs}");
-    assert!(logs.contains("SECRETS_IN_HOME=0"), "{logs}");
-    assert!(
         logs.contains("IN_WORKSPACE=/home/sprite/workspace README.md"),
         "the branch was not cloned in: {logs}"
     );
-    assert!(!logs.contains(REAL_KEY) && !logs.contains(&fake.token), "{logs}");
 
     // The sprite is walled in by name too, and nothing of either secret reached the API.
     let policy = fake.policy(handle.as_str()).unwrap();

@@ -176,3 +176,47 @@ pub async fn review_and_ship(socket: &Path, name: &str) {
     assert_eq!(push.status, 400, "{}", push.body);
     assert!(push.body.contains("no `origin` remote"), "{}", push.body);
 }
+
+/// What a remote session (a sprite, a pod: it can reach the daemon only through the tunnel the
+/// daemon holds) runs to probe its walls, printing one `NAME=value` line per probe and
+/// `FINISHED`, then waiting. `api` is the daemon's API address; `secrets` are values that must
+/// be nowhere in the session (each split in two in the script, so the script itself, which the
+/// session can read, does not hold them). Read the output with [`assert_remote_walls`].
+pub fn remote_probe(api: std::net::SocketAddr, secrets: &[&str]) -> String {
+    let pattern: Vec<String> = secrets
+        .iter()
+        .map(|s| {
+            let half = s.len() / 2;
+            format!("-e \"{}\"\"{}\"", &s[..half], &s[half..])
+        })
+        .collect();
+    let pattern = pattern.join(" ");
+    format!(
+        r#"
+        curl -sS -o /dev/null -w 'STATUS=%{{http_code}}\n' https://api.anthropic.com/small -H "x-api-key: $ANTHROPIC_API_KEY"
+        curl -sS -o /dev/null -w 'NOIDENTITY=%{{http_connect}}\n' -x http://127.0.0.1:3128 https://api.anthropic.com/small
+        curl -sS -m 5 -o /dev/null -w 'VIATUNNEL=%{{http_code}}\n' --noproxy '' -x "$HTTP_PROXY" http://{api}/api/sessions
+        curl -sS -m 3 -o /dev/null http://{api}/api/sessions && echo DIRECT=reached || echo DIRECT=unreachable
+        echo SECRETS_IN_ENV=$(env | grep -c {pattern})
+        echo SECRETS_IN_HOME=$(grep -rl {pattern} "$HOME" 2>/dev/null | wc -l)
+        echo IN_WORKSPACE=$(pwd) $(ls)
+        echo FINISHED
+        sleep 300
+    "#
+    )
+}
+
+/// The walls [`remote_probe`]'s output must show: the proxy answers with the session's identity
+/// (through the tunnel) and 407 without it, the daemon's API answers neither through the proxy
+/// nor directly, no secret in the environment or HOME, and none in the output.
+pub fn assert_remote_walls(output: &str, secrets: &[&str]) {
+    assert!(output.contains("STATUS=200"), "no answer through the tunnel and the proxy: {output}");
+    assert!(output.contains("NOIDENTITY=407"), "the proxy took a connection without the identity: {output}");
+    assert!(!output.contains("VIATUNNEL=200"), "the daemon's API answered through the tunnel: {output}");
+    assert!(output.contains("DIRECT=unreachable"), "the session reached the daemon's API directly: {output}");
+    assert!(output.contains("SECRETS_IN_ENV=0"), "a secret is in the session's environment: {output}");
+    assert!(output.contains("SECRETS_IN_HOME=0"), "a secret is in the session's HOME: {output}");
+    for s in secrets {
+        assert!(!output.contains(s), "a secret is in the session's output");
+    }
+}

@@ -30,6 +30,8 @@ type Key = (String, String);
 
 struct Run {
     netns: Arc<Netns>,
+    /// The pod's containers whose process has ended: what was exec'd into them ends too.
+    ended: tokio::sync::watch::Sender<Vec<String>>,
 }
 
 impl Drop for Run {
@@ -77,10 +79,13 @@ impl FakeKube {
             refusals: Mutex::new(HashMap::new()),
         });
         let shared = state.clone();
-        let app = Router::new().fallback(move |method: Method, uri: Uri, body: Bytes| {
-            let state = shared.clone();
-            async move { dispatch(&state, method, uri, body).await }
-        });
+        let app = Router::new()
+            .route("/api/v1/namespaces/{ns}/pods/{name}/exec", axum::routing::get(exec))
+            .with_state(state.clone())
+            .fallback(move |method: Method, uri: Uri, body: Bytes| {
+                let state = shared.clone();
+                async move { dispatch(&state, method, uri, body).await }
+            });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|e| panic!("binding the stand-in Kubernetes API: {e}"));
@@ -440,6 +445,152 @@ fn container_argv(
     Ok(netns.argv(MOUNT, &args))
 }
 
+/// `exec` into a running pod's container: the command in the pod's network namespace with the
+/// container's volumes and environment, over the API's WebSocket channel protocol (v4: one
+/// leading byte per message, 0 stdin, 1 stdout, 2 stderr, 3 the final `Status`).
+async fn exec(
+    axum::extract::State(state): axum::extract::State<Arc<KubeState>>,
+    axum::extract::Path((ns, name)): axum::extract::Path<(String, String)>,
+    uri: Uri,
+    ws: axum::extract::ws::WebSocketUpgrade,
+) -> Response {
+    lock(&state.requests).push(format!("EXEC {}", uri.path()));
+    if ns != state.namespace {
+        return status(StatusCode::FORBIDDEN, "Forbidden", "another namespace");
+    }
+    let query: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let command: Vec<String> = query.iter().filter(|(k, _)| k == "command").map(|(_, v)| v.clone()).collect();
+    let container = query.iter().find(|(k, _)| k == "container").map(|(_, v)| v.clone());
+    let Some(pod) = lock(&state.objects).get(&("pods".to_string(), name.clone())).cloned() else {
+        return status(StatusCode::NOT_FOUND, "NotFound", &format!("pods \"{name}\" not found"));
+    };
+    let Some((netns, ended)) = lock(&state.runs).get(&name).map(|r| (r.netns.clone(), r.ended.subscribe()))
+    else {
+        return status(StatusCode::BAD_REQUEST, "BadRequest", "the pod does not run");
+    };
+    let spec = pod["spec"].clone();
+    let all: Vec<Value> = spec["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(spec["containers"].as_array().into_iter().flatten())
+        .cloned()
+        .collect();
+    let Some(mut c) = all.into_iter().find(|c| container.as_deref().is_none_or(|n| c["name"] == n)) else {
+        return status(StatusCode::BAD_REQUEST, "BadRequest", "no such container");
+    };
+    let cname = c["name"].as_str().unwrap_or_default().to_string();
+    if ended.borrow().contains(&cname) {
+        return status(StatusCode::BAD_REQUEST, "BadRequest", &format!("container {cname} is not running"));
+    }
+    c["command"] = json!(command);
+    c["args"] = json!([]);
+    let prepared = container_argv(&state, &netns, &name, &spec, &c)
+        .and_then(|argv| Ok((argv, container_env(&state, &c)?)));
+    let ((program, args), env) = match prepared {
+        Ok(p) => p,
+        Err(e) => return status(StatusCode::BAD_REQUEST, "BadRequest", &e),
+    };
+    ws.protocols(["v4.channel.k8s.io"])
+        .on_upgrade(move |socket| exec_stream(socket, program, args, env, ended, cname))
+}
+
+async fn exec_stream(
+    socket: axum::extract::ws::WebSocket,
+    program: String,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    mut ended: tokio::sync::watch::Receiver<Vec<String>>,
+    container: String,
+) {
+    use axum::extract::ws::Message;
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut sink, mut source) = socket.split();
+    let spawned = tokio::process::Command::new(program)
+        .args(args)
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn();
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            let failure = json!({"metadata": {}, "status": "Failure", "message": e.to_string()});
+            let _ = sink
+                .send(Message::Binary([&[3u8][..], failure.to_string().as_bytes()].concat().into()))
+                .await;
+            return;
+        }
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
+    for (channel, pipe) in [
+        (1u8, child.stdout.take().map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin + Send>)),
+        (2u8, child.stderr.take().map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin + Send>)),
+    ] {
+        let Some(mut pipe) = pipe else { continue };
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 32 * 1024];
+            while let Ok(n) = pipe.read(&mut buf).await {
+                if n == 0 || tx.send([&[channel][..], &buf[..n]].concat()).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
+    let mut stdin = child.stdin.take();
+    let mut outputs_open = true;
+    loop {
+        tokio::select! {
+            out = rx.recv(), if outputs_open => match out {
+                Some(bytes) => {
+                    if sink.send(Message::Binary(bytes.into())).await.is_err() {
+                        return;
+                    }
+                }
+                None => outputs_open = false,
+            },
+            msg = source.next() => match msg {
+                Some(Ok(Message::Binary(data))) if data.first() == Some(&0) => {
+                    if let Some(pipe) = stdin.as_mut()
+                        && pipe.write_all(&data[1..]).await.is_err()
+                    {
+                        stdin = None;
+                    }
+                }
+                Some(Ok(_)) => {}
+                // The client went: so does the command, as `kubectl exec` ending.
+                Some(Err(_)) | None => return,
+            },
+            // The container ended: what was exec'd into it ends with it.
+            Ok(()) = ended.changed() => {
+                if ended.borrow().contains(&container) {
+                    let _ = child.start_kill();
+                }
+            }
+            done = child.wait(), if !outputs_open => {
+                let code = done.ok().and_then(|s| s.code()).unwrap_or(137);
+                let result = if code == 0 {
+                    json!({"metadata": {}, "status": "Success"})
+                } else {
+                    json!({"metadata": {}, "status": "Failure", "message": format!("command terminated with non-zero exit code: {code}"),
+                        "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]}})
+                };
+                let _ = sink.send(Message::Binary([&[3u8][..], result.to_string().as_bytes()].concat().into())).await;
+                let _ = sink.send(Message::Close(None)).await;
+                return;
+            }
+        }
+    }
+}
+
 fn run_pod(state: &Arc<KubeState>, name: &str, pod: &Value) {
     let uid = pod["metadata"]["uid"].as_str().unwrap_or_default().to_string();
     let netns = match Netns::new("clk8s") {
@@ -449,7 +600,9 @@ fn run_pod(state: &Arc<KubeState>, name: &str, pod: &Value) {
             return;
         }
     };
-    lock(&state.runs).insert(name.to_string(), Run { netns: netns.clone() });
+    let (ended, _) = tokio::sync::watch::channel(Vec::new());
+    let ended_tx = ended.clone();
+    lock(&state.runs).insert(name.to_string(), Run { netns: netns.clone(), ended });
     let (state, name, spec) = (state.clone(), name.to_string(), pod["spec"].clone());
     let logs = state.root.join("logs");
     let _ = std::fs::create_dir_all(&logs);
@@ -500,6 +653,17 @@ fn run_pod(state: &Arc<KubeState>, name: &str, pod: &Value) {
                     return;
                 }
             };
+            if !is_main {
+                let mut shown = init_statuses.clone();
+                shown.push(json!({"name": cname, "ready": false, "restartCount": 0, "image": c["image"], "imageID": "",
+                    "state": {"running": {}}}));
+                set_pod_status(
+                    &state,
+                    &name,
+                    &uid,
+                    json!({"phase": "Pending", "initContainerStatuses": shown}),
+                );
+            }
             if is_main {
                 set_pod_status(
                     &state,
@@ -513,6 +677,7 @@ fn run_pod(state: &Arc<KubeState>, name: &str, pod: &Value) {
                 );
             }
             let code = child.wait().await.ok().and_then(|s| s.code()).unwrap_or(137);
+            ended_tx.send_modify(|v| v.push(cname.clone()));
             let terminated = json!({"name": cname, "ready": false, "restartCount": 0, "image": c["image"], "imageID": "",
                 "state": {"terminated": {"exitCode": code}}});
             if is_main {

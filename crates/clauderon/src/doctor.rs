@@ -243,7 +243,10 @@ pub async fn check_kubernetes(layout: Option<&DataLayout>) -> Check {
             "run `clauderon config show`",
         );
     };
-    let settings = crate::kubernetes_setup::settings(&config.kubernetes, &layout, |k| std::env::var(k).ok());
+    let settings =
+        crate::kubernetes_setup::settings(&config.kubernetes, config.proxy.bind.port(), &layout, |k| {
+            std::env::var(k).ok()
+        });
     let ok = format!("the cluster answers; RBAC allows sessions in `{}`", settings.namespace);
     let backend = clauderon_kubernetes::KubernetesBackend::new(settings);
     backend_check("kubernetes", &backend, ok, "check the kubeconfig's current context").await

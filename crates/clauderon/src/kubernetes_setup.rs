@@ -3,7 +3,8 @@
 //! config); without a cluster, creating a session with it says so. Each `[kubernetes]` setting
 //! has an environment variable that wins: CLAUDERON_K8S_CONTEXT, CLAUDERON_K8S_NAMESPACE
 //! (default `clauderon`), CLAUDERON_K8S_IMAGE, CLAUDERON_K8S_STORAGE_CLASS, CLAUDERON_K8S_PROXY
-//! (`host:port` of the proxy's Service, default `clauderon-proxy.clauderon.svc:3128`).
+//! (`host:port` of the proxy's Service for a daemon that runs in the cluster; without it pods
+//! reach the proxy through the daemon's own tunnel: a relay in the pod over the API's exec).
 
 use clauderon_core::config::KubernetesConfig;
 use clauderon_daemon::LaunchOptions;
@@ -14,18 +15,22 @@ use std::sync::Arc;
 
 pub fn settings(
     config: &KubernetesConfig,
+    daemon_proxy_port: u16,
     layout: &DataLayout,
     var: impl Fn(&str) -> Option<String>,
 ) -> KubeSettings {
     let pick =
         |env: &str, configured: &Option<String>| var(env).filter(|v| !v.is_empty()).or(configured.clone());
-    let proxy = pick("CLAUDERON_K8S_PROXY", &config.proxy)
-        .unwrap_or_else(|| "clauderon-proxy.clauderon.svc:3128".into());
+    let service = pick("CLAUDERON_K8S_PROXY", &config.proxy);
+    let tunnel = service.is_none();
+    let proxy = service.unwrap_or_else(|| "clauderon-proxy.clauderon.svc:3128".into());
     let (proxy_host, proxy_port) = match proxy.rsplit_once(':') {
         Some((host, port)) => (host.to_string(), port.parse().unwrap_or(3128)),
         None => (proxy, 3128),
     };
     KubeSettings {
+        tunnel,
+        daemon_proxy_port,
         context: pick("CLAUDERON_K8S_CONTEXT", &config.context),
         namespace: pick("CLAUDERON_K8S_NAMESPACE", &config.namespace).unwrap_or_else(|| "clauderon".into()),
         image: pick("CLAUDERON_K8S_IMAGE", &config.image)
@@ -40,7 +45,8 @@ pub fn settings(
 }
 
 pub fn register(options: &mut LaunchOptions, layout: &DataLayout) {
-    let settings = settings(&options.config.kubernetes, layout, |k| std::env::var(k).ok());
+    let port = options.config.proxy.bind.port();
+    let settings = settings(&options.config.kubernetes, port, layout, |k| std::env::var(k).ok());
     options.backends.push(Arc::new(KubernetesBackend::new(settings)));
 }
 
@@ -57,13 +63,18 @@ mod tests {
             ..Default::default()
         };
         let layout = DataLayout::new("/tmp/x");
-        let s = settings(&config, &layout, |_| None);
+        let s = settings(&config, 3128, &layout, |_| None);
+        assert!(!s.tunnel, "a Service given: pods reach the proxy there");
         assert_eq!(s.context.as_deref(), Some("kind-a"));
         assert_eq!(
             (s.namespace.as_str(), s.proxy_host.as_str(), s.proxy_port),
             ("team", "proxy.team.svc", 8080)
         );
-        let s = settings(&config, &layout, |k| (k == "CLAUDERON_K8S_NAMESPACE").then(|| "other".to_string()));
+        let s = settings(&config, 3128, &layout, |k| {
+            (k == "CLAUDERON_K8S_NAMESPACE").then(|| "other".to_string())
+        });
         assert_eq!(s.namespace, "other");
+        let s = settings(&KubernetesConfig::default(), 4000, &layout, |_| None);
+        assert!(s.tunnel && s.daemon_proxy_port == 4000, "no Service: the daemon's own tunnel");
     }
 }
