@@ -205,3 +205,63 @@ async fn the_relay_program_carries_real_connections() {
     let ended = tokio::time::timeout(Duration::from_secs(5), carried).await.unwrap().unwrap();
     assert!(matches!(ended, Ended::RelayGone(_)), "{ended:?}");
 }
+
+/// The relay's own cost, without any API between (`relay.js` on a pipe, the daemon's end, an echo
+/// server standing for the proxy): small round trips on one connection and new connections,
+/// through the relay and straight to the echo server, side by side.
+/// `cargo test -p clauderon-backend --test tunnel -- --ignored --nocapture relay_cost`
+#[tokio::test]
+#[ignore = "a benchmark: run by hand"]
+async fn relay_cost() {
+    let (addr, _) = proxy().await;
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("relay.js");
+    std::fs::write(&script, tunnel::RELAY).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = tokio::process::Command::new("node")
+        .arg(&script)
+        .arg(port.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let (stdout, stdin) = (child.stdout.take().unwrap(), child.stdin.take().unwrap());
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(tunnel::carry_io(stdout, stdin, addr, Some(ready_tx)));
+    ready_rx.await.unwrap();
+    let relay = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    async fn round_trips(to: std::net::SocketAddr, n: usize) -> f64 {
+        let mut s = tokio::net::TcpStream::connect(to).await.unwrap();
+        s.set_nodelay(true).unwrap();
+        let mut buf = [0u8; 100];
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            s.write_all(&[b'x'; 100]).await.unwrap();
+            s.read_exact(&mut buf).await.unwrap();
+        }
+        start.elapsed().as_secs_f64() * 1000.0 / n as f64
+    }
+    async fn connections(to: std::net::SocketAddr, n: usize) -> f64 {
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            let mut s = tokio::net::TcpStream::connect(to).await.unwrap();
+            s.set_nodelay(true).unwrap();
+            let mut buf = [0u8; 5];
+            s.write_all(b"hello").await.unwrap();
+            s.read_exact(&mut buf).await.unwrap();
+        }
+        start.elapsed().as_secs_f64() * 1000.0 / n as f64
+    }
+    for round in 0..2 {
+        let (r, d) = (round_trips(relay, 500).await, round_trips(addr, 500).await);
+        let (rc, dc) = (connections(relay, 100).await, connections(addr, 100).await);
+        if round == 1 {
+            println!("round trip on one connection: relay {r:.3} ms, direct {d:.3} ms ({:.1}x)", r / d);
+            println!(
+                "new connection + one round trip: relay {rc:.3} ms, direct {dc:.3} ms ({:.1}x)",
+                rc / dc
+            );
+        }
+    }
+}

@@ -28,8 +28,18 @@ use std::time::Duration;
 
 const REAL_KEY: &str = "sk-ant-REAL-sprites-e2e-4c1d";
 
-#[tokio::test]
-async fn a_sprite_reaches_the_proxy_only_through_the_daemons_tunnel_and_holds_no_secret() {
+/// A daemon with the Sprites backend on the stand-in API, the test kit's upstream behind its
+/// proxy, and a repository.
+struct Setup {
+    fake: FakeSprites,
+    up: TlsUpstream,
+    backend: Arc<SpritesBackend>,
+    daemon: clauderon_daemon::RunningDaemon,
+    repo: TestRepo,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+async fn setup() -> Setup {
     let fake = FakeSprites::start().await;
     let up = TlsUpstream::start_default().await;
     let data = tempfile::tempdir().unwrap();
@@ -50,6 +60,46 @@ async fn a_sprite_reaches_the_proxy_only_through_the_daemons_tunnel_and_holds_no
     options.backends.push(backend.clone());
     options.credential_env = Some(HashMap::from([("ANTHROPIC_API_KEY".to_string(), REAL_KEY.to_string())]));
     let daemon = launch(options).await.unwrap();
+    Setup { fake, up, backend, daemon, repo, _dirs: (data, ca_dir) }
+}
+
+impl Setup {
+    /// Create a session running `command`; its handle.
+    async fn create(&self, name: &str, command: &str) -> clauderon_backend::BackendHandle {
+        let body = json!({
+            "repo_path": self.repo.path(), "prompt": "go", "name": name, "backend": "sprites",
+            "options": {"command": command},
+        });
+        let reply =
+            unix(&self.daemon.socket, ApiRequest::new("POST", "/api/sessions").json(body.to_string())).await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        let session: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        clauderon_backend::BackendHandle(session["backend_handle"].as_str().unwrap().to_string())
+    }
+
+    /// The session's screen once it shows `marker`.
+    async fn output_until(
+        &self,
+        handle: &clauderon_backend::BackendHandle,
+        marker: &str,
+        tries: usize,
+    ) -> String {
+        let mut logs = String::new();
+        for _ in 0..tries {
+            logs =
+                clauderon_backend::SessionBackend::logs(self.backend.as_ref(), handle, 5000).await.unwrap();
+            if logs.contains(marker) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        logs
+    }
+}
+
+#[tokio::test]
+async fn a_sprite_reaches_the_proxy_only_through_the_daemons_tunnel_and_holds_no_secret() {
+    let Setup { fake, up, backend, daemon, repo, _dirs } = setup().await;
     let api = daemon.http_addr;
 
     let secrets = [REAL_KEY, fake.token.as_str()];
@@ -113,4 +163,65 @@ fn walk(dir: &std::path::Path) -> String {
         }
     }
     out
+}
+
+/// What the tunnel costs (BENCHMARKS.md, "Proxy tunnel"): the same curl requests through the
+/// same proxy with the same session identity, from inside a sprite (relay, exec stream, the
+/// daemon's end) and from the host straight to the proxy, side by side in one run. New
+/// connections (CONNECT + TLS + a small GET each) and 10 MB downloads.
+/// `cargo test -p clauderon-sprites --test daemon_e2e -- --ignored --nocapture tunnel_cost`
+#[tokio::test]
+#[ignore = "a benchmark: run by hand"]
+async fn tunnel_cost() {
+    let s = setup().await;
+    const SMALL: usize = 40;
+    const LARGE: usize = 5;
+    let probe = format!(
+        "for i in $(seq {SMALL}); do curl -sS -o /dev/null -w 'SMALL %{{time_total}}\\n' https://api.anthropic.com/small; done; \
+         for i in $(seq {LARGE}); do curl -sS -o /dev/null -w 'LARGE %{{time_total}}\\n' https://api.anthropic.com/bytes/10000000; done; echo DONE"
+    );
+    let handle = s.create("bench", &format!("{probe}; sleep 600")).await;
+    let screen = s.output_until(&handle, "DONE", 1200).await;
+    assert!(screen.contains("DONE"), "{screen}");
+    // The same loop on the host, straight to the proxy with the session's own identity.
+    let env = std::fs::read_to_string(s.fake.home(handle.as_str()).join(".clauderon/env.sh")).unwrap();
+    let proxy_url = env
+        .lines()
+        .find_map(|l| l.strip_prefix("export HTTPS_PROXY="))
+        .unwrap()
+        .trim_matches('\'')
+        .replace(":3128", &format!(":{}", s.daemon.proxy_addr.port()));
+    // The very bundle the sprite's curl reads (the system's roots and clauderon's CA): parsing
+    // it is a good part of each curl's time.
+    let bundle = s.fake.home(handle.as_str()).join(".clauderon/ca-bundle.pem");
+    let host = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(&probe)
+        .env("HTTPS_PROXY", &proxy_url)
+        .env("CURL_CA_BUNDLE", &bundle)
+        .output()
+        .await
+        .unwrap();
+    let host = String::from_utf8_lossy(&host.stdout).into_owned();
+    let times = |text: &str, kind: &str| -> Vec<f64> {
+        let mut v: Vec<f64> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix(kind)?.trim().parse::<f64>().ok())
+            .map(|t| t * 1000.0)
+            .collect();
+        v.sort_by(|a, b| a.total_cmp(b));
+        v
+    };
+    let median = |v: &[f64]| v[v.len() / 2];
+    for (kind, n) in [("SMALL", SMALL), ("LARGE", LARGE)] {
+        let (tunnel, direct) = (times(&screen, kind), times(&host, kind));
+        assert_eq!((tunnel.len(), direct.len()), (n, n), "{screen}\n{host}");
+        println!(
+            "{kind}: through the tunnel median {:.2} ms, straight to the proxy {:.2} ms ({:.2}x)",
+            median(&tunnel),
+            median(&direct),
+            median(&tunnel) / median(&direct)
+        );
+    }
+    s.daemon.stop().await.unwrap();
 }

@@ -90,6 +90,10 @@ impl FakeKube {
             .await
             .unwrap_or_else(|e| panic!("binding the stand-in Kubernetes API: {e}"));
         let addr = listener.local_addr().unwrap_or_else(|e| panic!("local_addr: {e}"));
+        // As a real API server's: no Nagle delay on small writes (a relay's frames).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });

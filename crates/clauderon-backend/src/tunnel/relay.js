@@ -28,6 +28,7 @@ const server = net.createServer((socket) => {
   counter += 1;
   const id = counter;
   let closedOut = false;
+  socket.setNoDelay(true);
   conns.set(id, socket);
   send(OPEN, id);
   socket.on('data', (data) => {
