@@ -14,6 +14,7 @@
 //! `scripts/k8s-e2e.sh` runs the contract suite against a real cluster given a kubeconfig.
 
 pub mod plan;
+mod terminal;
 
 use async_trait::async_trait;
 use clauderon_backend::{
@@ -201,6 +202,24 @@ impl KubernetesBackend {
         let task = tokio::spawn(supervise_tunnel(self.api::<Pod>().await?, handle.0.clone(), proxy));
         lock(&self.tunnels).insert(handle.0.clone(), task);
         Ok(())
+    }
+
+    /// The pods API, when the session's agent container runs (else why not, in words).
+    async fn running_agent(&self, handle: &BackendHandle) -> Result<Api<Pod>, BackendError> {
+        if self.owner(handle).await?.is_none() {
+            return Err(not_found(handle));
+        }
+        match self.pod(handle).await? {
+            None => Err(failed(format!(
+                "session pod {} is stopped: `clauderon start` runs it again",
+                handle.as_str()
+            ))),
+            Some(pod) if running_container(&pod) == Some(plan::SESSION_CONTAINER) => self.api().await,
+            Some(_) => Err(failed(format!(
+                "the agent in pod {} is not running (starting, or ended): `clauderon logs` shows its output",
+                handle.as_str()
+            ))),
+        }
     }
 
     fn stop_tunnel(&self, handle: &BackendHandle) {
@@ -505,6 +524,19 @@ impl SessionBackend for KubernetesBackend {
 
     fn agent_workdir(&self, _worktree: &std::path::Path) -> std::path::PathBuf {
         std::path::PathBuf::from(plan::WORKSPACE)
+    }
+
+    async fn terminal(
+        &self,
+        handle: &BackendHandle,
+    ) -> Result<Option<clauderon_backend::Terminal>, BackendError> {
+        let pods = self.running_agent(handle).await?;
+        terminal::open(pods, handle.as_str()).await.map(Some)
+    }
+
+    async fn send_input(&self, handle: &BackendHandle, text: &str) -> Result<(), BackendError> {
+        let pods = self.running_agent(handle).await?;
+        terminal::send(pods, handle.as_str(), text).await
     }
 
     async fn logs(&self, handle: &BackendHandle, tail: usize) -> Result<String, BackendError> {

@@ -128,3 +128,37 @@ async fn a_failing_clone_shows_in_the_logs_and_the_session_stops() {
     backend.delete(&handle).await.unwrap();
     assert!(matches!(backend.logs(&handle, 5).await, Err(BackendError::NotFound { .. })));
 }
+
+#[tokio::test]
+async fn the_terminal_reaches_the_agent_through_attach_and_a_stopped_one_refuses() {
+    let (backend, _api) = backend().await;
+    let repo = TestRepo::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let command = "echo ready; while IFS= read -r l; do printf 'got[%s]\\n' \"$l\"; done";
+    let handle = backend.create(&spec(&repo, &dir, command)).await.unwrap();
+    backend.start(&handle).await.unwrap();
+    let mut terminal = None;
+    for _ in 0..100 {
+        if let Ok(Some(t)) = backend.terminal(&handle).await {
+            terminal = Some(t);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut terminal = terminal.expect("no terminal on the running agent");
+    terminal.input.send(clauderon_backend::TerminalInput::Resize { cols: 100, rows: 30 }).await.unwrap();
+    terminal.input.send(clauderon_backend::TerminalInput::Data(b"typed in a browser\r".to_vec())).await.unwrap();
+    let mut seen = String::new();
+    while !seen.contains("got[typed in a browser]") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), terminal.output.recv())
+            .await
+            .unwrap_or_else(|_| panic!("the terminal never showed the line; it showed: {seen:?}"))
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    drop(terminal);
+    backend.stop(&handle).await.unwrap();
+    let refused = backend.send_input(&handle, "anyone?").await.unwrap_err().to_string();
+    assert!(refused.contains("stopped") && refused.contains("clauderon start"), "{refused}");
+    backend.delete(&handle).await.unwrap();
+}

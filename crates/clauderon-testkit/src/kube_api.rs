@@ -46,6 +46,8 @@ struct KubeState {
     root: PathBuf,
     objects: Mutex<BTreeMap<Key, Value>>,
     runs: Mutex<HashMap<String, Run>>,
+    /// The terminal of each pod whose container runs on one (`tty: true`), for attach.
+    ttys: Mutex<HashMap<String, Tty>>,
     requests: Mutex<Vec<String>>,
     next_uid: Mutex<u64>,
     /// Creations answered with an error instead: resource → (status, reason, message).
@@ -74,6 +76,7 @@ impl FakeKube {
             root: root.path().to_path_buf(),
             objects: Mutex::new(BTreeMap::new()),
             runs: Mutex::new(HashMap::new()),
+            ttys: Mutex::new(HashMap::new()),
             requests: Mutex::new(Vec::new()),
             next_uid: Mutex::new(0),
             refusals: Mutex::new(HashMap::new()),
@@ -81,6 +84,7 @@ impl FakeKube {
         let shared = state.clone();
         let app = Router::new()
             .route("/api/v1/namespaces/{ns}/pods/{name}/exec", axum::routing::get(exec))
+            .route("/api/v1/namespaces/{ns}/pods/{name}/attach", axum::routing::get(attach))
             .with_state(state.clone())
             .fallback(move |method: Method, uri: Uri, body: Bytes| {
                 let state = shared.clone();
@@ -310,6 +314,7 @@ fn delete(state: &KubeState, plural: &str, name: &str) -> Option<Value> {
     let object = lock(&state.objects).remove(&(plural.to_string(), name.to_string()))?;
     if plural == "pods" {
         lock(&state.runs).remove(name);
+        lock(&state.ttys).remove(name);
     }
     if let Some(uid) = object["metadata"]["uid"].as_str() {
         let owned: Vec<Key> = lock(&state.objects)
@@ -595,6 +600,140 @@ async fn exec_stream(
     }
 }
 
+/// What reaches a container's pseudo-terminal, and what it prints.
+#[derive(Clone)]
+struct Tty {
+    /// The pod's uid: a pod made again under the same name has another.
+    uid: String,
+    input: tokio::sync::mpsc::Sender<TtyInput>,
+    output: tokio::sync::broadcast::Sender<Vec<u8>>,
+}
+
+enum TtyInput {
+    Data(Vec<u8>),
+    Resize(u16, u16),
+}
+
+/// Run a container on a pseudo-terminal: its screen to the log and to every attach, attach's
+/// keys and sizes to it.
+fn spawn_on_tty(
+    state: &Arc<KubeState>,
+    pod: &str,
+    program: &str,
+    args: &[String],
+    env: Vec<(String, String)>,
+    log_path: PathBuf,
+    uid: &str,
+) -> Result<tokio::process::Child, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (pty, pts) = pty_process::open().map_err(|e| e.to_string())?;
+    pty.resize(pty_process::Size::new(50, 200)).map_err(|e| e.to_string())?;
+    let child = pty_process::Command::new(program)
+        .args(args)
+        .env_clear()
+        .envs(env)
+        .env("TERM", "xterm-256color")
+        .kill_on_drop(true)
+        .spawn(pts)
+        .map_err(|e| e.to_string())?;
+    let (mut reader, mut writer) = pty.into_split();
+    let (output, _) = tokio::sync::broadcast::channel::<Vec<u8>>(256);
+    let (input, mut keys) = tokio::sync::mpsc::channel::<TtyInput>(64);
+    lock(&state.ttys).insert(pod.to_string(), Tty { uid: uid.to_string(), input, output: output.clone() });
+    tokio::spawn(async move {
+        let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).ok();
+        let mut buf = vec![0u8; 16 * 1024];
+        while let Ok(n) = reader.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            if let Some(log) = log.as_mut() {
+                let _ = std::io::Write::write_all(log, &buf[..n]);
+            }
+            let _ = output.send(buf[..n].to_vec());
+        }
+    });
+    tokio::spawn(async move {
+        while let Some(key) = keys.recv().await {
+            match key {
+                TtyInput::Data(bytes) => {
+                    if writer.write_all(&bytes).await.is_err() {
+                        break;
+                    }
+                }
+                TtyInput::Resize(cols, rows) => {
+                    let _ = writer.resize(pty_process::Size::new(rows, cols));
+                }
+            }
+        }
+    });
+    Ok(child)
+}
+
+/// `attach` to a pod's container that runs on a terminal: the channel protocol as for exec
+/// (0 stdin, 1 stdout, 4 the terminal's size as `{"Width":…,"Height":…}`).
+async fn attach(
+    axum::extract::State(state): axum::extract::State<Arc<KubeState>>,
+    axum::extract::Path((ns, name)): axum::extract::Path<(String, String)>,
+    uri: Uri,
+    ws: axum::extract::ws::WebSocketUpgrade,
+) -> Response {
+    lock(&state.requests).push(format!("ATTACH {}", uri.path()));
+    if ns != state.namespace {
+        return status(StatusCode::FORBIDDEN, "Forbidden", "another namespace");
+    }
+    let Some(tty) = lock(&state.ttys).get(&name).cloned() else {
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "the pod has no running container with a terminal",
+        );
+    };
+    ws.protocols(["v4.channel.k8s.io"]).on_upgrade(move |socket| attach_stream(socket, tty))
+}
+
+async fn attach_stream(socket: axum::extract::ws::WebSocket, tty: Tty) {
+    use axum::extract::ws::Message;
+    use futures_util::{SinkExt, StreamExt};
+    let (mut sink, mut source) = socket.split();
+    let mut screen = tty.output.subscribe();
+    loop {
+        tokio::select! {
+            bytes = screen.recv() => match bytes {
+                Ok(bytes) => {
+                    if sink.send(Message::Binary([&[1u8][..], &bytes].concat().into())).await.is_err() {
+                        return;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => {
+                    let done = json!({"metadata": {}, "status": "Success"});
+                    let _ = sink.send(Message::Binary([&[3u8][..], done.to_string().as_bytes()].concat().into())).await;
+                    let _ = sink.send(Message::Close(None)).await;
+                    return;
+                }
+            },
+            msg = source.next() => match msg {
+                Some(Ok(Message::Binary(data))) => match data.first() {
+                    Some(0) => {
+                        let _ = tty.input.send(TtyInput::Data(data[1..].to_vec())).await;
+                    }
+                    Some(4) => {
+                        let size: Value = serde_json::from_slice(&data[1..]).unwrap_or(Value::Null);
+                        if let (Some(w), Some(h)) = (size["Width"].as_u64(), size["Height"].as_u64()) {
+                            let _ = tty.input.send(TtyInput::Resize(w as u16, h as u16)).await;
+                        }
+                    }
+                    _ => {}
+                },
+                Some(Ok(_)) => {}
+                // The viewer went; the container keeps running.
+                Some(Err(_)) | None => return,
+            },
+        }
+    }
+}
+
 fn run_pod(state: &Arc<KubeState>, name: &str, pod: &Value) {
     let uid = pod["metadata"]["uid"].as_str().unwrap_or_default().to_string();
     let netns = match Netns::new("clk8s") {
@@ -627,13 +766,18 @@ fn run_pod(state: &Arc<KubeState>, name: &str, pod: &Value) {
         for (i, c) in inits.iter().chain(mains.iter().take(1)).enumerate() {
             let is_main = i == inits.len();
             let cname = c["name"].as_str().unwrap_or("container").to_string();
+            let log_path = logs.join(format!("{name}.{cname}"));
             let started = container_argv(&state, &netns, &name, &spec, c)
                 .and_then(|argv| Ok((argv, container_env(&state, c)?)))
                 .and_then(|((program, args), env)| {
+                    // A container with `tty: true` runs on a pseudo-terminal that attach reaches.
+                    if c["tty"] == true && is_main {
+                        return spawn_on_tty(&state, &name, &program, &args, env, log_path.clone(), &uid);
+                    }
                     let log = std::fs::OpenOptions::new()
                         .create(true)
                         .append(true)
-                        .open(logs.join(format!("{name}.{cname}")))
+                        .open(&log_path)
                         .map_err(|e| e.to_string())?;
                     let err = log.try_clone().map_err(|e| e.to_string())?;
                     tokio::process::Command::new(program)
@@ -682,6 +826,12 @@ fn run_pod(state: &Arc<KubeState>, name: &str, pod: &Value) {
             }
             let code = child.wait().await.ok().and_then(|s| s.code()).unwrap_or(137);
             ended_tx.send_modify(|v| v.push(cname.clone()));
+            if is_main {
+                let mut ttys = lock(&state.ttys);
+                if ttys.get(&name).is_some_and(|t| t.uid == uid) {
+                    ttys.remove(&name);
+                }
+            }
             let terminated = json!({"name": cname, "ready": false, "restartCount": 0, "image": c["image"], "imageID": "",
                 "state": {"terminated": {"exitCode": code}}});
             if is_main {
