@@ -147,7 +147,11 @@ async fn the_terminal_reaches_the_agent_through_attach_and_a_stopped_one_refuses
     }
     let mut terminal = terminal.expect("no terminal on the running agent");
     terminal.input.send(clauderon_backend::TerminalInput::Resize { cols: 100, rows: 30 }).await.unwrap();
-    terminal.input.send(clauderon_backend::TerminalInput::Data(b"typed in a browser\r".to_vec())).await.unwrap();
+    terminal
+        .input
+        .send(clauderon_backend::TerminalInput::Data(b"typed in a browser\r".to_vec()))
+        .await
+        .unwrap();
     let mut seen = String::new();
     while !seen.contains("got[typed in a browser]") {
         let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), terminal.output.recv())

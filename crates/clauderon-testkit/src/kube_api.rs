@@ -514,90 +514,29 @@ async fn exec_stream(
     mut ended: tokio::sync::watch::Receiver<Vec<String>>,
     container: String,
 ) {
-    use axum::extract::ws::Message;
-    use futures_util::{SinkExt, StreamExt};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (mut sink, mut source) = socket.split();
-    let spawned = tokio::process::Command::new(program)
-        .args(args)
-        .env_clear()
-        .envs(env)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn();
-    let mut child = match spawned {
-        Ok(c) => c,
-        Err(e) => {
-            let failure = json!({"metadata": {}, "status": "Failure", "message": e.to_string()});
-            let _ = sink
-                .send(Message::Binary([&[3u8][..], failure.to_string().as_bytes()].concat().into()))
-                .await;
-            return;
+    let mut command = tokio::process::Command::new(program);
+    command.args(args).env_clear().envs(env);
+    // Kubernetes' final word on channel 3: a `Status`.
+    let finish = |code: Result<i32, String>| {
+        let status = match code {
+            Ok(0) => json!({"metadata": {}, "status": "Success"}),
+            Ok(code) => json!({"metadata": {}, "status": "Failure",
+                "message": format!("command terminated with non-zero exit code: {code}"),
+                "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]}}),
+            Err(e) => json!({"metadata": {}, "status": "Failure", "message": e}),
+        };
+        [&[3u8][..], status.to_string().as_bytes()].concat()
+    };
+    // What was exec'd into a container ends with it.
+    let cut = async move {
+        while !ended.borrow().contains(&container) {
+            if ended.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
         }
     };
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
-    for (channel, pipe) in [
-        (1u8, child.stdout.take().map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin + Send>)),
-        (2u8, child.stderr.take().map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin + Send>)),
-    ] {
-        let Some(mut pipe) = pipe else { continue };
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 32 * 1024];
-            while let Ok(n) = pipe.read(&mut buf).await {
-                if n == 0 || tx.send([&[channel][..], &buf[..n]].concat()).await.is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    drop(tx);
-    let mut stdin = child.stdin.take();
-    let mut outputs_open = true;
-    loop {
-        tokio::select! {
-            out = rx.recv(), if outputs_open => match out {
-                Some(bytes) => {
-                    if sink.send(Message::Binary(bytes.into())).await.is_err() {
-                        return;
-                    }
-                }
-                None => outputs_open = false,
-            },
-            msg = source.next() => match msg {
-                Some(Ok(Message::Binary(data))) if data.first() == Some(&0) => {
-                    if let Some(pipe) = stdin.as_mut()
-                        && pipe.write_all(&data[1..]).await.is_err()
-                    {
-                        stdin = None;
-                    }
-                }
-                Some(Ok(_)) => {}
-                // The client went: so does the command, as `kubectl exec` ending.
-                Some(Err(_)) | None => return,
-            },
-            // The container ended: what was exec'd into it ends with it.
-            Ok(()) = ended.changed() => {
-                if ended.borrow().contains(&container) {
-                    let _ = child.start_kill();
-                }
-            }
-            done = child.wait(), if !outputs_open => {
-                let code = done.ok().and_then(|s| s.code()).unwrap_or(137);
-                let result = if code == 0 {
-                    json!({"metadata": {}, "status": "Success"})
-                } else {
-                    json!({"metadata": {}, "status": "Failure", "message": format!("command terminated with non-zero exit code: {code}"),
-                        "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]}})
-                };
-                let _ = sink.send(Message::Binary([&[3u8][..], result.to_string().as_bytes()].concat().into())).await;
-                let _ = sink.send(Message::Close(None)).await;
-                return;
-            }
-        }
-    }
+    let end = crate::exec_ws::ExecEnd { finish: Box::new(finish), stdin_eof: None };
+    crate::exec_ws::pump(socket, command, true, end, cut).await
 }
 
 /// What reaches a container's pseudo-terminal, and what it prints.

@@ -4,6 +4,7 @@ pub mod agent_clis;
 pub mod attacks;
 pub mod browser;
 pub mod daemon;
+pub mod exec_ws;
 pub mod fake_backend;
 pub mod files;
 pub mod git;

@@ -29,7 +29,6 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -393,89 +392,14 @@ fn sprite_env(dir: &Path, tty: bool) -> Vec<(String, String)> {
 
 async fn exec_plain(socket: WebSocket, netns: &Netns, dir: &Path, params: ExecParams) {
     let (program, args) = sprite_argv(netns, dir, &params.cmd);
-    let (mut sink, mut stream) = socket.split();
-    let spawned = tokio::process::Command::new(program)
-        .args(args)
-        .env_clear()
-        .envs(sprite_env(dir, false))
-        .stdin(if params.stdin { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn();
-    let mut child = match spawned {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = sink.send(Message::Binary(format!("\x02fake exec: {e}").into_bytes().into())).await;
-            let _ = sink.send(Message::Binary(vec![3u8, 127].into())).await;
-            return;
-        }
+    let mut command = tokio::process::Command::new(program);
+    command.args(args).env_clear().envs(sprite_env(dir, false));
+    let end = crate::exec_ws::ExecEnd {
+        // Stream byte 3 and the exit code; a command that cannot start: 127, as a shell says.
+        finish: Box::new(|code| vec![3u8, code.map_or(127, |c| c as u8)]),
+        stdin_eof: Some(4),
     };
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(64);
-    let mut readers = Vec::new();
-    for (id, pipe) in [(1u8, child.stdout.take().map(boxed)), (2u8, child.stderr.take().map(boxed))] {
-        let Some(mut pipe) = pipe else { continue };
-        let tx = tx.clone();
-        readers.push(tokio::spawn(async move {
-            let mut buf = vec![0u8; 32 * 1024];
-            loop {
-                match pipe.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        let mut frame = Vec::with_capacity(n + 1);
-                        frame.push(id);
-                        frame.extend_from_slice(&buf[..n]);
-                        if tx.send(frame).await.is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
-        }));
-    }
-    drop(tx);
-    let mut stdin = child.stdin.take();
-    let mut outputs_open = true;
-    loop {
-        tokio::select! {
-            frame = rx.recv(), if outputs_open => match frame {
-                Some(frame) => {
-                    if sink.send(Message::Binary(frame.into())).await.is_err() {
-                        return;
-                    }
-                }
-                None => outputs_open = false,
-            },
-            msg = stream.next() => match msg {
-                Some(Ok(Message::Binary(data))) => match data.first() {
-                    Some(0) => {
-                        if let Some(pipe) = stdin.as_mut()
-                            && pipe.write_all(&data[1..]).await.is_err()
-                        {
-                            stdin = None;
-                        }
-                    }
-                    Some(4) => stdin = None,
-                    _ => {}
-                },
-                Some(Ok(_)) => {}
-                // The client went: the command goes too (see the module's differences).
-                Some(Err(_)) | None => return,
-            },
-            status = child.wait(), if !outputs_open => {
-                let code = status.ok().and_then(|s| s.code()).unwrap_or(255);
-                let _ = sink.send(Message::Binary(vec![3u8, code as u8].into())).await;
-                let _ = sink.send(Message::Close(None)).await;
-                return;
-            }
-        }
-    }
-}
-
-fn boxed<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
-    r: R,
-) -> Box<dyn tokio::io::AsyncRead + Unpin + Send> {
-    Box::new(r)
+    crate::exec_ws::pump(socket, command, params.stdin, end, std::future::pending()).await
 }
 
 async fn exec_tty(socket: WebSocket, netns: &Netns, dir: &Path, params: ExecParams) {
