@@ -31,7 +31,7 @@ use tokio::sync::OnceCell;
 
 pub struct KubernetesBackend {
     settings: KubeSettings,
-    client: OnceCell<Result<kube::Client, String>>,
+    client: std::sync::Arc<OnceCell<Result<kube::Client, String>>>,
     /// The daemon's proxy port each session's create saw (the proxy on the daemon's loopback).
     proxy_ports: std::sync::Mutex<HashMap<String, u16>>,
     /// The tunnel supervisor of each running session (tunnel mode).
@@ -40,6 +40,138 @@ pub struct KubernetesBackend {
 
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The client, made on first use from the kubeconfig's `context` (else its current one, else the
+/// in-cluster config) and kept, or why there is none.
+async fn connect(
+    cell: &OnceCell<Result<kube::Client, String>>,
+    context: Option<&str>,
+) -> Result<kube::Client, String> {
+    cell.get_or_init(|| async {
+        let client = match context {
+            None => kube::Client::try_default().await,
+            Some(context) => {
+                let options = kube::config::KubeConfigOptions {
+                    context: Some(context.to_string()),
+                    ..Default::default()
+                };
+                match kube::Config::from_kubeconfig(&options).await {
+                    Ok(config) => kube::Client::try_from(config),
+                    Err(e) => {
+                        return Err(format!(
+                            "not available here: kubeconfig context `{context}` cannot be used ({e}); \
+                             check `kubectl config get-contexts` and [kubernetes] context"
+                        ));
+                    }
+                }
+            }
+        };
+        client.map_err(|e| {
+            format!(
+                "not available here: no Kubernetes cluster is configured ({e}); set KUBECONFIG or \
+                 ~/.kube/config (kind or k3d for a local one), or use --backend docker"
+            )
+        })
+    })
+    .await
+    .clone()
+}
+
+/// What a pod's state says about its session, for the status feed: the status and, when it
+/// ended, how.
+fn pod_change(pod: &Pod) -> (BackendStatus, String) {
+    match pod_status(pod) {
+        Ok(BackendStatus::Stopped) => {
+            let status = pod.status.as_ref();
+            let terminated = status
+                .and_then(|s| s.container_statuses.as_ref())
+                .into_iter()
+                .flatten()
+                .chain(status.and_then(|s| s.init_container_statuses.as_ref()).into_iter().flatten())
+                .filter_map(|c| Some((c.name.clone(), c.state.as_ref()?.terminated.as_ref()?.exit_code)))
+                .find(|(_, code)| *code != 0)
+                .or_else(|| {
+                    status.and_then(|s| s.container_statuses.as_ref()).into_iter().flatten().find_map(|c| {
+                        Some((c.name.clone(), c.state.as_ref()?.terminated.as_ref()?.exit_code))
+                    })
+                });
+            let reason = status.and_then(|s| s.reason.clone());
+            let detail = match (terminated, reason) {
+                (_, Some(reason)) => format!("the pod ended: {reason}"),
+                (Some((container, code)), None) => format!("{container} exited with code {code}"),
+                (None, None) => "the pod ended".into(),
+            };
+            (BackendStatus::Stopped, detail)
+        }
+        Ok(status) => (status, String::new()),
+        // A pod that cannot start (its image, its config): not running, and why.
+        Err(why) => (BackendStatus::Stopped, why),
+    }
+}
+
+/// Follow the namespace's session pods (a watch, again after each end) and say each change of
+/// status, until the receiver goes.
+async fn follow_pods(
+    cell: std::sync::Arc<OnceCell<Result<kube::Client, String>>>,
+    settings: KubeSettings,
+    tx: tokio::sync::mpsc::Sender<clauderon_backend::StatusChange>,
+) {
+    use futures_util::TryStreamExt;
+    use kube::api::{WatchEvent, WatchParams};
+    let Ok(client) = connect(&cell, settings.context.as_deref()).await else {
+        // No cluster here: nothing to follow (creating a session says why).
+        return;
+    };
+    let pods: Api<Pod> = Api::namespaced(client, &settings.namespace);
+    let selector = format!(
+        "{}=clauderon,{}={}",
+        plan::LABEL_MANAGED_BY,
+        plan::LABEL_SCOPE,
+        plan::scope_label(&settings.scope)
+    );
+    let mut last: HashMap<String, BackendStatus> = HashMap::new();
+    while !tx.is_closed() {
+        let stream = match pods.watch(&WatchParams::default().labels(&selector), "0").await {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::warn!(error = %e, "watching the session pods; trying again");
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                continue;
+            }
+        };
+        let mut stream = std::pin::pin!(stream.into_stream());
+        while let Ok(Some(event)) = stream.try_next().await {
+            let (pod, change) = match event {
+                WatchEvent::Added(pod) | WatchEvent::Modified(pod) => {
+                    let change = pod_change(&pod);
+                    (pod, change)
+                }
+                WatchEvent::Deleted(pod) => (pod, (BackendStatus::Stopped, String::new())),
+                WatchEvent::Bookmark(_) => continue,
+                WatchEvent::Error(e) => {
+                    tracing::info!(error = %e.message, "the pod watch ended; watching again");
+                    break;
+                }
+            };
+            let Some(name) = pod.metadata.name else { continue };
+            if last.get(&name) == Some(&change.0) {
+                continue;
+            }
+            last.insert(name.clone(), change.0);
+            let sent = tx
+                .send(clauderon_backend::StatusChange {
+                    handle: BackendHandle(name),
+                    status: change.0,
+                    detail: change.1,
+                })
+                .await;
+            if sent.is_err() {
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
 }
 
 /// The container of the pod whose process runs now (the init container's clone, then the
@@ -174,7 +306,7 @@ impl KubernetesBackend {
     pub fn new(settings: KubeSettings) -> Self {
         KubernetesBackend {
             settings,
-            client: OnceCell::new(),
+            client: Default::default(),
             proxy_ports: Default::default(),
             tunnels: Default::default(),
         }
@@ -184,7 +316,7 @@ impl KubernetesBackend {
     pub fn with_client(settings: KubeSettings, client: kube::Client) -> Self {
         KubernetesBackend {
             settings,
-            client: OnceCell::new_with(Some(Ok(client))),
+            client: std::sync::Arc::new(OnceCell::new_with(Some(Ok(client)))),
             proxy_ports: Default::default(),
             tunnels: Default::default(),
         }
@@ -229,34 +361,7 @@ impl KubernetesBackend {
     }
 
     async fn client(&self) -> Result<kube::Client, BackendError> {
-        let made = self
-            .client
-            .get_or_init(|| async {
-                let client = match &self.settings.context {
-                    None => kube::Client::try_default().await,
-                    Some(context) => {
-                        let options =
-                            kube::config::KubeConfigOptions { context: Some(context.clone()), ..Default::default() };
-                        match kube::Config::from_kubeconfig(&options).await {
-                            Ok(config) => kube::Client::try_from(config),
-                            Err(e) => {
-                                return Err(format!(
-                                    "not available here: kubeconfig context `{context}` cannot be used ({e}); \
-                                     check `kubectl config get-contexts` and [kubernetes] context"
-                                ));
-                            }
-                        }
-                    }
-                };
-                client.map_err(|e| {
-                    format!(
-                        "not available here: no Kubernetes cluster is configured ({e}); set KUBECONFIG or \
-                         ~/.kube/config (kind or k3d for a local one), or use --backend docker"
-                    )
-                })
-            })
-            .await;
-        made.clone().map_err(unavailable)
+        connect(&self.client, self.settings.context.as_deref()).await.map_err(unavailable)
     }
 
     async fn api<K>(&self) -> Result<Api<K>, BackendError>
@@ -524,6 +629,14 @@ impl SessionBackend for KubernetesBackend {
 
     fn agent_workdir(&self, _worktree: &std::path::Path) -> std::path::PathBuf {
         std::path::PathBuf::from(plan::WORKSPACE)
+    }
+
+    /// The session pods' changes from a watch (a pod whose agent exits, one evicted, one whose
+    /// image cannot be pulled): sessions follow them without polling.
+    fn watch(&self) -> Option<tokio::sync::mpsc::Receiver<clauderon_backend::StatusChange>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(follow_pods(self.client.clone(), self.settings.clone(), tx));
+        Some(rx)
     }
 
     async fn terminal(

@@ -166,3 +166,26 @@ async fn the_terminal_reaches_the_agent_through_attach_and_a_stopped_one_refuses
     assert!(refused.contains("stopped") && refused.contains("clauderon start"), "{refused}");
     backend.delete(&handle).await.unwrap();
 }
+
+#[tokio::test]
+async fn the_pod_watch_says_when_the_agent_ends_and_how() {
+    let (backend, _api) = backend().await;
+    let mut feed = backend.watch().expect("the Kubernetes backend has a status feed");
+    let repo = TestRepo::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let handle = backend.create(&spec(&repo, &dir, "echo working; sleep 1; exit 3")).await.unwrap();
+    backend.start(&handle).await.unwrap();
+    let mut seen = Vec::new();
+    while !seen.iter().any(|c: &clauderon_backend::StatusChange| c.status == BackendStatus::Stopped) {
+        let change = tokio::time::timeout(std::time::Duration::from_secs(20), feed.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no stop came through the watch; seen: {seen:?}"))
+            .unwrap();
+        assert_eq!(change.handle, handle);
+        seen.push(change);
+    }
+    assert!(seen.iter().any(|c| c.status == BackendStatus::Running), "{seen:?}");
+    let stopped = seen.last().unwrap();
+    assert!(stopped.detail.contains("agent exited with code 3"), "{stopped:?}");
+    backend.delete(&handle).await.unwrap();
+}

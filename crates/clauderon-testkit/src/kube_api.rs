@@ -46,6 +46,8 @@ struct KubeState {
     root: PathBuf,
     objects: Mutex<BTreeMap<Key, Value>>,
     runs: Mutex<HashMap<String, Run>>,
+    /// Every change, for watches: (resource, `ADDED` / `MODIFIED` / `DELETED`, the object).
+    changes: tokio::sync::broadcast::Sender<(String, &'static str, Value)>,
     /// The terminal of each pod whose container runs on one (`tty: true`), for attach.
     ttys: Mutex<HashMap<String, Tty>>,
     requests: Mutex<Vec<String>>,
@@ -77,6 +79,7 @@ impl FakeKube {
             objects: Mutex::new(BTreeMap::new()),
             runs: Mutex::new(HashMap::new()),
             ttys: Mutex::new(HashMap::new()),
+            changes: tokio::sync::broadcast::channel(1024).0,
             requests: Mutex::new(Vec::new()),
             next_uid: Mutex::new(0),
             refusals: Mutex::new(HashMap::new()),
@@ -278,6 +281,7 @@ fn create(state: &Arc<KubeState>, plural: &str, api_version: &str, kind: &str, b
         object["status"] = json!({ "phase": "Pending" });
     }
     objects.insert(key, object.clone());
+    let _ = state.changes.send((plural.to_string(), "ADDED", object.clone()));
     drop(objects);
     if kind == "Pod" {
         run_pod(state, &name, &object);
@@ -286,20 +290,17 @@ fn create(state: &Arc<KubeState>, plural: &str, api_version: &str, kind: &str, b
 }
 
 fn list(state: &KubeState, plural: &str, kind: &str, query: &[(String, String)]) -> Response {
-    let selector: Vec<(String, String)> = query
-        .iter()
-        .find(|(k, _)| k == "labelSelector")
-        .map(|(_, v)| {
-            v.split(',')
-                .filter_map(|pair| pair.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let selector = selector(query);
+    let matches =
+        move |v: &Value| selector.iter().all(|(k, want)| v["metadata"]["labels"][k].as_str() == Some(want));
+    if query.iter().any(|(k, v)| k == "watch" && (v == "true" || v == "1")) {
+        return watch(state, plural, matches);
+    }
     let items: Vec<Value> = lock(&state.objects)
         .iter()
         .filter(|((p, _), _)| p == plural)
         .map(|(_, v)| v)
-        .filter(|v| selector.iter().all(|(k, want)| v["metadata"]["labels"][k].as_str() == Some(want)))
+        .filter(|v| matches(v))
         .cloned()
         .collect();
     axum::Json(json!({
@@ -309,9 +310,57 @@ fn list(state: &KubeState, plural: &str, kind: &str, query: &[(String, String)])
     .into_response()
 }
 
+/// A watch: what there is now as `ADDED`, then every change, one JSON event per line.
+fn watch(state: &KubeState, plural: &str, matches: impl Fn(&Value) -> bool + Send + 'static) -> Response {
+    use futures_util::StreamExt;
+    let changes = state.changes.subscribe();
+    let now: Vec<Value> = lock(&state.objects)
+        .iter()
+        .filter(|((p, _), v)| p == plural && matches(v))
+        .map(|(_, v)| json!({"type": "ADDED", "object": v}))
+        .collect();
+    let plural = plural.to_string();
+    let later = futures_util::stream::unfold(
+        (changes, plural, matches),
+        |(mut changes, plural, matches)| async move {
+            loop {
+                match changes.recv().await {
+                    Ok((p, kind, object)) if p == plural && matches(&object) => {
+                        let event = json!({"type": kind, "object": object});
+                        return Some((event, (changes, plural, matches)));
+                    }
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => return None,
+                }
+            }
+        },
+    );
+    let lines = futures_util::stream::iter(now)
+        .chain(later)
+        .map(|event| Ok::<_, std::convert::Infallible>(format!("{event}\n")));
+    Response::builder()
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from_stream(lines))
+        .unwrap_or_else(|e| status(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", &e.to_string()))
+}
+
+/// `labelSelector=a=b,c=d` (equality only).
+fn selector(query: &[(String, String)]) -> Vec<(String, String)> {
+    query
+        .iter()
+        .find(|(k, _)| k == "labelSelector")
+        .map(|(_, v)| {
+            v.split(',')
+                .filter_map(|pair| pair.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Remove the object and, as the garbage collector, every object it owns.
 fn delete(state: &KubeState, plural: &str, name: &str) -> Option<Value> {
     let object = lock(&state.objects).remove(&(plural.to_string(), name.to_string()))?;
+    let _ = state.changes.send((plural.to_string(), "DELETED", object.clone()));
     if plural == "pods" {
         lock(&state.runs).remove(name);
         lock(&state.ttys).remove(name);
@@ -339,6 +388,7 @@ fn set_pod_status(state: &KubeState, pod: &str, uid: &str, status: Value) {
         && object["metadata"]["uid"].as_str() == Some(uid)
     {
         object["status"] = status;
+        let _ = state.changes.send(("pods".to_string(), "MODIFIED", object.clone()));
     }
 }
 
