@@ -491,15 +491,20 @@ impl SessionBackend for KubernetesBackend {
     async fn check(&self) -> Result<(), BackendError> {
         let client = self.client().await?;
         let reviews: Api<SelfSubjectAccessReview> = Api::all(client);
-        let needs: [(&str, &str, &str); 7] = [
+        let mut needs: Vec<(&str, &str, &str)> = vec![
             ("create", "", "configmaps"),
             ("delete", "", "configmaps"),
             ("create", "", "secrets"),
             ("create", "", "persistentvolumeclaims"),
             ("create", "", "pods"),
             ("get", "", "pods/log"),
+            ("create", "", "pods/attach"),
             ("create", "networking.k8s.io", "networkpolicies"),
         ];
+        if self.settings.tunnel {
+            // The relay goes into the pod through exec.
+            needs.push(("create", "", "pods/exec"));
+        }
         for (verb, group, resource) in needs {
             let (resource, sub) = resource.split_once('/').map_or((resource, None), |(r, s)| (r, Some(s)));
             let review: SelfSubjectAccessReview = serde_json::from_value(serde_json::json!({
