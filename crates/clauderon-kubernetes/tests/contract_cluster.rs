@@ -16,7 +16,7 @@ async fn make() -> Arc<dyn SessionBackend> {
         tunnel: true,
         daemon_proxy_port: 9,
         namespace: var("CLAUDERON_K8S_NAMESPACE", "clauderon-e2e"),
-        image: var("CLAUDERON_K8S_IMAGE", "busybox:1.36"),
+        image: var("CLAUDERON_K8S_IMAGE", "node:20-bookworm-slim"),
         storage_class: std::env::var("CLAUDERON_K8S_STORAGE_CLASS").ok(),
         workspace_size: "100Mi".into(),
         proxy_host: "clauderon-proxy".into(),
