@@ -428,6 +428,15 @@ impl KubernetesBackend {
     }
 }
 
+impl Drop for KubernetesBackend {
+    /// The daemon is going: so do the tunnels it held (a relay ends when its stream closes).
+    fn drop(&mut self) {
+        for (_, task) in lock(&self.tunnels).drain() {
+            task.abort();
+        }
+    }
+}
+
 /// `git` on the host, for the session's origin and commit: the hardened host-side git
 /// ([`clauderon_backend::host_git`]), run before the session ever does.
 async fn git(dir: &std::path::Path, args: &[&str]) -> Result<String, BackendError> {

@@ -189,3 +189,71 @@ async fn the_pod_watch_says_when_the_agent_ends_and_how() {
     assert!(stopped.detail.contains("agent exited with code 3"), "{stopped:?}");
     backend.delete(&handle).await.unwrap();
 }
+
+/// A daemon that goes and comes back: the pod keeps running, loses its proxy while no daemon
+/// holds the tunnel, and gets it back when the next daemon first looks at the session.
+#[tokio::test]
+async fn the_next_daemon_opens_the_tunnel_of_a_running_pod_again() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let api = FakeKube::start("clauderon-restart").await;
+    // An HTTP server on loopback stands for the daemon's proxy.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let _ =
+                    s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").await;
+            });
+        }
+    });
+    let make = || {
+        let settings = KubeSettings {
+            context: None,
+            tunnel: true,
+            daemon_proxy_port: port,
+            namespace: api.namespace.clone(),
+            image: "stand-in".into(),
+            storage_class: None,
+            workspace_size: "100Mi".into(),
+            proxy_host: "unused".into(),
+            proxy_port: 3128,
+            proxy_pod_labels: Default::default(),
+            scope: "restart".into(),
+        };
+        KubernetesBackend::with_client(settings, api.client())
+    };
+    let repo = TestRepo::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = spec(
+        &repo,
+        &dir,
+        "while true; do curl -s -m 2 -o /dev/null -w 'TRY=%{http_code}\\n' -x http://127.0.0.1:3128 http://upstream.test/; sleep 0.3; done",
+    );
+    s.proxy.port = port;
+    let last_try =
+        |logs: &str| logs.lines().rev().find(|l| l.starts_with("TRY=")).map(|l| l.trim().to_string());
+    async fn until(b: &KubernetesBackend, h: &BackendHandle, want: impl Fn(&str) -> bool) -> String {
+        let mut logs = String::new();
+        for _ in 0..150 {
+            logs = b.logs(h, 200).await.unwrap();
+            if want(&logs) {
+                return logs;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the logs never showed what was wanted: {logs}");
+    }
+    let first = make();
+    let handle = first.create(&s).await.unwrap();
+    first.start(&handle).await.unwrap();
+    until(&first, &handle, |l| last_try(l).as_deref() == Some("TRY=200")).await;
+    drop(first);
+    let next = make();
+    until(&next, &handle, |l| last_try(l).as_deref() == Some("TRY=000")).await;
+    assert_eq!(next.status(&handle).await.unwrap(), BackendStatus::Running);
+    until(&next, &handle, |l| last_try(l).as_deref() == Some("TRY=200")).await;
+    next.delete(&handle).await.unwrap();
+}

@@ -51,6 +51,8 @@ const KIND: BackendKind = BackendKind::Sprites;
 
 /// Longest a one-shot command in the sprite may take (unpacking a big workspace).
 const RUN_TIMEOUT: Duration = Duration::from_secs(300);
+/// Longest a status look waits for a tunnel it opens again.
+const STATUS_TUNNEL_WAIT: Duration = Duration::from_secs(3);
 /// Longest wait for the relay to listen.
 const RELAY_WAIT: Duration = Duration::from_secs(40);
 
@@ -220,6 +222,15 @@ impl SpritesBackend {
 
 pub mod layout;
 
+impl Drop for SpritesBackend {
+    /// The daemon is going: so do the tunnels it held (a relay ends when its stream closes).
+    fn drop(&mut self) {
+        for (_, task) in lock(&self.tunnels).drain() {
+            task.abort();
+        }
+    }
+}
+
 #[async_trait]
 impl SessionBackend for SpritesBackend {
     fn kind(&self) -> BackendKind {
@@ -325,8 +336,13 @@ impl SessionBackend for SpritesBackend {
         }
         // A running agent always has its proxy: after a daemon restart the tunnel is opened
         // again here, where the session manager first looks at the session.
-        if let Err(e) = self.ensure_tunnel(name).await {
-            tracing::warn!(sprite = name, error = %e, "the proxy tunnel of a running sprite could not be opened");
+        // Not waited for long: a reconcile at daemon start must not hang on one sprite (the
+        // tunnel task goes on, and a later look tries again if it ends).
+        match tokio::time::timeout(STATUS_TUNNEL_WAIT, self.ensure_tunnel(name)).await {
+            Ok(Err(e)) => {
+                tracing::warn!(sprite = name, error = %e, "the proxy tunnel of a running sprite could not be opened")
+            }
+            Ok(Ok(())) | Err(_) => {}
         }
         Ok(BackendStatus::Running)
     }
