@@ -338,11 +338,8 @@ impl SessionBackend for SpritesBackend {
         // again here, where the session manager first looks at the session.
         // Not waited for long: a reconcile at daemon start must not hang on one sprite (the
         // tunnel task goes on, and a later look tries again if it ends).
-        match tokio::time::timeout(STATUS_TUNNEL_WAIT, self.ensure_tunnel(name)).await {
-            Ok(Err(e)) => {
-                tracing::warn!(sprite = name, error = %e, "the proxy tunnel of a running sprite could not be opened")
-            }
-            Ok(Ok(())) | Err(_) => {}
+        if let Ok(Err(e)) = tokio::time::timeout(STATUS_TUNNEL_WAIT, self.ensure_tunnel(name)).await {
+            tracing::warn!(sprite = name, error = %e, "the proxy tunnel of a running sprite could not be opened");
         }
         Ok(BackendStatus::Running)
     }
