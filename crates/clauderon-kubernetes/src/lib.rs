@@ -670,14 +670,24 @@ impl SessionBackend for KubernetesBackend {
         if self.owner(handle).await?.is_none() {
             return Err(not_found(handle));
         }
-        let params = LogParams {
-            container: Some("agent".into()),
+        let params = |container: &str| LogParams {
+            container: Some(container.into()),
             tail_lines: Some(i64::try_from(tail).unwrap_or(i64::MAX)),
             ..Default::default()
         };
-        match self.api::<Pod>().await?.logs(handle.as_str(), &params).await {
+        let pods = self.api::<Pod>().await?;
+        let waiting = |e: &kube::Error| matches!(e, kube::Error::Api(s) if s.code == 400);
+        match pods.logs(handle.as_str(), &params(plan::SESSION_CONTAINER)).await {
             Ok(text) => Ok(text),
+            // No pod: stopped, nothing to show.
             Err(e) if is_missing(&e) => Ok(String::new()),
+            // The agent has not started (its workspace is being cloned, or the clone failed):
+            // what the init container said is the news.
+            Err(e) if waiting(&e) => match pods.logs(handle.as_str(), &params(plan::INIT_CONTAINER)).await {
+                Ok(text) => Ok(text),
+                Err(e) if waiting(&e) || is_missing(&e) => Ok(String::new()),
+                Err(e) => Err(api_error(e, "reading the pod's logs")),
+            },
             Err(e) => Err(api_error(e, "reading the pod's logs")),
         }
     }

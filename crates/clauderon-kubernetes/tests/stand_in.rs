@@ -123,8 +123,10 @@ async fn a_failing_clone_shows_in_the_logs_and_the_session_stops() {
     // The pod's network has nothing (no proxy in the stand-in): the init container's clone fails
     // and the agent never starts.
     assert_eq!(status, Ok(BackendStatus::Stopped));
+    // The agent never started: the logs are the clone's, saying why.
     let logs = backend.logs(&handle, 50).await.unwrap();
     assert!(!logs.contains("never"), "{logs}");
+    assert!(logs.contains("unreachable.git") || logs.to_lowercase().contains("could not"), "{logs}");
     backend.delete(&handle).await.unwrap();
     assert!(matches!(backend.logs(&handle, 5).await, Err(BackendError::NotFound { .. })));
 }

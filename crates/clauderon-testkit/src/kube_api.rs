@@ -223,8 +223,18 @@ async fn dispatch(state: &Arc<KubeState>, method: Method, uri: Uri, body: Bytes)
                 return status(StatusCode::NOT_FOUND, "NotFound", &format!("pods \"{name}\" not found"));
             }
             let container = query.iter().find(|(k, _)| k == "container").map_or("", |(_, v)| v.as_str());
-            let text = std::fs::read_to_string(state.root.join("logs").join(format!("{name}.{container}")))
-                .unwrap_or_default();
+            let Ok(text) =
+                std::fs::read_to_string(state.root.join("logs").join(format!("{name}.{container}")))
+            else {
+                // As the API server: a container that has not started has no logs to show.
+                return status(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    &format!(
+                        "container \"{container}\" in pod \"{name}\" is waiting to start: PodInitializing"
+                    ),
+                );
+            };
             let tail =
                 query.iter().find(|(k, _)| k == "tailLines").and_then(|(_, v)| v.parse::<usize>().ok());
             let lines: Vec<&str> = text.lines().collect();
