@@ -18,6 +18,7 @@ use clauderon_testkit::TestRepo;
 use clauderon_testkit::attacks;
 use clauderon_testkit::http::{Request as ApiRequest, unix};
 use clauderon_testkit::kube_api::FakeKube;
+use clauderon_testkit::stand_ins::logs_until;
 use clauderon_testkit::upstream::TlsUpstream;
 use clauderon_types::DataLayout;
 use serde_json::json;
@@ -66,14 +67,7 @@ async fn a_pod_reaches_the_proxy_only_through_the_daemons_tunnel_and_holds_no_se
     let session: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
     let handle = clauderon_backend::BackendHandle(session["backend_handle"].as_str().unwrap().to_string());
 
-    let mut logs = String::new();
-    for _ in 0..300 {
-        logs = clauderon_backend::SessionBackend::logs(backend.as_ref(), &handle, 1000).await.unwrap();
-        if logs.contains("FINISHED") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let logs = logs_until(backend.as_ref(), &handle, 1000, 300, |l| l.contains("FINISHED")).await;
     assert!(logs.contains("FINISHED"), "the session never finished: {logs}");
     attacks::assert_remote_walls(&logs, &secrets);
     assert!(logs.contains("IN_WORKSPACE=/workspace"), "{logs}");

@@ -15,6 +15,7 @@ use clauderon_kubernetes::KubernetesBackend;
 use clauderon_kubernetes::plan::KubeSettings;
 use clauderon_testkit::TestRepo;
 use clauderon_testkit::kube_api::FakeKube;
+use clauderon_testkit::stand_ins::{logs_until, ok_http_server};
 use clauderon_types::{AgentKind, SessionId, SessionName, SessionOptions};
 
 const TOKEN: &str = "ghp_tokenInTheOriginURL_3e9a";
@@ -196,21 +197,9 @@ async fn the_pod_watch_says_when_the_agent_ends_and_how() {
 /// holds the tunnel, and gets it back when the next daemon first looks at the session.
 #[tokio::test]
 async fn the_next_daemon_opens_the_tunnel_of_a_running_pod_again() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let api = FakeKube::start("clauderon-restart").await;
     // An HTTP server on loopback stands for the daemon's proxy.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                let _ = s.read(&mut buf).await;
-                let _ =
-                    s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").await;
-            });
-        }
-    });
+    let port = ok_http_server().await;
     let make = || {
         let settings = KubeSettings {
             context: None,
@@ -238,15 +227,9 @@ async fn the_next_daemon_opens_the_tunnel_of_a_running_pod_again() {
     let last_try =
         |logs: &str| logs.lines().rev().find(|l| l.starts_with("TRY=")).map(|l| l.trim().to_string());
     async fn until(b: &KubernetesBackend, h: &BackendHandle, want: impl Fn(&str) -> bool) -> String {
-        let mut logs = String::new();
-        for _ in 0..150 {
-            logs = b.logs(h, 200).await.unwrap();
-            if want(&logs) {
-                return logs;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!("the logs never showed what was wanted: {logs}");
+        let logs = logs_until(b, h, 200, 150, &want).await;
+        assert!(want(&logs), "the logs never showed what was wanted: {logs}");
+        logs
     }
     let first = make();
     let handle = first.create(&s).await.unwrap();

@@ -19,6 +19,7 @@ use clauderon_testkit::TestRepo;
 use clauderon_testkit::attacks;
 use clauderon_testkit::http::{Request as ApiRequest, unix};
 use clauderon_testkit::sprites_api::FakeSprites;
+use clauderon_testkit::stand_ins::logs_until;
 use clauderon_testkit::upstream::TlsUpstream;
 use clauderon_types::DataLayout;
 use serde_json::json;
@@ -66,15 +67,7 @@ async fn setup() -> Setup {
 impl Setup {
     /// Create a session running `command`; its handle.
     async fn create(&self, name: &str, command: &str) -> clauderon_backend::BackendHandle {
-        let body = json!({
-            "repo_path": self.repo.path(), "prompt": "go", "name": name, "backend": "sprites",
-            "options": {"command": command},
-        });
-        let reply =
-            unix(&self.daemon.socket, ApiRequest::new("POST", "/api/sessions").json(body.to_string())).await;
-        assert_eq!(reply.status, 201, "{}", reply.body);
-        let session: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
-        clauderon_backend::BackendHandle(session["backend_handle"].as_str().unwrap().to_string())
+        create_session(&self.daemon, &self.repo, name, command).await
     }
 
     /// The session's screen once it shows `marker`.
@@ -84,17 +77,25 @@ impl Setup {
         marker: &str,
         tries: usize,
     ) -> String {
-        let mut logs = String::new();
-        for _ in 0..tries {
-            logs =
-                clauderon_backend::SessionBackend::logs(self.backend.as_ref(), handle, 5000).await.unwrap();
-            if logs.contains(marker) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        logs
+        logs_until(self.backend.as_ref(), handle, 5000, tries, |l| l.contains(marker)).await
     }
+}
+
+/// Create a sprites session running `command` through the daemon's API; its handle.
+async fn create_session(
+    daemon: &clauderon_daemon::RunningDaemon,
+    repo: &TestRepo,
+    name: &str,
+    command: &str,
+) -> clauderon_backend::BackendHandle {
+    let body = json!({
+        "repo_path": repo.path(), "prompt": "go", "name": name, "backend": "sprites",
+        "options": {"command": command},
+    });
+    let reply = unix(&daemon.socket, ApiRequest::new("POST", "/api/sessions").json(body.to_string())).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let session: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    clauderon_backend::BackendHandle(session["backend_handle"].as_str().unwrap().to_string())
 }
 
 #[tokio::test]
@@ -104,23 +105,9 @@ async fn a_sprite_reaches_the_proxy_only_through_the_daemons_tunnel_and_holds_no
 
     let secrets = [REAL_KEY, fake.token.as_str()];
     let command = attacks::remote_probe(api, &secrets);
-    let body = json!({
-        "repo_path": repo.path(), "prompt": "go", "name": "sp1", "backend": "sprites",
-        "options": {"command": command},
-    });
-    let reply = unix(&daemon.socket, ApiRequest::new("POST", "/api/sessions").json(body.to_string())).await;
-    assert_eq!(reply.status, 201, "{}", reply.body);
-    let session: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
-    let handle = clauderon_backend::BackendHandle(session["backend_handle"].as_str().unwrap().to_string());
+    let handle = create_session(&daemon, &repo, "sp1", &command).await;
 
-    let mut logs = String::new();
-    for _ in 0..300 {
-        logs = clauderon_backend::SessionBackend::logs(backend.as_ref(), &handle, 1000).await.unwrap();
-        if logs.contains("FINISHED") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let logs = logs_until(backend.as_ref(), &handle, 1000, 300, |l| l.contains("FINISHED")).await;
     assert!(logs.contains("FINISHED"), "the session never finished: {logs}");
     attacks::assert_remote_walls(&logs, &secrets);
     let requests = up.wait_for_requests(1, Duration::from_secs(5)).await;

@@ -1,7 +1,7 @@
 //! A daemon that goes and comes back: the running sprite keeps running, loses its proxy while no
 //! daemon holds the tunnel, and gets it back when the next daemon first looks at the session
 //! (`status`, as reconcile does). Against the local stand-in of the Sprites API (not the real
-//! service); an HTTP server on loopback stands for the proxy.
+//! service); an HTTP server on loopback stands for the proxy (`ok_http_server`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,25 +10,8 @@ use clauderon_backend::{BackendStatus, SessionBackend};
 use clauderon_sprites::api::FixedToken;
 use clauderon_sprites::{SpritesBackend, SpritesSettings};
 use clauderon_testkit::sprites_api::FakeSprites;
+use clauderon_testkit::stand_ins::{logs_until, ok_http_server};
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn stand_in_proxy() -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                let _ = s.read(&mut buf).await;
-                let _ =
-                    s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").await;
-            });
-        }
-    });
-    port
-}
 
 fn backend(fake: &FakeSprites, proxy_port: u16) -> SpritesBackend {
     SpritesBackend::new(SpritesSettings {
@@ -46,21 +29,15 @@ async fn screen_until(
     h: &clauderon_backend::BackendHandle,
     want: impl Fn(&str) -> bool,
 ) -> String {
-    let mut screen = String::new();
-    for _ in 0..150 {
-        screen = b.logs(h, 400).await.unwrap();
-        if want(&screen) {
-            return screen;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the screen never showed what was wanted: {screen}");
+    let screen = logs_until(b, h, 400, 150, &want).await;
+    assert!(want(&screen), "the screen never showed what was wanted: {screen}");
+    screen
 }
 
 #[tokio::test]
 async fn the_next_daemon_opens_the_tunnel_of_a_running_sprite_again() {
     let fake = FakeSprites::start().await;
-    let port = stand_in_proxy().await;
+    let port = ok_http_server().await;
     let mut f = Fixture::new("restart").unwrap();
     f.spec.proxy.port = port;
     f.spec.options.command = Some(

@@ -84,3 +84,44 @@ impl<B: SessionBackend> SessionBackend for WithStandIn<B> {
         self.backend.list().await
     }
 }
+
+/// Poll a backend's logs of `handle` (the last `tail` lines) until `want` says yes, at most
+/// `tries` times 100 ms; the last logs either way (the caller asserts on them).
+pub async fn logs_until(
+    backend: &dyn SessionBackend,
+    handle: &BackendHandle,
+    tail: usize,
+    tries: usize,
+    want: impl Fn(&str) -> bool,
+) -> String {
+    let mut logs = String::new();
+    for _ in 0..tries {
+        logs = backend.logs(handle, tail).await.unwrap_or_else(|e| panic!("logs: {e}"));
+        if want(&logs) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    logs
+}
+
+/// An HTTP server on loopback that answers `200 ok` to any request and closes: what stands for
+/// the daemon's proxy where only "the tunnel carried it" matters. Its port.
+pub async fn ok_http_server() -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("binding a loopback server: {e}"));
+    let port = listener.local_addr().unwrap_or_else(|e| panic!("local_addr: {e}")).port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let _ =
+                    s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").await;
+            });
+        }
+    });
+    port
+}

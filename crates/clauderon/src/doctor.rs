@@ -57,16 +57,19 @@ pub async fn run_all(layout: Option<&DataLayout>, client: anyhow::Result<Client>
         Ok(c) => c.credentials().await.ok(),
         Err(_) => None,
     };
+    // The config file, read once: `.` stands for the data dir when there is none.
+    let home = layout.cloned().unwrap_or_else(|| DataLayout::new("."));
+    let config = clauderon_core::Config::load(&home).ok();
     let mut checks = vec![
         check_git(),
         check_data_dir(layout.map(DataLayout::root)),
         check_daemon(client).await,
         check_docker().await,
         check_zellij(),
-        check_bwrap(layout.and_then(|l| clauderon_core::Config::load(l).ok()).and_then(|c| c.zellij.sandbox)),
+        check_bwrap(layout.and(config.as_ref()).and_then(|c| c.zellij.sandbox)),
         check_apple_container(layout).await,
-        check_kubernetes(layout).await,
-        check_sprites(layout).await,
+        check_kubernetes(&home, config.as_ref()).await,
+        check_sprites(&home, config.as_ref()).await,
     ];
     if let Some(list) = credentials {
         checks.push(check_credentials(&list));
@@ -233,18 +236,10 @@ pub async fn check_apple_container(layout: Option<&DataLayout>) -> Check {
 
 /// Kubernetes: the cluster of the kubeconfig answers and RBAC lets clauderon do what sessions
 /// need (SelfSubjectAccessReview), or why not.
-pub async fn check_kubernetes(layout: Option<&DataLayout>) -> Check {
-    let layout = layout.cloned().unwrap_or_else(|| DataLayout::new("."));
-    let Some(config) = config_of(&layout) else {
-        return Check::bad(
-            "kubernetes",
-            Level::Warn,
-            "the config file cannot be read",
-            "run `clauderon config show`",
-        );
-    };
+pub async fn check_kubernetes(layout: &DataLayout, config: Option<&clauderon_core::Config>) -> Check {
+    let Some(config) = config else { return unreadable_config("kubernetes") };
     let settings =
-        crate::kubernetes_setup::settings(&config.kubernetes, config.proxy.bind.port(), &layout, |k| {
+        crate::kubernetes_setup::settings(&config.kubernetes, config.proxy.bind.port(), layout, |k| {
             std::env::var(k).ok()
         });
     let ok = format!("the cluster answers; RBAC allows sessions in `{}`", settings.namespace);
@@ -252,24 +247,16 @@ pub async fn check_kubernetes(layout: Option<&DataLayout>) -> Check {
     backend_check("kubernetes", &backend, ok, "check the kubeconfig's current context").await
 }
 
-/// The config file's settings (the defaults when there is none); `None` when it is broken.
-fn config_of(layout: &DataLayout) -> Option<clauderon_core::Config> {
-    clauderon_core::Config::load(layout).ok()
+/// A backend's check when the config file that sets it up cannot be read.
+fn unreadable_config(name: &'static str) -> Check {
+    Check::bad(name, Level::Warn, "the config file cannot be read", "run `clauderon config show`")
 }
 
 /// Sprites: a token is configured and the API takes it, or why not (no token: a warning, the
 /// backend is optional).
-pub async fn check_sprites(layout: Option<&DataLayout>) -> Check {
-    let layout = layout.cloned().unwrap_or_else(|| DataLayout::new("."));
-    let Some(config) = config_of(&layout) else {
-        return Check::bad(
-            "sprites",
-            Level::Warn,
-            "the config file cannot be read",
-            "run `clauderon config show`",
-        );
-    };
-    let settings = crate::sprites_setup::settings(&config, &layout);
+pub async fn check_sprites(layout: &DataLayout, config: Option<&clauderon_core::Config>) -> Check {
+    let Some(config) = config else { return unreadable_config("sprites") };
+    let settings = crate::sprites_setup::settings(config, layout);
     let ok = format!("the Sprites API ({}) takes the token", settings.api_url);
     let backend = clauderon_sprites::SpritesBackend::new(settings);
     backend_check("sprites", &backend, ok, "set SPRITES_TOKEN (or <data dir>/secrets/sprites_token)").await
